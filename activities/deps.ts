@@ -1,0 +1,10 @@
+import type { PrismaClient } from '@prisma/client';
+import type { Mailer, TemplateStore } from '../mail/index.js';
+
+/** Everything activities touch, passed in so tests and entry points wire real parts explicitly. */
+export interface ActivityDeps {
+  readonly prisma: PrismaClient;
+  readonly mailer: Mailer;
+  readonly templates: TemplateStore;
+  readonly config: { readonly mailFrom: string };
+}

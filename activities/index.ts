@@ -1,0 +1,50 @@
+import type { Action } from '../core/index.js';
+import { assertNever } from '../core/index.js';
+import type { ActivityDeps } from './deps.js';
+import { recordEnrollment, type RecordEnrollmentInput } from './record-enrollment.activity.js';
+import { sendEmail, type SendEmailResult } from './send-email.activity.js';
+
+export type { ActivityDeps } from './deps.js';
+export { contactView } from './contact-view.js';
+
+export interface PerformActionInput {
+  readonly workspaceId: string;
+  readonly enrollmentId: string;
+  readonly contactId: string;
+  readonly stepId: string;
+  readonly iteration: number;
+  readonly action: Action;
+  readonly trigger: {
+    readonly name: string | null;
+    readonly properties: Readonly<Record<string, unknown>>;
+  };
+}
+
+export type ActionResult = { readonly type: 'sendEmail'; readonly result: SendEmailResult };
+
+/** The activities the worker registers, bound to their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Carries out one step's side effect, idempotently per (enrollment, step, iteration). */
+    async performAction(input: PerformActionInput): Promise<ActionResult> {
+      const { action } = input;
+      switch (action.type) {
+        case 'sendEmail':
+          return {
+            type: 'sendEmail',
+            result: await sendEmail(deps, {
+              ...input,
+              template: action.template,
+              subject: action.subject,
+            }),
+          };
+        default:
+          return assertNever(action.type, 'action');
+      }
+    },
+    /** Mirrors the enrollment's status and step into the store for listing; idempotent. */
+    recordEnrollment: (input: RecordEnrollmentInput) => recordEnrollment(deps, input),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { ingest, type EngineDeps, type IncomingMessage } from '../engine/index.js';
+import {
+  IdentifySchema,
+  TrackSchema,
+  type IdentifyBody,
+  type TrackBody,
+} from './schemas/segment.schema.js';
+import { invalidInput } from './problem.js';
+import { bodyValidator } from './validate-body.js';
+import { workspaceOf } from './workspace.js';
+
+const validateIdentify = bodyValidator(IdentifySchema);
+const validateTrack = bodyValidator(TrackSchema);
+
+/** Segment-compatible ingestion: `identify` and `track`. Answers 200 once the event is stored. */
+export function eventsRouter(engine: EngineDeps): Router {
+  const router = Router();
+
+  router.post('/v1/identify', async (req, res) => {
+    const body = validateIdentify(req.body);
+    const result = await ingest(engine, workspaceOf(req), fromIdentify(body));
+    res.status(200).json({ success: true, ...result });
+  });
+
+  router.post('/v1/track', async (req, res) => {
+    const body = validateTrack(req.body);
+    const result = await ingest(engine, workspaceOf(req), fromTrack(body));
+    res.status(200).json({ success: true, ...result });
+  });
+
+  return router;
+}
+
+function fromIdentify(body: IdentifyBody): IncomingMessage {
+  return {
+    ...common(body),
+    type: 'identify',
+    event: null,
+    traits: body.traits ?? {},
+    properties: {},
+  };
+}
+
+function fromTrack(body: TrackBody): IncomingMessage {
+  return {
+    ...common(body),
+    type: 'track',
+    event: body.event,
+    traits: {},
+    properties: body.properties ?? {},
+  };
+}
+
+function common(body: IdentifyBody | TrackBody) {
+  const userId = body.userId ?? null;
+  const anonymousId = body.anonymousId ?? null;
+  if (userId === null && anonymousId === null) {
+    throw invalidInput('Say who this is about.', [
+      {
+        pointer: '/userId',
+        code: 'required',
+        message: 'Either `userId` or `anonymousId` is required.',
+      },
+    ]);
+  }
+  return {
+    messageId: body.messageId ?? randomUUID(),
+    userId,
+    anonymousId,
+    timestamp: body.timestamp ? new Date(body.timestamp) : new Date(),
+  };
+}

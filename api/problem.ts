@@ -1,0 +1,116 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+
+/**
+ * RFC 9457 problem details. Every error the API returns has this shape, with `errors` listing
+ * each problem's JSON pointer when the input was at fault.
+ */
+export interface ProblemItem {
+  readonly pointer: string;
+  readonly code: string;
+  readonly detail: string;
+}
+
+export class HttpProblem extends Error {
+  override readonly name = 'HttpProblem';
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors: readonly ProblemItem[] = [],
+  ) {
+    super(detail);
+  }
+}
+
+export const PROBLEM_BASE = 'https://drumbeat.dev/problems/';
+
+export function invalidInput(
+  detail: string,
+  errors: readonly { pointer: string; code: string; message: string }[],
+): HttpProblem {
+  return new HttpProblem(
+    422,
+    `${PROBLEM_BASE}invalid-input`,
+    'The request has problems',
+    detail,
+    errors.map((e) => ({ pointer: e.pointer, code: e.code, detail: e.message })),
+  );
+}
+
+export function notFound(what: string): HttpProblem {
+  return new HttpProblem(404, `${PROBLEM_BASE}not-found`, 'Not found', `${what} does not exist.`);
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(
+    new HttpProblem(
+      404,
+      `${PROBLEM_BASE}not-found`,
+      'Not found',
+      `There is no ${req.method} ${req.path} in this API.`,
+    ),
+  );
+};
+
+/** Turns any error into problem+json; unexpected ones are logged and hidden behind a 500. */
+export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const problem = toProblem(error);
+  if (problem.status >= 500) console.error(`[api] ${req.method} ${req.path} failed:`, error);
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: problem.type,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+      instance: req.originalUrl,
+      ...(problem.errors.length > 0 ? { errors: problem.errors } : {}),
+    });
+};
+
+function toProblem(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (isBodyParserError(error)) {
+    if (error.type === 'entity.too.large') {
+      return new HttpProblem(
+        413,
+        `${PROBLEM_BASE}too-large`,
+        'Request body too large',
+        'The request body is larger than this endpoint accepts.',
+      );
+    }
+    if (error.type === 'entity.parse.failed') {
+      return new HttpProblem(
+        400,
+        `${PROBLEM_BASE}malformed-json`,
+        'Malformed JSON',
+        'The request body is not valid JSON.',
+        [{ pointer: '', code: 'malformed-json', detail: 'The body could not be parsed as JSON.' }],
+      );
+    }
+    return new HttpProblem(
+      error.status ?? 400,
+      `${PROBLEM_BASE}bad-request`,
+      'Bad request',
+      'The request body could not be read.',
+    );
+  }
+  return new HttpProblem(
+    500,
+    `${PROBLEM_BASE}internal`,
+    'Internal error',
+    'Something went wrong on our side; nothing was lost and the request can be retried.',
+  );
+}
+
+function isBodyParserError(error: unknown): error is { type: string; status?: number } {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'type' in error &&
+    typeof error.type === 'string' &&
+    error.type.startsWith('entity.')
+  );
+}

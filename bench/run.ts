@@ -1,0 +1,12 @@
+import { runSliceBench } from './slice.bench.js';
+
+/** `npm run bench`: every benchmark, each printing its figures beside a baseline from the same run. */
+const benches: Record<string, () => Promise<void>> = {
+  slice: runSliceBench,
+};
+
+const only = process.argv.slice(2);
+for (const [name, run] of Object.entries(benches)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  await run();
+}

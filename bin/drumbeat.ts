@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { compileJourney, validateJourney } from '../definitions/index.js';
+import { loadTemplates } from '../mail/index.js';
+import { startEngine, type EngineRoles } from '../runtime/engine.js';
+import { openDatabase } from '../store/index.js';
+
+const USAGE = `Usage: drumbeat <command>
+
+  start              Run everything: Temporal dev server (unless TEMPORAL_ADDRESS), database,
+                     SMTP sink (unless SMTP_URL), worker and API.
+  api                Run only the API (needs TEMPORAL_ADDRESS and DATABASE_URL in production).
+  worker             Run only the Temporal worker.
+  migrate            Apply database migrations and exit.
+  validate <files>   Validate journey definitions; exits 1 if any has problems.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command = 'start', ...args] = argv;
+  switch (command) {
+    case 'start':
+      return serve({ api: true, worker: true });
+    case 'api':
+      return serve({ api: true, worker: false });
+    case 'worker':
+      return serve({ api: false, worker: true });
+    case 'migrate':
+      return migrate();
+    case 'validate':
+      return validate(args);
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(roles: EngineRoles): Promise<number> {
+  const config = loadConfig();
+  console.log('Drumbeat is starting…');
+  const engine = await startEngine(config, { roles });
+  const lines = [
+    engine.apiUrl && `  API            ${engine.apiUrl}   (health: ${engine.apiUrl}/healthz)`,
+    `  Temporal       ${engine.temporalAddress}${config.temporalAddress ? '' : '   (dev server, data in ' + join(config.dataDir, 'temporal.db') + ')'}`,
+    engine.temporalUiUrl && `  Temporal UI    ${engine.temporalUiUrl}`,
+    `  Database       ${engine.database.kind === 'embedded' ? 'embedded PostgreSQL (PGlite) in ' : 'PostgreSQL '}${engine.database.location}`,
+    engine.smtp.embedded
+      ? `  Mail           SMTP sink at ${engine.smtp.url}; read it at ${engine.apiUrl ?? ''}/v1/mailbox`
+      : `  Mail           relay ${redactUrl(engine.smtp.url)}`,
+    roles.worker && `  Worker         task queue "${config.taskQueue}"`,
+  ].filter(Boolean);
+  console.log(`Drumbeat is running:\n${lines.join('\n')}\nPress Ctrl-C to stop.`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      console.log(`\n${signal} received, stopping…`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await engine.stop();
+  console.log('Drumbeat stopped.');
+  return 0;
+}
+
+async function migrate(): Promise<number> {
+  const config = loadConfig();
+  const db = await openDatabase(
+    config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl }
+      : { kind: 'embedded', dataDir: join(config.dataDir, 'db') },
+  );
+  console.log(`Migrations applied (${db.location}).`);
+  await db.close();
+  return 0;
+}
+
+async function validate(files: readonly string[]): Promise<number> {
+  if (files.length === 0) {
+    process.stderr.write('Give one or more journey definition files.\n');
+    return 2;
+  }
+  const config = loadConfig();
+  const templates = await loadTemplates(config.templatesDir);
+  let failed = 0;
+  for (const file of files) {
+    let document: unknown;
+    try {
+      document = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      console.log(`✗ ${file}: not readable JSON (${(error as Error).message})`);
+      failed++;
+      continue;
+    }
+    const result = validateJourney(document, { templateExists: (name) => templates.has(name) });
+    if (result.ok) {
+      console.log(`✓ ${file}: valid (plan ${compileJourney(result.value).hash.slice(0, 12)})`);
+    } else {
+      failed++;
+      console.log(`✗ ${file}: ${result.problems.length} problem(s)`);
+      for (const p of result.problems)
+        console.log(`    ${p.pointer || '/'}  ${p.message}  [${p.code}]`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || (error instanceof Error && 'code' in error)) {
+      console.error(`\nDrumbeat could not start: ${error.message}`);
+    } else {
+      console.error('\nDrumbeat failed:', error);
+    }
+    process.exit(1);
+  },
+);

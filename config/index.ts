@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+
+/**
+ * Every setting Drumbeat reads, from environment variables only, validated once at start-up.
+ * `loadConfig` reports every bad variable at once and the process refuses to start.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** PostgreSQL URL; null = the embedded database under `dataDir`. */
+  readonly databaseUrl: string | null;
+  /** An existing Temporal cluster; null = start a dev server. */
+  readonly temporalAddress: string | null;
+  readonly temporalNamespace: string;
+  readonly taskQueue: string;
+  readonly temporalPort: number;
+  readonly temporalUiPort: number;
+  /** A real mail relay; null = the embedded SMTP sink. */
+  readonly smtpUrl: string | null;
+  readonly smtpSinkPort: number;
+  readonly mailFrom: string;
+  readonly templatesDir: string;
+  readonly publicUrl: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Drumbeat cannot start; fix these environment variables:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      problems.push(`${name}=${raw} is not a port number (0-65535).`);
+      return fallback;
+    }
+    return n;
+  };
+  const text = (name: string, fallback: string): string => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+  };
+  const optionalUrl = (name: string, protocols: readonly string[]): string | null => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return null;
+    try {
+      const url = new URL(raw);
+      if (!protocols.includes(url.protocol))
+        problems.push(`${name} must start with ${protocols.join(' or ')}//.`);
+    } catch {
+      problems.push(`${name} is not a valid URL.`);
+    }
+    return raw.trim();
+  };
+  const hostPort = (name: string): string | null => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return null;
+    if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw.trim()))
+      problems.push(`${name}=${raw} must be host:port, for example 127.0.0.1:7233.`);
+    return raw.trim();
+  };
+
+  const apiPort = port('PORT', 3000);
+  const host = text('HOST', '127.0.0.1');
+  const config: Config = {
+    host,
+    port: apiPort,
+    dataDir: resolve(text('DATA_DIR', '.data')),
+    databaseUrl: optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
+    temporalAddress: hostPort('TEMPORAL_ADDRESS'),
+    temporalNamespace: text('TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: text('TEMPORAL_TASK_QUEUE', 'drumbeat'),
+    temporalPort: port('TEMPORAL_PORT', 7233),
+    temporalUiPort: port('TEMPORAL_UI_PORT', 8233),
+    smtpUrl: optionalUrl('SMTP_URL', ['smtp:', 'smtps:']),
+    smtpSinkPort: port('SMTP_SINK_PORT', 2525),
+    mailFrom: text('MAIL_FROM', 'Drumbeat <drumbeat@localhost>'),
+    templatesDir: resolve(text('TEMPLATES_DIR', 'templates')),
+    publicUrl: text('PUBLIC_URL', `http://${host}:${apiPort}`),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,27 @@
+/**
+ * What conditions are evaluated against: a snapshot of the contact and, where the condition
+ * sits, the event at hand. The shell loads it (an activity in Temporal, a map in the simulator);
+ * the core never fetches anything itself.
+ */
+export interface EventFacts {
+  readonly name: string;
+  readonly properties: Readonly<Record<string, unknown>>;
+}
+
+/** What a contact did with an email this enrollment sent: the enrollment history conditions read. */
+export type EmailActivity = 'sent' | 'delivered' | 'opened' | 'clicked' | 'bounced';
+
+export interface Facts {
+  /** Contact attributes plus the built-in fields (`email`, `firstName`, `timezone`, ...). */
+  readonly contact: Readonly<Record<string, unknown>>;
+  readonly scores?: Readonly<Record<string, number>>;
+  readonly lifecycleStage?: string | null;
+  readonly tags?: readonly string[];
+  readonly lists?: readonly string[];
+  /** Properties of the event that enrolled the contact (`trigger.*` fields). */
+  readonly trigger?: Readonly<Record<string, unknown>>;
+  /** Properties of the event being matched (`event.*` fields). */
+  readonly event?: Readonly<Record<string, unknown>>;
+  /** Per email step of this enrollment, what happened to its message. */
+  readonly emails?: Readonly<Record<string, readonly EmailActivity[]>>;
+}

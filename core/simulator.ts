@@ -1,0 +1,242 @@
+import type { EnrollmentState, Input, Outcome } from './enrollment.js';
+import { startState } from './enrollment.js';
+import { decideEntry, type PastEnrollment } from './entry.js';
+import { evaluate } from './evaluate.js';
+import type { EmailActivity, EventFacts, Facts } from './facts.js';
+import { advance } from './interpreter.js';
+import { MinHeap } from './min-heap.js';
+import type { Action, Plan } from './plan.js';
+import { applyAction, applyUpdate, factsOf, type ContactUpdate, type SimContact } from './sim-contact.js';
+
+export type { SimContact, ContactUpdate } from './sim-contact.js';
+
+/**
+ * Runs a plan over contacts and a timeline of events on a virtual clock, with the same
+ * `advance` the workflow uses: a preview or backtest of a journey, and how long waits are
+ * tested. Time jumps from one timer or event to the next, so months take milliseconds.
+ * Deterministic: the same input always gives the same result.
+ */
+export interface SimEvent {
+  readonly at: number;
+  readonly contactId: string;
+  /** A `track` event; omit for a pure contact update. `email.opened` / `email.clicked` with a
+   * `step` property record what the contact did with that step's email. */
+  readonly name?: string;
+  readonly properties?: Readonly<Record<string, unknown>>;
+  readonly update?: ContactUpdate;
+}
+
+export interface SimulationInput {
+  readonly plan: Plan;
+  readonly contacts: readonly SimContact[];
+  readonly timeline?: readonly SimEvent[];
+  readonly start: number;
+  /** Default: a year after `start`. */
+  readonly end?: number;
+  /** HTTP status a webhook action gets; default 200. */
+  readonly webhookStatus?: (action: Action & { type: 'webhook' }, contactId: string) => number;
+  /** An error message to make an action fail for good, or null for success. */
+  readonly failAction?: (stepId: string, contactId: string) => string | null;
+}
+
+export interface SimulatedAction {
+  readonly at: number;
+  readonly contactId: string;
+  readonly entryKey: string;
+  readonly stepId: string;
+  readonly iteration: number;
+  readonly action: Action;
+}
+
+export interface SimulatedEnrollment {
+  readonly contactId: string;
+  readonly entryKey: string;
+  readonly startedAt: number;
+  /** Every step entered, in order, with the virtual time of entry. */
+  readonly path: { readonly stepId: string; readonly at: number }[];
+  outcome: Outcome | null;
+  reason: string | null;
+  endedAt: number | null;
+  state: EnrollmentState;
+}
+
+export interface SimulationResult {
+  readonly enrollments: readonly SimulatedEnrollment[];
+  /** Every side effect, in virtual-time order. */
+  readonly actions: readonly SimulatedAction[];
+  /** Triggers that matched but were refused by the entry rules. */
+  readonly refused: readonly { readonly contactId: string; readonly at: number; readonly reason: string }[];
+}
+
+const EMAIL_EVENTS: Readonly<Record<string, EmailActivity>> = {
+  'email.delivered': 'delivered',
+  'email.opened': 'opened',
+  'email.clicked': 'clicked',
+  'email.bounced': 'bounced',
+};
+/** Commands for one input before the simulator calls it a runaway enrollment. */
+const MAX_COMMANDS_PER_INPUT = 10_000;
+const YEAR_MS = 366 * 86_400_000;
+
+interface Live {
+  readonly record: SimulatedEnrollment;
+  readonly emails: Map<string, EmailActivity[]>;
+  /** Bumped on every new wait, so a superseded timer is ignored when it pops. */
+  timer: number;
+}
+
+export function simulate(input: SimulationInput): SimulationResult {
+  const { plan } = input;
+  const end = input.end ?? input.start + YEAR_MS;
+  const contacts = new Map(input.contacts.map((c) => [c.id, { ...c }]));
+  const live = new Map<string, Live[]>();
+  const enrollments: SimulatedEnrollment[] = [];
+  const actions: SimulatedAction[] = [];
+  const refused: { contactId: string; at: number; reason: string }[] = [];
+  const queue = new MinHeap<{ kind: 'event'; event: SimEvent } | { kind: 'timer'; enrollment: Live; timer: number }>();
+
+  for (const c of input.contacts) {
+    if (c.enrollAt !== undefined) queue.push(c.enrollAt, { kind: 'event', event: { at: c.enrollAt, contactId: c.id } });
+  }
+  for (const e of [...(input.timeline ?? [])].sort((a, b) => a.at - b.at)) queue.push(e.at, { kind: 'event', event: e });
+  for (const t of plan.triggers) {
+    if (t.type !== 'schedule' || t.at === null) continue;
+    for (const c of input.contacts) {
+      if (!t.audience || evaluate(t.audience, factsOf(c), t.at)) {
+        queue.push(t.at, { kind: 'event', event: { at: t.at, contactId: c.id } });
+      }
+    }
+  }
+
+  while (queue.size > 0 && (queue.peekAt() ?? Infinity) <= end) {
+    const item = queue.pop();
+    if (!item) break;
+    if (item.value.kind === 'timer') {
+      const { enrollment, timer } = item.value;
+      if (enrollment.timer === timer && enrollment.record.outcome === null) drive(enrollment, { type: 'timerFired' }, item.at);
+    } else {
+      onEvent(item.value.event, item.at);
+    }
+  }
+  return { enrollments, actions: [...actions].sort((a, b) => a.at - b.at), refused };
+
+  function onEvent(event: SimEvent, now: number): void {
+    const contact = contacts.get(event.contactId);
+    if (!contact) return;
+    if (event.update) contacts.set(contact.id, applyUpdate(contact, event.update));
+    const mine = live.get(contact.id) ?? [];
+    if (event.name !== undefined) {
+      const facts: EventFacts = { name: event.name, properties: event.properties ?? {} };
+      recordEmailActivity(mine, facts);
+      for (const e of mine) if (e.record.outcome === null) drive(e, { type: 'event', event: facts }, now);
+      for (const t of plan.triggers) {
+        if (t.type === 'event' && t.event === facts.name) {
+          if (!t.filter || evaluate(t.filter, { ...currentFacts(contact.id), event: facts.properties }, now)) {
+            tryEnroll(contact.id, facts, now);
+            break;
+          }
+        }
+      }
+    } else if (event.update) {
+      // A contact change wakes enrollments that watch conditions.
+      for (const e of mine) if (e.record.outcome === null) drive(e, { type: 'event', event: { name: '', properties: {} } }, now);
+    } else {
+      tryEnroll(contact.id, null, now);
+    }
+  }
+
+  function tryEnroll(contactId: string, trigger: EventFacts | null, now: number): void {
+    const mine = live.get(contactId) ?? [];
+    const history: PastEnrollment[] = mine.map((e) => ({
+      entryKey: e.record.entryKey,
+      startedAt: e.record.startedAt,
+      endedAt: e.record.endedAt,
+    }));
+    const decision = decideEntry(plan, { facts: currentFacts(contactId), trigger, history, now });
+    if (!decision.enroll) {
+      refused.push({ contactId, at: now, reason: decision.reason });
+      return;
+    }
+    const state = startState({ contactId, entryKey: decision.entryKey, trigger });
+    const record: SimulatedEnrollment = {
+      contactId,
+      entryKey: decision.entryKey,
+      startedAt: now,
+      path: [],
+      outcome: null,
+      reason: null,
+      endedAt: null,
+      state,
+    };
+    const enrollment: Live = { record, emails: new Map(), timer: 0 };
+    enrollments.push(record);
+    live.set(contactId, [...mine, enrollment]);
+    drive(enrollment, { type: 'start' }, now);
+  }
+
+  /** Feeds one input and carries out commands until the enrollment waits or ends. */
+  function drive(enrollment: Live, first: Input, now: number): void {
+    const { record } = enrollment;
+    let next: Input | null = first;
+    for (let n = 0; next !== null; n++) {
+      if (n >= MAX_COMMANDS_PER_INPUT) {
+        Object.assign(record, { outcome: 'failed', reason: 'simulation-limit', endedAt: now });
+        return;
+      }
+      const { state, command, entered } = advance(plan, record.state, next, now);
+      record.state = state;
+      for (const stepId of entered) record.path.push({ stepId, at: now });
+      next = null;
+      switch (command.type) {
+        case 'loadFacts':
+          next = { type: 'facts', facts: { ...currentFacts(record.contactId), emails: emailsOf(enrollment) } };
+          break;
+        case 'perform':
+          next = perform(enrollment, command.stepId, command.iteration, command.action, now);
+          break;
+        case 'wait':
+          enrollment.timer++;
+          if (command.until !== null) queue.push(command.until, { kind: 'timer', enrollment, timer: enrollment.timer });
+          break;
+        case 'continue':
+          break;
+        case 'finish':
+          record.outcome = command.outcome;
+          record.reason = command.reason;
+          record.endedAt = now;
+          break;
+      }
+    }
+  }
+
+  function perform(enrollment: Live, stepId: string, iteration: number, action: Action, now: number): Input {
+    const { contactId, entryKey } = enrollment.record;
+    actions.push({ at: now, contactId, entryKey, stepId, iteration, action });
+    const error = input.failAction?.(stepId, contactId) ?? null;
+    if (error !== null) return { type: 'actionFailed', stepId, error };
+    const contact = contacts.get(contactId);
+    if (contact) contacts.set(contactId, applyAction(contact, action));
+    if (action.type === 'sendEmail') enrollment.emails.set(stepId, ['sent']);
+    if (action.type === 'webhook') return { type: 'actionDone', stepId, status: input.webhookStatus?.(action, contactId) ?? 200 };
+    return { type: 'actionDone', stepId };
+  }
+
+  function recordEmailActivity(mine: readonly Live[], event: EventFacts): void {
+    const activity = EMAIL_EVENTS[event.name];
+    const step = event.properties.step;
+    if (!activity || typeof step !== 'string') return;
+    for (const e of mine) {
+      const seen = e.emails.get(step);
+      if (seen && !seen.includes(activity)) seen.push(activity);
+    }
+  }
+
+  function currentFacts(contactId: string): Facts {
+    const contact = contacts.get(contactId);
+    return contact ? factsOf(contact) : { contact: {} };
+  }
+}
+
+function emailsOf(enrollment: Live): Record<string, readonly EmailActivity[]> {
+  return Object.fromEntries(enrollment.emails);
+}

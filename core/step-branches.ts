@@ -1,0 +1,37 @@
+import { assertNever } from './assert-never.js';
+import { evaluate } from './evaluate.js';
+import { hashUnit } from './hash.js';
+import type { BranchStep, SplitStep } from './plan.js';
+import { factsFor, finish, goto, NEED_FACTS, type StepContext, type StepResult } from './step-context.js';
+
+/**
+ * Branch steps choose the next step at once and never wait. Conditions see facts loaded for
+ * this very input, so an attribute set by the previous action is visible.
+ */
+export function enterBranch(step: BranchStep, ctx: StepContext): StepResult {
+  switch (step.type) {
+    case 'branch': {
+      for (const c of step.cases) {
+        const facts = factsFor(ctx, c.condition);
+        if (!facts) return NEED_FACTS;
+        if (evaluate(c.condition, facts, ctx.now)) return goto(c.next);
+      }
+      return goto(step.otherwise);
+    }
+    case 'split':
+      return split(step, ctx);
+    default:
+      return assertNever(step, 'branch step');
+  }
+}
+
+/** Weighted and stable per contact: the bucket comes from a hash of contact and step ids. */
+function split(step: SplitStep, ctx: StepContext): StepResult {
+  const total = step.arms.reduce((sum, arm) => sum + arm.weight, 0) + step.holdout;
+  let point = hashUnit(`${ctx.state.contactId}:${step.id}`) * total;
+  for (const arm of step.arms) {
+    if (point < arm.weight) return goto(arm.next);
+    point -= arm.weight;
+  }
+  return finish(ctx.state, 'exited', 'holdout');
+}

@@ -1,0 +1,35 @@
+/**
+ * What validation may know about the world outside the document. Every part is optional: a
+ * check whose knowledge is missing is skipped, so a definition can be validated offline.
+ */
+export type AttributeType = 'string' | 'number' | 'boolean' | 'date' | 'list';
+
+export interface ValidationContext {
+  readonly templateExists?: (name: string) => boolean;
+  /** Variables a template uses, such as `contact.firstName`; undefined when unknown. */
+  readonly templateVariables?: (name: string) => readonly string[] | undefined;
+  readonly journeyExists?: (id: string) => boolean;
+  readonly teamExists?: (id: string) => boolean;
+  readonly userExists?: (idOrEmail: string) => boolean;
+  /** The contact attribute schema: name to type. Enables type and variable checks. */
+  readonly contactAttributes?: Readonly<Record<string, AttributeType>>;
+}
+
+/** Fields every contact has, whatever its custom attributes (see `activities/contact-view.ts`). */
+export const BUILT_IN_ATTRIBUTES: Readonly<Record<string, AttributeType>> = {
+  id: 'string',
+  userId: 'string',
+  email: 'string',
+  firstName: 'string',
+  lastName: 'string',
+  timezone: 'string',
+  locale: 'string',
+  createdAt: 'date',
+  updatedAt: 'date',
+};
+
+export function attributeType(context: ValidationContext, name: string): AttributeType | undefined {
+  if (Object.hasOwn(BUILT_IN_ATTRIBUTES, name)) return BUILT_IN_ATTRIBUTES[name];
+  const attrs = context.contactAttributes;
+  return attrs && Object.hasOwn(attrs, name) ? attrs[name] : undefined;
+}

@@ -1,0 +1,37 @@
+import nodemailer from 'nodemailer';
+
+export interface OutgoingEmail {
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+  /** Stable per (enrollment, step, iteration): a resend after a crash carries the same id. */
+  readonly messageId: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface Mailer {
+  send(email: OutgoingEmail): Promise<{ accepted: string[]; response: string }>;
+  close(): void;
+}
+
+/** Nodemailer over SMTP with a connection pool. */
+export function createMailer(smtpUrl: string): Mailer {
+  const transport = nodemailer.createTransport(smtpUrl.includes('?') ? `${smtpUrl}&pool=true` : `${smtpUrl}?pool=true`);
+  return {
+    async send(email) {
+      const info = await transport.sendMail({
+        from: email.from,
+        to: email.to,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+        messageId: email.messageId,
+        headers: { ...email.headers },
+      });
+      return { accepted: info.accepted.map(String), response: info.response };
+    },
+    close: () => transport.close(),
+  };
+}

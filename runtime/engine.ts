@@ -1,0 +1,225 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createApp } from '../api/index.js';
+import type { Config } from '../config/index.js';
+import { routePendingEvents, type EngineDeps } from '../engine/index.js';
+import {
+  createMailer,
+  loadTemplates,
+  startSmtpSink,
+  type CapturedMessage,
+  type Mailer,
+  type SmtpSink,
+} from '../mail/index.js';
+import { newId, openDatabase, type Database } from '../store/index.js';
+import { assertPortFree } from './ports.js';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal-cli.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface EngineRoles {
+  readonly api: boolean;
+  readonly worker: boolean;
+}
+
+export interface RunningEngine {
+  readonly apiUrl: string | null;
+  readonly temporalAddress: string;
+  readonly temporalUiUrl: string | null;
+  readonly database: Database;
+  readonly smtp: { readonly url: string; readonly embedded: boolean };
+  readonly deps: EngineDeps;
+  stop(): Promise<void>;
+}
+
+type Stopper = () => Promise<void> | void;
+
+/**
+ * Starts Drumbeat: Temporal (a dev server persisted in DATA_DIR unless TEMPORAL_ADDRESS is
+ * set), the database (embedded unless DATABASE_URL is set), mail (an SMTP sink unless SMTP_URL
+ * is set), then the worker and the API as the roles ask. On any failure, whatever had started
+ * is stopped again before the error is thrown, so nothing is left running.
+ */
+export interface EngineOptions {
+  readonly roles?: EngineRoles;
+  /** A prebuilt workflow bundle (the test suite builds one for all its workers). */
+  readonly workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Called after the embedded SMTP sink has stored a message (benchmarks time arrivals). */
+  readonly onCapturedMail?: (mail: CapturedMessage) => void;
+}
+
+export async function startEngine(
+  config: Config,
+  options: EngineOptions = {},
+): Promise<RunningEngine> {
+  const roles = options.roles ?? { api: true, worker: true };
+  const stoppers: Stopper[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        console.error('[drumbeat] error while stopping:', error);
+      }
+    }
+  };
+  try {
+    if (roles.api)
+      await assertPortFree(config.port, config.host, { what: 'Drumbeat API', envVar: 'PORT' });
+
+    let devServer: TemporalDevServer | null = null;
+    if (!config.temporalAddress) {
+      devServer = await startTemporalDevServer({
+        port: config.temporalPort,
+        uiPort: config.temporalUiPort,
+        dbFile: join(config.dataDir, 'temporal.db'),
+        logFile: join(config.dataDir, 'temporal.log'),
+        namespace: config.temporalNamespace,
+      });
+      stoppers.push(() => devServer?.stop());
+    }
+    const temporalAddress = config.temporalAddress ?? devServer?.address ?? '';
+
+    const database = await openDatabase(
+      config.databaseUrl
+        ? { kind: 'postgres', url: config.databaseUrl }
+        : { kind: 'embedded', dataDir: join(config.dataDir, 'db') },
+    );
+    stoppers.push(() => database.close());
+    const templates = await loadTemplates(config.templatesDir);
+
+    let sink: SmtpSink | null = null;
+    if (!config.smtpUrl) {
+      sink = await startSmtpSink({
+        port: config.smtpSinkPort,
+        host: '127.0.0.1',
+        onMessage: async (mail) => {
+          await database.prisma.capturedMail.create({
+            data: {
+              id: newId(),
+              messageId: mail.messageId,
+              from: mail.from,
+              to: mail.to,
+              subject: mail.subject,
+              text: mail.text,
+              html: mail.html,
+              raw: mail.raw,
+              receivedAt: mail.receivedAt,
+            },
+          });
+          options.onCapturedMail?.(mail);
+        },
+      });
+      stoppers.push(() => sink?.stop());
+    }
+    const smtpUrl = config.smtpUrl ?? sink?.url ?? '';
+    const mailer: Mailer = createMailer(smtpUrl);
+    stoppers.push(() => mailer.close());
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stoppers.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporalNamespace });
+    const deps: EngineDeps = {
+      prisma: database.prisma,
+      temporal,
+      taskQueue: config.taskQueue,
+      templates,
+    };
+
+    if (roles.worker) {
+      const stopWorker = await runWorker({
+        address: temporalAddress,
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        activities: createActivities({
+          prisma: database.prisma,
+          mailer,
+          templates,
+          config: { mailFrom: config.mailFrom },
+        }),
+        ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+      });
+      stoppers.push(stopWorker);
+    }
+
+    let apiUrl: string | null = null;
+    if (roles.api) {
+      const app = createApp({
+        engine: deps,
+        mailbox: sink !== null,
+        readiness: async () => ({
+          database: await database.prisma.$queryRaw`SELECT 1`.then(
+            () => true,
+            () => false,
+          ),
+          temporal: await connection.workflowService.getSystemInfo({}).then(
+            () => true,
+            () => false,
+          ),
+        }),
+      });
+      const server: Server = app.listen(config.port, config.host);
+      await once(server, 'listening');
+      stoppers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+      );
+      const address = server.address();
+      apiUrl = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
+      // Events stored before a crash but never routed are routed now.
+      routePendingEvents(deps).catch((error: unknown) =>
+        console.error('[drumbeat] routing pending events failed:', error),
+      );
+    }
+
+    return {
+      apiUrl,
+      temporalAddress,
+      temporalUiUrl: devServer?.uiUrl ?? null,
+      database,
+      smtp: { url: smtpUrl, embedded: sink !== null },
+      deps,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+export interface WorkerSetup {
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly activities: WorkerOptions['activities'];
+  /** A prebuilt workflow bundle (tests share one); otherwise workflows/ is bundled now. */
+  readonly workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Creates and runs a Temporal worker; the returned function drains and stops it. */
+export async function runWorker(setup: WorkerSetup): Promise<() => Promise<void>> {
+  const connection = await NativeConnection.connect({ address: setup.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: setup.namespace,
+    taskQueue: setup.taskQueue,
+    activities: setup.activities,
+    ...(setup.workflowBundle
+      ? { workflowBundle: setup.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
+  });
+  const running = worker.run();
+  return async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await connection.close();
+  };
+}

@@ -1,0 +1,98 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '@prisma/client';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { applyMigrations, type SqlRunner } from './migrate.js';
+
+export type DatabaseKind = 'embedded' | 'postgres';
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  /** Where the data lives, for the start-up banner (never includes a password). */
+  readonly location: string;
+  readonly prisma: PrismaClient;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { readonly kind: 'embedded'; readonly dataDir: string | null /* null = in memory */ }
+  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize?: number };
+
+export const DEFAULT_WORKSPACE_ID = 'default';
+
+/**
+ * Opens the database, applies pending migrations and makes sure the default workspace exists.
+ * Embedded mode is PGlite (PostgreSQL compiled to WebAssembly) in this process, so one schema
+ * and one migration history serve both modes.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const db =
+    options.kind === 'embedded'
+      ? await openEmbedded(options.dataDir)
+      : await openPostgres(options.url, options.poolSize);
+  await db.prisma.workspace.upsert({
+    where: { id: DEFAULT_WORKSPACE_ID },
+    create: { id: DEFAULT_WORKSPACE_ID, name: 'Default workspace' },
+    update: {},
+  });
+  return db;
+}
+
+async function openEmbedded(dataDir: string | null): Promise<Database> {
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const lite = dataDir ? new PGlite(dataDir) : new PGlite();
+  await applyMigrations({
+    exec: async (sql) => {
+      await lite.exec(sql);
+    },
+    query: async <R>(sql: string, params?: unknown[]) => (await lite.query<R>(sql, params)).rows,
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  return {
+    kind: 'embedded',
+    location: dataDir ?? 'in memory',
+    prisma,
+    close: async () => {
+      await prisma.$disconnect();
+      await lite.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const runner: SqlRunner = {
+      exec: async (sql) => {
+        await client.query(sql);
+      },
+      query: async <R>(sql: string, params?: unknown[]) =>
+        (await client.query(sql, params)).rows as R[],
+    };
+    await applyMigrations(runner);
+  } finally {
+    await client.end();
+  }
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, max: poolSize }),
+  });
+  return {
+    kind: 'postgres',
+    location: redact(url),
+    prisma,
+    close: () => prisma.$disconnect(),
+  };
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
+}

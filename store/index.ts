@@ -1,0 +1,10 @@
+export {
+  openDatabase,
+  DEFAULT_WORKSPACE_ID,
+  type Database,
+  type DatabaseKind,
+  type DatabaseOptions,
+} from './database.js';
+export { applyMigrations, MIGRATIONS_DIR, type SqlRunner } from './migrate.js';
+export { newId } from './ids.js';
+export type { PrismaClient, Prisma } from '@prisma/client';

@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, isPortFree } from '../../runtime/index.js';
+import { eventually } from '../support/engine.js';
+import { getJson, postJson } from '../support/http.js';
+
+/**
+ * `npm start` as a user runs it: the real command in its own process, stopped with Ctrl-C
+ * (SIGINT) while a journey waits, and started again on the same data directory.
+ */
+describe('drumbeat start, stopped and started again', () => {
+  const children: ChildProcess[] = [];
+  let dataDir = '';
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it(
+    'keeps contacts, journeys and a waiting enrollment, and leaves no dev server behind',
+    { timeout: 240_000 },
+    async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-restart-'));
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        TEMPORAL_PORT: String(await freePort()),
+        TEMPORAL_UI_PORT: String(await freePort()),
+        SMTP_SINK_PORT: String(await freePort()),
+      };
+      delete env.TEMPORAL_ADDRESS;
+      delete env.DATABASE_URL;
+      delete env.SMTP_URL;
+      const api = `http://127.0.0.1:${env.PORT ?? ''}`;
+
+      const first = await startDrumbeat(env, children);
+      await postJson(`${api}/v1/journeys`, {
+        id: 'restart',
+        name: 'Survives a restart',
+        triggers: [{ type: 'event', event: 'signed_up' }],
+        steps: [
+          { id: 'welcome', type: 'sendEmail', template: 'welcome' },
+          { id: 'pause', type: 'wait', duration: 'PT8S' },
+          { id: 'tips', type: 'sendEmail', template: 'tips' },
+        ],
+      });
+      await postJson(`${api}/v1/identify`, {
+        userId: 'lin',
+        traits: { email: 'lin@example.com', firstName: 'Lin' },
+      });
+      await postJson(`${api}/v1/track`, { userId: 'lin', event: 'signed_up' });
+      await eventually(
+        async () => ((await mailbox(api)).length === 1 ? true : undefined),
+        30_000,
+        'the welcome email',
+      );
+
+      first.kill('SIGINT');
+      const exitCode = await new Promise<number | null>((resolve) =>
+        first.once('exit', (code) => resolve(code)),
+      );
+      expect(exitCode).toBe(0);
+      expect(await isPortFree(Number(env.TEMPORAL_PORT))).toBe(true);
+      expect(await isPortFree(Number(env.PORT))).toBe(true);
+
+      await startDrumbeat(env, children);
+      const contact = await getJson(`${api}/v1/contacts/lin`);
+      expect(contact.body).toMatchObject({
+        firstName: 'Lin',
+        email: 'lin@example.com',
+        enrollments: [{ journey: 'restart' }],
+      });
+      expect((await getJson(`${api}/v1/journeys/restart`)).body).toMatchObject({
+        status: 'active',
+        versions: [{ version: 1 }],
+      });
+
+      const mails = await eventually(
+        async () => {
+          const data = await mailbox(api);
+          return data.length === 2 ? data : undefined;
+        },
+        60_000,
+        'the tips email after the restart',
+      );
+      expect(mails.map((m) => m.subject)).toEqual([
+        '3 tips to get started, Lin',
+        'Welcome to Drumbeat, Lin!',
+      ]);
+    },
+  );
+});
+
+async function mailbox(api: string): Promise<{ subject: string }[]> {
+  const { body } = await getJson(`${api}/v1/mailbox?to=lin@example.com`);
+  return (body as { data: { subject: string }[] }).data;
+}
+
+async function startDrumbeat(
+  env: NodeJS.ProcessEnv,
+  children: ChildProcess[],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'start'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`drumbeat start exited early:\n${output}`);
+      return output.includes('Drumbeat is running') ? true : undefined;
+    },
+    90_000,
+    'drumbeat start to be running',
+  );
+  return child;
+}

@@ -1,0 +1,85 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { WORKFLOWS_PATH } from '../../runtime/engine.js';
+import { freePort, startTemporalDevServer } from '../../runtime/index.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    workflowBundlePath: string;
+    /** A fresh PostgreSQL database for this run, or null when none is reachable. */
+    postgresUrl: string | null;
+  }
+}
+
+const ADMIN_URL =
+  process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** Starts what every test file shares: one Temporal dev server (in memory), one bundle, one PostgreSQL database. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await mkdtemp(join(tmpdir(), 'drumbeat-test-'));
+  const server = await startTemporalDevServer({
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+    logFile: join(dir, 'temporal.log'),
+  });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  await writeFile(bundlePath, code);
+  const postgres = await createPostgresDatabase();
+
+  project.provide('temporalAddress', server.address);
+  project.provide('workflowBundlePath', bundlePath);
+  project.provide('postgresUrl', postgres?.url ?? null);
+
+  return async () => {
+    await server.stop();
+    await postgres?.drop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
+
+async function createPostgresDatabase(): Promise<{
+  url: string;
+  drop: () => Promise<void>;
+} | null> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await admin.connect();
+  } catch (error) {
+    if (process.env.CI)
+      throw new Error(`CI must reach PostgreSQL at ${ADMIN_URL}`, { cause: error });
+    console.warn(
+      `[tests] PostgreSQL not reachable at ${ADMIN_URL}; PostgreSQL variants are skipped.`,
+    );
+    return null;
+  }
+  const name = `drumbeat_test_${process.pid}_${Date.now()}`;
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { loadConfig } from '../../config/index.js';
+import { startEngine, type RunningEngine } from '../../runtime/engine.js';
+
+export type DatabaseVariant = 'embedded' | 'postgres';
+
+/** The database variants this run can test: always embedded, PostgreSQL when reachable. */
+export function databaseVariants(): DatabaseVariant[] {
+  return inject('postgresUrl') ? ['embedded', 'postgres'] : ['embedded'];
+}
+
+/**
+ * The real engine, as `npm start` runs it, pointed at the run's shared Temporal dev server,
+ * with its own task queue, an SMTP sink and API on free ports, and the chosen database.
+ */
+export async function startTestEngine(
+  variant: DatabaseVariant,
+): Promise<RunningEngine & { cleanup(): Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-engine-'));
+  const config = loadConfig({
+    PORT: '0',
+    DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    SMTP_SINK_PORT: '0',
+    DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
+  });
+  const engine = await startEngine(config, {
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  return {
+    ...engine,
+    cleanup: async () => {
+      await engine.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
