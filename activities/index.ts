@@ -1,6 +1,8 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { assertNever } from '../core/index.js';
 import type { ActivityDeps } from './deps.js';
+import { loadFacts, type LoadFactsInput } from './load-facts.activity.js';
 import { recordEnrollment, type RecordEnrollmentInput } from './record-enrollment.activity.js';
 import { sendEmail, type SendEmailResult } from './send-email.activity.js';
 
@@ -20,7 +22,10 @@ export interface PerformActionInput {
   };
 }
 
-export type ActionResult = { readonly type: 'sendEmail'; readonly result: SendEmailResult };
+export type ActionResult =
+  | { readonly type: 'sendEmail'; readonly result: SendEmailResult }
+  /** `status` is an HTTP status for webhooks, which journeys can branch on. */
+  | { readonly type: Exclude<Action['type'], 'sendEmail'>; readonly status?: number };
 
 /** The activities the worker registers, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -38,10 +43,27 @@ export function createActivities(deps: ActivityDeps) {
               subject: action.subject,
             }),
           };
+        case 'createTask':
+        case 'updateContact':
+        case 'updateTags':
+        case 'updateLists':
+        case 'adjustScore':
+        case 'setLifecycleStage':
+        case 'webhook':
+        case 'enroll':
+        case 'unenroll':
+          // The language and the interpreter know these; their activities come with their
+          // issues. Non-retryable, so the step's `onFailure` rule decides what happens.
+          throw ApplicationFailure.nonRetryable(
+            `The action \`${action.type}\` is not available in this version of Drumbeat yet.`,
+            'ACTION_NOT_SUPPORTED',
+          );
         default:
-          return assertNever(action.type, 'action');
+          return assertNever(action, 'action');
       }
     },
+    /** Loads the contact's facts for the interpreter's conditions; read-only, safe to retry. */
+    loadFacts: (input: LoadFactsInput) => loadFacts(deps, input),
     /** Mirrors the enrollment's status and step into the store for listing; idempotent. */
     recordEnrollment: (input: RecordEnrollmentInput) => recordEnrollment(deps, input),
   };

@@ -2,7 +2,7 @@ import type { ActivityDeps } from './deps.js';
 
 export interface RecordEnrollmentInput {
   readonly enrollmentId: string;
-  readonly status: 'active' | 'completed' | 'exited';
+  readonly status: 'active' | 'completed' | 'exited' | 'converted' | 'failed';
   readonly stepId: string | null;
 }
 

@@ -74,11 +74,11 @@ export async function runSliceBench(): Promise<void> {
     console.log(
       `\nFoundation slice: event accepted -> email at the SMTP sink (${ROUNDS} rounds, embedded database)`,
     );
-    console.log(`  slice end-to-end      p50 ${ms(s50)}   p99 ${ms(s99)}`);
+    console.log(`  slice end-to-end         p50 ${ms(s50)}   p99 ${ms(s99)}`);
     console.log(
-      `  raw Temporal round trip p50 ${ms(r50)}   p99 ${ms(r99)}   (start empty workflow + await result)`,
+      `  raw Temporal round trip  p50 ${ms(r50)}   p99 ${ms(r99)}   (start empty workflow + await result)`,
     );
-    console.log(`  ratio slice/raw       p50 ${ratio(s50, r50)}   p99 ${ratio(s99, r99)}`);
+    console.log(`  ratio slice/raw          p50 ${ratio(s50, r50)}   p99 ${ratio(s99, r99)}`);
   } finally {
     await engine.stop();
     await server.stop();

@@ -125,7 +125,9 @@ function redactUrl(url: string): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError || (error instanceof Error && 'code' in error)) {
+    if (error instanceof ConfigError) {
+      console.error(`\n${error.message}`);
+    } else if (error instanceof Error && 'code' in error) {
       console.error(`\nDrumbeat could not start: ${error.message}`);
     } else {
       console.error('\nDrumbeat failed:', error);

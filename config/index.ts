@@ -58,7 +58,7 @@ export function loadConfig(env: Env = process.env): Config {
     try {
       const url = new URL(raw);
       if (!protocols.includes(url.protocol))
-        problems.push(`${name} must start with ${protocols.join(' or ')}//.`);
+        problems.push(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}.`);
     } catch {
       problems.push(`${name} is not a valid URL.`);
     }

@@ -2,7 +2,8 @@
  * Conditions as the compiler leaves them: field paths split, dates and durations in epoch
  * milliseconds, so evaluating one does no parsing.
  */
-export type FieldSource = 'contact' | 'trigger' | 'event' | 'score' | 'lifecycleStage' | 'tags' | 'lists';
+export type FieldSource =
+  'contact' | 'trigger' | 'event' | 'score' | 'lifecycleStage' | 'tags' | 'lists';
 
 export interface Field {
   readonly source: FieldSource;
@@ -33,5 +34,10 @@ export type PlanCondition =
       readonly value: number;
       readonly as: 'number' | 'date';
     }
-  | { readonly type: 'relativeDate'; readonly field: Field; readonly op: RelativeOp; readonly ms: number }
+  | {
+      readonly type: 'relativeDate';
+      readonly field: Field;
+      readonly op: RelativeOp;
+      readonly ms: number;
+    }
   | { readonly type: 'emailActivity'; readonly stepId: string; readonly activity: string };

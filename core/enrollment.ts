@@ -52,9 +52,19 @@ export interface WakeOn {
 
 export type Command =
   /** Run a side effect; `iteration` makes the idempotency key with the enrollment and step. */
-  | { readonly type: 'perform'; readonly stepId: string; readonly iteration: number; readonly action: Action }
+  | {
+      readonly type: 'perform';
+      readonly stepId: string;
+      readonly iteration: number;
+      readonly action: Action;
+    }
   /** Wait until `until` (then feed `timerFired`) or until a relevant event (feed `event`). */
-  | { readonly type: 'wait'; readonly stepId: string; readonly until: number | null; readonly wakeOn: WakeOn }
+  | {
+      readonly type: 'wait';
+      readonly stepId: string;
+      readonly until: number | null;
+      readonly wakeOn: WakeOn;
+    }
   /** Load a fresh snapshot of the contact and feed it back as `facts`. */
   | { readonly type: 'loadFacts' }
   /** Nothing changes for this input: carry on with the command in progress. */

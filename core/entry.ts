@@ -1,5 +1,5 @@
 import type { EventFacts, Facts } from './facts.js';
-import { evaluate, readField } from './evaluate.js';
+import { evaluate, keyOf, readField } from './evaluate.js';
 import type { Plan } from './plan.js';
 
 /**
@@ -36,15 +36,20 @@ export interface EntryRequest {
 export function decideEntry(plan: Plan, request: EntryRequest): EntryDecision {
   const rules = plan.enrollment;
   const { history, now } = request;
-  const facts: Facts = { ...request.facts, trigger: request.trigger?.properties ?? {}, event: request.trigger?.properties ?? {} };
-  if (rules.condition && !evaluate(rules.condition, facts, now)) return { enroll: false, reason: 'condition-not-met' };
-  if (rules.maxEntries !== null && history.length >= rules.maxEntries) return { enroll: false, reason: 'max-entries' };
+  const facts: Facts = {
+    ...request.facts,
+    trigger: request.trigger?.properties ?? {},
+    event: request.trigger?.properties ?? {},
+  };
+  if (rules.condition && !evaluate(rules.condition, facts, now))
+    return { enroll: false, reason: 'condition-not-met' };
+  if (rules.maxEntries !== null && history.length >= rules.maxEntries)
+    return { enroll: false, reason: 'max-entries' };
 
   let key: string | null = null;
   if (rules.key) {
-    const value = readField(rules.key, facts);
-    if (value === undefined || value === null || value === '') return { enroll: false, reason: 'missing-entry-key' };
-    key = String(value);
+    key = keyOf(readField(rules.key, facts));
+    if (key === null) return { enroll: false, reason: 'missing-entry-key' };
   }
   // With an entry key the policy applies per key: each order has its own checkout reminder.
   const same = key === null ? history : history.filter((h) => h.entryKey === key);
@@ -59,7 +64,8 @@ export function decideEntry(plan: Plan, request: EntryRequest): EntryDecision {
       break;
     case 'coolDown': {
       const last = Math.max(...same.map((h) => h.startedAt));
-      if (same.length > 0 && now < last + rules.coolDownMs) return { enroll: false, reason: 'cooling-down' };
+      if (same.length > 0 && now < last + rules.coolDownMs)
+        return { enroll: false, reason: 'cooling-down' };
       break;
     }
     case 'afterExit':
@@ -67,5 +73,8 @@ export function decideEntry(plan: Plan, request: EntryRequest): EntryDecision {
       break;
   }
   const entryKey = key ?? (rules.reentry === 'once' ? 'once' : `entry-${history.length + 1}`);
-  return { enroll: true, entryKey: key !== null && same.length > 0 ? `${key}#${same.length + 1}` : entryKey };
+  return {
+    enroll: true,
+    entryKey: key !== null && same.length > 0 ? `${key}#${same.length + 1}` : entryKey,
+  };
 }

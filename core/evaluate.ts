@@ -79,7 +79,8 @@ function walk(root: unknown, path: readonly string[]): unknown {
 function sameValue(actual: unknown, expected: Scalar): boolean {
   if (actual === expected) return true;
   // Numbers often arrive as strings from forms and CSV imports: `"42"` equals `42`.
-  if (typeof expected === 'number' && typeof actual === 'string') return toNumber(actual) === expected;
+  if (typeof expected === 'number' && typeof actual === 'string')
+    return toNumber(actual) === expected;
   return false;
 }
 
@@ -126,6 +127,13 @@ function toNumber(value: unknown): number | undefined {
     return Number.isFinite(n) ? n : undefined;
   }
   return undefined;
+}
+
+/** A scalar as an entry key (`o-1`, `42`); objects and missing values have none. */
+export function keyOf(value: unknown): string | null {
+  if (typeof value === 'string') return value === '' ? null : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return null;
 }
 
 /** Dates arrive as ISO strings (`2025-05-01`, `2025-05-01T09:00:00Z`) or epoch milliseconds. */

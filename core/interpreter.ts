@@ -40,14 +40,24 @@ function process(plan: Plan, state: EnrollmentState, input: Input, now: number):
   const entered: string[] = [];
   const result = handle(plan, state, input, now, entered);
   if (result.kind === 'needFacts') {
-    return { state: { ...state, pending: input, facts: null }, command: { type: 'loadFacts' }, entered: [] };
+    return {
+      state: { ...state, pending: input, facts: null },
+      command: { type: 'loadFacts' },
+      entered: [],
+    };
   }
   if (result.kind === 'goto') throw new PlanError('A step result escaped the step loop.');
   const next = { ...result.transition.state, facts: null, pending: null };
   return { state: next, command: result.transition.command, entered };
 }
 
-function handle(plan: Plan, state: EnrollmentState, input: Input, now: number, entered: string[]): StepResult {
+function handle(
+  plan: Plan,
+  state: EnrollmentState,
+  input: Input,
+  now: number,
+  entered: string[],
+): StepResult {
   const ctx: StepContext = { plan, state, now, facts: state.facts };
   const interrupt = checkInterrupts(input, ctx);
   if (interrupt) return interrupt;

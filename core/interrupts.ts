@@ -32,11 +32,18 @@ export function checkInterrupts(input: Input, ctx: StepContext): StepResult | nu
 
 /** Whether the plan has conditions that need the contact's facts at every input. */
 export function watchesConditions(plan: Plan): boolean {
-  return plan.suppression.length > 0 || [...plan.goals, ...plan.exits].some((c) => c.type === 'condition');
+  return (
+    plan.suppression.length > 0 ||
+    [...plan.goals, ...plan.exits].some((c) => c.type === 'condition')
+  );
 }
 
 /** Null when the contact's facts are needed to tell. */
-function isMet(criterion: PlanCriterion, ctx: StepContext, event: EventFacts | undefined): boolean | null {
+function isMet(
+  criterion: PlanCriterion,
+  ctx: StepContext,
+  event: EventFacts | undefined,
+): boolean | null {
   if (criterion.type === 'event') {
     if (!event || event.name !== criterion.event) return false;
     if (!criterion.filter) return true;

@@ -82,7 +82,12 @@ export interface EnrollmentRules {
 }
 
 export type PlanCriterion =
-  | { readonly id: string; readonly type: 'event'; readonly event: string; readonly filter: PlanCondition | null }
+  | {
+      readonly id: string;
+      readonly type: 'event';
+      readonly event: string;
+      readonly filter: PlanCondition | null;
+    }
   | { readonly id: string; readonly type: 'condition'; readonly condition: PlanCondition };
 
 export interface PlanSettings {
@@ -99,7 +104,8 @@ export interface PlanSettings {
 // ---- Steps -------------------------------------------------------------------------------
 
 export type PlanStep = ActionStep | WaitStep | BranchStep | ExitStep;
-export type WaitStep = DelayStep | WaitUntilStep | WaitForTimeStep | WaitForEventStep | WaitForConditionStep;
+export type WaitStep =
+  DelayStep | WaitUntilStep | WaitForTimeStep | WaitForEventStep | WaitForConditionStep;
 export type BranchStep = ConditionBranchStep | SplitStep;
 
 interface StepBase {
@@ -130,11 +136,11 @@ export interface DelayStep extends StepBase {
   readonly next: string | null;
 }
 
-/** Until a fixed instant, or until a date attribute plus a signed offset. */
+/** Until a fixed instant, or until a date field (contact or trigger) plus a signed offset. */
 export interface WaitUntilStep extends StepBase {
   readonly type: 'waitUntil';
   readonly at: number | null;
-  readonly attribute: Field | null;
+  readonly field: Field | null;
   readonly offsetMs: number;
   readonly jitterMs: number;
   readonly next: string | null;
@@ -174,13 +180,21 @@ export interface WaitForConditionStep extends StepBase {
 export interface ConditionBranchStep extends StepBase {
   readonly type: 'branch';
   /** The first case whose condition holds wins. */
-  readonly cases: readonly { readonly name: string; readonly condition: PlanCondition; readonly next: string | null }[];
+  readonly cases: readonly {
+    readonly name: string;
+    readonly condition: PlanCondition;
+    readonly next: string | null;
+  }[];
   readonly otherwise: string | null;
 }
 
 export interface SplitStep extends StepBase {
   readonly type: 'split';
-  readonly arms: readonly { readonly name: string; readonly weight: number; readonly next: string | null }[];
+  readonly arms: readonly {
+    readonly name: string;
+    readonly weight: number;
+    readonly next: string | null;
+  }[];
   /** Weight of the hold-out group, whose members leave the journey here. */
   readonly holdout: number;
 }
@@ -214,9 +228,22 @@ export type Action =
       readonly priority: 'low' | 'normal' | 'high' | 'urgent';
     }
   | { readonly type: 'updateContact'; readonly changes: readonly ContactChange[] }
-  | { readonly type: 'updateTags'; readonly add: readonly string[]; readonly remove: readonly string[] }
-  | { readonly type: 'updateLists'; readonly add: readonly string[]; readonly remove: readonly string[] }
-  | { readonly type: 'adjustScore'; readonly score: string; readonly points: number; readonly reason: string | null }
+  | {
+      readonly type: 'updateTags';
+      readonly add: readonly string[];
+      readonly remove: readonly string[];
+    }
+  | {
+      readonly type: 'updateLists';
+      readonly add: readonly string[];
+      readonly remove: readonly string[];
+    }
+  | {
+      readonly type: 'adjustScore';
+      readonly score: string;
+      readonly points: number;
+      readonly reason: string | null;
+    }
   | { readonly type: 'setLifecycleStage'; readonly stage: string }
   | {
       readonly type: 'webhook';
@@ -235,7 +262,11 @@ export type TaskAssignee =
   | { readonly type: 'user'; readonly user: string };
 
 export type ContactChange =
-  | { readonly type: 'set'; readonly attribute: string; readonly value: string | number | boolean | null }
+  | {
+      readonly type: 'set';
+      readonly attribute: string;
+      readonly value: string | number | boolean | null;
+    }
   | { readonly type: 'increment'; readonly attribute: string; readonly by: number }
   | { readonly type: 'unset'; readonly attribute: string };
 

@@ -16,7 +16,13 @@ export function nextSendTime(now: number, zone: string, settings: PlanSettings):
   for (let i = 0; i <= 8; i++) {
     const date = new Date(Date.UTC(today.year, today.month - 1, today.day + i));
     for (const minute of starts) {
-      const at = zonedTime(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), minute, zone);
+      const at = zonedTime(
+        date.getUTCFullYear(),
+        date.getUTCMonth() + 1,
+        date.getUTCDate(),
+        minute,
+        zone,
+      );
       if (at > now && (best === null || at < best) && maySend(at, zone, settings)) best = at;
     }
     if (best !== null) return best;

@@ -79,7 +79,11 @@ export function applyAction(contact: SimContact, action: Action): SimContact {
   }
 }
 
-function edit(current: readonly string[] | undefined, add: readonly string[], remove: readonly string[]): string[] {
+function edit(
+  current: readonly string[] | undefined,
+  add: readonly string[],
+  remove: readonly string[],
+): string[] {
   const set = new Set(current ?? []);
   for (const a of add) set.add(a);
   for (const r of remove) set.delete(r);

@@ -6,7 +6,13 @@ import type { EmailActivity, EventFacts, Facts } from './facts.js';
 import { advance } from './interpreter.js';
 import { MinHeap } from './min-heap.js';
 import type { Action, Plan } from './plan.js';
-import { applyAction, applyUpdate, factsOf, type ContactUpdate, type SimContact } from './sim-contact.js';
+import {
+  applyAction,
+  applyUpdate,
+  factsOf,
+  type ContactUpdate,
+  type SimContact,
+} from './sim-contact.js';
 
 export type { SimContact, ContactUpdate } from './sim-contact.js';
 
@@ -65,7 +71,11 @@ export interface SimulationResult {
   /** Every side effect, in virtual-time order. */
   readonly actions: readonly SimulatedAction[];
   /** Triggers that matched but were refused by the entry rules. */
-  readonly refused: readonly { readonly contactId: string; readonly at: number; readonly reason: string }[];
+  readonly refused: readonly {
+    readonly contactId: string;
+    readonly at: number;
+    readonly reason: string;
+  }[];
 }
 
 const EMAIL_EVENTS: Readonly<Record<string, EmailActivity>> = {
@@ -93,12 +103,16 @@ export function simulate(input: SimulationInput): SimulationResult {
   const enrollments: SimulatedEnrollment[] = [];
   const actions: SimulatedAction[] = [];
   const refused: { contactId: string; at: number; reason: string }[] = [];
-  const queue = new MinHeap<{ kind: 'event'; event: SimEvent } | { kind: 'timer'; enrollment: Live; timer: number }>();
+  const queue = new MinHeap<
+    { kind: 'event'; event: SimEvent } | { kind: 'timer'; enrollment: Live; timer: number }
+  >();
 
   for (const c of input.contacts) {
-    if (c.enrollAt !== undefined) queue.push(c.enrollAt, { kind: 'event', event: { at: c.enrollAt, contactId: c.id } });
+    if (c.enrollAt !== undefined)
+      queue.push(c.enrollAt, { kind: 'event', event: { at: c.enrollAt, contactId: c.id } });
   }
-  for (const e of [...(input.timeline ?? [])].sort((a, b) => a.at - b.at)) queue.push(e.at, { kind: 'event', event: e });
+  for (const e of [...(input.timeline ?? [])].sort((a, b) => a.at - b.at))
+    queue.push(e.at, { kind: 'event', event: e });
   for (const t of plan.triggers) {
     if (t.type !== 'schedule' || t.at === null) continue;
     for (const c of input.contacts) {
@@ -113,7 +127,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (!item) break;
     if (item.value.kind === 'timer') {
       const { enrollment, timer } = item.value;
-      if (enrollment.timer === timer && enrollment.record.outcome === null) drive(enrollment, { type: 'timerFired' }, item.at);
+      if (enrollment.timer === timer && enrollment.record.outcome === null)
+        drive(enrollment, { type: 'timerFired' }, item.at);
     } else {
       onEvent(item.value.event, item.at);
     }
@@ -128,10 +143,14 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (event.name !== undefined) {
       const facts: EventFacts = { name: event.name, properties: event.properties ?? {} };
       recordEmailActivity(mine, facts);
-      for (const e of mine) if (e.record.outcome === null) drive(e, { type: 'event', event: facts }, now);
+      for (const e of mine)
+        if (e.record.outcome === null) drive(e, { type: 'event', event: facts }, now);
       for (const t of plan.triggers) {
         if (t.type === 'event' && t.event === facts.name) {
-          if (!t.filter || evaluate(t.filter, { ...currentFacts(contact.id), event: facts.properties }, now)) {
+          if (
+            !t.filter ||
+            evaluate(t.filter, { ...currentFacts(contact.id), event: facts.properties }, now)
+          ) {
             tryEnroll(contact.id, facts, now);
             break;
           }
@@ -139,7 +158,9 @@ export function simulate(input: SimulationInput): SimulationResult {
       }
     } else if (event.update) {
       // A contact change wakes enrollments that watch conditions.
-      for (const e of mine) if (e.record.outcome === null) drive(e, { type: 'event', event: { name: '', properties: {} } }, now);
+      for (const e of mine)
+        if (e.record.outcome === null)
+          drive(e, { type: 'event', event: { name: '', properties: {} } }, now);
     } else {
       tryEnroll(contact.id, null, now);
     }
@@ -189,14 +210,18 @@ export function simulate(input: SimulationInput): SimulationResult {
       next = null;
       switch (command.type) {
         case 'loadFacts':
-          next = { type: 'facts', facts: { ...currentFacts(record.contactId), emails: emailsOf(enrollment) } };
+          next = {
+            type: 'facts',
+            facts: { ...currentFacts(record.contactId), emails: emailsOf(enrollment) },
+          };
           break;
         case 'perform':
           next = perform(enrollment, command.stepId, command.iteration, command.action, now);
           break;
         case 'wait':
           enrollment.timer++;
-          if (command.until !== null) queue.push(command.until, { kind: 'timer', enrollment, timer: enrollment.timer });
+          if (command.until !== null)
+            queue.push(command.until, { kind: 'timer', enrollment, timer: enrollment.timer });
           break;
         case 'continue':
           break;
@@ -209,7 +234,13 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
   }
 
-  function perform(enrollment: Live, stepId: string, iteration: number, action: Action, now: number): Input {
+  function perform(
+    enrollment: Live,
+    stepId: string,
+    iteration: number,
+    action: Action,
+    now: number,
+  ): Input {
     const { contactId, entryKey } = enrollment.record;
     actions.push({ at: now, contactId, entryKey, stepId, iteration, action });
     const error = input.failAction?.(stepId, contactId) ?? null;
@@ -217,7 +248,12 @@ export function simulate(input: SimulationInput): SimulationResult {
     const contact = contacts.get(contactId);
     if (contact) contacts.set(contactId, applyAction(contact, action));
     if (action.type === 'sendEmail') enrollment.emails.set(stepId, ['sent']);
-    if (action.type === 'webhook') return { type: 'actionDone', stepId, status: input.webhookStatus?.(action, contactId) ?? 200 };
+    if (action.type === 'webhook')
+      return {
+        type: 'actionDone',
+        stepId,
+        status: input.webhookStatus?.(action, contactId) ?? 200,
+      };
     return { type: 'actionDone', stepId };
   }
 

@@ -2,7 +2,16 @@ import { assertNever } from './assert-never.js';
 import type { Input } from './enrollment.js';
 import type { ActionStep } from './plan.js';
 import { nextSendTime } from './send-window.js';
-import { CONTINUE, emit, finish, goto, NEED_FACTS, waitUntil, type StepContext, type StepResult } from './step-context.js';
+import {
+  CONTINUE,
+  emit,
+  finish,
+  goto,
+  NEED_FACTS,
+  waitUntil,
+  type StepContext,
+  type StepResult,
+} from './step-context.js';
 import { zoneOf } from './zoned-time.js';
 
 /**
@@ -29,7 +38,10 @@ export function resumeAction(step: ActionStep, input: Input, ctx: StepContext): 
     case 'actionDone': {
       if (input.stepId !== step.id) return emit(ctx.state, CONTINUE);
       const status = input.status;
-      const route = status === undefined ? undefined : step.routes.find((r) => status >= r.from && status <= r.to);
+      const route =
+        status === undefined
+          ? undefined
+          : step.routes.find((r) => status >= r.from && status <= r.to);
       return goto(route ? route.next : step.next);
     }
     case 'actionFailed':

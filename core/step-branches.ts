@@ -2,7 +2,14 @@ import { assertNever } from './assert-never.js';
 import { evaluate } from './evaluate.js';
 import { hashUnit } from './hash.js';
 import type { BranchStep, SplitStep } from './plan.js';
-import { factsFor, finish, goto, NEED_FACTS, type StepContext, type StepResult } from './step-context.js';
+import {
+  factsFor,
+  finish,
+  goto,
+  NEED_FACTS,
+  type StepContext,
+  type StepResult,
+} from './step-context.js';
 
 /**
  * Branch steps choose the next step at once and never wait. Conditions see facts loaded for

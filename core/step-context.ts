@@ -1,3 +1,4 @@
+import { assertNever } from './assert-never.js';
 import type { PlanCondition } from './condition.js';
 import type { Command, EnrollmentState, Outcome, Transition, WakeOn } from './enrollment.js';
 import type { EventFacts, Facts } from './facts.js';
@@ -32,7 +33,11 @@ export function emit(state: EnrollmentState, command: Command): StepResult {
   return { kind: 'emit', transition: { state, command } };
 }
 
-export function finish(state: EnrollmentState, outcome: Outcome, reason: string | null): StepResult {
+export function finish(
+  state: EnrollmentState,
+  outcome: Outcome,
+  reason: string | null,
+): StepResult {
   return emit(
     { ...state, status: outcome, wakeAt: null, deadline: null },
     { type: 'finish', outcome, stepId: state.stepId, reason },
@@ -62,7 +67,11 @@ export function wakeOnFor(plan: Plan, step: PlanStep | undefined): WakeOn {
  * Facts to evaluate `condition` with: the loaded ones when there are, else, for a condition
  * that reads only the events, the events alone; null means the contact must be loaded first.
  */
-export function factsFor(ctx: StepContext, condition: PlanCondition, event?: EventFacts): Facts | null {
+export function factsFor(
+  ctx: StepContext,
+  condition: PlanCondition,
+  event?: EventFacts,
+): Facts | null {
   const base = ctx.facts ?? (readsContact(condition) ? null : { contact: {} });
   if (!base) return null;
   return { ...base, trigger: ctx.state.trigger?.properties ?? {}, event: event?.properties ?? {} };
@@ -77,7 +86,15 @@ export function readsContact(condition: PlanCondition): boolean {
       return readsContact(condition.condition);
     case 'emailActivity':
       return true;
-    default:
+    case 'equals':
+    case 'notEquals':
+    case 'in':
+    case 'contains':
+    case 'exists':
+    case 'compare':
+    case 'relativeDate':
       return condition.field.source !== 'event' && condition.field.source !== 'trigger';
+    default:
+      return assertNever(condition, 'condition');
   }
 }

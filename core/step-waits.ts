@@ -1,6 +1,6 @@
 import { assertNever } from './assert-never.js';
 import type { Input } from './enrollment.js';
-import { evaluate, readField, toEpoch } from './evaluate.js';
+import { evaluate, keyOf, readField, toEpoch } from './evaluate.js';
 import type { EventFacts } from './facts.js';
 import { hashUnit } from './hash.js';
 import type { WaitForConditionStep, WaitForEventStep, WaitStep } from './plan.js';
@@ -28,9 +28,12 @@ export function enterWait(step: WaitStep, ctx: StepContext): StepResult {
     }
     case 'waitUntil': {
       let base = step.at;
-      if (step.attribute) {
-        if (!ctx.facts) return NEED_FACTS;
-        const date = toEpoch(readField(step.attribute, ctx.facts));
+      if (step.field) {
+        const facts = ctx.facts ?? (step.field.source === 'trigger' ? { contact: {} } : null);
+        if (!facts) return NEED_FACTS;
+        const date = toEpoch(
+          readField(step.field, { ...facts, trigger: ctx.state.trigger?.properties ?? {} }),
+        );
         // Without a usable date there is nothing to wait for: move on rather than hang.
         if (date === undefined) return goto(step.next);
         base = date;
@@ -83,7 +86,8 @@ function onTimer(step: WaitStep, ctx: StepContext): StepResult {
 
 function onEvent(step: WaitStep, event: EventFacts, ctx: StepContext): StepResult {
   if (step.type === 'waitForEvent') {
-    if (event.name !== step.event || !correlated(step, event, ctx)) return emit(ctx.state, CONTINUE);
+    if (event.name !== step.event || !correlated(step, event, ctx))
+      return emit(ctx.state, CONTINUE);
     if (!step.filter) return goto(step.next);
     const facts = factsFor(ctx, step.filter, event);
     if (!facts) return NEED_FACTS;
@@ -98,7 +102,12 @@ function onEvent(step: WaitStep, event: EventFacts, ctx: StepContext): StepResul
 }
 
 /** True now: go on. Past the deadline: the timeout path. Else look again after `recheckMs`. */
-function checkCondition(step: WaitForConditionStep, ctx: StepContext, deadline: number, entering: boolean): StepResult {
+function checkCondition(
+  step: WaitForConditionStep,
+  ctx: StepContext,
+  deadline: number,
+  entering: boolean,
+): StepResult {
   const facts = factsFor(ctx, step.condition);
   if (!facts) return NEED_FACTS;
   if (evaluate(step.condition, facts, ctx.now)) return goto(step.next);
@@ -108,8 +117,10 @@ function checkCondition(step: WaitForConditionStep, ctx: StepContext, deadline: 
 
 function correlated(step: WaitForEventStep, event: EventFacts, ctx: StepContext): boolean {
   if (step.correlate === null) return true;
-  const value = Object.hasOwn(event.properties, step.correlate) ? event.properties[step.correlate] : undefined;
-  return value !== undefined && value !== null && String(value) === ctx.state.entryKey;
+  const value = Object.hasOwn(event.properties, step.correlate)
+    ? event.properties[step.correlate]
+    : undefined;
+  return keyOf(value) !== null && keyOf(value) === ctx.state.entryKey;
 }
 
 /** A stable spread in [0, jitterMs): the same contact, step and pass always get the same. */

@@ -14,7 +14,15 @@ export interface LocalParts {
 }
 
 const DAY_MS = 86_400_000;
-const WEEKDAYS: Readonly<Record<string, number>> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+const WEEKDAYS: Readonly<Record<string, number>> = {
+  Sun: 0,
+  Mon: 1,
+  Tue: 2,
+  Wed: 3,
+  Thu: 4,
+  Fri: 5,
+  Sat: 6,
+};
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 export function isTimeZone(name: string): boolean {
@@ -48,7 +56,13 @@ export function localParts(epochMs: number, zone: string): LocalParts {
  * The instant at which the zone's clock shows the given local date and minute. In a DST gap
  * the result is the first instant after it; in an overlap, the earlier one.
  */
-export function zonedTime(year: number, month: number, day: number, minuteOfDay: number, zone: string): number {
+export function zonedTime(
+  year: number,
+  month: number,
+  day: number,
+  minuteOfDay: number,
+  zone: string,
+): number {
   const wall = Date.UTC(year, month - 1, day) + minuteOfDay * 60_000;
   let guess = wall - offsetAt(wall, zone);
   guess = wall - offsetAt(guess, zone);
@@ -69,7 +83,13 @@ export function nextLocalTime(
   const today = localParts(now, zone);
   for (let i = 0; i <= 8; i++) {
     const date = new Date(Date.UTC(today.year, today.month - 1, today.day + i));
-    const at = zonedTime(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), minuteOfDay, zone);
+    const at = zonedTime(
+      date.getUTCFullYear(),
+      date.getUTCMonth() + 1,
+      date.getUTCDate(),
+      minuteOfDay,
+      zone,
+    );
     const allowed = weekdays.length === 0 || weekdays.includes(date.getUTCDay());
     if (allowed && (at > now || (inclusive && at === now))) return at;
   }

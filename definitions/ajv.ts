@@ -4,7 +4,13 @@ import { pointerOf, type Problem } from './problem.js';
 
 /** One AJV instance for every document type: strict, all errors, formats, discriminators. */
 export function createAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, allErrors: true, discriminator: true, allowUnionTypes: true, verbose: true });
+  const ajv = new Ajv2020({
+    strict: true,
+    allErrors: true,
+    discriminator: true,
+    allowUnionTypes: true,
+    verbose: true,
+  });
   addFormats.default(ajv);
   return ajv;
 }
@@ -14,8 +20,11 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): Problem[] {
   const seen = new Set<string>();
   const problems: Problem[] = [];
   // A value that fits none of a union's kinds is one problem, not one per kind it missed.
-  const unions = errors.filter((e) => e.keyword === 'anyOf' || (e.keyword === 'oneOf' && e.params.passingSchemas == null));
-  const insideUnion = (e: ErrorObject) => unions.some((u) => u !== e && e.schemaPath.startsWith(`${u.schemaPath}/`));
+  const unions = errors.filter(
+    (e) => e.keyword === 'anyOf' || (e.keyword === 'oneOf' && e.params.passingSchemas == null),
+  );
+  const insideUnion = (e: ErrorObject) =>
+    unions.some((u) => u !== e && e.schemaPath.startsWith(`${u.schemaPath}/`));
   for (const e of errors) {
     // An unknown `type` is already reported by the enum beside the discriminator.
     if (e.keyword === 'discriminator' || insideUnion(e)) continue;
@@ -35,7 +44,11 @@ function describe(e: ErrorObject): Problem {
   switch (e.keyword) {
     case 'required': {
       const missing = String(e.params.missingProperty);
-      return { pointer: `${e.instancePath}${pointerOf(missing)}`, code: 'required', message: `\`${missing}\` is required here.` };
+      return {
+        pointer: `${e.instancePath}${pointerOf(missing)}`,
+        code: 'required',
+        message: `\`${missing}\` is required here.`,
+      };
     }
     case 'additionalProperties': {
       const extra = String(e.params.additionalProperty);
@@ -54,32 +67,68 @@ function describe(e: ErrorObject): Problem {
       };
     }
     case 'type':
-      return { pointer: where, code: 'wrong-type', message: `${cap(field)} must be ${article(String(e.params.type))}.` };
+      return {
+        pointer: where,
+        code: 'wrong-type',
+        message: `${cap(field)} must be ${article(String(e.params.type))}.`,
+      };
     case 'pattern':
-      return { pointer: where, code: 'bad-format', message: `${cap(field)} is not in the expected form. ${descriptionOf(e)}`.trim() };
+      return {
+        pointer: where,
+        code: 'bad-format',
+        message: `${cap(field)} is not in the expected form. ${descriptionOf(e)}`.trim(),
+      };
     case 'enum':
     case 'const':
-      return { pointer: where, code: 'not-allowed', message: `${cap(field)} must be one of: ${allowed(e)}.` };
+      return {
+        pointer: where,
+        code: 'not-allowed',
+        message: `${cap(field)} must be one of: ${allowed(e)}.`,
+      };
     case 'minItems':
-      return { pointer: where, code: 'too-few', message: `${cap(field)} needs at least ${String(e.params.limit)} item(s).` };
+      return {
+        pointer: where,
+        code: 'too-few',
+        message: `${cap(field)} needs at least ${String(e.params.limit)} item(s).`,
+      };
     case 'maxItems':
-      return { pointer: where, code: 'too-many', message: `${cap(field)} can have at most ${String(e.params.limit)} items.` };
+      return {
+        pointer: where,
+        code: 'too-many',
+        message: `${cap(field)} can have at most ${String(e.params.limit)} items.`,
+      };
     case 'minLength':
       return { pointer: where, code: 'too-short', message: `${cap(field)} cannot be empty.` };
     case 'maxLength':
-      return { pointer: where, code: 'too-long', message: `${cap(field)} is longer than ${String(e.params.limit)} characters.` };
+      return {
+        pointer: where,
+        code: 'too-long',
+        message: `${cap(field)} is longer than ${String(e.params.limit)} characters.`,
+      };
     case 'anyOf':
     case 'oneOf':
-      return { pointer: where, code: 'wrong-type', message: `${cap(field)} does not fit. ${descriptionOf(e)}`.trim() };
+      return {
+        pointer: where,
+        code: 'wrong-type',
+        message: `${cap(field)} does not fit. ${descriptionOf(e)}`.trim(),
+      };
     case 'format':
-      return { pointer: where, code: 'bad-format', message: `${cap(field)} must be a valid ${String(e.params.format)}.` };
+      return {
+        pointer: where,
+        code: 'bad-format',
+        message: `${cap(field)} must be a valid ${String(e.params.format)}.`,
+      };
     default:
-      return { pointer: where, code: e.keyword, message: `${cap(field)} ${e.message ?? 'is not valid'}.` };
+      return {
+        pointer: where,
+        code: e.keyword,
+        message: `${cap(field)} ${e.message ?? 'is not valid'}.`,
+      };
   }
 }
 
 function describeObject(e: ErrorObject): string {
-  const title = e.parentSchema?.title;
+  const title: unknown = e.parentSchema?.title;
   return typeof title === 'string' ? `“${title}”` : 'object';
 }
 
@@ -87,7 +136,10 @@ function knownTags(e: ErrorObject): string[] {
   const branches: unknown = e.parentSchema?.oneOf;
   if (!Array.isArray(branches)) return [];
   return branches.flatMap((b: unknown) => {
-    const tag = isRecord(b) && isRecord(b.properties) && isRecord(b.properties.type) ? b.properties.type.const : undefined;
+    const tag =
+      isRecord(b) && isRecord(b.properties) && isRecord(b.properties.type)
+        ? b.properties.type.const
+        : undefined;
     return typeof tag === 'string' ? [`\`${tag}\``] : [];
   });
 }
@@ -98,7 +150,7 @@ function allowed(e: ErrorObject): string {
 }
 
 function descriptionOf(e: ErrorObject): string {
-  const d = e.parentSchema?.description;
+  const d: unknown = e.parentSchema?.description;
   return typeof d === 'string' ? d : '';
 }
 

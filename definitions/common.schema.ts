@@ -1,7 +1,10 @@
 import { Type } from '@sinclair/typebox';
 
 /** One of a few words, as a plain JSON Schema `enum` (clear errors, typed as the union). */
-export function OneOf<const T extends readonly string[]>(values: T, options: { title: string; description: string }) {
+export function OneOf<const T extends readonly string[]>(
+  values: T,
+  options: { title: string; description: string },
+) {
   return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
 }
 
@@ -30,7 +33,8 @@ export const Duration = Type.String({
 
 export const SignedDuration = Type.String({
   title: 'Offset',
-  description: 'An ISO 8601 duration, negative for "before": `-P7D` is a week before, `PT9H` nine hours after.',
+  description:
+    'An ISO 8601 duration, negative for "before": `-P7D` is a week before, `PT9H` nine hours after.',
   pattern: '^-?P(?:\\d+W)?(?:\\d+D)?(?:T(?:\\d+H)?(?:\\d+M)?(?:\\d+(?:\\.\\d{1,3})?S)?)?$',
   maxLength: 41,
 });
@@ -41,7 +45,10 @@ export const TimeOfDay = Type.String({
   pattern: '^(?:[01]\\d|2[0-3]):[0-5]\\d$',
 });
 
-export const Weekday = OneOf(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], { title: 'Weekday', description: 'A day of the week: `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.' });
+export const Weekday = OneOf(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], {
+  title: 'Weekday',
+  description: 'A day of the week: `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.',
+});
 
 export const Weekdays = Type.Array(Weekday, {
   title: 'Weekdays',
@@ -85,14 +92,18 @@ export const LIFECYCLE_STAGES = [
 ] as const;
 
 export const LifecycleStage = OneOf(LIFECYCLE_STAGES, {
-    title: 'Lifecycle stage',
-    description: 'Where the contact is in the funnel: subscriber, lead, mql, sql, opportunity, customer, evangelist or other.',
+  title: 'Lifecycle stage',
+  description:
+    'Where the contact is in the funnel: subscriber, lead, mql, sql, opportunity, customer, evangelist or other.',
 });
 
 export const Label = (title: string, description: string, maxLength = 200) =>
   Type.String({ title, description, minLength: 1, maxLength });
 
-export const EventName = Label('Event name', 'The name of a `track` event, such as `Order Completed`.');
+export const EventName = Label(
+  'Event name',
+  'The name of a `track` event, such as `Order Completed`.',
+);
 
 export const DateTime = Type.String({
   title: 'Date and time',

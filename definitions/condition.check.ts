@@ -29,13 +29,31 @@ export function conditionProblems(
   switch (condition.type) {
     case 'all':
     case 'any':
-      return condition.conditions.flatMap((c, i) => conditionProblems(c, [...path, 'conditions', i], scope, context));
+      return condition.conditions.flatMap((c, i) =>
+        conditionProblems(c, [...path, 'conditions', i], scope, context),
+      );
     case 'not':
       return conditionProblems(condition.condition, [...path, 'condition'], scope, context);
     case 'emailActivity':
       return emailActivityProblems(condition.step, path, scope);
-    default:
-      return [...fieldProblems(condition.field, path, scope, context), ...typeProblems(condition, path, context)];
+    case 'equals':
+    case 'notEquals':
+    case 'in':
+    case 'contains':
+    case 'exists':
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+    case 'before':
+    case 'after':
+    case 'withinLast':
+    case 'moreThanAgo':
+    case 'withinNext':
+      return [
+        ...fieldProblems(condition.field, path, scope, context),
+        ...typeProblems(condition, path, context),
+      ];
   }
 }
 
@@ -45,7 +63,8 @@ function emailActivityProblems(step: string, path: Path, scope: ConditionScope):
       {
         pointer: pointerOf(...path),
         code: 'email-activity-unavailable',
-        message: 'Email activity can only be checked inside the journey’s steps, goals and exits, not before the contact enters.',
+        message:
+          'Email activity can only be checked inside the journey’s steps, goals and exits, not before the contact enters.',
       },
     ];
   }
@@ -59,7 +78,12 @@ function emailActivityProblems(step: string, path: Path, scope: ConditionScope):
   ];
 }
 
-function fieldProblems(field: string, path: Path, scope: ConditionScope, context: ValidationContext): Problem[] {
+function fieldProblems(
+  field: string,
+  path: Path,
+  scope: ConditionScope,
+  context: ValidationContext,
+): Problem[] {
   const { source, path: rest } = parseField(field);
   const pointer = pointerOf(...path, 'field');
   if (source === 'event' && !scope.event) {
@@ -72,11 +96,24 @@ function fieldProblems(field: string, path: Path, scope: ConditionScope, context
     ];
   }
   if (source === 'trigger' && !scope.enrollment) {
-    return [{ pointer, code: 'trigger-field-unavailable', message: `\`${field}\` reads the enrolling event, which does not exist yet here.` }];
+    return [
+      {
+        pointer,
+        code: 'trigger-field-unavailable',
+        message: `\`${field}\` reads the enrolling event, which does not exist yet here.`,
+      },
+    ];
   }
   const name = rest[0];
-  if (source === 'contact' && name !== undefined && context.contactAttributes && attributeType(context, name) === undefined) {
-    return [{ pointer, code: 'unknown-attribute', message: `Contacts have no attribute \`${name}\`.` }];
+  if (
+    source === 'contact' &&
+    name !== undefined &&
+    context.contactAttributes &&
+    attributeType(context, name) === undefined
+  ) {
+    return [
+      { pointer, code: 'unknown-attribute', message: `Contacts have no attribute \`${name}\`.` },
+    ];
   }
   return [];
 }
@@ -87,13 +124,28 @@ function typeProblems(condition: Leaf, path: Path, context: ValidationContext): 
   const type = fieldType(condition.field, context);
   const at = (key: string) => pointerOf(...path, key);
   const mismatch = (key: string, what: string): Problem[] => [
-    { pointer: at(key), code: 'type-mismatch', message: `\`${condition.field}\` is ${describe(type)}, but this condition ${what}.` },
+    {
+      pointer: at(key),
+      code: 'type-mismatch',
+      message: `\`${condition.field}\` is ${describe(type)}, but this condition ${what}.`,
+    },
   ];
   if (condition.field === 'lifecycleStage') {
-    const values = condition.type === 'equals' || condition.type === 'notEquals' ? [condition.value] : condition.type === 'in' ? condition.values : [];
+    const values =
+      condition.type === 'equals' || condition.type === 'notEquals'
+        ? [condition.value]
+        : condition.type === 'in'
+          ? condition.values
+          : [];
     const bad = values.find((v) => !LIFECYCLE_STAGES.some((s) => s === v));
     if (bad !== undefined) {
-      return [{ pointer: at(condition.type === 'in' ? 'values' : 'value'), code: 'unknown-stage', message: `\`${String(bad)}\` is not a lifecycle stage; use one of ${LIFECYCLE_STAGES.join(', ')}.` }];
+      return [
+        {
+          pointer: at(condition.type === 'in' ? 'values' : 'value'),
+          code: 'unknown-stage',
+          message: `\`${String(bad)}\` is not a lifecycle stage; use one of ${LIFECYCLE_STAGES.join(', ')}.`,
+        },
+      ];
     }
   }
   if (type === undefined) return [];
@@ -101,19 +153,28 @@ function typeProblems(condition: Leaf, path: Path, context: ValidationContext): 
     case 'equals':
     case 'notEquals':
       if (type === 'list') return mismatch('value', 'compares it with one value; use `contains`');
-      return fits(type, condition.value) ? [] : mismatch('value', `compares it with ${valueWords(condition.value)}`);
+      return fits(type, condition.value)
+        ? []
+        : mismatch('value', `compares it with ${valueWords(condition.value)}`);
     case 'in': {
       const bad = condition.values.find((v) => !fits(type, v));
       return bad === undefined ? [] : mismatch('values', `compares it with ${valueWords(bad)}`);
     }
     case 'contains':
-      return type === 'string' || type === 'list' ? [] : mismatch('value', 'looks for something inside it');
+      return type === 'string' || type === 'list'
+        ? []
+        : mismatch('value', 'looks for something inside it');
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte':
-      if (typeof condition.value === 'number') return type === 'number' ? [] : mismatch('value', `compares it with the number ${condition.value}`);
-      return type === 'date' ? [] : mismatch('value', `compares it with the date ${condition.value}`);
+      if (typeof condition.value === 'number')
+        return type === 'number'
+          ? []
+          : mismatch('value', `compares it with the number ${condition.value}`);
+      return type === 'date'
+        ? []
+        : mismatch('value', `compares it with the date ${condition.value}`);
     case 'before':
     case 'after':
     case 'withinLast':
@@ -136,7 +197,9 @@ function fieldType(field: string, context: ValidationContext): AttributeType | u
     case 'lists':
       return 'list';
     case 'contact':
-      return path.length === 1 && path[0] !== undefined ? attributeType(context, path[0]) : undefined;
+      return path.length === 1 && path[0] !== undefined
+        ? attributeType(context, path[0])
+        : undefined;
     case 'event':
     case 'trigger':
       return undefined;
@@ -158,11 +221,18 @@ function fits(type: AttributeType, value: string | number | boolean): boolean {
 }
 
 function describe(type: AttributeType | undefined): string {
-  const words: Record<AttributeType, string> = { string: 'text', number: 'a number', boolean: 'true/false', date: 'a date', list: 'a list' };
+  const words: Record<AttributeType, string> = {
+    string: 'text',
+    number: 'a number',
+    boolean: 'true/false',
+    date: 'a date',
+    list: 'a list',
+  };
   return type ? words[type] : 'unknown';
 }
 
 function valueWords(value: string | number | boolean): string {
-  if (typeof value === 'string') return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'string')
+    return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
   return typeof value === 'number' ? `the number ${value}` : `${String(value)}`;
 }

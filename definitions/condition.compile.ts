@@ -24,14 +24,31 @@ export function compileCondition(c: ConditionDefinition): PlanCondition {
     case 'lte':
       return typeof c.value === 'number'
         ? { type: 'compare', field: parseField(c.field), op: c.type, value: c.value, as: 'number' }
-        : { type: 'compare', field: parseField(c.field), op: c.type, value: Date.parse(c.value), as: 'date' };
+        : {
+            type: 'compare',
+            field: parseField(c.field),
+            op: c.type,
+            value: Date.parse(c.value),
+            as: 'date',
+          };
     case 'before':
     case 'after':
-      return { type: 'compare', field: parseField(c.field), op: c.type === 'before' ? 'lt' : 'gt', value: Date.parse(c.value), as: 'date' };
+      return {
+        type: 'compare',
+        field: parseField(c.field),
+        op: c.type === 'before' ? 'lt' : 'gt',
+        value: Date.parse(c.value),
+        as: 'date',
+      };
     case 'withinLast':
     case 'moreThanAgo':
     case 'withinNext':
-      return { type: 'relativeDate', field: parseField(c.field), op: c.type, ms: parseDuration(c.duration) ?? 0 };
+      return {
+        type: 'relativeDate',
+        field: parseField(c.field),
+        op: c.type,
+        ms: parseDuration(c.duration) ?? 0,
+      };
     case 'emailActivity':
       return { type: 'emailActivity', stepId: c.step, activity: c.activity };
     default:

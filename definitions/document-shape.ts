@@ -8,13 +8,21 @@ export const MAX_DEPTH = 32;
 export const MAX_NODES = 200_000;
 
 export function shapeProblems(input: unknown): Problem[] {
-  const stack: { value: unknown; depth: number; path: (string | number)[] }[] = [{ value: input, depth: 0, path: [] }];
+  const stack: { value: unknown; depth: number; path: (string | number)[] }[] = [
+    { value: input, depth: 0, path: [] },
+  ];
   let nodes = 0;
   while (stack.length > 0) {
     const item = stack.pop();
     if (!item) break;
     if (++nodes > MAX_NODES) {
-      return [{ pointer: '', code: 'too-large', message: `The document is too large: it has more than ${MAX_NODES} values.` }];
+      return [
+        {
+          pointer: '',
+          code: 'too-large',
+          message: `The document is too large: it has more than ${MAX_NODES} values.`,
+        },
+      ];
     }
     if (item.depth > MAX_DEPTH) {
       return [
@@ -29,7 +37,8 @@ export function shapeProblems(input: unknown): Problem[] {
     const entries: [string | number, unknown][] = Array.isArray(item.value)
       ? item.value.map((v, i): [number, unknown] => [i, v])
       : Object.entries(item.value);
-    for (const [key, value] of entries) stack.push({ value, depth: item.depth + 1, path: [...item.path, key] });
+    for (const [key, value] of entries)
+      stack.push({ value, depth: item.depth + 1, path: [...item.path, key] });
   }
   return [];
 }

@@ -74,7 +74,10 @@ function reachable(successors: readonly number[][]): Set<number> {
  * Strongly connected groups of non-wait steps (Tarjan): each group with a cycle is a loop
  * that could spin without ever pausing. Iterative, so a long chain cannot overflow the stack.
  */
-function loopsWithoutWait(steps: readonly StepDefinition[], successors: readonly number[][]): number[][] {
+function loopsWithoutWait(
+  steps: readonly StepDefinition[],
+  successors: readonly number[][],
+): number[][] {
   const active = steps.map((s) => !isWait(s));
   const edges = successors.map((targets, i) => (active[i] ? targets.filter((t) => active[t]) : []));
   const order = new Array<number>(steps.length).fill(-1);

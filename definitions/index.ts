@@ -1,7 +1,17 @@
 // The definitions folder's public surface: the document schemas, their validation and their
 // compilation into plans.
-export { JOURNEY_SCHEMA_ID, JourneySchema, type JourneyDefinition, type StepDefinition, type TriggerDefinition } from './journey.schema.js';
-export { SCORING_SCHEMA_ID, ScoringModelSchema, type ScoringModelDefinition } from './scoring.schema.js';
+export {
+  JOURNEY_SCHEMA_ID,
+  JourneySchema,
+  type JourneyDefinition,
+  type StepDefinition,
+  type TriggerDefinition,
+} from './journey.schema.js';
+export {
+  SCORING_SCHEMA_ID,
+  ScoringModelSchema,
+  type ScoringModelDefinition,
+} from './scoring.schema.js';
 export { ConditionSchema, type ConditionDefinition } from './condition.schema.js';
 export { validateJourney, journeySchemaValidator } from './journey.validate.js';
 export { validateScoringModel } from './scoring.validate.js';

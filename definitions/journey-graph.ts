@@ -19,7 +19,10 @@ export function edgesOf(step: StepDefinition, following: string | null): Edge[] 
     case 'exit':
       return [];
     case 'branch':
-      return [...step.cases.map((c, i) => ({ to: c.next, at: ['cases', i, 'next'] })), next(step.else, 'else')];
+      return [
+        ...step.cases.map((c, i) => ({ to: c.next, at: ['cases', i, 'next'] })),
+        next(step.else, 'else'),
+      ];
     case 'split':
       return step.arms.map((a, i) => ({ to: a.next, at: ['arms', i, 'next'] }));
     case 'waitForEvent':
@@ -28,13 +31,29 @@ export function edgesOf(step: StepDefinition, following: string | null): Edge[] 
         ? [next(step.next, 'next')]
         : [next(step.next, 'next'), { to: step.onTimeout, at: ['onTimeout'] }];
     case 'webhook':
-      return [next(step.next, 'next'), ...(step.onStatus ?? []).map((r, i) => ({ to: r.next, at: ['onStatus', i, 'next'] }))];
-    default:
+      return [
+        next(step.next, 'next'),
+        ...(step.onStatus ?? []).map((r, i) => ({ to: r.next, at: ['onStatus', i, 'next'] })),
+      ];
+    case 'sendEmail':
+    case 'createTask':
+    case 'updateContact':
+    case 'updateTags':
+    case 'updateLists':
+    case 'adjustScore':
+    case 'setLifecycleStage':
+    case 'enroll':
+    case 'unenroll':
+    case 'wait':
+    case 'waitUntil':
+    case 'waitForTime':
       return [next(step.next, 'next')];
   }
 }
 
 /** Steps that hold the contact for a while, breaking any loop they sit in. */
 export function isWait(step: StepDefinition): boolean {
-  return ['wait', 'waitUntil', 'waitForTime', 'waitForEvent', 'waitForCondition'].includes(step.type);
+  return ['wait', 'waitUntil', 'waitForTime', 'waitForEvent', 'waitForCondition'].includes(
+    step.type,
+  );
 }

@@ -25,7 +25,11 @@ export function compileJourney(journey: JourneyDefinition): Plan {
   const settings = compileSettings(journey);
   const steps: Record<string, PlanStep> = {};
   journey.steps.forEach((step, i) => {
-    steps[step.id] = compileStep(step, journey.steps[i + 1]?.id ?? null, settings.countsTowardFrequencyCap);
+    steps[step.id] = compileStep(
+      step,
+      journey.steps[i + 1]?.id ?? null,
+      settings.countsTowardFrequencyCap,
+    );
   });
   const body = {
     format: PLAN_FORMAT,
@@ -44,7 +48,8 @@ export function compileJourney(journey: JourneyDefinition): Plan {
 }
 
 function compileTrigger(t: TriggerDefinition): PlanTrigger {
-  const maybe = <T, R>(v: T | undefined, f: (v: T) => R): R | null => (v === undefined ? null : f(v));
+  const maybe = <T, R>(v: T | undefined, f: (v: T) => R): R | null =>
+    v === undefined ? null : f(v);
   switch (t.type) {
     case 'event':
       return { type: 'event', event: t.event, filter: maybe(t.filter, compileCondition) };
@@ -96,14 +101,21 @@ function compileEntry(journey: JourneyDefinition): EnrollmentRules {
 
 function compileCriterion(c: NonNullable<JourneyDefinition['goals']>[number]): PlanCriterion {
   return c.type === 'event'
-    ? { id: c.id, type: 'event', event: c.event, filter: c.filter ? compileCondition(c.filter) : null }
+    ? {
+        id: c.id,
+        type: 'event',
+        event: c.event,
+        filter: c.filter ? compileCondition(c.filter) : null,
+      }
     : { id: c.id, type: 'condition', condition: compileCondition(c.condition) };
 }
 
 function compileSettings(journey: JourneyDefinition): PlanSettings {
   const s = journey.settings ?? {};
   return {
-    quietHours: s.quietHours ? { startMinute: minuteOfDay(s.quietHours.start), endMinute: minuteOfDay(s.quietHours.end) } : null,
+    quietHours: s.quietHours
+      ? { startMinute: minuteOfDay(s.quietHours.start), endMinute: minuteOfDay(s.quietHours.end) }
+      : null,
     sendDays: weekdayNumbers(s.sendDays),
     fallbackTimezone: s.fallbackTimezone ?? 'UTC',
     countsTowardFrequencyCap: s.countsTowardFrequencyCap ?? true,

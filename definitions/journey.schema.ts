@@ -23,12 +23,29 @@ export const JourneySchema = Type.Object(
     $schema: Type.Optional(Type.String({ description: 'Lets editors find this schema.' })),
     id: Type.String({
       title: 'Journey id',
-      description: 'Stable identifier, unique in the workspace: lower-case letters, digits, `-` and `_`.',
+      description:
+        'Stable identifier, unique in the workspace: lower-case letters, digits, `-` and `_`.',
       pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
     }),
-    name: Type.String({ title: 'Name', description: 'What marketers call the journey.', minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Type.String({ title: 'Description', description: 'What the journey is for.', maxLength: 2000 })),
-    triggers: Type.Array(Trigger, { title: 'Triggers', description: 'Any of these enrolls a contact.', minItems: 1, maxItems: 20 }),
+    name: Type.String({
+      title: 'Name',
+      description: 'What marketers call the journey.',
+      minLength: 1,
+      maxLength: 200,
+    }),
+    description: Type.Optional(
+      Type.String({
+        title: 'Description',
+        description: 'What the journey is for.',
+        maxLength: 2000,
+      }),
+    ),
+    triggers: Type.Array(Trigger, {
+      title: 'Triggers',
+      description: 'Any of these enrolls a contact.',
+      minItems: 1,
+      maxItems: 20,
+    }),
     entry: Type.Optional(EntryRules),
     goals: Type.Optional(Goals),
     exits: Type.Optional(Exits),
@@ -45,7 +62,8 @@ export const JourneySchema = Type.Object(
     $id: JOURNEY_SCHEMA_ID,
     $defs: { Condition: ConditionSchema },
     title: 'Journey',
-    description: 'A Drumbeat journey: who enters it, the steps each contact goes through, and what ends it early.',
+    description:
+      'A Drumbeat journey: who enters it, the steps each contact goes through, and what ends it early.',
     additionalProperties: false,
   },
 );

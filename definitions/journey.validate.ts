@@ -3,7 +3,12 @@ import { createAjv, problemsFromAjv } from './ajv.js';
 import { graphProblems } from './graph.check.js';
 import { JourneySchema, type JourneyDefinition } from './journey.schema.js';
 import type { Problem, Result } from './problem.js';
-import { entryProblems, interruptProblems, settingsProblems, triggerProblems } from './rules.check.js';
+import {
+  entryProblems,
+  interruptProblems,
+  settingsProblems,
+  triggerProblems,
+} from './rules.check.js';
 import { shapeProblems } from './document-shape.js';
 import { stepProblems } from './step.check.js';
 import type { ValidationContext } from './validation-context.js';
@@ -22,7 +27,10 @@ export function journeySchemaValidator(): ValidateFunction<JourneyDefinition> {
  * Validates a journey document: its size and depth, the JSON Schema, then the checks a schema
  * cannot express. Every problem is reported at once; nothing is returned typed unless all pass.
  */
-export function validateJourney(input: unknown, context: ValidationContext = {}): Result<JourneyDefinition> {
+export function validateJourney(
+  input: unknown,
+  context: ValidationContext = {},
+): Result<JourneyDefinition> {
   const shape = shapeProblems(input);
   if (shape.length > 0) return { ok: false, problems: shape };
   const validate = journeySchemaValidator();
@@ -41,6 +49,8 @@ function semanticProblems(journey: JourneyDefinition, context: ValidationContext
     ...interruptProblems(journey, scope, context),
     ...settingsProblems(journey),
     ...graphProblems(journey.steps),
-    ...journey.steps.flatMap((step, i) => stepProblems({ step, path: ['steps', i], context, scope, hasEntryKey })),
+    ...journey.steps.flatMap((step, i) =>
+      stepProblems({ step, path: ['steps', i], context, scope, hasEntryKey }),
+    ),
   ];
 }

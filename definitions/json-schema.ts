@@ -17,6 +17,7 @@ export function scoringModelJsonSchema(): Record<string, unknown> {
 
 function plain(schema: TSchema): Record<string, unknown> {
   const copy: unknown = JSON.parse(JSON.stringify(schema));
-  const body = typeof copy === 'object' && copy !== null ? Object.fromEntries(Object.entries(copy)) : {};
+  const body =
+    typeof copy === 'object' && copy !== null ? Object.fromEntries(Object.entries(copy)) : {};
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...body };
 }

@@ -8,32 +8,56 @@ import { durationProblems, timeZoneProblems } from './value.check.js';
 
 const BEFORE_ENTRY: ConditionScope = { event: false, enrollment: false, emailSteps: new Set() };
 
-export function triggerProblems(trigger: TriggerDefinition, i: number, context: ValidationContext): Problem[] {
+export function triggerProblems(
+  trigger: TriggerDefinition,
+  i: number,
+  context: ValidationContext,
+): Problem[] {
   const path = ['triggers', i];
   switch (trigger.type) {
     case 'event':
     case 'webhook':
-      return trigger.filter ? conditionProblems(trigger.filter, [...path, 'filter'], { ...BEFORE_ENTRY, event: true }, context) : [];
+      return trigger.filter
+        ? conditionProblems(
+            trigger.filter,
+            [...path, 'filter'],
+            { ...BEFORE_ENTRY, event: true },
+            context,
+          )
+        : [];
     case 'condition':
       return conditionProblems(trigger.condition, [...path, 'condition'], BEFORE_ENTRY, context);
     case 'schedule': {
       const problems: Problem[] = [];
       if ((trigger.at === undefined) === (trigger.recurring === undefined)) {
-        problems.push({ pointer: pointerOf(...path), code: 'schedule-needs-one-time', message: 'A schedule needs exactly one of `at` (once) or `recurring`.' });
+        problems.push({
+          pointer: pointerOf(...path),
+          code: 'schedule-needs-one-time',
+          message: 'A schedule needs exactly one of `at` (once) or `recurring`.',
+        });
       }
       const r = trigger.recurring;
       if (r?.frequency === 'monthly' && r.dayOfMonth === undefined) {
-        problems.push({ pointer: pointerOf(...path, 'recurring'), code: 'required', message: 'A monthly schedule needs `dayOfMonth`.' });
+        problems.push({
+          pointer: pointerOf(...path, 'recurring'),
+          code: 'required',
+          message: 'A monthly schedule needs `dayOfMonth`.',
+        });
       }
       if (r) problems.push(...timeZoneProblems(r.timezone, [...path, 'recurring', 'timezone']));
-      if (trigger.audience) problems.push(...conditionProblems(trigger.audience, [...path, 'audience'], BEFORE_ENTRY, context));
+      if (trigger.audience)
+        problems.push(
+          ...conditionProblems(trigger.audience, [...path, 'audience'], BEFORE_ENTRY, context),
+        );
       return problems;
     }
     case 'date': {
       const problems = [
         ...durationProblems(trigger.offset, [...path, 'offset'], 'The trigger’s offset'),
         ...timeZoneProblems(trigger.fallbackTimezone, [...path, 'fallbackTimezone']),
-        ...(trigger.audience ? conditionProblems(trigger.audience, [...path, 'audience'], BEFORE_ENTRY, context) : []),
+        ...(trigger.audience
+          ? conditionProblems(trigger.audience, [...path, 'audience'], BEFORE_ENTRY, context)
+          : []),
       ];
       const type = context.contactAttributes ? attributeType(context, trigger.attribute) : 'date';
       if (type !== 'date') {
@@ -47,7 +71,13 @@ export function triggerProblems(trigger: TriggerDefinition, i: number, context: 
     }
     case 'lifecycleChange':
       return trigger.from !== undefined && trigger.from === trigger.to
-        ? [{ pointer: pointerOf(...path, 'to'), code: 'no-change', message: 'A lifecycle change needs different `from` and `to` stages.' }]
+        ? [
+            {
+              pointer: pointerOf(...path, 'to'),
+              code: 'no-change',
+              message: 'A lifecycle change needs different `from` and `to` stages.',
+            },
+          ]
         : [];
     case 'manual':
       return [];
@@ -59,33 +89,66 @@ export function entryProblems(journey: JourneyDefinition, context: ValidationCon
   if (!entry) return [];
   const problems = [...durationProblems(entry.coolDown, ['entry', 'coolDown'], 'The cool-down')];
   if (entry.reentry === 'coolDown' && entry.coolDown === undefined) {
-    problems.push({ pointer: '/entry/coolDown', code: 'required', message: 'Re-entry after a cool-down needs `coolDown`, such as `P30D`.' });
+    problems.push({
+      pointer: '/entry/coolDown',
+      code: 'required',
+      message: 'Re-entry after a cool-down needs `coolDown`, such as `P30D`.',
+    });
   }
-  if (entry.key?.startsWith('event.') === false && !entry.key.startsWith('trigger.') && !entry.key.startsWith('contact.')) {
-    problems.push({ pointer: '/entry/key', code: 'bad-entry-key', message: 'The entry key must be a field of the enrolling event (`trigger.*`) or of the contact.' });
+  if (
+    entry.key?.startsWith('event.') === false &&
+    !entry.key.startsWith('trigger.') &&
+    !entry.key.startsWith('contact.')
+  ) {
+    problems.push({
+      pointer: '/entry/key',
+      code: 'bad-entry-key',
+      message:
+        'The entry key must be a field of the enrolling event (`trigger.*`) or of the contact.',
+    });
   }
   if (entry.condition) {
-    problems.push(...conditionProblems(entry.condition, ['entry', 'condition'], { event: true, enrollment: true, emailSteps: new Set() }, context));
+    problems.push(
+      ...conditionProblems(
+        entry.condition,
+        ['entry', 'condition'],
+        { event: true, enrollment: true, emailSteps: new Set() },
+        context,
+      ),
+    );
   }
   return problems;
 }
 
-export function interruptProblems(journey: JourneyDefinition, scope: ConditionScope, context: ValidationContext): Problem[] {
+export function interruptProblems(
+  journey: JourneyDefinition,
+  scope: ConditionScope,
+  context: ValidationContext,
+): Problem[] {
   const problems: Problem[] = [];
   for (const key of ['goals', 'exits'] as const) {
     const seen = new Set<string>();
     (journey[key] ?? []).forEach((c, i) => {
       if (seen.has(c.id)) {
-        problems.push({ pointer: pointerOf(key, i, 'id'), code: 'duplicate-id', message: `Two ${key} are called \`${c.id}\`.` });
+        problems.push({
+          pointer: pointerOf(key, i, 'id'),
+          code: 'duplicate-id',
+          message: `Two ${key} are called \`${c.id}\`.`,
+        });
       }
       seen.add(c.id);
       if (c.type === 'event' && c.filter) {
-        problems.push(...conditionProblems(c.filter, [key, i, 'filter'], { ...scope, event: true }, context));
+        problems.push(
+          ...conditionProblems(c.filter, [key, i, 'filter'], { ...scope, event: true }, context),
+        );
       }
-      if (c.type === 'condition') problems.push(...conditionProblems(c.condition, [key, i, 'condition'], scope, context));
+      if (c.type === 'condition')
+        problems.push(...conditionProblems(c.condition, [key, i, 'condition'], scope, context));
     });
   }
-  (journey.suppression ?? []).forEach((c, i) => problems.push(...conditionProblems(c, ['suppression', i], scope, context)));
+  (journey.suppression ?? []).forEach((c, i) =>
+    problems.push(...conditionProblems(c, ['suppression', i], scope, context)),
+  );
   return problems;
 }
 
@@ -94,10 +157,18 @@ export function settingsProblems(journey: JourneyDefinition): Problem[] {
   if (!s) return [];
   const problems = [
     ...timeZoneProblems(s.fallbackTimezone, ['settings', 'fallbackTimezone']),
-    ...durationProblems(s.rateLimit?.per, ['settings', 'rateLimit', 'per'], 'The send rate limit’s period'),
+    ...durationProblems(
+      s.rateLimit?.per,
+      ['settings', 'rateLimit', 'per'],
+      'The send rate limit’s period',
+    ),
   ];
   if (s.quietHours && s.quietHours.start === s.quietHours.end) {
-    problems.push({ pointer: '/settings/quietHours/end', code: 'empty-quiet-hours', message: 'Quiet hours must end at another time than they start.' });
+    problems.push({
+      pointer: '/settings/quietHours/end',
+      code: 'empty-quiet-hours',
+      message: 'Quiet hours must end at another time than they start.',
+    });
   }
   return problems;
 }

@@ -20,7 +20,11 @@ export interface ScoringPlan {
     readonly cap: { readonly points: number; readonly perMs: number } | null;
   }[];
   readonly halfLifeMs: number | null;
-  readonly fitRules: readonly { readonly id: string; readonly condition: PlanCondition; readonly points: number }[];
+  readonly fitRules: readonly {
+    readonly id: string;
+    readonly condition: PlanCondition;
+    readonly points: number;
+  }[];
   readonly thresholds: readonly {
     readonly stage: string;
     readonly score: 'lead' | 'engagement' | 'fit';
@@ -41,7 +45,11 @@ export function compileScoringModel(model: ScoringModelDefinition): ScoringPlan 
       cap: r.cap ? { points: r.cap.points, perMs: ms(r.cap.per) } : null,
     })),
     halfLifeMs: model.engagement.halfLife === undefined ? null : ms(model.engagement.halfLife),
-    fitRules: (model.fit?.rules ?? []).map((r) => ({ id: r.id, condition: compileCondition(r.condition), points: r.points })),
+    fitRules: (model.fit?.rules ?? []).map((r) => ({
+      id: r.id,
+      condition: compileCondition(r.condition),
+      points: r.points,
+    })),
     thresholds: (model.lifecycle?.thresholds ?? []).map((t) => ({
       stage: t.stage,
       score: t.score ?? 'lead',

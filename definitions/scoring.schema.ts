@@ -9,34 +9,68 @@ import { Condition, ConditionSchema } from './condition.schema.js';
  */
 export const SCORING_SCHEMA_ID = 'https://drumbeat.dev/schemas/scoring-model.schema.json';
 
-const RuleId = Type.String({ title: 'Rule id', description: 'Names the rule in score histories.', pattern: ID_PATTERN });
+const RuleId = Type.String({
+  title: 'Rule id',
+  description: 'Names the rule in score histories.',
+  pattern: ID_PATTERN,
+});
 
 const EventRule = Type.Object(
   {
     id: RuleId,
     event: EventName,
-    filter: Type.Optional({ ...Condition, description: 'Only events matching this condition count (`event.*` are its properties).' }),
-    points: Type.Number({ title: 'Points', description: 'Points per event; negative takes points away.', minimum: -1000, maximum: 1000 }),
+    filter: Type.Optional({
+      ...Condition,
+      description: 'Only events matching this condition count (`event.*` are its properties).',
+    }),
+    points: Type.Number({
+      title: 'Points',
+      description: 'Points per event; negative takes points away.',
+      minimum: -1000,
+      maximum: 1000,
+    }),
     cap: Type.Optional(
       Type.Object(
         {
-          points: Type.Number({ title: 'Points', description: 'At most this many points from this rule…', exclusiveMinimum: 0, maximum: 100_000 }),
+          points: Type.Number({
+            title: 'Points',
+            description: 'At most this many points from this rule…',
+            exclusiveMinimum: 0,
+            maximum: 100_000,
+          }),
           per: { ...Duration, description: '…per this period.' },
         },
-        { title: 'Cap', description: 'Limits the points this rule gives in a period.', additionalProperties: false },
+        {
+          title: 'Cap',
+          description: 'Limits the points this rule gives in a period.',
+          additionalProperties: false,
+        },
       ),
     ),
   },
-  { title: 'Event rule', description: 'Points for something the contact did.', additionalProperties: false },
+  {
+    title: 'Event rule',
+    description: 'Points for something the contact did.',
+    additionalProperties: false,
+  },
 );
 
 const FitRule = Type.Object(
   {
     id: RuleId,
     condition: Condition,
-    points: Type.Number({ title: 'Points', description: 'Points while the contact matches.', minimum: -1000, maximum: 1000 }),
+    points: Type.Number({
+      title: 'Points',
+      description: 'Points while the contact matches.',
+      minimum: -1000,
+      maximum: 1000,
+    }),
   },
-  { title: 'Fit rule', description: 'Points for who the contact is (job title, company size, country…).', additionalProperties: false },
+  {
+    title: 'Fit rule',
+    description: 'Points for who the contact is (job title, company size, country…).',
+    additionalProperties: false,
+  },
 );
 
 const Threshold = Type.Object(
@@ -48,37 +82,88 @@ const Threshold = Type.Object(
         description: 'Which score: `lead` (engagement + fit, default), `engagement` or `fit`.',
       }),
     ),
-    enterAt: Type.Number({ title: 'Enter at', description: 'Reaching this score moves the contact into the stage.' }),
+    enterAt: Type.Number({
+      title: 'Enter at',
+      description: 'Reaching this score moves the contact into the stage.',
+    }),
     exitBelow: Type.Optional(
-      Type.Number({ title: 'Leave below', description: 'Only falling below this moves them back (hysteresis); default `enterAt`.' }),
+      Type.Number({
+        title: 'Leave below',
+        description: 'Only falling below this moves them back (hysteresis); default `enterAt`.',
+      }),
     ),
   },
-  { title: 'Threshold', description: 'A lifecycle stage reached at a score.', additionalProperties: false },
+  {
+    title: 'Threshold',
+    description: 'A lifecycle stage reached at a score.',
+    additionalProperties: false,
+  },
 );
 
 export const ScoringModelSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Lets editors find this schema.' })),
-    id: Type.String({ title: 'Model id', description: 'Stable identifier: lower-case letters, digits, `-` and `_`.', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }),
+    id: Type.String({
+      title: 'Model id',
+      description: 'Stable identifier: lower-case letters, digits, `-` and `_`.',
+      pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+    }),
     name: Label('Name', 'What the team calls the model.'),
-    description: Type.Optional(Type.String({ title: 'Description', description: 'What the model is for.', maxLength: 2000 })),
+    description: Type.Optional(
+      Type.String({ title: 'Description', description: 'What the model is for.', maxLength: 2000 }),
+    ),
     engagement: Type.Object(
       {
-        rules: Type.Array(EventRule, { title: 'Event rules', description: 'Events that add or take points.', minItems: 1, maxItems: 200 }),
-        halfLife: Type.Optional({ ...Duration, title: 'Half-life', description: 'Engagement points halve over this time (decay).' }),
+        rules: Type.Array(EventRule, {
+          title: 'Event rules',
+          description: 'Events that add or take points.',
+          minItems: 1,
+          maxItems: 200,
+        }),
+        halfLife: Type.Optional({
+          ...Duration,
+          title: 'Half-life',
+          description: 'Engagement points halve over this time (decay).',
+        }),
       },
-      { title: 'Engagement', description: 'Behaviour: points from events, decaying over time.', additionalProperties: false },
+      {
+        title: 'Engagement',
+        description: 'Behaviour: points from events, decaying over time.',
+        additionalProperties: false,
+      },
     ),
     fit: Type.Optional(
       Type.Object(
-        { rules: Type.Array(FitRule, { title: 'Fit rules', description: 'Attribute-based points.', minItems: 1, maxItems: 200 }) },
-        { title: 'Fit', description: 'Who the contact is: points from attributes.', additionalProperties: false },
+        {
+          rules: Type.Array(FitRule, {
+            title: 'Fit rules',
+            description: 'Attribute-based points.',
+            minItems: 1,
+            maxItems: 200,
+          }),
+        },
+        {
+          title: 'Fit',
+          description: 'Who the contact is: points from attributes.',
+          additionalProperties: false,
+        },
       ),
     ),
     lifecycle: Type.Optional(
       Type.Object(
-        { thresholds: Type.Array(Threshold, { title: 'Thresholds', description: 'In ascending order of stage.', minItems: 1, maxItems: 10 }) },
-        { title: 'Lifecycle thresholds', description: 'Scores at which contacts change stage.', additionalProperties: false },
+        {
+          thresholds: Type.Array(Threshold, {
+            title: 'Thresholds',
+            description: 'In ascending order of stage.',
+            minItems: 1,
+            maxItems: 10,
+          }),
+        },
+        {
+          title: 'Lifecycle thresholds',
+          description: 'Scores at which contacts change stage.',
+          additionalProperties: false,
+        },
       ),
     ),
   },
@@ -86,7 +171,8 @@ export const ScoringModelSchema = Type.Object(
     $id: SCORING_SCHEMA_ID,
     $defs: { Condition: ConditionSchema },
     title: 'Scoring model',
-    description: 'How Drumbeat scores contacts: engagement from events, fit from attributes, and the stages the scores lead to.',
+    description:
+      'How Drumbeat scores contacts: engagement from events, fit from attributes, and the stages the scores lead to.',
     additionalProperties: false,
   },
 );

@@ -16,10 +16,22 @@ function schemaValidator(): ValidateFunction<ScoringModelDefinition> {
 
 const ON_EVENT: ConditionScope = { event: true, enrollment: false, emailSteps: new Set() };
 const ON_CONTACT: ConditionScope = { event: false, enrollment: false, emailSteps: new Set() };
-const STAGE_ORDER = ['subscriber', 'lead', 'mql', 'sql', 'opportunity', 'customer', 'evangelist', 'other'];
+const STAGE_ORDER = [
+  'subscriber',
+  'lead',
+  'mql',
+  'sql',
+  'opportunity',
+  'customer',
+  'evangelist',
+  'other',
+];
 
 /** Validates a scoring model like a journey: shape, schema, then every semantic problem at once. */
-export function validateScoringModel(input: unknown, context: ValidationContext = {}): Result<ScoringModelDefinition> {
+export function validateScoringModel(
+  input: unknown,
+  context: ValidationContext = {},
+): Result<ScoringModelDefinition> {
   const shape = shapeProblems(input);
   if (shape.length > 0) return { ok: false, problems: shape };
   const validate = schemaValidator();
@@ -29,22 +41,39 @@ export function validateScoringModel(input: unknown, context: ValidationContext 
 }
 
 function ruleProblems(model: ScoringModelDefinition, context: ValidationContext): Problem[] {
-  const problems: Problem[] = [...durationProblems(model.engagement.halfLife, ['engagement', 'halfLife'], 'The half-life')];
+  const problems: Problem[] = [
+    ...durationProblems(model.engagement.halfLife, ['engagement', 'halfLife'], 'The half-life'),
+  ];
   const seen = new Set<string>();
   const unique = (id: string, path: (string | number)[]) => {
-    if (seen.has(id)) problems.push({ pointer: pointerOf(...path, 'id'), code: 'duplicate-rule-id', message: `Two rules are called \`${id}\`.` });
+    if (seen.has(id))
+      problems.push({
+        pointer: pointerOf(...path, 'id'),
+        code: 'duplicate-rule-id',
+        message: `Two rules are called \`${id}\`.`,
+      });
     seen.add(id);
   };
   model.engagement.rules.forEach((rule, i) => {
     const path = ['engagement', 'rules', i];
     unique(rule.id, path);
-    if (rule.filter) problems.push(...conditionProblems(rule.filter, [...path, 'filter'], ON_EVENT, context));
-    if (rule.cap) problems.push(...durationProblems(rule.cap.per, [...path, 'cap', 'per'], `Rule \`${rule.id}\`'s cap period`));
+    if (rule.filter)
+      problems.push(...conditionProblems(rule.filter, [...path, 'filter'], ON_EVENT, context));
+    if (rule.cap)
+      problems.push(
+        ...durationProblems(
+          rule.cap.per,
+          [...path, 'cap', 'per'],
+          `Rule \`${rule.id}\`'s cap period`,
+        ),
+      );
   });
   (model.fit?.rules ?? []).forEach((rule, i) => {
     const path = ['fit', 'rules', i];
     unique(rule.id, path);
-    problems.push(...conditionProblems(rule.condition, [...path, 'condition'], ON_CONTACT, context));
+    problems.push(
+      ...conditionProblems(rule.condition, [...path, 'condition'], ON_CONTACT, context),
+    );
   });
   return problems;
 }
@@ -64,7 +93,10 @@ function thresholdProblems(model: ScoringModelDefinition): Problem[] {
     }
     const previous = thresholds[i - 1];
     if (previous && (previous.score ?? 'lead') === (t.score ?? 'lead')) {
-      if (STAGE_ORDER.indexOf(previous.stage) >= STAGE_ORDER.indexOf(t.stage) || previous.enterAt >= t.enterAt) {
+      if (
+        STAGE_ORDER.indexOf(previous.stage) >= STAGE_ORDER.indexOf(t.stage) ||
+        previous.enterAt >= t.enterAt
+      ) {
         problems.push({
           pointer: pointerOf(...path),
           code: 'thresholds-out-of-order',

@@ -1,5 +1,6 @@
 import type { StepDefinition } from './journey.schema.js';
 import { conditionProblems, type ConditionScope } from './condition.check.js';
+import { parseField } from './field.js';
 import { pointerOf, type Problem } from './problem.js';
 import { attributeType, type ValidationContext } from './validation-context.js';
 import { durationProblems, placeholderAttributes, timeZoneProblems } from './value.check.js';
@@ -31,36 +32,79 @@ export function stepProblems(check: StepCheck): Problem[] {
       ];
     case 'updateContact':
       return step.changes.flatMap((c, i) =>
-        c.type === 'set' && typeof c.value === 'string' ? placeholderProblems(c.value, at('changes', i, 'value'), said, check.context) : [],
+        c.type === 'set' && typeof c.value === 'string'
+          ? placeholderProblems(c.value, at('changes', i, 'value'), said, check.context)
+          : [],
       );
     case 'webhook':
       return (step.onStatus ?? []).flatMap((r, i) =>
-        r.from <= r.to ? [] : [problem(at('onStatus', i), 'bad-status-range', `${said} has a response range from ${r.from} to ${r.to}; the first must not exceed the second.`)],
+        r.from <= r.to
+          ? []
+          : [
+              problem(
+                at('onStatus', i),
+                'bad-status-range',
+                `${said} has a response range from ${r.from} to ${r.to}; the first must not exceed the second.`,
+              ),
+            ],
       );
     case 'enroll':
     case 'unenroll':
       return check.context.journeyExists && !check.context.journeyExists(step.journey)
-        ? [problem(at('journey'), 'unknown-journey', `${said} refers to the journey \`${step.journey}\`, which does not exist.`)]
+        ? [
+            problem(
+              at('journey'),
+              'unknown-journey',
+              `${said} refers to the journey \`${step.journey}\`, which does not exist.`,
+            ),
+          ]
         : [];
     case 'wait':
-      return [...durationProblems(step.duration, at('duration'), `${said} waits`), ...jitterProblems(step.jitter, at('jitter'), said)];
+      return [
+        ...durationProblems(step.duration, at('duration'), `${said} waits`),
+        ...jitterProblems(step.jitter, at('jitter'), said),
+      ];
     case 'waitUntil':
       return [
-        ...(step.at === undefined === (step.attribute === undefined)
-          ? [problem(path, 'wait-until-needs-one-date', `${said} needs exactly one of \`at\` (a date-time) or \`attribute\` (a date attribute).`)]
+        ...((step.at === undefined) === (step.field === undefined)
+          ? [
+              problem(
+                path,
+                'wait-until-needs-one-date',
+                `${said} needs exactly one of \`at\` (a date-time) or \`field\` (a date field).`,
+              ),
+            ]
           : []),
-        ...(step.attribute !== undefined ? dateAttributeProblems(step.attribute, at('attribute'), said, check.context) : []),
+        ...(step.field !== undefined
+          ? dateFieldProblems(step.field, at('field'), said, check.context)
+          : []),
         ...durationProblems(step.offset, at('offset'), `${said}'s offset`),
         ...jitterProblems(step.jitter, at('jitter'), said),
       ];
     case 'waitForTime':
-      return [...timeZoneProblems(step.fallbackTimezone, at('fallbackTimezone')), ...jitterProblems(step.jitter, at('jitter'), said)];
+      return [
+        ...timeZoneProblems(step.fallbackTimezone, at('fallbackTimezone')),
+        ...jitterProblems(step.jitter, at('jitter'), said),
+      ];
     case 'waitForEvent':
       return [
         ...timeoutProblems(step, path, said),
-        ...(step.filter ? conditionProblems(step.filter, at('filter'), { ...check.scope, event: true }, check.context) : []),
+        ...(step.filter
+          ? conditionProblems(
+              step.filter,
+              at('filter'),
+              { ...check.scope, event: true },
+              check.context,
+            )
+          : []),
         ...(step.correlate !== undefined && !check.hasEntryKey
-          ? [problem(at('correlate'), 'correlate-without-key', `${said} matches events to the entry key, but the journey has no \`entry.key\`.`)]
+          ? [
+              problem(
+                at('correlate'),
+                'correlate-without-key',
+                `${said} matches events to the entry key, but the journey has no \`entry.key\`.`,
+              ),
+            ]
           : []),
       ];
     case 'waitForCondition':
@@ -70,7 +114,9 @@ export function stepProblems(check: StepCheck): Problem[] {
         ...conditionProblems(step.condition, at('condition'), check.scope, check.context),
       ];
     case 'branch':
-      return step.cases.flatMap((c, i) => conditionProblems(c.condition, at('cases', i, 'condition'), check.scope, check.context));
+      return step.cases.flatMap((c, i) =>
+        conditionProblems(c.condition, at('cases', i, 'condition'), check.scope, check.context),
+      );
     case 'updateTags':
     case 'updateLists':
       return (step.add ?? []).length + (step.remove ?? []).length === 0
@@ -105,35 +151,92 @@ function timeoutProblems(
   return durationProblems(step.timeout, [...path, 'timeout'], `${said}'s timeout`);
 }
 
-function jitterProblems(jitter: string | undefined, path: readonly (string | number)[], said: string): Problem[] {
+function jitterProblems(
+  jitter: string | undefined,
+  path: readonly (string | number)[],
+  said: string,
+): Problem[] {
   return durationProblems(jitter, path, `${said}'s jitter`);
 }
 
-function templateProblems(name: string, path: readonly (string | number)[], said: string, context: ValidationContext): Problem[] {
+function templateProblems(
+  name: string,
+  path: readonly (string | number)[],
+  said: string,
+  context: ValidationContext,
+): Problem[] {
   if (context.templateExists && !context.templateExists(name)) {
-    return [problem(path, 'unknown-template', `${said} sends the template \`${name}\`, which does not exist.`)];
+    return [
+      problem(
+        path,
+        'unknown-template',
+        `${said} sends the template \`${name}\`, which does not exist.`,
+      ),
+    ];
   }
   if (!context.contactAttributes) return [];
   const missing = (context.templateVariables?.(name) ?? [])
-    .flatMap((v) => (v.startsWith('contact.') ? [v.slice('contact.'.length).split('.')[0] ?? ''] : []))
+    .flatMap((v) =>
+      v.startsWith('contact.') ? [v.slice('contact.'.length).split('.')[0] ?? ''] : [],
+    )
     .filter((attr) => attr !== '' && attributeType(context, attr) === undefined);
   return [...new Set(missing)].map((attr) =>
-    problem(path, 'unknown-template-variable', `${said}'s template \`${name}\` uses \`contact.${attr}\`, which contacts do not have.`),
+    problem(
+      path,
+      'unknown-template-variable',
+      `${said}'s template \`${name}\` uses \`contact.${attr}\`, which contacts do not have.`,
+    ),
   );
 }
 
-function placeholderProblems(text: string | undefined, path: readonly (string | number)[], said: string, context: ValidationContext): Problem[] {
+function placeholderProblems(
+  text: string | undefined,
+  path: readonly (string | number)[],
+  said: string,
+  context: ValidationContext,
+): Problem[] {
   if (text === undefined || !context.contactAttributes) return [];
   return [...new Set(placeholderAttributes(text))]
     .filter((attr) => attributeType(context, attr) === undefined)
-    .map((attr) => problem(path, 'unknown-template-variable', `${said} uses \`contact.${attr}\`, which contacts do not have.`));
+    .map((attr) =>
+      problem(
+        path,
+        'unknown-template-variable',
+        `${said} uses \`contact.${attr}\`, which contacts do not have.`,
+      ),
+    );
 }
 
-function dateAttributeProblems(name: string, path: readonly (string | number)[], said: string, context: ValidationContext): Problem[] {
-  if (!context.contactAttributes) return [];
+function dateFieldProblems(
+  field: string,
+  path: readonly (string | number)[],
+  said: string,
+  context: ValidationContext,
+): Problem[] {
+  const { source, path: rest } = parseField(field);
+  if (source !== 'contact' && source !== 'trigger') {
+    return [
+      problem(
+        path,
+        'not-a-date-field',
+        `${said} waits for \`${field}\`; a date comes from \`contact.*\` or \`trigger.*\`.`,
+      ),
+    ];
+  }
+  const name = rest[0];
+  if (source !== 'contact' || name === undefined || !context.contactAttributes) return [];
   const type = attributeType(context, name);
-  if (type === undefined) return [problem(path, 'unknown-attribute', `${said} waits for \`${name}\`, but contacts have no such attribute.`)];
-  return type === 'date' ? [] : [problem(path, 'type-mismatch', `${said} waits for \`${name}\`, which is not a date.`)];
+  if (type === undefined)
+    return [
+      problem(
+        path,
+        'unknown-attribute',
+        `${said} waits for \`${name}\`, but contacts have no such attribute.`,
+      ),
+    ];
+  return type === 'date'
+    ? []
+    : [problem(path, 'type-mismatch', `${said} waits for \`${name}\`, which is not a date.`)];
 }
 
 function assigneeProblems(
@@ -142,13 +245,30 @@ function assigneeProblems(
   said: string,
   context: ValidationContext,
 ): Problem[] {
-  const team = assignee.type === 'owner' ? assignee.fallbackTeam : assignee.type === 'user' ? undefined : assignee.team;
+  const team =
+    assignee.type === 'owner'
+      ? assignee.fallbackTeam
+      : assignee.type === 'user'
+        ? undefined
+        : assignee.team;
   const teamKey = assignee.type === 'owner' ? 'fallbackTeam' : 'team';
   if (team !== undefined && context.teamExists && !context.teamExists(team)) {
-    return [problem([...path, teamKey], 'unknown-team', `${said} assigns the task to the team \`${team}\`, which does not exist.`)];
+    return [
+      problem(
+        [...path, teamKey],
+        'unknown-team',
+        `${said} assigns the task to the team \`${team}\`, which does not exist.`,
+      ),
+    ];
   }
   if (assignee.type === 'user' && context.userExists && !context.userExists(assignee.user)) {
-    return [problem([...path, 'user'], 'unknown-user', `${said} assigns the task to \`${assignee.user}\`, who is not a user.`)];
+    return [
+      problem(
+        [...path, 'user'],
+        'unknown-user',
+        `${said} assigns the task to \`${assignee.user}\`, who is not a user.`,
+      ),
+    ];
   }
   return [];
 }

@@ -1,22 +1,33 @@
 import { assertNever, type Action, type PlanStep } from '../core/index.js';
 import { compileCondition } from './condition.compile.js';
+import { parseField } from './field.js';
 import type { StepDefinition } from './journey.schema.js';
 import { minuteOfDay, ms, weekdayNumbers } from './time.compile.js';
 
 const DEFAULT_RECHECK_MS = 3_600_000;
 
 /** One validated step to its plan form, with `following` made explicit wherever implied. */
-export function compileStep(step: StepDefinition, following: string | null, countsTowardCap: boolean): PlanStep {
+export function compileStep(
+  step: StepDefinition,
+  following: string | null,
+  countsTowardCap: boolean,
+): PlanStep {
   const next = 'next' in step ? (step.next ?? following) : following;
   switch (step.type) {
     case 'wait':
-      return { type: 'wait', id: step.id, durationMs: ms(step.duration), jitterMs: ms(step.jitter), next };
+      return {
+        type: 'wait',
+        id: step.id,
+        durationMs: ms(step.duration),
+        jitterMs: ms(step.jitter),
+        next,
+      };
     case 'waitUntil':
       return {
         type: 'waitUntil',
         id: step.id,
         at: step.at === undefined ? null : Date.parse(step.at),
-        attribute: step.attribute === undefined ? null : { source: 'contact', path: [step.attribute] },
+        field: step.field === undefined ? null : parseField(step.field),
         offsetMs: ms(step.offset),
         jitterMs: ms(step.jitter),
         next,
@@ -56,26 +67,46 @@ export function compileStep(step: StepDefinition, following: string | null, coun
       return {
         type: 'branch',
         id: step.id,
-        cases: step.cases.map((c, i) => ({ name: c.name ?? `case ${i + 1}`, condition: compileCondition(c.condition), next: c.next })),
+        cases: step.cases.map((c, i) => ({
+          name: c.name ?? `case ${i + 1}`,
+          condition: compileCondition(c.condition),
+          next: c.next,
+        })),
         otherwise: step.else ?? following,
       };
     case 'split':
       return {
         type: 'split',
         id: step.id,
-        arms: step.arms.map((a, i) => ({ name: a.name ?? `arm ${i + 1}`, weight: a.weight, next: a.next })),
+        arms: step.arms.map((a, i) => ({
+          name: a.name ?? `arm ${i + 1}`,
+          weight: a.weight,
+          next: a.next,
+        })),
         holdout: step.holdout ?? 0,
       };
     case 'exit':
       return { type: 'exit', id: step.id, reason: step.reason ?? null };
-    default:
+    case 'sendEmail':
+    case 'createTask':
+    case 'updateContact':
+    case 'updateTags':
+    case 'updateLists':
+    case 'adjustScore':
+    case 'setLifecycleStage':
+    case 'webhook':
+    case 'enroll':
+    case 'unenroll':
       return {
         type: 'action',
         id: step.id,
         action: compileAction(step, countsTowardCap),
         next,
         onFailure: step.onFailure ?? 'stop',
-        routes: step.type === 'webhook' ? (step.onStatus ?? []).map((r) => ({ from: r.from, to: r.to, next: r.next })) : [],
+        routes:
+          step.type === 'webhook'
+            ? (step.onStatus ?? []).map((r) => ({ from: r.from, to: r.to, next: r.next }))
+            : [],
       };
   }
 }
@@ -99,7 +130,10 @@ function compileAction(step: ActionDefinition, countsTowardCap: boolean): Action
         type: 'createTask',
         title: step.title,
         description: step.description ?? null,
-        assignee: step.assignee.type === 'owner' ? { type: 'owner', fallbackTeam: step.assignee.fallbackTeam ?? null } : step.assignee,
+        assignee:
+          step.assignee.type === 'owner'
+            ? { type: 'owner', fallbackTeam: step.assignee.fallbackTeam ?? null }
+            : step.assignee,
         dueInMs: step.due === undefined ? null : ms(step.due),
         priority: step.priority ?? 'normal',
       };
@@ -109,11 +143,22 @@ function compileAction(step: ActionDefinition, countsTowardCap: boolean): Action
     case 'updateLists':
       return { type: step.type, add: step.add ?? [], remove: step.remove ?? [] };
     case 'adjustScore':
-      return { type: 'adjustScore', score: step.score ?? 'lead', points: step.points, reason: step.reason ?? null };
+      return {
+        type: 'adjustScore',
+        score: step.score ?? 'lead',
+        points: step.points,
+        reason: step.reason ?? null,
+      };
     case 'setLifecycleStage':
       return { type: 'setLifecycleStage', stage: step.stage };
     case 'webhook':
-      return { type: 'webhook', url: step.url, method: step.method ?? 'POST', headers: step.headers ?? {}, body: step.body ?? null };
+      return {
+        type: 'webhook',
+        url: step.url,
+        method: step.method ?? 'POST',
+        headers: step.headers ?? {},
+        body: step.body ?? null,
+      };
     case 'enroll':
     case 'unenroll':
       return { type: step.type, journey: step.journey };

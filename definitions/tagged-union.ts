@@ -1,4 +1,10 @@
-import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
+import {
+  Type,
+  type TLiteral,
+  type TObject,
+  type TProperties,
+  type TUnion,
+} from '@sinclair/typebox';
 
 type Tagged = TObject<TProperties & { type: TLiteral<string> }>;
 
@@ -6,14 +12,22 @@ type Tagged = TObject<TProperties & { type: TLiteral<string> }>;
  * A union of objects told apart by their `type` property. Emitted as `oneOf` with an OpenAPI
  * `discriminator`, so AJV reports the errors of the branch the author meant instead of every
  * branch's errors at once.
+ *
+ * Typed as TypeBox's own `TUnion` (whose JSON would say `anyOf`) so that `Static` resolves
+ * through `Type.Recursive`: a `Type.Unsafe` here would make recursive members `never`.
  */
-export function TaggedUnion<T extends Tagged[]>(branches: [...T], options: { title: string; description: string }) {
-  return Type.Unsafe<Static<T[number]>>({
-    ...options,
+export function TaggedUnion<T extends Tagged[]>(
+  branches: [...T],
+  options: { title: string; description: string },
+): TUnion<T> {
+  const schema: Record<string | symbol, unknown> = { ...Type.Union(branches, options) };
+  delete schema.anyOf;
+  Object.assign(schema, {
     type: 'object',
     required: ['type'],
     properties: { type: { type: 'string', enum: branches.map((b) => b.properties.type.const) } },
     discriminator: { propertyName: 'type' },
     oneOf: branches,
   });
+  return schema as unknown as TUnion<T>;
 }

@@ -2,7 +2,15 @@ import { parseDuration } from '../core/index.js';
 
 /** Small conversions shared by the compilers. */
 
-const WEEKDAY_NUMBERS: Readonly<Record<string, number>> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+const WEEKDAY_NUMBERS: Readonly<Record<string, number>> = {
+  sun: 0,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
+};
 
 export function weekdayNumbers(days: readonly string[] | undefined): number[] {
   return (days ?? []).map((d) => WEEKDAY_NUMBERS[d] ?? 0).sort((a, b) => a - b);

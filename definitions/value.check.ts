@@ -36,7 +36,8 @@ export function timeZoneProblems(zone: string | undefined, path: Path): Problem[
 export function placeholderAttributes(text: string): string[] {
   const names: string[] = [];
   for (const block of text.matchAll(/\{\{([^}]{0,500})\}\}/g)) {
-    for (const m of (block[1] ?? '').matchAll(/\bcontact\.([A-Za-z_][A-Za-z0-9_]*)/g)) if (m[1]) names.push(m[1]);
+    for (const m of (block[1] ?? '').matchAll(/\bcontact\.([A-Za-z_][A-Za-z0-9_]*)/g))
+      if (m[1]) names.push(m[1]);
   }
   return names;
 }

@@ -3,7 +3,13 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/index.js';
 import type { Config } from '../config/index.js';
@@ -204,8 +210,22 @@ export interface WorkerSetup {
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
+let runtimeInstalled = false;
+
+/** The SDK logs every worker state change at INFO; Drumbeat keeps its output to what matters. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level =
+    process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' || process.env.TEMPORAL_LOG_LEVEL === 'INFO'
+      ? process.env.TEMPORAL_LOG_LEVEL
+      : 'WARN';
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
 /** Creates and runs a Temporal worker; the returned function drains and stops it. */
 export async function runWorker(setup: WorkerSetup): Promise<() => Promise<void>> {
+  installQuietRuntime();
   const connection = await NativeConnection.connect({ address: setup.address });
   const worker = await Worker.create({
     connection,

@@ -1,6 +1,10 @@
 // The workflow bundle's entry and the public surface of workflows/: the workflows the worker
 // registers, and the messages and ids that clients use to talk to them.
-export { journeyWorkflow, type JourneyWorkflowInput, type JourneyWorkflowResult } from './journey.workflow.js';
+export {
+  journeyWorkflow,
+  type JourneyWorkflowInput,
+  type JourneyWorkflowResult,
+} from './journey.workflow.js';
 export { echoWorkflow } from './echo.workflow.js';
-export { exitSignal, stateQuery } from './messages.js';
+export { contactEventSignal, exitSignal, stateQuery } from './messages.js';
 export { enrollmentWorkflowId, ENTRY_KEY_ONCE } from './ids.js';

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { EnrollmentState } from '../core/index.js';
+import type { EnrollmentState, EventFacts } from '../core/index.js';
 
 /**
  * Every message an enrollment workflow understands, defined once and imported by both the
@@ -11,3 +11,9 @@ export const exitSignal = defineSignal<[{ readonly reason: string }]>('drumbeat.
 
 /** The interpreter's live state: current step, status and wake time. */
 export const stateQuery = defineQuery<EnrollmentState>('drumbeat.state');
+
+/**
+ * Something the contact did (or a change to them), for waits on events or conditions and for
+ * goals and exits. The workflow ignores events its current wait does not listen for.
+ */
+export const contactEventSignal = defineSignal<[EventFacts]>('drumbeat.contactEvent');

@@ -1,0 +1,293 @@
+import { describe, expect, it } from 'vitest';
+import { simulate, type SimContact } from '../../core/index.js';
+import { DAY, examplePlan, HOUR, T0 } from './examples.js';
+
+const berlin = (id: string, extra: Partial<SimContact> = {}): SimContact => ({
+  id,
+  timezone: 'Europe/Berlin',
+  tags: [],
+  ...extra,
+});
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('the simulator on a virtual clock', () => {
+  it('runs the e-book nurture over days: openers get the case study, others a resend first', () => {
+    const plan = examplePlan('onboarding-nurture.json');
+    const result = simulate({
+      plan,
+      contacts: [berlin('opener'), berlin('silent')],
+      timeline: [
+        {
+          at: T0,
+          contactId: 'opener',
+          name: 'ebook_downloaded',
+          properties: { ebook: 'nurture-playbook' },
+        },
+        {
+          at: T0,
+          contactId: 'silent',
+          name: 'ebook_downloaded',
+          properties: { ebook: 'nurture-playbook' },
+        },
+        {
+          at: T0 + HOUR,
+          contactId: 'opener',
+          name: 'email.opened',
+          properties: { step: 'welcome' },
+        },
+      ],
+      start: T0,
+    });
+    const sends = (id: string) =>
+      result.actions.filter((a) => a.contactId === id).map((a) => [a.stepId, iso(a.at)]);
+    expect(sends('opener')).toEqual([
+      ['welcome', '2025-03-03T10:00:00.000Z'],
+      ['case-study', '2025-03-06T10:00:00.000Z'],
+      ['tips', '2025-03-11T08:30:00.000Z'], // next Tuesday 09:30 in Berlin
+    ]);
+    expect(sends('silent')).toEqual([
+      ['welcome', '2025-03-03T10:00:00.000Z'],
+      ['resend', '2025-03-06T10:00:00.000Z'],
+      ['case-study', '2025-03-08T10:00:00.000Z'],
+      ['tips', '2025-03-11T08:30:00.000Z'],
+    ]);
+    expect(result.enrollments.map((e) => e.outcome)).toEqual(['completed', 'completed']);
+  });
+
+  it('holds emails during quiet hours in the contact’s time zone, with a fallback zone', () => {
+    const plan = examplePlan('onboarding-nurture.json');
+    const lateEvening = Date.parse('2025-03-03T21:30:00Z'); // 22:30 in Berlin
+    const result = simulate({
+      plan,
+      contacts: [
+        berlin('berlin'),
+        { id: 'tokyo', timezone: 'Asia/Tokyo' },
+        { id: 'new-york', timezone: 'America/New_York' },
+        { id: 'unknown', timezone: 'Not/AZone' },
+      ],
+      timeline: ['berlin', 'tokyo', 'new-york', 'unknown'].map((contactId) => ({
+        at: lateEvening,
+        contactId,
+        name: 'ebook_downloaded',
+        properties: { ebook: 'nurture-playbook' },
+      })),
+      start: lateEvening,
+      end: lateEvening + DAY,
+    });
+    const welcome = (id: string) => iso(result.actions.find((a) => a.contactId === id)?.at ?? 0);
+    expect(welcome('berlin')).toBe('2025-03-04T07:00:00.000Z'); // 08:00 Berlin
+    expect(welcome('tokyo')).toBe('2025-03-03T23:00:00.000Z'); // 06:30 in Tokyo: held until 08:00
+    expect(welcome('new-york')).toBe('2025-03-03T21:30:00.000Z'); // 16:30 in New York: at once
+    expect(welcome('unknown')).toBe('2025-03-04T07:00:00.000Z'); // fallback Europe/Berlin
+    expect(result.enrollments[0]?.path[0]).toEqual({ stepId: 'welcome', at: lateEvening });
+  });
+
+  it('ends an enrollment at once on a goal, and on suppression when the contact changes', () => {
+    const plan = examplePlan('onboarding-nurture.json');
+    const result = simulate({
+      plan,
+      contacts: [berlin('booker'), berlin('leaver')],
+      timeline: [
+        {
+          at: T0,
+          contactId: 'booker',
+          name: 'ebook_downloaded',
+          properties: { ebook: 'nurture-playbook' },
+        },
+        {
+          at: T0,
+          contactId: 'leaver',
+          name: 'ebook_downloaded',
+          properties: { ebook: 'nurture-playbook' },
+        },
+        { at: T0 + DAY, contactId: 'booker', name: 'demo_booked' },
+        { at: T0 + DAY, contactId: 'leaver', update: { tags: ['unsubscribed'] } },
+      ],
+      start: T0,
+    });
+    const [booker, leaver] = result.enrollments;
+    expect(booker).toMatchObject({
+      outcome: 'converted',
+      reason: 'demo-booked',
+      endedAt: T0 + DAY,
+    });
+    expect(leaver).toMatchObject({ outcome: 'exited', reason: 'suppressed', endedAt: T0 + DAY });
+    expect(result.actions.map((a) => a.stepId)).toEqual(['welcome', 'welcome']);
+  });
+
+  it('follows a webinar: reminders relative to its start, follow-up by attendance, correlated by webinar id', () => {
+    const plan = examplePlan('webinar.json');
+    const startsAt = T0 + 7 * DAY;
+    const props = (id: string) => ({
+      webinar_id: id,
+      title: 'Journeys 101',
+      starts_at: iso(startsAt),
+    });
+    const result = simulate({
+      plan,
+      contacts: [{ id: 'came' }, { id: 'missed' }],
+      timeline: [
+        { at: T0, contactId: 'came', name: 'webinar_registered', properties: props('w1') },
+        { at: T0, contactId: 'missed', name: 'webinar_registered', properties: props('w1') },
+        {
+          at: startsAt + 60_000,
+          contactId: 'missed',
+          name: 'webinar_attended',
+          properties: { webinar_id: 'w0' },
+        },
+        {
+          at: startsAt + 60_000,
+          contactId: 'came',
+          name: 'webinar_attended',
+          properties: { webinar_id: 'w1' },
+        },
+      ],
+      start: T0,
+    });
+    const steps = (id: string) =>
+      result.actions.filter((a) => a.contactId === id).map((a) => [a.stepId, a.at - startsAt]);
+    expect(steps('came')).toEqual([
+      ['confirm', -7 * DAY],
+      ['remind', -DAY],
+      ['join-link', -HOUR],
+      ['thanks', 3 * HOUR],
+      ['score-attendance', 3 * HOUR],
+    ]);
+    expect(steps('missed')).toEqual([
+      ['confirm', -7 * DAY],
+      ['remind', -DAY],
+      ['join-link', -HOUR],
+      ['missed', 3 * HOUR],
+    ]);
+    expect(result.enrollments.map((e) => e.entryKey)).toEqual(['w1', 'w1']);
+  });
+
+  it('keeps one checkout-recovery enrollment per order id and deduplicates repeats', () => {
+    const plan = examplePlan('trial-to-paid.json');
+    const result = simulate({
+      plan,
+      contacts: [{ id: 'ada', attributes: { plan: 'trial', firstName: 'Ada' } }],
+      timeline: [
+        {
+          at: T0,
+          contactId: 'ada',
+          name: 'checkout_started',
+          properties: { order_id: 'o-1', plan: 'pro' },
+        },
+        {
+          at: T0 + 60_000,
+          contactId: 'ada',
+          name: 'checkout_started',
+          properties: { order_id: 'o-1', plan: 'pro' },
+        },
+        {
+          at: T0 + HOUR / 2,
+          contactId: 'ada',
+          name: 'checkout_started',
+          properties: { order_id: 'o-2', plan: 'team' },
+        },
+        {
+          at: T0 + HOUR / 2 + 60_000,
+          contactId: 'ada',
+          name: 'order_completed',
+          properties: { order_id: 'o-1' },
+        },
+      ],
+      start: T0,
+    });
+    expect(result.refused).toEqual([
+      { contactId: 'ada', at: T0 + 60_000, reason: 'already-enrolled' },
+    ]);
+    const byKey = (key: string) =>
+      result.actions.filter((a) => a.entryKey === key).map((a) => a.stepId);
+    expect(byKey('o-1')).toEqual(['thanks', 'customer']);
+    // o-2's enrollment sees the contact become a customer through o-1 and leaves.
+    expect(byKey('o-2')).toEqual([]);
+    expect(result.enrollments.map((e) => [e.entryKey, e.outcome, e.reason])).toEqual([
+      ['o-1', 'exited', 'became-customer'],
+      ['o-2', 'exited', 'became-customer'],
+    ]);
+  });
+
+  it('sends abandoned checkouts two reminders and then a task for sales', () => {
+    const plan = examplePlan('trial-to-paid.json');
+    const result = simulate({
+      plan,
+      contacts: [{ id: 'bo', attributes: { plan: 'trial' } }],
+      timeline: [
+        { at: T0, contactId: 'bo', name: 'checkout_started', properties: { order_id: 'o-9' } },
+      ],
+      start: T0,
+    });
+    expect(result.actions.map((a) => [a.stepId, (a.at - T0) / HOUR])).toEqual([
+      ['first-reminder', 1],
+      ['second-reminder', 25],
+      ['tag-abandoned', 25],
+      ['sales-follow-up', 25],
+    ]);
+  });
+
+  it('splits contacts stably by weight, with a hold-out group that leaves', () => {
+    const plan = examplePlan('re-engagement.json');
+    const contacts = Array.from({ length: 2000 }, (_, i) => ({ id: `c${i}`, enrollAt: T0 }));
+    const run = () => simulate({ plan, contacts, start: T0, end: T0 + 30 * DAY });
+    const first = run();
+    const arms = { a: 0, b: 0, holdout: 0 };
+    for (const e of first.enrollments) {
+      if (e.reason === 'holdout') arms.holdout++;
+      else if (e.path.some((p) => p.stepId === 'miss-you-a')) arms.a++;
+      else arms.b++;
+    }
+    expect(arms.holdout / 2000).toBeGreaterThan(0.08);
+    expect(arms.holdout / 2000).toBeLessThan(0.12);
+    expect(Math.abs(arms.a - arms.b)).toBeLessThan(150);
+    expect(run()).toEqual(first);
+  });
+
+  it('routes the MQL hand-off by the CRM webhook’s status and converts when sales accepts', () => {
+    const plan = examplePlan('mql-handoff.json');
+    const result = simulate({
+      plan,
+      contacts: [
+        { id: 'ok', lifecycleStage: 'lead', scores: { lead: 61 }, enrollAt: T0 },
+        { id: 'crm-down', lifecycleStage: 'lead', scores: { lead: 61 }, enrollAt: T0 },
+      ],
+      timeline: [{ at: T0 + DAY, contactId: 'ok', update: { lifecycleStage: 'sql' } }],
+      webhookStatus: (_action, contactId) => (contactId === 'crm-down' ? 503 : 200),
+      start: T0,
+    });
+    const steps = (id: string) =>
+      result.actions.filter((a) => a.contactId === id).map((a) => a.stepId);
+    expect(steps('ok')).toEqual(['make-mql', 'note-date', 'tell-crm', 'follow-up-task', 'intro']);
+    expect(steps('crm-down')).toEqual([
+      'make-mql',
+      'note-date',
+      'tell-crm',
+      'crm-failed',
+      'follow-up-task',
+      'intro',
+      'nudge-rep',
+    ]);
+    expect(result.enrollments.map((e) => [e.outcome, e.reason])).toEqual([
+      ['converted', 'sales-accepted'],
+      ['exited', null],
+    ]);
+  });
+
+  it('simulates a thousand contacts over weeks in well under a second', () => {
+    const plan = examplePlan('onboarding-nurture.json');
+    const contacts = Array.from({ length: 1000 }, (_, i) => berlin(`c${i}`));
+    const timeline = contacts.map((c, i) => ({
+      at: T0 + i * 60_000,
+      contactId: c.id,
+      name: 'ebook_downloaded',
+      properties: { ebook: 'nurture-playbook' },
+    }));
+    const started = performance.now();
+    const result = simulate({ plan, contacts, timeline, start: T0, end: T0 + 8 * 7 * DAY });
+    const elapsed = performance.now() - started;
+    expect(result.enrollments.every((e) => e.outcome === 'completed')).toBe(true);
+    expect(result.actions.length).toBe(4000);
+    expect(elapsed).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import {
+  validateJourney,
+  validateScoringModel,
+  type ValidationContext,
+} from '../../definitions/index.js';
+import { journey } from '../core/examples.js';
+
+const context: ValidationContext = {
+  templateExists: (name) => ['welcome', 'tips'].includes(name),
+  templateVariables: (name) =>
+    name === 'tips' ? ['contact.firstName', 'contact.favourite_colour'] : ['contact.firstName'],
+  journeyExists: (id) => id === 'welcome-series',
+  teamExists: (id) => id === 'sales',
+  contactAttributes: { plan: 'string', employees: 'number', renewal_date: 'date' },
+};
+
+const problemsOf = (doc: unknown, ctx: ValidationContext = context) => {
+  const result = validateJourney(doc, ctx);
+  return result.ok ? [] : result.problems;
+};
+
+describe('semantic checks', () => {
+  it('reports every problem of a broken journey at once, each with pointer, code and a plain sentence', () => {
+    const problems = problemsOf(
+      journey([
+        { id: 'welcome', type: 'sendEmail', template: 'welcom', next: 'wait' },
+        { id: 'wait', type: 'wait', duration: 'PT0S' },
+        {
+          id: 'again',
+          type: 'branch',
+          cases: [
+            {
+              condition: { type: 'equals', field: 'contact.employees', value: '50' },
+              next: 'again',
+            },
+          ],
+          else: 'nowhere',
+        },
+        { id: 'resend', type: 'sendEmail', template: 'tips' },
+        { id: 'reply', type: 'waitForEvent', event: 'replied' },
+        {
+          id: 'task',
+          type: 'createTask',
+          title: 'Call',
+          assignee: { type: 'roundRobin', team: 'salse' },
+        },
+        { id: 'other', type: 'enroll', journey: 'nope' },
+        { id: 'welcome', type: 'exit' },
+      ]),
+    );
+    const byCode = Object.fromEntries([...problems].reverse().map((p) => [p.code, p]));
+    expect(byCode['unknown-template']).toEqual({
+      pointer: '/steps/0/template',
+      code: 'unknown-template',
+      message: 'Step `welcome` sends the template `welcom`, which does not exist.',
+    });
+    expect(byCode['duplicate-step-id']?.pointer).toBe('/steps/7/id');
+    expect(byCode['impossible-duration']?.pointer).toBe('/steps/1/duration');
+    expect(byCode['type-mismatch']).toMatchObject({ pointer: '/steps/2/cases/0/condition/value' });
+    expect(byCode['type-mismatch']?.message).toContain('`contact.employees` is a number');
+    expect(byCode['unknown-step']).toMatchObject({ pointer: '/steps/2/else' });
+    expect(byCode['loop-without-wait']?.message).toContain('`again`');
+    expect(byCode['unreachable-step']).toEqual({
+      pointer: '/steps/3',
+      code: 'unreachable-step',
+      message: 'Step `resend` is never reached: no step leads to it.',
+    });
+    expect(byCode['unknown-template-variable']?.message).toContain('contact.favourite_colour');
+    expect(byCode['missing-timeout']?.pointer).toBe('/steps/4');
+    expect(byCode['unknown-team']?.pointer).toBe('/steps/5/assignee/team');
+    expect(byCode['unknown-journey']?.pointer).toBe('/steps/6/journey');
+  });
+
+  it('checks where condition fields can be read', () => {
+    const problems = problemsOf(
+      journey([{ id: 'a', type: 'exit' }], {
+        triggers: [
+          { type: 'condition', condition: { type: 'equals', field: 'trigger.plan', value: 'x' } },
+        ],
+        goals: [
+          {
+            id: 'g',
+            type: 'condition',
+            condition: { type: 'gt', field: 'event.amount', value: 1 },
+          },
+        ],
+        exits: [
+          {
+            id: 'e',
+            type: 'condition',
+            condition: { type: 'emailActivity', step: 'nope', activity: 'opened' },
+          },
+        ],
+      }),
+    );
+    expect(problems.map((p) => [p.pointer, p.code])).toEqual([
+      ['/triggers/0/condition/field', 'trigger-field-unavailable'],
+      ['/goals/0/condition/field', 'event-field-unavailable'],
+      ['/exits/0/condition/step', 'unknown-email-step'],
+    ]);
+  });
+
+  it('reports schema problems in words, at the exact place', () => {
+    const problems = problemsOf({
+      id: 'Bad Id',
+      name: '',
+      triggers: [],
+      steps: [{ id: 'x', type: 'teleport' }],
+      extra: 1,
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ pointer: '/id', code: 'bad-format' }),
+        expect.objectContaining({ pointer: '/name', code: 'too-short' }),
+        expect.objectContaining({ pointer: '/triggers', code: 'too-few' }),
+        expect.objectContaining({ pointer: '/steps/0/type', code: 'not-allowed' }),
+        expect.objectContaining({ pointer: '/extra', code: 'unknown-property' }),
+      ]),
+    );
+  });
+
+  it('reports a value of the wrong kind once, not once per kind it could have been', () => {
+    const problems = problemsOf(
+      journey([
+        {
+          id: 'b',
+          type: 'branch',
+          cases: [{ condition: { type: 'gt', field: 'contact.x', value: 'soon' }, next: 'b' }],
+        },
+      ]),
+      {},
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({
+      pointer: '/steps/0/cases/0/condition/value',
+      code: 'wrong-type',
+    });
+  });
+
+  it('refuses documents nested too deeply before they reach the schema', () => {
+    let condition: unknown = { type: 'exists', field: 'contact.plan' };
+    for (let i = 0; i < 5000; i++) condition = { type: 'not', condition };
+    const problems = problemsOf(
+      journey([{ id: 'b', type: 'branch', cases: [{ condition, next: 'b' }] }]),
+    );
+    expect(problems).toEqual([expect.objectContaining({ code: 'too-deep' })]);
+  });
+
+  it('checks scoring models: hysteresis and stage order', () => {
+    const result = validateScoringModel({
+      id: 'm',
+      name: 'M',
+      engagement: {
+        rules: [
+          { id: 'a', event: 'x', points: 1 },
+          { id: 'a', event: 'y', points: 2 },
+        ],
+      },
+      lifecycle: {
+        thresholds: [
+          { stage: 'mql', enterAt: 60, exitBelow: 70 },
+          { stage: 'lead', enterAt: 10 },
+        ],
+      },
+    });
+    expect(result.ok ? [] : result.problems.map((p) => [p.pointer, p.code])).toEqual([
+      ['/engagement/rules/1/id', 'duplicate-rule-id'],
+      ['/lifecycle/thresholds/0/exitBelow', 'bad-hysteresis'],
+      ['/lifecycle/thresholds/1', 'thresholds-out-of-order'],
+    ]);
+  });
+});
