@@ -3,6 +3,7 @@ import {
   type TLiteral,
   type TObject,
   type TProperties,
+  type TSchema,
   type TUnion,
 } from '@sinclair/typebox';
 
@@ -20,7 +21,8 @@ export function TaggedUnion<T extends Tagged[]>(
   branches: [...T],
   options: { title: string; description: string },
 ): TUnion<T> {
-  const schema: Record<string | symbol, unknown> = { ...Type.Union(branches, options) };
+  const union: TSchema = Type.Union(branches, options);
+  const schema: Record<string, unknown> = Object.assign({}, union);
   delete schema.anyOf;
   Object.assign(schema, {
     type: 'object',

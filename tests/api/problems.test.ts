@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { getJson, postJson } from '../support/http.js';
+import { apiClient, type ApiClient } from '../support/http.js';
 
 interface ProblemBody {
   type: string;
@@ -12,19 +12,19 @@ interface ProblemBody {
 /** Bad input gets a clear problem+json answer with pointers, and loses nothing already stored. */
 describe('API errors', () => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let api: string;
+  let api: ApiClient;
 
   beforeAll(async () => {
     engine = await startTestEngine('embedded');
-    api = engine.apiUrl ?? '';
+    api = apiClient(engine);
   });
   afterAll(async () => {
     await engine?.cleanup();
   });
 
   it('answers /healthz and /readyz', async () => {
-    expect(await getJson(`${api}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
-    expect(await getJson(`${api}/readyz`)).toEqual({
+    expect(await api.get(`/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await api.get(`/readyz`)).toMatchObject({
       status: 200,
       body: { status: 'ready', checks: { database: true, temporal: true } },
     });
@@ -32,7 +32,7 @@ describe('API errors', () => {
 
   it('reports every problem of a broken journey with its pointer, and stores nothing', async () => {
     const key = `broken-${uniqueSuffix()}`;
-    const res = await postJson(`${api}/v1/journeys`, {
+    const res = await api.post(`/v1/journeys`, {
       id: key,
       name: 'Broken',
       triggers: [{ type: 'event', event: 'signed_up' }],
@@ -51,7 +51,7 @@ describe('API errors', () => {
       ]),
     );
 
-    const semantic = await postJson(`${api}/v1/journeys`, {
+    const semantic = await api.post(`/v1/journeys`, {
       id: key,
       name: 'Broken',
       triggers: [{ type: 'event', event: 'signed_up' }],
@@ -68,7 +68,7 @@ describe('API errors', () => {
         '/steps/1 unreachable-step',
       ]),
     );
-    expect((await getJson(`${api}/v1/journeys/${key}`)).status).toBe(404);
+    expect((await api.get(`/v1/journeys/${key}`)).status).toBe(404);
   });
 
   it('keeps the published version when a broken update is submitted', async () => {
@@ -79,8 +79,8 @@ describe('API errors', () => {
       triggers: [{ type: 'event', event: 'x' }],
       steps: [{ id: 'w', type: 'sendEmail', template: 'welcome' }],
     };
-    expect((await postJson(`${api}/v1/journeys`, good)).status).toBe(201);
-    const broken = await postJson(`${api}/v1/journeys`, {
+    expect((await api.post(`/v1/journeys`, good)).status).toBe(201);
+    const broken = await api.post(`/v1/journeys`, {
       ...good,
       steps: [{ id: 'w', type: 'sendEmail' }],
     });
@@ -88,28 +88,25 @@ describe('API errors', () => {
     expect((broken.body as ProblemBody).errors).toEqual([
       expect.objectContaining({ pointer: '/steps/0/template', code: 'required' }),
     ]);
-    const stored = await getJson(`${api}/v1/journeys/${key}`);
+    const stored = await api.get(`/v1/journeys/${key}`);
     expect(stored.body).toMatchObject({ versions: [{ version: 1 }], definition: good });
   });
 
   it('treats malformed JSON, a wrong content type and an oversized body as client errors', async () => {
-    const malformed = await fetch(`${api}/v1/track`, {
-      method: 'POST',
+    const malformed = await api.request('POST', `/v1/track`, {
       headers: { 'content-type': 'application/json' },
       body: '{"userId": "a",',
     });
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toMatch(/problem\+json/);
 
-    const text = await fetch(`${api}/v1/track`, {
-      method: 'POST',
+    const text = await api.request('POST', `/v1/track`, {
       headers: { 'content-type': 'text/plain' },
       body: 'hello',
     });
     expect(text.status).toBe(415);
 
-    const huge = await fetch(`${api}/v1/track`, {
-      method: 'POST',
+    const huge = await api.request('POST', `/v1/track`, {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ userId: 'a', event: 'e', properties: { blob: 'x'.repeat(600_000) } }),
     });
@@ -117,7 +114,7 @@ describe('API errors', () => {
   });
 
   it('requires someone to attribute an event to', async () => {
-    const res = await postJson(`${api}/v1/track`, { event: 'signed_up' });
+    const res = await api.post(`/v1/track`, { event: 'signed_up' });
     expect(res.status).toBe(422);
     expect((res.body as ProblemBody).errors).toEqual([
       expect.objectContaining({ pointer: '/userId', code: 'required' }),
@@ -125,7 +122,7 @@ describe('API errors', () => {
   });
 
   it('answers unknown routes with a 404 problem', async () => {
-    const res = await getJson(`${api}/v1/nothing-here`);
+    const res = await api.get(`/v1/nothing-here`);
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({
       status: 404,

@@ -35,7 +35,10 @@ describe('the committed JSON Schemas', () => {
     ];
     expect(nodes.length).toBeGreaterThan(40);
     for (const node of nodes) {
-      expect(node).toMatchObject({ title: expect.any(String), description: expect.any(String) });
+      expect([typeof at(node, 'title'), typeof at(node, 'description')]).toEqual([
+        'string',
+        'string',
+      ]);
     }
   });
 });

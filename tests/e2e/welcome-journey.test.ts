@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { getJson, postJson } from '../support/http.js';
+import { apiClient, type ApiClient } from '../support/http.js';
 
 interface MailSummary {
   id: string;
@@ -17,11 +17,11 @@ interface MailSummary {
  */
 describe.each(databaseVariants())('welcome journey end to end (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let api: string;
+  let api: ApiClient;
 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
-    api = engine.apiUrl ?? '';
+    api = apiClient(engine);
   });
   afterAll(async () => {
     await engine?.cleanup();
@@ -34,7 +34,7 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
       unknown
     >;
     const event = `signed_up_${suffix}`;
-    const published = await postJson(`${api}/v1/journeys`, {
+    const published = await api.post(`/v1/journeys`, {
       ...definition,
       id: `welcome-${suffix}`,
       triggers: [{ type: 'event', event }],
@@ -43,12 +43,12 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
     expect(published.body).toMatchObject({ version: 1, created: true, status: 'active' });
 
     const email = `ada.${suffix}@example.com`;
-    const identify = await postJson(`${api}/v1/identify`, {
+    const identify = await api.post(`/v1/identify`, {
       userId: `user-${suffix}`,
       traits: { email, firstName: 'Ada', lastName: 'Lovelace' },
     });
     expect(identify.status).toBe(200);
-    const track = await postJson(`${api}/v1/track`, {
+    const track = await api.post(`/v1/track`, {
       userId: `user-${suffix}`,
       event,
       properties: { plan: 'Pro' },
@@ -62,7 +62,7 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
 
     const mails = await eventually(
       async () => {
-        const { body } = await getJson(`${api}/v1/mailbox?to=${encodeURIComponent(email)}`);
+        const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
         const data = (body as { data: MailSummary[] }).data;
         return data.length >= 2 ? data : undefined;
       },
@@ -77,12 +77,12 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
     const gap = Date.parse(tips?.receivedAt ?? '') - Date.parse(welcome?.receivedAt ?? '');
     expect(gap).toBeGreaterThanOrEqual(1900);
 
-    const welcomeHtml = await fetch(`${api}/v1/mailbox/${welcome?.id ?? ''}/html`).then((r) =>
-      r.text(),
-    );
+    const welcomeHtml = await api
+      .request('GET', `/v1/mailbox/${welcome?.id ?? ''}/html`)
+      .then((r) => r.text());
     expect(welcomeHtml).toContain('Welcome, Ada!');
     expect(welcomeHtml).toContain('for the Pro plan');
-    const welcomeFull = (await getJson(`${api}/v1/mailbox/${welcome?.id ?? ''}`)).body as {
+    const welcomeFull = (await api.get(`/v1/mailbox/${welcome?.id ?? ''}`)).body as {
       text: string;
       to: string[];
     };
@@ -91,7 +91,7 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
 
     const contact = await eventually(
       async () => {
-        const { body } = await getJson(`${api}/v1/contacts/user-${suffix}`);
+        const { body } = await api.get(`/v1/contacts/user-${suffix}`);
         const c = body as { firstName: string; enrollments: { status: string; journey: string }[] };
         return c.enrollments[0]?.status === 'completed' ? c : undefined;
       },
@@ -107,28 +107,28 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
   it('enrolls a contact once even when the trigger event is sent twice', async () => {
     const suffix = uniqueSuffix();
     const event = `signed_up_${suffix}`;
-    await postJson(`${api}/v1/journeys`, {
+    await api.post(`/v1/journeys`, {
       id: `once-${suffix}`,
       name: 'Once',
       triggers: [{ type: 'event', event }],
       steps: [{ id: 'welcome', type: 'sendEmail', template: 'welcome' }],
     });
     const email = `grace.${suffix}@example.com`;
-    await postJson(`${api}/v1/identify`, {
+    await api.post(`/v1/identify`, {
       userId: `g-${suffix}`,
       traits: { email, firstName: 'Grace' },
     });
-    const first = await postJson(`${api}/v1/track`, {
+    const first = await api.post(`/v1/track`, {
       userId: `g-${suffix}`,
       event,
       messageId: `m1-${suffix}`,
     });
-    const repeat = await postJson(`${api}/v1/track`, {
+    const repeat = await api.post(`/v1/track`, {
       userId: `g-${suffix}`,
       event,
       messageId: `m1-${suffix}`,
     });
-    const second = await postJson(`${api}/v1/track`, {
+    const second = await api.post(`/v1/track`, {
       userId: `g-${suffix}`,
       event,
       messageId: `m2-${suffix}`,
@@ -145,14 +145,14 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
 
     await eventually(
       async () => {
-        const { body } = await getJson(`${api}/v1/mailbox?to=${encodeURIComponent(email)}`);
+        const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
         return (body as { data: unknown[] }).data.length === 1;
       },
       20_000,
       'the welcome email',
     );
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const { body } = await getJson(`${api}/v1/mailbox?to=${encodeURIComponent(email)}`);
+    const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
     expect((body as { data: unknown[] }).data).toHaveLength(1);
   });
 });
