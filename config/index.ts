@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { loadOrCreateDevSecret } from './secret-key.js';
 
 /**
  * Every setting Drumbeat reads, from environment variables only, validated once at start-up.
@@ -22,6 +23,8 @@ export interface Config {
   readonly mailFrom: string;
   readonly templatesDir: string;
   readonly publicUrl: string;
+  /** Signs unsubscribe, tracking and webhook tokens; see docs/email-and-tasks.md. */
+  readonly secretKey: string;
 }
 
 export class ConfigError extends Error {
@@ -74,7 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const apiPort = port('PORT', 3000);
   const host = text('HOST', '127.0.0.1');
-  const config: Config = {
+  const config: Omit<Config, 'secretKey'> = {
     host,
     port: apiPort,
     dataDir: resolve(text('DATA_DIR', '.data')),
@@ -91,5 +94,26 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: text('PUBLIC_URL', `http://${host}:${apiPort}`),
   };
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  // Last, so a bad DATA_DIR or DATABASE_URL is reported before anything is written to disk.
+  const secretKey = secret(env, config.databaseUrl, config.dataDir);
+  if (typeof secretKey !== 'string') throw new ConfigError([secretKey.problem]);
+  return { ...config, secretKey };
+}
+
+/**
+ * SECRET_KEY signs links that must not be forged (unsubscribe, tracking, webhooks). In
+ * production (NODE_ENV=production with DATABASE_URL) it must be set, and be the same on every
+ * process; elsewhere a random key is generated once and kept in DATA_DIR/secret-key.
+ */
+function secret(
+  env: Env,
+  databaseUrl: string | null,
+  dataDir: string,
+): string | { problem: string } {
+  const raw = env.SECRET_KEY?.trim() ?? '';
+  if (raw.length >= 32) return raw;
+  if (raw !== '') return { problem: 'SECRET_KEY must be at least 32 characters long.' };
+  if (databaseUrl !== null && env.NODE_ENV === 'production')
+    return { problem: 'SECRET_KEY is required in production (DATABASE_URL is set).' };
+  return loadOrCreateDevSecret(dataDir);
 }
