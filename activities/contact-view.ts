@@ -1,26 +1,3 @@
-import type { Contact } from '@prisma/client';
-
-/**
- * A contact as templates and conditions see it: its custom attributes plus the built-in
- * fields, with `firstName`/`lastName` also read from the snake_case and `name` traits that
- * Segment clients send.
- */
-export function contactView(contact: Contact): Record<string, unknown> {
-  const attributes = isRecord(contact.attributes) ? contact.attributes : {};
-  const [first, ...rest] = typeof attributes.name === 'string' ? attributes.name.split(' ') : [];
-  return {
-    ...attributes,
-    id: contact.id,
-    userId: contact.userId,
-    email: contact.email,
-    firstName: attributes.firstName ?? attributes.first_name ?? first,
-    lastName:
-      attributes.lastName ?? attributes.last_name ?? (rest.length > 0 ? rest.join(' ') : undefined),
-    timezone: contact.timezone,
-    locale: contact.locale,
-  };
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+// The contact view lives with the engine (conditions and the API read it too); activities
+// keep importing it from here.
+export { contactView, isRecord } from '../engine/contact-view.js';

@@ -6,5 +6,11 @@ export interface ActivityDeps {
   readonly prisma: PrismaClient;
   readonly mailer: Mailer;
   readonly templates: TemplateStore;
-  readonly config: { readonly mailFrom: string };
+  readonly config: {
+    readonly mailFrom: string;
+    /** Signs unsubscribe and tracking links and webhook calls. */
+    readonly secretKey: string;
+    /** Where links in emails point (the API's public address). */
+    readonly publicUrl: string;
+  };
 }

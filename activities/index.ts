@@ -7,6 +7,7 @@ import { recordEnrollment, type RecordEnrollmentInput } from './record-enrollmen
 import { sendEmail, type SendEmailResult } from './send-email.activity.js';
 
 export type { ActivityDeps } from './deps.js';
+export type { LogEntry } from './record-enrollment.activity.js';
 export { contactView } from './contact-view.js';
 
 export interface PerformActionInput {

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Prisma } from '@prisma/client';
-import { TemplateError } from '../mail/index.js';
-import { contactView } from './contact-view.js';
+import { zoneOf } from '../core/index.js';
+import {
+  isPermanentSmtpError,
+  loadMessagingPolicy,
+  suppressionFor,
+  TemplateError,
+  type SuppressionReason,
+} from '../mail/index.js';
 import type { ActivityDeps } from './deps.js';
+import { renderContent } from './email-content.js';
+import { journeyInfo } from './journey-info.js';
+import { messagingOf } from "./messaging.js";
+import { passGate } from "./send-gate.js";
 
 export interface SendEmailInput {
   readonly workspaceId: string;
@@ -13,26 +23,50 @@ export interface SendEmailInput {
   readonly iteration: number;
   readonly template: string;
   readonly subject: string | null;
+  readonly from?: string | null;
+  readonly replyTo?: string | null;
+  /** `marketing` when absent; the workspace's transactional categories skip every rule. */
+  readonly category?: string | null;
+  readonly countsTowardFrequencyCap?: boolean;
+  /**
+   * True when the caller sleeps on a `deferred` result and calls again with the same key.
+   * Otherwise a deferral is a retryable failure with `nextRetryDelay`, so Temporal holds it.
+   */
+  readonly deferrable?: boolean;
   readonly trigger: {
     readonly name: string | null;
     readonly properties: Readonly<Record<string, unknown>>;
   };
 }
 
-export interface SendEmailResult {
-  readonly messageId: string;
-  readonly to: string;
-  readonly subject: string;
-  /** True when an earlier attempt had already sent it and this one did nothing. */
-  readonly alreadySent: boolean;
-}
+export type SendEmailResult =
+  | {
+      readonly status: 'sent';
+      readonly messageId: string;
+      readonly to: string;
+      readonly subject: string;
+      /** True when an earlier attempt had already sent it and this one did nothing. */
+      readonly alreadySent: boolean;
+    }
+  /** Not sent, on purpose: the address is suppressed for this category. The step moves on. */
+  | { readonly status: 'suppressed'; readonly to: string; readonly reason: SuppressionReason }
+  /** Outside quiet hours / over the cap: call again with the same input at `until` (epoch ms). */
+  | {
+      readonly status: 'deferred';
+      readonly until: number;
+      readonly reason: 'quietHours' | 'frequencyCap' | 'priority';
+    };
+
+type Recorded = Exclude<SendEmailResult, { status: 'deferred' }>;
 
 /**
- * Sends one email for (enrollment, step, iteration), at most once in the normal case: the
+ * Sends one email for (enrollment, step, iteration) exactly once in the normal case: the
  * side-effect row is claimed before sending and marked done after, so a retry of a finished
  * send returns the recorded result. If a worker dies between the SMTP hand-off and the mark,
  * the retry sends again with the same Message-ID, which receivers use to drop the copy.
- * Permanent problems (no address, broken template) are non-retryable.
+ * Marketing mail is never sent to a suppressed address and waits (never drops) for quiet
+ * hours, allowed days and the frequency cap. Transient SMTP errors are thrown for Temporal's
+ * backoff; permanent ones (5xx, no address, broken template) are recorded and non-retryable.
  */
 export async function sendEmail(
   deps: ActivityDeps,
@@ -41,17 +75,11 @@ export async function sendEmail(
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
   const previous = await deps.prisma.sideEffect.findUnique({ where: { key } });
   const recorded = previous?.status === 'done' ? readResult(previous.result) : null;
-  if (recorded) return { ...recorded, alreadySent: true };
+  if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
   if (!previous) {
     await deps.prisma.sideEffect.upsert({
       where: { key },
-      create: {
-        key,
-        enrollmentId: input.enrollmentId,
-        stepId: input.stepId,
-        kind: 'sendEmail',
-        status: 'started',
-      },
+      create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'sendEmail', status: 'started' },
       update: {},
     });
   }
@@ -59,52 +87,131 @@ export async function sendEmail(
   const contact = await deps.prisma.contact.findFirst({
     where: { id: input.contactId, workspaceId: input.workspaceId },
   });
-  if (!contact)
-    throw ApplicationFailure.nonRetryable(
-      `Contact ${input.contactId} no longer exists.`,
-      'CONTACT_NOT_FOUND',
-    );
-  if (!contact.email)
-    throw ApplicationFailure.nonRetryable(
-      'The contact has no email address.',
-      'CONTACT_HAS_NO_EMAIL',
-    );
+  if (!contact) return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
+  if (!contact.email) return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
 
-  let rendered;
+  const category = input.category ?? 'marketing';
+  const policy = await loadMessagingPolicy(deps.prisma, input.workspaceId);
+  const marketing = !policy.transactional.includes(category);
+  if (marketing) {
+    const reason = await suppressionFor(deps.prisma, input.workspaceId, contact.email, category);
+    if (reason) return finish(deps, key, { status: 'suppressed', to: contact.email, reason });
+  }
+
+  const local = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  const messageId = `<${local}@drumbeat>`;
+  const journey = await journeyInfo(deps.prisma, input.enrollmentId);
+  let content;
   try {
-    rendered = deps.templates.render(
-      input.template,
-      { contact: contactView(contact), event: input.trigger },
-      { subject: input.subject },
-    );
+    content = await renderContent(messagingOf(deps), {
+      template: input.template,
+      subject: input.subject,
+      contact,
+      recipient: { w: input.workspaceId, c: contact.id, e: contact.email, k: category, m: local },
+      trigger: input.trigger,
+      journey: journey && { key: journey.key, name: journey.name },
+      stepId: input.stepId,
+      marketing,
+      tracking: { opens: policy.trackOpens, clicks: policy.trackClicks },
+    });
   } catch (error) {
-    if (error instanceof TemplateError)
-      throw ApplicationFailure.nonRetryable(error.message, error.code);
+    if (error instanceof TemplateError) return fail(deps, key, error.message, error.code);
     throw error;
   }
 
-  const messageId = `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}@drumbeat>`;
-  await deps.mailer.send({
-    from: deps.config.mailFrom,
-    to: contact.email,
-    subject: rendered.subject,
-    html: rendered.html,
-    text: rendered.text,
-    messageId,
-    headers: { 'X-Drumbeat-Enrollment': input.enrollmentId, 'X-Drumbeat-Step': input.stepId },
+  const decision = await passGate(deps.prisma, policy, {
+    key,
+    messageId: local,
+    workspaceId: input.workspaceId,
+    contactId: contact.id,
+    enrollmentId: input.enrollmentId,
+    stepId: input.stepId,
+    category,
+    zone: zoneOf(contact.timezone, policy.fallbackTimezone),
+    priority: journey?.priority ?? 1,
+    restricted: marketing,
+    countsToCap: (input.countsTowardFrequencyCap ?? true) && (journey?.countsTowardFrequencyCap ?? true),
+    links: content.links,
+    now: Date.now(),
   });
-  const result = { messageId, to: contact.email, subject: rendered.subject };
-  await deps.prisma.sideEffect.update({
-    where: { key },
-    data: { status: 'done', result: result satisfies Prisma.InputJsonObject },
-  });
-  return { ...result, alreadySent: false };
+  if (decision.type === 'defer') {
+    const deferred = { status: 'deferred', until: decision.until, reason: decision.reason } as const;
+    return input.deferrable ? deferred : holdInTemporal(deferred);
+  }
+
+  try {
+    await deps.mailer.send({
+      from: input.from ?? policy.from ?? deps.config.mailFrom,
+      to: contact.email,
+      replyTo: input.replyTo ?? policy.replyTo,
+      subject: content.subject,
+      html: content.html,
+      text: content.text,
+      messageId,
+      headers: {
+        'X-Drumbeat-Enrollment': input.enrollmentId,
+        'X-Drumbeat-Step': input.stepId,
+        ...(marketing
+          ? {
+              'List-Unsubscribe': `<${content.unsubscribeUrl}>`,
+              'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+            }
+          : {}),
+      },
+    });
+  } catch (error) {
+    if (!isPermanentSmtpError(error)) throw error;
+    await deps.prisma.emailMessage.deleteMany({ where: { id: local } });
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail(deps, key, `The mail server refused the email for good: ${reason}`, 'SMTP_PERMANENT');
+  }
+  return finish(deps, key, { status: 'sent', messageId, to: contact.email, subject: content.subject, alreadySent: false });
 }
 
-function readResult(value: unknown): Omit<SendEmailResult, 'alreadySent'> | null {
+/**
+ * Until the workflow sleeps on `deferred` results itself, Temporal holds the send: a retryable
+ * failure with `nextRetryDelay` re-runs this activity (same key) at the next allowed moment.
+ * A wait longer than the activity's schedule-to-close budget cannot be held that way and fails
+ * for good, so the step's `onFailure` rule decides, rather than the email silently vanishing.
+ */
+function holdInTemporal(deferred: Extract<SendEmailResult, { status: 'deferred' }>): never {
+  const info = Context.current().info;
+  const waitMs = Math.max(1000, deferred.until - Date.now());
+  const budget = info.scheduleToCloseTimeoutMs;
+  const deadline = budget > 0 ? info.scheduledTimestampMs + budget : Number.POSITIVE_INFINITY;
+  const message = `Held until ${new Date(deferred.until).toISOString()} (${deferred.reason}).`;
+  if (Date.now() + waitMs + 60_000 > deadline)
+    throw ApplicationFailure.nonRetryable(`${message} That is beyond this activity's time budget.`, 'SEND_DEFERRED_TOO_LONG');
+  throw ApplicationFailure.create({ message, type: 'SEND_DEFERRED', nextRetryDelay: waitMs });
+}
+
+async function finish<T extends Recorded>(deps: ActivityDeps, key: string, result: T): Promise<T> {
+  const { alreadySent: _ignored, ...stored } = { alreadySent: false, ...result };
+  await deps.prisma.sideEffect.update({
+    where: { key },
+    data: { status: 'done', result: stored satisfies Prisma.InputJsonObject },
+  });
+  await deps.prisma.sendDeferral.updateMany({ where: { key, resolvedAt: null }, data: { resolvedAt: new Date() } });
+  return result;
+}
+
+async function fail(deps: ActivityDeps, key: string, message: string, type: string): Promise<never> {
+  await deps.prisma.sideEffect.update({
+    where: { key },
+    data: { status: 'failed', result: { error: message, type } },
+  });
+  throw ApplicationFailure.nonRetryable(message, type);
+}
+
+function readResult(value: unknown): Recorded | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { messageId, to, subject } = value as Record<string, unknown>;
+  const v: Record<string, unknown> = { ...value };
+  if (v.status === 'suppressed' && typeof v.to === 'string') {
+    const reason = v.reason === 'bounced' || v.reason === 'complained' ? v.reason : 'unsubscribed';
+    return { status: 'suppressed', to: v.to, reason };
+  }
+  const { messageId, to, subject } = v;
   return typeof messageId === 'string' && typeof to === 'string' && typeof subject === 'string'
-    ? { messageId, to, subject }
+    ? { status: 'sent', messageId, to, subject, alreadySent: false }
     : null;
 }

@@ -1,28 +1,76 @@
 import express, { type Express } from 'express';
 import type { EngineDeps } from '../engine/index.js';
+import { httpRequests, httpRequestSeconds, rateLimited } from '../metrics/index.js';
+import { apiKeysRouter } from './api-keys.router.js';
+import { authenticate, KeyStore } from './auth/index.js';
+import { bodyGuard } from './body-guard.js';
+import { batchRouter } from './batch.router.js';
 import { contactsRouter } from './contacts.router.js';
+import { docsRouter } from './docs.router.js';
 import { eventsRouter } from './events.router.js';
 import { healthRouter, type ReadinessCheck } from './health.router.js';
+import { idempotency } from './idempotency.js';
 import { journeysRouter } from './journeys.router.js';
+import { createLogger, requestLogger, type Logger, type LogLevel } from './logging.js';
 import { mailboxRouter } from './mailbox.router.js';
-import { HttpProblem, notFoundHandler, PROBLEM_BASE, problemHandler } from './problem.js';
+import { metricsRouter } from './metrics.router.js';
+import { createProblemHandler, HttpProblem, notFoundHandler, PROBLEM_BASE } from './problem.js';
+import { rateLimitPerKey, TokenBuckets, type RateLimit } from './rate-limit.js';
+import { requestId } from './request-id.js';
+import { securityHeaders } from './security-headers.js';
+import { webhookSourcesRouter } from './webhook-sources.router.js';
+import { hooksRouter } from './webhooks/hooks.router.js';
+import { keepRawBody } from './webhooks/raw-body.js';
+import { workspacesRouter } from './workspaces.router.js';
 
 export interface AppDeps {
   readonly engine: EngineDeps;
   readonly readiness: ReadinessCheck;
   /** Serve the embedded SMTP sink's mailbox. */
   readonly mailbox: boolean;
+  /** The address people reach the API at (webhook URLs, the OpenAPI `servers`). */
+  readonly publicUrl?: string;
+  readonly logger?: Logger;
+  readonly rateLimit?: RateLimit;
+  readonly bodyLimitKb?: number;
+  readonly metricsToken?: string | null;
 }
 
-/** The HTTP API. Express 5 forwards rejected promises from handlers to the problem handler. */
+// Under Vitest, request logs would drown the test output; LOG_LEVEL still wins when set.
+const DEFAULT_LOG_LEVEL: LogLevel = process.env.VITEST && !process.env.LOG_LEVEL ? 'warn' : 'info';
+
+/**
+ * The HTTP API. Order matters: request id and headers first, public operational routes, then
+ * the key check, so every router registered below it is protected without doing anything.
+ * Express 5 forwards rejected promises from handlers to the problem handler.
+ */
 export function createApp(deps: AppDeps): Express {
   const app = express();
+  const { prisma } = deps.engine;
+  const publicUrl = deps.publicUrl ?? '';
+  const logger = deps.logger ?? createLogger(DEFAULT_LOG_LEVEL);
+  const keys = new KeyStore(prisma);
+  const buckets = new TokenBuckets(deps.rateLimit ?? { perSecond: 1000, burst: 2000 });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+
+  app.use(requestId);
+  app.use(securityHeaders({ https: publicUrl.startsWith('https:') }));
+  app.use(
+    requestLogger(logger, (route, method, status, seconds) => {
+      httpRequests.inc({ method, route, status: String(status) });
+      httpRequestSeconds.observe({ method, route }, seconds);
+    }),
+  );
   app.use(healthRouter(deps.readiness));
+  app.use(metricsRouter(prisma, deps.metricsToken ?? null));
+  app.use(docsRouter(app, publicUrl));
+  app.use(authenticate(keys));
+  app.use(rateLimitPerKey(buckets, () => rateLimited.inc({ by: 'key' })));
   app.use((req, _res, next) => {
     if (
-      req.method === 'POST' &&
+      req.method !== 'GET' &&
+      req.method !== 'DELETE' &&
       req.headers['content-length'] !== '0' &&
       !req.is('application/json')
     ) {
@@ -38,12 +86,31 @@ export function createApp(deps: AppDeps): Express {
     }
     next();
   });
-  app.use(express.json({ limit: '512kb', strict: true }));
+  app.use(
+    express.json({ limit: `${deps.bodyLimitKb ?? 512}kb`, strict: true, verify: keepRawBody }),
+  );
+  app.use(bodyGuard);
+  app.use(idempotency(prisma));
+
+  // Routers: one registration per line.
+  app.use(hooksRouter(deps.engine, buckets));
   app.use(eventsRouter(deps.engine));
+  app.use(batchRouter(deps.engine, { exitBeforeRouting: process.env.DRUMBEAT_FAULT === "exit-before-routing" }));
   app.use(journeysRouter(deps.engine));
   app.use(contactsRouter(deps.engine));
-  if (deps.mailbox) app.use(mailboxRouter(deps.engine.prisma));
+  app.use(workspacesRouter(prisma));
+  app.use(apiKeysRouter(prisma, keys));
+  app.use(webhookSourcesRouter(prisma, publicUrl));
+  if (deps.mailbox) app.use(mailboxRouter(prisma));
+
   app.use(notFoundHandler);
-  app.use(problemHandler);
+  app.use(
+    createProblemHandler((error, id) =>
+      logger.log('error', 'request failed', {
+        requestId: id,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error',
+      }),
+    ),
+  );
   return app;
 }

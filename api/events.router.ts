@@ -33,7 +33,7 @@ export function eventsRouter(engine: EngineDeps): Router {
   return router;
 }
 
-function fromIdentify(body: IdentifyBody): IncomingMessage {
+export function fromIdentify(body: IdentifyBody): IncomingMessage {
   return {
     ...common(body),
     type: 'identify',
@@ -43,7 +43,7 @@ function fromIdentify(body: IdentifyBody): IncomingMessage {
   };
 }
 
-function fromTrack(body: TrackBody): IncomingMessage {
+export function fromTrack(body: TrackBody): IncomingMessage {
   return {
     ...common(body),
     type: 'track',
@@ -53,7 +53,7 @@ function fromTrack(body: TrackBody): IncomingMessage {
   };
 }
 
-function common(body: IdentifyBody | TrackBody) {
+export function common(body: IdentifyBody | TrackBody) {
   const userId = body.userId ?? null;
   const anonymousId = body.anonymousId ?? null;
   if (userId === null && anonymousId === null) {

@@ -1,6 +1,13 @@
 import { Router } from 'express';
 import { journeyJsonSchema, validateJourney, compileJourney } from '../definitions/index.js';
-import { publishJourney, type EngineDeps } from '../engine/index.js';
+import {
+  changeJourneyStatus,
+  publishJourney,
+  type EngineDeps,
+  type JourneyCommand,
+} from '../engine/index.js';
+import { stateQuery } from '../workflows/index.js';
+import { HttpProblem, PROBLEM_BASE } from './problem.js';
 import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
@@ -110,6 +117,108 @@ export function journeysRouter(engine: EngineDeps): Router {
         endedAt: e.endedAt,
       })),
     });
+  });
+
+  for (const command of [
+    'pause',
+    'resume',
+    'archive',
+  ] as const satisfies readonly JourneyCommand[]) {
+    router.post(`/v1/journeys/:key/${command}`, async (req, res) => {
+      const result = await changeJourneyStatus(engine, workspaceOf(req), req.params.key, command);
+      if (!result.ok && result.reason === 'not-found')
+        throw notFound(`Journey \`${req.params.key}\``);
+      if (!result.ok) {
+        throw new HttpProblem(
+          409,
+          `${PROBLEM_BASE}journey-archived`,
+          'Journey archived',
+          'An archived journey cannot be paused or resumed; publish it again to bring it back.',
+        );
+      }
+      res.json({
+        id: req.params.key,
+        status: result.status,
+        enrollmentsTold: result.enrollmentsTold,
+      });
+    });
+  }
+
+  /** One enrollment: its stored status, its full log, and the workflow's live state. */
+  router.get('/v1/enrollments/:id', async (req, res) => {
+    const id = req.params.id;
+    const enrollment = await prisma.enrollment.findFirst({
+      where: { id, workspaceId: workspaceOf(req) },
+      include: {
+        log: { orderBy: { seq: 'asc' } },
+        journeyVersion: { select: { version: true, journey: { select: { key: true } } } },
+      },
+    });
+    if (!enrollment) throw notFound(`Enrollment \`${id}\``);
+    const live = ['active', 'pending'].includes(enrollment.status)
+      ? await engine.temporal.workflow
+          .getHandle(id)
+          .query(stateQuery)
+          .catch(() => null)
+      : null;
+    res.json({
+      id: enrollment.id,
+      journey: enrollment.journeyVersion.journey.key,
+      version: enrollment.journeyVersion.version,
+      contactId: enrollment.contactId,
+      entryKey: enrollment.entryKey,
+      status: enrollment.status,
+      currentStep: enrollment.currentStep,
+      startedAt: enrollment.startedAt,
+      endedAt: enrollment.endedAt,
+      live: live && {
+        status: live.state.status,
+        stepId: live.state.stepId,
+        wakeAt: live.state.wakeAt,
+        deadline: live.state.deadline,
+        paused: live.paused,
+      },
+      log: enrollment.log.map((e) => ({
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind,
+        stepId: e.stepId,
+        detail: e.detail,
+      })),
+    });
+  });
+
+  /** Per-step counts for a journey: how many enrollments entered each step, and outcomes. */
+  router.get('/v1/journeys/:key/stats', async (req, res) => {
+    const journey = await prisma.journey.findUnique({
+      where: { workspaceId_key: { workspaceId: workspaceOf(req), key: req.params.key } },
+      include: { versions: { select: { id: true, version: true } } },
+    });
+    if (!journey) throw notFound(`Journey \`${req.params.key}\``);
+    const versions = [];
+    for (const v of journey.versions) {
+      const entered = await prisma.enrollmentLogEntry.groupBy({
+        by: ['stepId'],
+        where: { kind: 'entered', enrollment: { journeyVersionId: v.id } },
+        _count: { _all: true },
+      });
+      const outcomes = await prisma.enrollment.groupBy({
+        by: ['status'],
+        where: { journeyVersionId: v.id },
+        _count: { _all: true },
+      });
+      const byStatus = Object.fromEntries(outcomes.map((o) => [o.status, o._count._all]));
+      const total = outcomes.reduce((sum, o) => sum + o._count._all, 0);
+      versions.push({
+        version: v.version,
+        enrollments: total,
+        byStatus,
+        conversions: byStatus.converted ?? 0,
+        conversionRate: total === 0 ? 0 : (byStatus.converted ?? 0) / total,
+        steps: Object.fromEntries(entered.map((e) => [e.stepId ?? '', e._count._all])),
+      });
+    }
+    res.json({ id: journey.key, versions: versions.sort((a, b) => a.version - b.version) });
   });
 
   return router;

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { requestIdOf } from './request-id.js';
 
 /**
  * RFC 9457 problem details. Every error the API returns has this shape, with `errors` listing
@@ -53,22 +54,36 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   );
 };
 
-/** Turns any error into problem+json; unexpected ones are logged and hidden behind a 500. */
-export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const problem = toProblem(error);
-  if (problem.status >= 500) console.error(`[api] ${req.method} ${req.path} failed:`, error);
-  res
-    .status(problem.status)
-    .type('application/problem+json')
-    .json({
-      type: problem.type,
-      title: problem.title,
-      status: problem.status,
-      detail: problem.detail,
-      instance: req.originalUrl,
-      ...(problem.errors.length > 0 ? { errors: problem.errors } : {}),
-    });
-};
+/**
+ * Turns any error into problem+json; unexpected ones are reported (with the request id the
+ * client sees, so the two can be matched) and hidden behind a 500.
+ */
+export function createProblemHandler(
+  report: (error: unknown, requestId: string | null) => void,
+): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const problem = toProblem(error);
+    const requestId = requestIdOf(res);
+    if (problem.status >= 500) report(error, requestId);
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .json({
+        type: problem.type,
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        // The path only: query strings can carry personal data.
+        instance: req.path,
+        ...(requestId ? { requestId } : {}),
+        ...(problem.errors.length > 0 ? { errors: problem.errors } : {}),
+      });
+  };
+}
+
+export const problemHandler: ErrorRequestHandler = createProblemHandler((error) =>
+  console.error('[api] request failed:', error),
+);
 
 function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { compileJourney, validateJourney } from '../definitions/index.js';
 import { loadTemplates } from '../mail/index.js';
@@ -44,7 +44,10 @@ async function serve(roles: EngineRoles): Promise<number> {
   console.log('Drumbeat is starting…');
   const engine = await startEngine(config, { roles });
   const lines = [
-    engine.apiUrl && `  API            ${engine.apiUrl}   (health: ${engine.apiUrl}/healthz)`,
+    engine.apiUrl && `  API            ${engine.apiUrl}   (health: ${engine.apiUrl}/healthz, docs: ${engine.apiUrl}/docs)`,
+    engine.apiUrl &&
+      engine.apiHeaders.authorization &&
+      `  API key        ${engine.apiHeaders.authorization.replace(/^Bearer /, '')}\n                 (admin, default workspace; kept in ${join(config.dataDir, 'dev-api-key')}:\n                  curl -H "Authorization: Bearer $(cat ${relativeDataDir(config.dataDir)}/dev-api-key)" …)`,
     `  Temporal       ${engine.temporalAddress}${config.temporalAddress ? '' : '   (dev server, data in ' + join(config.dataDir, 'temporal.db') + ')'}`,
     engine.temporalUiUrl && `  Temporal UI    ${engine.temporalUiUrl}`,
     `  Database       ${engine.database.kind === 'embedded' ? 'embedded PostgreSQL (PGlite) in ' : 'PostgreSQL '}${engine.database.location}`,
@@ -110,6 +113,11 @@ async function validate(files: readonly string[]): Promise<number> {
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+function relativeDataDir(dir: string): string {
+  const rel = relative(process.cwd(), dir);
+  return rel === '' || rel.startsWith('..') ? dir : rel;
 }
 
 function redactUrl(url: string): string {

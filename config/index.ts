@@ -25,6 +25,14 @@ export interface Config {
   readonly publicUrl: string;
   /** Signs unsubscribe, tracking and webhook tokens; see docs/email-and-tasks.md. */
   readonly secretKey: string;
+  /** API: structured log level (LOG_LEVEL), see docs/api.md. */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** API: when set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  readonly metricsToken: string | null;
+  /** API: token bucket per API key and per webhook source; perSecond 0 = off. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /** API: largest accepted request body, in kilobytes. */
+  readonly bodyLimitKb: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +83,24 @@ export function loadConfig(env: Env = process.env): Config {
     return raw.trim();
   };
 
+  const count = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${raw} must be a whole number from ${min} to ${max}.`);
+      return fallback;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    const found = allowed.find((a) => a === raw);
+    if (found === undefined) problems.push(`${name}=${raw} must be one of ${allowed.join(', ')}.`);
+    return found ?? fallback;
+  };
+
   const apiPort = port('PORT', 3000);
   const host = text('HOST', '127.0.0.1');
   const config: Omit<Config, 'secretKey'> = {
@@ -91,8 +117,18 @@ export function loadConfig(env: Env = process.env): Config {
     smtpSinkPort: port('SMTP_SINK_PORT', 2525),
     mailFrom: text('MAIL_FROM', 'Drumbeat <drumbeat@localhost>'),
     templatesDir: resolve(text('TEMPLATES_DIR', 'templates')),
-    publicUrl: text('PUBLIC_URL', `http://${host}:${apiPort}`),
+    publicUrl: text('PUBLIC_URL', `http://${host}:${apiPort}`).replace(/\/+$/, ''),
+    logLevel: oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    metricsToken: env.METRICS_TOKEN?.trim() ? env.METRICS_TOKEN.trim() : null,
+    rateLimit: {
+      perSecond: count('RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000),
+      burst: count('RATE_LIMIT_BURST', 2000, 1, 10_000_000),
+    },
+    bodyLimitKb: count('BODY_LIMIT_KB', 512, 1, 102_400),
   };
+  if (env.PUBLIC_URL?.trim()) optionalUrl('PUBLIC_URL', ['http:', 'https:']);
+  if (config.metricsToken !== null && config.metricsToken.length < 16)
+    problems.push('METRICS_TOKEN must be at least 16 characters long.');
   if (problems.length > 0) throw new ConfigError(problems);
   // Last, so a bad DATA_DIR or DATABASE_URL is reported before anything is written to disk.
   const secretKey = secret(env, config.databaseUrl, config.dataDir);

@@ -1,65 +1,97 @@
 import { Prisma } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { Plan } from '../core/index.js';
+import { decideEntry, type EntryDecision, type Plan } from '../core/index.js';
 import {
   enrollmentWorkflowId,
-  ENTRY_KEY_ONCE,
   journeyWorkflow,
   type JourneyWorkflowInput,
 } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
+import { loadContactFacts } from './facts.js';
 
 export interface EnrollRequest {
   readonly workspaceId: string;
+  readonly journeyId: string;
   readonly journeyVersionId: string;
   readonly plan: Plan;
   readonly contactId: string;
   readonly trigger: JourneyWorkflowInput['trigger'];
 }
 
+type Refusal = Extract<EntryDecision, { enroll: false }>['reason'] | 'contact-not-found';
+
 export type EnrollOutcome =
   | { readonly enrolled: true; readonly enrollmentId: string }
-  | {
-      readonly enrolled: false;
-      readonly enrollmentId: string;
-      readonly reason: 'already-enrolled';
-    };
+  | { readonly enrolled: false; readonly enrollmentId: string | null; readonly reason: Refusal };
 
 /**
- * Enrolls a contact: records the enrollment, then starts its workflow under a deterministic id.
- * Both steps are idempotent, so a repeat (a duplicate event, a re-route after a crash) either
- * finds the enrollment already there or starts the workflow the first attempt did not reach.
- * A contact enters a journey version once; re-entry policies build on the entry key.
+ * Enrolls a contact if the journey's entry rules allow it (the same pure `decideEntry` the
+ * simulator uses), then records the enrollment and starts its workflow under an id made of
+ * the journey, the contact and the entry key. Both steps are idempotent: a repeat (duplicate
+ * event, re-route after a crash) finds the enrollment already there or starts the workflow
+ * the first attempt did not reach; two triggers at once collide on the id, and one wins.
  */
 export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<EnrollOutcome> {
-  const enrollmentId = enrollmentWorkflowId(
-    request.journeyVersionId,
-    request.contactId,
-    ENTRY_KEY_ONCE,
-  );
-  const existing = await deps.prisma.enrollment.findUnique({ where: { id: enrollmentId } });
-  if (existing && existing.status !== 'pending')
-    return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
-  if (!existing) {
-    try {
-      await deps.prisma.enrollment.create({
-        data: {
-          id: enrollmentId,
-          workspaceId: request.workspaceId,
-          journeyVersionId: request.journeyVersionId,
-          contactId: request.contactId,
-          entryKey: ENTRY_KEY_ONCE,
-          status: 'pending',
-          triggerEventId: request.trigger.eventId,
-        },
-      });
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
-      }
-      throw error;
-    }
+  const { prisma } = deps;
+  const facts = await loadContactFacts(prisma, request.workspaceId, request.contactId, null);
+  if (!facts) return { enrolled: false, enrollmentId: null, reason: 'contact-not-found' };
+  const past = await prisma.enrollment.findMany({
+    where: { contactId: request.contactId, journeyVersion: { journeyId: request.journeyId } },
+    select: { id: true, entryKey: true, startedAt: true, endedAt: true, status: true },
+  });
+  // A pending row is an enrollment whose workflow start may not have happened: finish it.
+  const pending = past.find((p) => p.status === 'pending');
+  if (pending) return start(deps, request, pending.id, pending.entryKey);
+
+  const trigger = request.trigger.name
+    ? { name: request.trigger.name, properties: request.trigger.properties }
+    : null;
+  const decision = decideEntry(request.plan, {
+    facts,
+    trigger,
+    history: past.map((p) => ({
+      entryKey: p.entryKey,
+      startedAt: p.startedAt.getTime(),
+      endedAt: p.endedAt?.getTime() ?? null,
+    })),
+    now: Date.now(),
+  });
+  if (!decision.enroll) {
+    const running = past.find((p) => p.endedAt === null);
+    return { enrolled: false, enrollmentId: running?.id ?? null, reason: decision.reason };
   }
+  const enrollmentId = enrollmentWorkflowId(
+    request.journeyId,
+    request.contactId,
+    decision.entryKey,
+  );
+  try {
+    await prisma.enrollment.create({
+      data: {
+        id: enrollmentId,
+        workspaceId: request.workspaceId,
+        journeyVersionId: request.journeyVersionId,
+        contactId: request.contactId,
+        entryKey: decision.entryKey,
+        status: 'pending',
+        triggerEventId: request.trigger.eventId,
+      },
+    });
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
+    }
+    throw error;
+  }
+  return start(deps, request, enrollmentId, decision.entryKey);
+}
+
+async function start(
+  deps: EngineDeps,
+  request: EnrollRequest,
+  enrollmentId: string,
+  entryKey: string,
+): Promise<EnrollOutcome> {
   try {
     await deps.temporal.workflow.start(journeyWorkflow, {
       workflowId: enrollmentId,
@@ -71,8 +103,10 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
           contactId: request.contactId,
           plan: request.plan,
           trigger: request.trigger,
+          entryKey,
         },
       ],
+      // The store decides re-entry; Temporal only refuses a second run of the same id.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
   } catch (error) {

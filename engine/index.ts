@@ -3,3 +3,17 @@ export { enroll, type EnrollOutcome, type EnrollRequest } from './enroll.js';
 export { ingest, type IncomingMessage, type IngestResult } from './ingest.js';
 export { publishJourney, journeysTriggeredBy, planOf, type PublishResult } from './journeys.js';
 export { routeEvent, routePendingEvents, type RouteResult } from './route.js';
+export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from './lifecycle.js';
+export { loadContactFacts } from './facts.js';
+export { contactView, isRecord } from './contact-view.js';
+export { acceptMessages, type AcceptResult, type AcceptedMessage } from './accept.js';
+export { routeInBackground, routeStored } from './route-stored.js';
+export {
+  publishScoringModel,
+  applyScoringVersion,
+  previewScoringModel,
+  type PublishScoringResult,
+  type StagePreview,
+} from './scoring-models.js';
+export { contactScores, type ContactScoreView } from './contact-score.js';
+export { scoringPlanOf } from './scoring-plans.js';

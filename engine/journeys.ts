@@ -5,7 +5,7 @@ import {
   type JourneyDefinition,
   type Problem,
 } from '../definitions/index.js';
-import type { Plan } from '../core/index.js';
+import { evaluate, type Plan } from '../core/index.js';
 import { newId } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 
@@ -36,6 +36,12 @@ export async function publishJourney(
   const plan = compileJourney(definition);
 
   return deps.prisma.$transaction(async (tx) => {
+    // A paused journey stays paused when a new version is published; an archived one returns.
+    const existing = await tx.journey.findUnique({
+      where: { workspaceId_key: { workspaceId, key: definition.id } },
+      select: { status: true },
+    });
+    const status = existing?.status === 'paused' ? 'paused' : 'active';
     const journey = await tx.journey.upsert({
       where: { workspaceId_key: { workspaceId, key: definition.id } },
       create: {
@@ -45,7 +51,7 @@ export async function publishJourney(
         name: definition.name,
         status: 'active',
       },
-      update: { name: definition.name, status: 'active' },
+      update: { name: definition.name, status },
     });
     const latest = await tx.journeyVersion.findFirst({
       where: { journeyId: journey.id },
@@ -68,12 +74,23 @@ export async function publishJourney(
   });
 }
 
-/** Active journeys whose latest version is triggered by the event `name`. */
+/** A published journey version that an event starts. */
+export interface TriggeredJourney {
+  readonly journeyId: string;
+  readonly versionId: string;
+  readonly plan: Plan;
+}
+
+/**
+ * Active journeys whose latest version is triggered by this event: its name matches an event
+ * trigger and the trigger's property filter (if any) holds for the event's properties.
+ */
 export async function journeysTriggeredBy(
   deps: EngineDeps,
   workspaceId: string,
-  eventName: string,
-): Promise<{ readonly versionId: string; readonly plan: Plan }[]> {
+  event: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> },
+  now = Date.now(),
+): Promise<TriggeredJourney[]> {
   const journeys = await deps.prisma.journey.findMany({
     where: { workspaceId, status: 'active' },
     include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
@@ -82,9 +99,18 @@ export async function journeysTriggeredBy(
     const latest = j.versions[0];
     if (!latest) return [];
     const plan = planOf(latest);
-    return plan.triggers.some((t) => t.type === 'event' && t.event === eventName)
-      ? [{ versionId: latest.id, plan }]
-      : [];
+    const fires = plan.triggers.some(
+      (t) =>
+        t.type === 'event' &&
+        t.event === event.name &&
+        (!t.filter ||
+          evaluate(
+            t.filter,
+            { contact: {}, event: event.properties, trigger: event.properties },
+            now,
+          )),
+    );
+    return fires ? [{ journeyId: j.id, versionId: latest.id, plan }] : [];
   });
 }
 

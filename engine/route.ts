@@ -1,34 +1,78 @@
 import type { Event } from '@prisma/client';
+import { contactEventSignal } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { journeysTriggeredBy } from './journeys.js';
 
 export interface RouteResult {
   readonly enrollments: readonly EnrollOutcome[];
+  /** Running enrollments of the contact that were told about the event. */
+  readonly signalled: number;
 }
 
 /**
- * Drives everything an event causes: today, the journeys it triggers. Marks the event routed
- * only after every enrollment has started, so a crash in between means a re-route, which
- * enrollment ids make harmless.
+ * Drives everything an event causes: running enrollments of the contact hear about it (waits
+ * for events, goals, exits, suppression), then the journeys it triggers enroll the contact.
+ * The event is marked routed only after all of that, so a crash in between means a re-route,
+ * which the event id (deduplicated inside each workflow) and enrollment ids make harmless.
  */
 export async function routeEvent(deps: EngineDeps, event: Event): Promise<RouteResult> {
+  const properties = propertiesOf(event);
+  const name = event.type === 'track' ? (event.name ?? '') : `$${event.type}`;
+  let signalled = 0;
   const enrollments: EnrollOutcome[] = [];
-  if (event.type === 'track' && event.name && event.contactId) {
-    for (const journey of await journeysTriggeredBy(deps, event.workspaceId, event.name)) {
-      enrollments.push(
-        await enroll(deps, {
-          workspaceId: event.workspaceId,
-          journeyVersionId: journey.versionId,
-          plan: journey.plan,
-          contactId: event.contactId,
-          trigger: { eventId: event.id, name: event.name, properties: propertiesOf(event) },
-        }),
-      );
+  if (event.contactId) {
+    signalled = await signalRunningEnrollments(deps, event.contactId, {
+      id: event.id,
+      name,
+      properties,
+    });
+    if (event.type === 'track' && event.name) {
+      for (const journey of await journeysTriggeredBy(deps, event.workspaceId, {
+        name: event.name,
+        properties,
+      })) {
+        enrollments.push(
+          await enroll(deps, {
+            workspaceId: event.workspaceId,
+            journeyId: journey.journeyId,
+            journeyVersionId: journey.versionId,
+            plan: journey.plan,
+            contactId: event.contactId,
+            trigger: { eventId: event.id, name: event.name, properties },
+          }),
+        );
+      }
     }
   }
   await deps.prisma.event.update({ where: { id: event.id }, data: { routedAt: new Date() } });
-  return { enrollments };
+  return { enrollments, signalled };
+}
+
+async function signalRunningEnrollments(
+  deps: EngineDeps,
+  contactId: string,
+  event: {
+    readonly id: string;
+    readonly name: string;
+    readonly properties: Readonly<Record<string, unknown>>;
+  },
+): Promise<number> {
+  const running = await deps.prisma.enrollment.findMany({
+    where: { contactId, status: { in: ['active', 'pending'] } },
+    select: { id: true },
+  });
+  await Promise.all(
+    running.map(async ({ id }) => {
+      try {
+        await deps.temporal.workflow.getHandle(id).signal(contactEventSignal, event);
+      } catch (error) {
+        // Finished between the query and the signal: nothing left to tell.
+        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
+      }
+    }),
+  );
+  return running.length;
 }
 
 /** Routes events that were stored but never routed (the process stopped in between). */

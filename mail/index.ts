@@ -1,11 +1,36 @@
 export {
   loadTemplates,
+  parseTemplateFile,
   TemplateError,
+  type CompiledTemplate,
   type RenderedEmail,
+  type TemplateSource,
   type TemplateStore,
 } from './templates.js';
-export { createMailer, type Mailer, type OutgoingEmail } from './mailer.js';
+export {
+  createMailer,
+  isPermanentSmtpError,
+  type Mailer,
+  type OutgoingEmail,
+} from './mailer.js';
 export { htmlToText } from './html-to-text.js';
+export { directionOf, type TextDirection } from './direction.js';
+export { signToken, verifyToken, type TokenPurpose } from './tokens.js';
+export { beforeBodyEnd, extractLinks, rewriteLinks } from './links.js';
+export * from './policy/index.js';
 // Public surface of mail/.
 export { startSmtpSink } from './smtp-sink.js';
 export type { CapturedMessage, SmtpSink, SmtpSinkOptions } from './smtp-sink.js';
+export {
+  linkSigner,
+  type ClickRef,
+  type LinkSigner,
+  type RecipientRef,
+} from './message-links.js';
+export {
+  emailKeyOf,
+  suppress,
+  suppressionFor,
+  type SuppressionReason,
+} from './suppression.js';
+export { loadMessagingPolicy, type MessagingPolicyView } from './messaging-policy.js';

@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer';
 export interface OutgoingEmail {
   readonly from: string;
   readonly to: string;
+  readonly replyTo?: string | null;
   readonly subject: string;
   readonly html: string;
   readonly text: string;
@@ -18,12 +19,15 @@ export interface Mailer {
 
 /** Nodemailer over SMTP with a connection pool. */
 export function createMailer(smtpUrl: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl.includes('?') ? `${smtpUrl}&pool=true` : `${smtpUrl}?pool=true`);
+  const transport = nodemailer.createTransport(
+    smtpUrl.includes('?') ? `${smtpUrl}&pool=true` : `${smtpUrl}?pool=true`,
+  );
   return {
     async send(email) {
       const info = await transport.sendMail({
         from: email.from,
         to: email.to,
+        ...(email.replyTo ? { replyTo: email.replyTo } : {}),
         subject: email.subject,
         html: email.html,
         text: email.text,
@@ -34,4 +38,14 @@ export function createMailer(smtpUrl: string): Mailer {
     },
     close: () => transport.close(),
   };
+}
+
+/**
+ * A 5xx reply is the relay saying "never" (no such mailbox, policy rejection); anything else
+ * (4xx, a dropped connection, a timeout) may work on a later attempt.
+ */
+export function isPermanentSmtpError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('responseCode' in error)) return false;
+  const code = error.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
 }

@@ -1,24 +1,59 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
+import juice from 'juice';
+import { applyDirection, directionOf } from './direction.js';
+import { registerHelpers } from './helpers.js';
 import { htmlToText } from './html-to-text.js';
 
 /**
  * Email templates: `templates/<name>.hbs`, each a Handlebars HTML body under a small front
- * matter (`subject:`, optional `preheader:` and `layout:`), wrapped in `templates/layouts/*.hbs`.
- * Escaping is on; prototype access is off (Handlebars' default), so a template cannot reach
- * beyond the data it is given.
+ * matter (`subject:`, optional `preheader:` and `layout:`), wrapped in `templates/layouts/*.hbs`,
+ * with partials from `templates/partials/`. Templates stored through the API compile through
+ * the same engine. Escaping is on; prototype access is off (Handlebars' default) and nothing
+ * here reads files after start-up, so a template cannot reach beyond the data it is given.
  */
 export interface RenderedEmail {
   readonly subject: string;
+  readonly preheader: string;
   readonly html: string;
   readonly text: string;
+}
+
+/** A template's parts as an author writes them. */
+export interface TemplateSource {
+  readonly subject: string;
+  readonly preheader: string | null;
+  readonly layout: string | null;
+  readonly html: string;
+}
+
+export interface CompiledTemplate {
+  readonly subject: HandlebarsTemplateDelegate;
+  readonly preheader: HandlebarsTemplateDelegate | null;
+  readonly body: HandlebarsTemplateDelegate;
+  readonly layout: string;
 }
 
 export interface TemplateStore {
   names(): readonly string[];
   has(name: string): boolean;
-  render(name: string, data: Readonly<Record<string, unknown>>, overrides?: { subject?: string | null }): RenderedEmail;
+  render(
+    name: string,
+    data: Readonly<Record<string, unknown>>,
+    overrides?: { subject?: string | null },
+  ): RenderedEmail;
+  /** Compiles a template given as text (stored through the API); throws TemplateError. */
+  compile(source: TemplateSource, name?: string): CompiledTemplate;
+  renderCompiled(
+    template: CompiledTemplate,
+    data: Readonly<Record<string, unknown>>,
+    overrides?: { subject?: string | null },
+    name?: string,
+  ): RenderedEmail;
+  /** Makes a stored template's name known to journey validation in this process. */
+  remember(name: string): void;
+  layouts(): readonly string[];
 }
 
 export class TemplateError extends Error {
@@ -31,14 +66,8 @@ export class TemplateError extends Error {
   }
 }
 
-interface Compiled {
-  readonly subject: HandlebarsTemplateDelegate;
-  readonly preheader: HandlebarsTemplateDelegate | null;
-  readonly body: HandlebarsTemplateDelegate;
-  readonly layout: string;
-}
-
 const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/;
+const STYLE_BLOCK = /<style[\s>]/i;
 
 export async function loadTemplates(dir: string): Promise<TemplateStore> {
   const hbs = Handlebars.create();
@@ -50,33 +79,69 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
   for (const file of await hbsFiles(join(dir, 'partials'))) {
     hbs.registerPartial(basename(file, '.hbs'), await readFile(file, 'utf8'));
   }
-  const templates = new Map<string, Compiled>();
+  const compile = (source: TemplateSource, name = 'template'): CompiledTemplate => {
+    const problem = syntaxProblem(hbs, source);
+    if (problem) throw new TemplateError('TEMPLATE_INVALID', `Template "${name}": ${problem}`);
+    const layout = source.layout ?? 'default';
+    if (source.layout !== null && source.layout !== 'none' && !layouts.has(layout))
+      throw new TemplateError('TEMPLATE_INVALID', `Template "${name}" uses an unknown layout "${layout}".`);
+    return {
+      subject: hbs.compile(source.subject, { noEscape: true }),
+      preheader: source.preheader ? hbs.compile(source.preheader, { noEscape: true }) : null,
+      body: hbs.compile(source.html),
+      layout,
+    };
+  };
+  const templates = new Map<string, CompiledTemplate>();
   for (const file of await hbsFiles(dir)) {
     const name = basename(file, '.hbs');
-    templates.set(name, parseTemplate(hbs, name, await readFile(file, 'utf8')));
+    templates.set(name, compile(parseTemplateFile(name, await readFile(file, 'utf8')), name));
   }
+  const stored = new Set<string>();
+
+  const renderCompiled: TemplateStore['renderCompiled'] = (t, data, overrides, name = 'template') => {
+    try {
+      const subject = (
+        overrides?.subject ? hbs.compile(overrides.subject, { noEscape: true })(data) : t.subject(data)
+      ).trim();
+      const preheader = (t.preheader?.(data) ?? '').trim();
+      const content = t.body(data);
+      const contact = data.contact;
+      const locale = isRecord(contact) && typeof contact.locale === 'string' ? contact.locale : 'en';
+      const dir = directionOf(locale);
+      const layout = layouts.get(t.layout);
+      let html = layout
+        ? layout({ ...data, body: new hbs.SafeString(content), subject, preheader, dir, lang: locale })
+        : content;
+      // Inlining parses the whole document; only worth it when there is a <style> to inline.
+      if (STYLE_BLOCK.test(html)) html = juice(html);
+      html = applyDirection(html, dir, locale);
+      return { subject, preheader, html, text: htmlToText(content) };
+    } catch (error) {
+      throw new TemplateError(
+        'TEMPLATE_RENDER_FAILED',
+        `Template "${name}" could not be rendered: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  };
 
   return {
-    names: () => [...templates.keys()].sort(),
-    has: (name) => templates.has(name),
+    names: () => [...new Set([...templates.keys(), ...stored])].sort(),
+    has: (name) => templates.has(name) || stored.has(name),
     render(name, data, overrides) {
       const t = templates.get(name);
       if (!t) throw new TemplateError('TEMPLATE_NOT_FOUND', `There is no email template called "${name}".`);
-      try {
-        const subject = overrides?.subject ? hbs.compile(overrides.subject, { noEscape: true })(data) : t.subject(data);
-        const preheader = t.preheader?.(data) ?? '';
-        const content = t.body(data);
-        const layout = layouts.get(t.layout);
-        const html = layout ? layout({ ...data, body: new hbs.SafeString(content), subject, preheader }) : content;
-        return { subject: subject.trim(), html, text: htmlToText(content) };
-      } catch (error) {
-        throw new TemplateError('TEMPLATE_RENDER_FAILED', `Template "${name}" could not be rendered: ${(error as Error).message}`);
-      }
+      return renderCompiled(t, data, overrides, name);
     },
+    compile,
+    renderCompiled,
+    remember: (name) => void stored.add(name),
+    layouts: () => [...layouts.keys()].sort(),
   };
 }
 
-function parseTemplate(hbs: typeof Handlebars, name: string, source: string): Compiled {
+/** Splits a `.hbs` file into its front matter (subject, preheader, layout) and body. */
+export function parseTemplateFile(name: string, source: string): TemplateSource {
   const match = FRONT_MATTER.exec(source);
   const meta = new Map<string, string>();
   for (const line of (match?.[1] ?? '').split(/\r?\n/)) {
@@ -84,29 +149,47 @@ function parseTemplate(hbs: typeof Handlebars, name: string, source: string): Co
     if (at > 0) meta.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
   }
   const subject = meta.get('subject');
-  if (!subject) throw new TemplateError('TEMPLATE_INVALID', `Template "${name}" has no "subject:" line in its front matter.`);
-  const preheader = meta.get('preheader');
+  if (!subject)
+    throw new TemplateError('TEMPLATE_INVALID', `Template "${name}" has no "subject:" line in its front matter.`);
   return {
-    subject: hbs.compile(subject, { noEscape: true, strict: false }),
-    preheader: preheader ? hbs.compile(preheader) : null,
-    body: hbs.compile(source.slice(match?.[0].length ?? 0)),
-    layout: meta.get('layout') ?? 'default',
+    subject,
+    preheader: meta.get('preheader') ?? null,
+    layout: meta.get('layout') ?? null,
+    html: source.slice(match?.[0].length ?? 0),
   };
+}
+
+/** Handlebars compiles lazily; parse each part now so a broken template is refused at once. */
+function syntaxProblem(hbs: typeof Handlebars, source: TemplateSource): string | null {
+  const parts: [string, string | null][] = [
+    ['subject', source.subject],
+    ['preheader', source.preheader],
+    ['html', source.html],
+  ];
+  for (const [part, text] of parts) {
+    if (text === null) continue;
+    try {
+      hbs.parse(text);
+    } catch (error) {
+      return `the ${part} has a syntax error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    }
+  }
+  return null;
 }
 
 async function hbsFiles(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isFile() && e.name.endsWith('.hbs')).map((e) => join(dir, e.name)).sort();
+    return entries
+      .filter((e) => e.isFile() && e.name.endsWith('.hbs'))
+      .map((e) => join(dir, e.name))
+      .sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
 }
 
-function registerHelpers(hbs: typeof Handlebars): void {
-  // `{{default contact.firstName "there"}}`: a fallback for missing or empty values.
-  hbs.registerHelper('default', (value: unknown, fallback: unknown) =>
-    value === undefined || value === null || value === '' ? fallback : value,
-  );
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -11,7 +11,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { createApp } from '../api/index.js';
+import { createApp, createLogger, ensureDevApiKey } from '../api/index.js';
 import type { Config } from '../config/index.js';
 import { routePendingEvents, type EngineDeps } from '../engine/index.js';
 import {
@@ -40,6 +40,8 @@ export interface RunningEngine {
   readonly database: Database;
   readonly smtp: { readonly url: string; readonly embedded: boolean };
   readonly deps: EngineDeps;
+  /** Headers that authenticate as an admin of the default workspace (the dev key); {} in production. */
+  readonly apiHeaders: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -146,7 +148,11 @@ export async function startEngine(
           prisma: database.prisma,
           mailer,
           templates,
-          config: { mailFrom: config.mailFrom },
+          config: {
+            mailFrom: config.mailFrom,
+            secretKey: config.secretKey,
+            publicUrl: config.publicUrl,
+          },
         }),
         ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
       });
@@ -154,10 +160,23 @@ export async function startEngine(
     }
 
     let apiUrl: string | null = null;
+    let apiHeaders: Record<string, string> = {};
     if (roles.api) {
+      // The quick start's admin key (DATA_DIR/dev-api-key); never made in production.
+      if (!(config.databaseUrl && process.env.NODE_ENV === 'production'))
+        apiHeaders = {
+          authorization: `Bearer ${await ensureDevApiKey(database.prisma, config.dataDir)}`,
+        };
       const app = createApp({
         engine: deps,
         mailbox: sink !== null,
+        publicUrl: config.publicUrl,
+        logger: createLogger(
+          process.env.VITEST && !process.env.LOG_LEVEL ? 'warn' : config.logLevel,
+        ),
+        rateLimit: config.rateLimit,
+        bodyLimitKb: config.bodyLimitKb,
+        metricsToken: config.metricsToken,
         readiness: async () => ({
           database: await database.prisma.$queryRaw`SELECT 1`.then(
             () => true,
@@ -193,6 +212,7 @@ export async function startEngine(
       database,
       smtp: { url: smtpUrl, embedded: sink !== null },
       deps,
+      apiHeaders,
       stop: stopAll,
     };
   } catch (error) {

@@ -1,9 +1,12 @@
 /**
- * Workflow ids from business keys. One enrollment per (journey version, contact, entry key):
- * a second start with the same id is refused by Temporal, so duplicate triggers cannot race.
+ * Workflow ids from business keys. One enrollment per (journey, contact, entry key): a second
+ * start with the same id is refused by Temporal, so overlapping triggers cannot race into two
+ * enrollments. The key comes from the journey's entry rules (`once`, an order id, ...).
  */
-export function enrollmentWorkflowId(journeyVersionId: string, contactId: string, entryKey: string): string {
-  return `enrollment/${journeyVersionId}/${contactId}/${entryKey}`;
+export function enrollmentWorkflowId(
+  journeyId: string,
+  contactId: string,
+  entryKey: string,
+): string {
+  return `enrollment/${journeyId}/${contactId}/${entryKey}`;
 }
-
-export const ENTRY_KEY_ONCE = 'once';

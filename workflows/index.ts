@@ -6,5 +6,13 @@ export {
   type JourneyWorkflowResult,
 } from './journey.workflow.js';
 export { echoWorkflow } from './echo.workflow.js';
-export { contactEventSignal, exitSignal, stateQuery } from './messages.js';
-export { enrollmentWorkflowId, ENTRY_KEY_ONCE } from './ids.js';
+export {
+  contactEventSignal,
+  exitSignal,
+  pauseSignal,
+  resumeSignal,
+  stateQuery,
+  type ContactEvent,
+  type LiveEnrollment,
+} from './messages.js';
+export { enrollmentWorkflowId } from './ids.js';

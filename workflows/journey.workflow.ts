@@ -1,22 +1,30 @@
 import {
   ActivityFailure,
   condition,
+  continueAsNew,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, LogEntry } from '../activities/index.js';
 import {
   advance,
   assertNever,
   startState,
   type Command,
-  type EventFacts,
+  type EnrollmentState,
   type Input,
   type Outcome,
   type Plan,
 } from '../core/index.js';
-import { contactEventSignal, exitSignal, stateQuery } from './messages.js';
+import {
+  contactEventSignal,
+  exitSignal,
+  pauseSignal,
+  resumeSignal,
+  stateQuery,
+  type ContactEvent,
+} from './messages.js';
 
 export interface JourneyWorkflowInput {
   readonly workspaceId: string;
@@ -31,6 +39,16 @@ export interface JourneyWorkflowInput {
   };
   /** The entry key this enrollment was started under (see the plan's entry rules). */
   readonly entryKey?: string | null;
+  /** Where a previous run of this enrollment left off (continue-as-new). */
+  readonly resume?: ResumePoint;
+}
+
+interface ResumePoint {
+  readonly state: EnrollmentState;
+  readonly command: Settled;
+  readonly seenEventIds: readonly string[];
+  readonly logSeq: number;
+  readonly paused: boolean;
 }
 
 export interface JourneyWorkflowResult {
@@ -40,8 +58,8 @@ export interface JourneyWorkflowResult {
 
 /**
  * Activities: 30 s per attempt, retried with backoff for up to a day (SMTP outages, database
- * restarts). Each side effect is idempotent by (enrollment, step, iteration), so a retry after
- * a timeout cannot send twice.
+ * restarts); then the step's failure rule applies. Each side effect is idempotent by
+ * (enrollment, step, iteration), so a retry after a timeout or a worker crash cannot repeat it.
  */
 const { performAction, recordEnrollment, loadFacts } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -51,43 +69,77 @@ const { performAction, recordEnrollment, loadFacts } = proxyActivities<Activitie
 
 type Settled = Exclude<Command, { type: 'loadFacts' | 'continue' }>;
 
+/** Event ids remembered for deduplication; older repeats are long past any retry window. */
+const SEEN_EVENTS_KEPT = 1000;
+/** Start a fresh history well before Temporal's limits, at a wait (a safe point). */
+const HISTORY_EVENTS_BEFORE_CONTINUE = 5000;
+
 /**
  * One contact's way through one journey version. A thin shell around the pure interpreter:
- * it carries out the interpreter's commands (activities, durable waits, fact loads) and feeds
- * back what happened. Contact events arrive as signals; an exit signal ends any wait at once.
+ * it carries out the interpreter's commands (activities, durable waits, fact loads), feeds
+ * back what happened and logs it. Contact events arrive as signals, each id once; an exit
+ * signal ends any wait at once; a pause holds the enrollment before its next action.
  */
 export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<JourneyWorkflowResult> {
   const enrollmentId = workflowInfo().workflowId;
-  const { plan, contactId, workspaceId } = input;
-  const inbox: EventFacts[] = [];
+  const { plan, contactId, workspaceId, resume } = input;
+  const inbox: ContactEvent[] = [];
+  const seen = new Set<string>(resume?.seenEventIds ?? []);
+  const log: LogEntry[] = [];
+  let seq = resume?.logSeq ?? 0;
   let exitReason: string | null = null;
+  let paused = resume?.paused ?? false;
   const trigger =
     input.trigger.name === null
       ? null
       : { name: input.trigger.name, properties: input.trigger.properties };
-  let state = startState({ contactId, entryKey: input.entryKey ?? null, trigger });
-  setHandler(stateQuery, () => state);
-  setHandler(exitSignal, ({ reason }) => void (exitReason ??= reason));
-  setHandler(contactEventSignal, (event) => void inbox.push(event));
+  let state = resume?.state ?? startState({ contactId, entryKey: input.entryKey ?? null, trigger });
 
-  let command = await feed({ type: 'start' }, null);
+  setHandler(stateQuery, () => ({ state, paused, eventsHeard: seen.size }));
+  setHandler(exitSignal, ({ reason }) => void (exitReason ??= reason));
+  setHandler(pauseSignal, () => void (paused = true));
+  setHandler(resumeSignal, () => void (paused = false));
+  setHandler(contactEventSignal, (event) => {
+    if (seen.has(event.id)) return;
+    seen.add(event.id);
+    if (seen.size > SEEN_EVENTS_KEPT) seen.delete(seen.values().next().value ?? '');
+    inbox.push(event);
+  });
+
+  let command: Settled = resume?.command ?? (await feed({ type: 'start' }, null));
   for (;;) {
     if (exitReason !== null) return finish('exited', state.stepId, exitReason);
     switch (command.type) {
       case 'finish':
         return finish(command.outcome, command.stepId, command.reason);
       case 'perform': {
+        if (paused) {
+          await hold(command.stepId);
+          break;
+        }
         const done = await perform(command);
         // Events that came in during the action go first: a goal met meanwhile ends it here.
         command = (await drainInbox(command)) ?? (await feed(done, command));
         break;
       }
       case 'wait': {
-        await recordEnrollment({ enrollmentId, status: 'active', stepId: command.stepId });
+        if (
+          workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE ||
+          workflowInfo().continueAsNewSuggested
+        ) {
+          await flush('active', command.stepId);
+          return continueAsNew<typeof journeyWorkflow>({
+            ...input,
+            resume: { state, command, seenEventIds: [...seen], logSeq: seq, paused },
+          });
+        }
+        note('wait', command.stepId, { until: command.until, listensFor: command.wakeOn.events });
+        await flush('active', command.stepId);
         const timeout =
           command.until === null ? undefined : Math.max(1, command.until - Date.now());
         const woke = await condition(() => inbox.length > 0 || exitReason !== null, timeout);
         if (exitReason !== null) break;
+        if (!woke) note('woke', command.stepId, { by: 'timer', planned: command.until });
         command = woke
           ? ((await drainInbox(command)) ?? command)
           : await feed({ type: 'timerFired' }, command);
@@ -104,6 +156,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     for (;;) {
       const transition = advance(plan, state, next, Date.now());
       state = transition.state;
+      for (const stepId of transition.entered) note('entered', stepId, {});
       const { command: c } = transition;
       if (c.type === 'loadFacts') {
         next = { type: 'facts', facts: await loadFacts({ workspaceId, contactId, enrollmentId }) };
@@ -123,11 +176,15 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     while (inbox.length > 0) {
       const event = inbox.shift();
       if (!event) break;
-      const now = changed ?? current;
+      const now: Settled = changed ?? current;
       const wakeOn = now.type === 'wait' ? now.wakeOn : null;
       if (wakeOn && !wakeOn.anyChange && !wakeOn.events.includes(event.name)) continue;
-      const next = await feed({ type: 'event', event }, changed ?? current);
-      if (next !== (changed ?? current)) changed = next;
+      note('event', state.stepId, { id: event.id, name: event.name });
+      const next = await feed(
+        { type: 'event', event: { name: event.name, properties: event.properties } },
+        now,
+      );
+      if (next !== now) changed = next;
       if (next.type === 'finish' || next.type === 'perform') return next;
     }
     return changed;
@@ -144,6 +201,11 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         action: command.action,
         trigger: input.trigger,
       });
+      note('action', command.stepId, {
+        action: command.action.type,
+        iteration: command.iteration,
+        result,
+      });
       const status = 'status' in result ? result.status : undefined;
       return {
         type: 'actionDone',
@@ -152,12 +214,34 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
       };
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
-      return {
-        type: 'actionFailed',
-        stepId: command.stepId,
-        error: error.cause?.message ?? error.message,
-      };
+      const message = error.cause?.message ?? error.message;
+      note('actionFailed', command.stepId, { action: command.action.type, error: message });
+      return { type: 'actionFailed', stepId: command.stepId, error: message };
     }
+  }
+
+  /** Holds before an action while the journey is paused. */
+  async function hold(stepId: string): Promise<void> {
+    note('paused', stepId, {});
+    await flush('active', stepId);
+    await condition(() => !paused || exitReason !== null);
+    if (exitReason === null) note('resumed', stepId, {});
+  }
+
+  function note(
+    kind: LogEntry['kind'],
+    stepId: string | null,
+    detail: Record<string, unknown>,
+  ): void {
+    log.push({ seq: ++seq, at: Date.now(), kind, stepId, detail });
+  }
+
+  async function flush(
+    status: 'active' | Outcome,
+    stepId: string | null,
+    reason: string | null = null,
+  ): Promise<void> {
+    await recordEnrollment({ enrollmentId, status, stepId, reason, log: log.splice(0) });
   }
 
   async function finish(
@@ -165,7 +249,8 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     stepId: string | null,
     reason: string | null,
   ): Promise<JourneyWorkflowResult> {
-    await recordEnrollment({ enrollmentId, status: outcome, stepId });
+    note('finished', stepId, { outcome, reason });
+    await flush(outcome, stepId, reason);
     return { outcome, reason };
   }
 }

@@ -6,14 +6,26 @@ import type { EnrollmentState, EventFacts } from '../core/index.js';
  * workflow and the code that talks to it.
  */
 
-/** Ends the enrollment at once, whatever it is waiting in (goal met, suppression, archive). */
+/** Ends the enrollment at once, whatever it is waiting in (suppression, archive, removal). */
 export const exitSignal = defineSignal<[{ readonly reason: string }]>('drumbeat.exit');
-
-/** The interpreter's live state: current step, status and wake time. */
-export const stateQuery = defineQuery<EnrollmentState>('drumbeat.state');
 
 /**
  * Something the contact did (or a change to them), for waits on events or conditions and for
- * goals and exits. The workflow ignores events its current wait does not listen for.
+ * goals, exits and suppression. `id` is the stored event's id: a repeat is ignored.
  */
-export const contactEventSignal = defineSignal<[EventFacts]>('drumbeat.contactEvent');
+export interface ContactEvent extends EventFacts {
+  readonly id: string;
+}
+export const contactEventSignal = defineSignal<[ContactEvent]>('drumbeat.contactEvent');
+
+/** The journey was paused: hold before the next action until resumed. */
+export const pauseSignal = defineSignal('drumbeat.pause');
+export const resumeSignal = defineSignal('drumbeat.resume');
+
+/** The live state: the interpreter's state plus whether the enrollment is held by a pause. */
+export interface LiveEnrollment {
+  readonly state: EnrollmentState;
+  readonly paused: boolean;
+  readonly eventsHeard: number;
+}
+export const stateQuery = defineQuery<LiveEnrollment>('drumbeat.state');

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, isPortFree } from '../../runtime/index.js';
 import { eventually } from '../support/engine.js';
-import { getJson, postJson } from '../support/http.js';
+import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
  * `npm start` as a user runs it: the real command in its own process, stopped with Ctrl-C
@@ -36,10 +36,13 @@ describe('drumbeat start, stopped and started again', () => {
       delete env.TEMPORAL_ADDRESS;
       delete env.DATABASE_URL;
       delete env.SMTP_URL;
-      const api = `http://127.0.0.1:${env.PORT ?? ''}`;
+      const apiUrl = `http://127.0.0.1:${env.PORT ?? ''}`;
 
       const first = await startDrumbeat(env, children);
-      await postJson(`${api}/v1/journeys`, {
+      // `drumbeat start` keeps its admin key in DATA_DIR/dev-api-key, as the README shows.
+      const key = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
+      const api = apiClient({ apiUrl, apiHeaders: { authorization: `Bearer ${key}` } });
+      await api.post(`/v1/journeys`, {
         id: 'restart',
         name: 'Survives a restart',
         triggers: [{ type: 'event', event: 'signed_up' }],
@@ -49,11 +52,11 @@ describe('drumbeat start, stopped and started again', () => {
           { id: 'tips', type: 'sendEmail', template: 'tips' },
         ],
       });
-      await postJson(`${api}/v1/identify`, {
+      await api.post(`/v1/identify`, {
         userId: 'lin',
         traits: { email: 'lin@example.com', firstName: 'Lin' },
       });
-      await postJson(`${api}/v1/track`, { userId: 'lin', event: 'signed_up' });
+      await api.post(`/v1/track`, { userId: 'lin', event: 'signed_up' });
       await eventually(
         async () => ((await mailbox(api)).length === 1 ? true : undefined),
         30_000,
@@ -69,13 +72,13 @@ describe('drumbeat start, stopped and started again', () => {
       expect(await isPortFree(Number(env.PORT))).toBe(true);
 
       await startDrumbeat(env, children);
-      const contact = await getJson(`${api}/v1/contacts/lin`);
+      const contact = await api.get(`/v1/contacts/lin`);
       expect(contact.body).toMatchObject({
         firstName: 'Lin',
         email: 'lin@example.com',
         enrollments: [{ journey: 'restart' }],
       });
-      expect((await getJson(`${api}/v1/journeys/restart`)).body).toMatchObject({
+      expect((await api.get(`/v1/journeys/restart`)).body).toMatchObject({
         status: 'active',
         versions: [{ version: 1 }],
       });
@@ -96,8 +99,8 @@ describe('drumbeat start, stopped and started again', () => {
   );
 });
 
-async function mailbox(api: string): Promise<{ subject: string }[]> {
-  const { body } = await getJson(`${api}/v1/mailbox?to=lin@example.com`);
+async function mailbox(api: ApiClient): Promise<{ subject: string }[]> {
+  const { body } = await api.get(`/v1/mailbox?to=lin@example.com`);
   return (body as { data: { subject: string }[] }).data;
 }
 

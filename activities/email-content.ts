@@ -1,0 +1,111 @@
+import type { Contact, PrismaClient } from '@prisma/client';
+import {
+  beforeBodyEnd,
+  extractLinks,
+  rewriteLinks,
+  type CompiledTemplate,
+  type LinkSigner,
+  type RecipientRef,
+  type RenderedEmail,
+  type TemplateStore,
+} from '../mail/index.js';
+import { contactView } from './contact-view.js';
+
+/**
+ * Renders an email for one contact: the template (stored through the API, else a file), the
+ * data every template can use, the unsubscribe footer when a marketing template lacks the
+ * link, and the tracking pixel and click redirects when the workspace turned them on.
+ */
+export interface ContentRequest {
+  readonly template: string;
+  readonly subject: string | null;
+  readonly contact: Contact;
+  readonly recipient: RecipientRef;
+  readonly trigger: { readonly name: string | null; readonly properties: Readonly<Record<string, unknown>> };
+  readonly journey: { readonly key: string; readonly name: string } | null;
+  readonly stepId: string | null;
+  readonly marketing: boolean;
+  readonly tracking: { readonly opens: boolean; readonly clicks: boolean };
+}
+
+export interface EmailContent extends RenderedEmail {
+  /** http(s) links in the message as the contact sees them before any rewrite. */
+  readonly links: readonly string[];
+  readonly unsubscribeUrl: string;
+}
+
+export interface TemplateResolver {
+  resolve(workspaceId: string, name: string): Promise<CompiledTemplate | null>;
+}
+
+/** Stored templates by workspace and name, compiled once per version. */
+export function storedTemplates(prisma: PrismaClient, templates: TemplateStore): TemplateResolver {
+  const compiled = new Map<string, CompiledTemplate>();
+  return {
+    async resolve(workspaceId, name) {
+      const t = await prisma.emailTemplate.findUnique({
+        where: { workspaceId_name: { workspaceId, name } },
+        select: { id: true, currentVersion: true },
+      });
+      if (!t) return null;
+      const cacheKey = `${t.id}:${t.currentVersion}`;
+      const hit = compiled.get(cacheKey);
+      if (hit) return hit;
+      const v = await prisma.emailTemplateVersion.findUnique({
+        where: { templateId_version: { templateId: t.id, version: t.currentVersion } },
+      });
+      if (!v) return null;
+      const c = templates.compile(v, name);
+      compiled.set(cacheKey, c);
+      return c;
+    },
+  };
+}
+
+export async function renderContent(
+  deps: { templates: TemplateStore; resolver: TemplateResolver; links: LinkSigner },
+  req: ContentRequest,
+): Promise<EmailContent> {
+  const unsubscribeUrl = deps.links.unsubscribeUrl(req.recipient);
+  const preferencesUrl = deps.links.preferencesUrl(req.recipient);
+  const data = {
+    contact: contactView(req.contact),
+    event: req.trigger,
+    journey: req.journey,
+    step: req.stepId === null ? null : { id: req.stepId },
+    unsubscribeUrl,
+    preferencesUrl,
+  };
+  const stored = await deps.resolver.resolve(req.recipient.w, req.template);
+  const rendered = stored
+    ? deps.templates.renderCompiled(stored, data, { subject: req.subject }, req.template)
+    : deps.templates.render(req.template, data, { subject: req.subject });
+  let { html, text } = rendered;
+  if (req.marketing && !html.includes(escapeForHtml(unsubscribeUrl))) {
+    html = beforeBodyEnd(
+      html,
+      `<p style="font-size:12px;color:#6b7280;text-align:center;"><a href="${escapeForHtml(unsubscribeUrl)}">Unsubscribe</a> · <a href="${escapeForHtml(preferencesUrl)}">Email preferences</a></p>`,
+    );
+    text = `${text}\n\nUnsubscribe: ${unsubscribeUrl}\nEmail preferences: ${preferencesUrl}`;
+  }
+  const links = extractLinks(html).filter((u) => u !== unsubscribeUrl && u !== preferencesUrl);
+  const messageId = req.recipient.m;
+  if (messageId !== null && req.tracking.clicks) {
+    html = rewriteLinks(
+      html,
+      (url) => deps.links.clickUrl(messageId, url),
+      (url) => url === unsubscribeUrl || url === preferencesUrl,
+    );
+  }
+  if (messageId !== null && req.tracking.opens) {
+    html = beforeBodyEnd(
+      html,
+      `<img src="${escapeForHtml(deps.links.openUrl(req.recipient))}" width="1" height="1" alt="" style="display:block;border:0;" />`,
+    );
+  }
+  return { ...rendered, html, text, links, unsubscribeUrl };
+}
+
+function escapeForHtml(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,52 @@
+import type { PrismaClient } from '@prisma/client';
+import { isRecord } from './contact-view.js';
+
+/**
+ * What a side effect needs to know about the journey an enrollment belongs to: names for
+ * templates, the priority for the frequency cap, the webhook rate limit. Published versions
+ * never change, so each is read once per process.
+ */
+export interface JourneyInfo {
+  readonly journeyId: string;
+  readonly key: string;
+  readonly name: string;
+  /** 2 = high, 1 = normal, 0 = low: higher goes first when the cap has one free slot. */
+  readonly priority: number;
+  readonly countsTowardFrequencyCap: boolean;
+  readonly rateLimit: { readonly count: number; readonly perMs: number } | null;
+}
+
+const cache = new Map<string, JourneyInfo>();
+
+export async function journeyInfo(
+  prisma: PrismaClient,
+  enrollmentId: string,
+): Promise<JourneyInfo | null> {
+  const enrollment = await prisma.enrollment.findUnique({
+    where: { id: enrollmentId },
+    select: { journeyVersionId: true },
+  });
+  if (!enrollment) return null;
+  const cached = cache.get(enrollment.journeyVersionId);
+  if (cached) return cached;
+  const version = await prisma.journeyVersion.findUnique({
+    where: { id: enrollment.journeyVersionId },
+    select: { plan: true, journey: { select: { id: true, key: true, name: true } } },
+  });
+  if (!version) return null;
+  const settings = isRecord(version.plan) && isRecord(version.plan.settings) ? version.plan.settings : {};
+  const rate = isRecord(settings.rateLimit) ? settings.rateLimit : null;
+  const info: JourneyInfo = {
+    journeyId: version.journey.id,
+    key: version.journey.key,
+    name: version.journey.name,
+    priority: settings.priority === 'high' ? 2 : settings.priority === 'low' ? 0 : 1,
+    countsTowardFrequencyCap: settings.countsTowardFrequencyCap !== false,
+    rateLimit:
+      rate && typeof rate.count === 'number' && typeof rate.perMs === 'number'
+        ? { count: rate.count, perMs: rate.perMs }
+        : null,
+  };
+  cache.set(enrollment.journeyVersionId, info);
+  return info;
+}

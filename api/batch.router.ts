@@ -1,0 +1,117 @@
+import { Router } from 'express';
+import {
+  acceptMessages,
+  routeInBackground,
+  type EngineDeps,
+  type IncomingMessage,
+} from '../engine/index.js';
+import { common, fromIdentify, fromTrack } from './events.router.js';
+import { HttpProblem, invalidInput, type ProblemItem } from './problem.js';
+import {
+  BatchSchema,
+  IdentifySchema,
+  PageSchema,
+  TrackSchema,
+  type PageBody,
+} from './schemas/segment.schema.js';
+import { bodyValidator } from './validate-body.js';
+import { workspaceOf } from './workspace.js';
+
+const validateBatch = bodyValidator(BatchSchema);
+const validateIdentify = bodyValidator(IdentifySchema);
+const validateTrack = bodyValidator(TrackSchema);
+const validatePage = bodyValidator(PageSchema);
+
+export interface BatchRouterOptions {
+  /** Test hook: exit right after answering, before routing (proves nothing accepted is lost). */
+  readonly exitBeforeRouting?: boolean;
+}
+
+/**
+ * Segment's `batch` (and `import`, its alias in stock clients): the good messages are stored,
+ * deduplicated and scored before the answer, the bad ones are listed one by one (index, JSON
+ * pointer, reason). Journeys are routed after the answer; the events are durable by then.
+ */
+export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}): Router {
+  const router = Router();
+  router.post(['/v1/batch', '/v1/import'], async (req, res) => {
+    const body = validateBatch(req.body);
+    const receivedAt = new Date();
+    const good: { index: number; message: IncomingMessage }[] = [];
+    const errors: (ProblemItem & { index: number })[] = [];
+    body.batch.forEach((raw, index) => {
+      try {
+        good.push({ index, message: toMessage(raw) });
+      } catch (error) {
+        if (!(error instanceof HttpProblem)) throw error;
+        for (const e of error.errors) errors.push({ ...e, index, pointer: `/batch/${index}${e.pointer}` });
+      }
+    });
+    if (good.length === 0) {
+      throw invalidInput(
+        'No message in the batch could be accepted.',
+        errors.map((e) => ({ pointer: e.pointer, code: e.code, message: e.detail })),
+      );
+    }
+    const accepted = await acceptMessages(
+      engine.prisma,
+      workspaceOf(req),
+      good.map((g) => g.message),
+      receivedAt,
+    );
+    res.status(200).json({
+      success: true,
+      accepted: accepted.messages.filter((m) => m.stored).length,
+      duplicates: accepted.messages.filter((m) => !m.stored).length,
+      rejected: errors.length === 0 ? 0 : new Set(errors.map((e) => e.index)).size,
+      ...(errors.length > 0 ? { errors } : {}),
+      ...warningsOf(accepted.messages, good),
+    });
+    if (options.exitBeforeRouting) {
+      res.once('finish', () => process.exit(137));
+      return;
+    }
+    void routeInBackground(engine, accepted.newEventIds);
+  });
+  return router;
+}
+
+function toMessage(raw: { type: string }): IncomingMessage {
+  switch (raw.type) {
+    case 'identify':
+      return fromIdentify(validateIdentify(raw));
+    case 'track':
+      return fromTrack(validateTrack(raw));
+    case 'page':
+    case 'screen':
+      return fromPage(validatePage(raw), raw.type);
+    default:
+      throw invalidInput('Unsupported message type.', [
+        {
+          pointer: '/type',
+          code: 'unsupported-type',
+          message: `Messages of type \`${raw.type}\` are not accepted here; send identify, track, page or screen.`,
+        },
+      ]);
+  }
+}
+
+function fromPage(body: PageBody, type: 'page' | 'screen'): IncomingMessage {
+  return {
+    ...common(body),
+    type: 'track',
+    event: type === 'page' ? 'page_viewed' : 'screen_viewed',
+    traits: {},
+    properties: { ...(body.name ? { name: body.name } : {}), ...(body.properties ?? {}) },
+  };
+}
+
+function warningsOf(
+  messages: readonly { warning: string | null }[],
+  good: readonly { index: number }[],
+): { warnings?: { index: number; code: string }[] } {
+  const warnings = messages.flatMap((m, i) =>
+    m.warning ? [{ index: good[i]?.index ?? i, code: m.warning }] : [],
+  );
+  return warnings.length > 0 ? { warnings } : {};
+}

@@ -1,0 +1,69 @@
+import type { PrismaClient } from '@prisma/client';
+import { Router } from 'express';
+import { ingest, type EngineDeps } from '../../engine/index.js';
+import { rateLimited, webhooksReceived, eventsIngested } from '../../metrics/index.js';
+import { HttpProblem, invalidInput, PROBLEM_BASE } from '../problem.js';
+import { tooManyRequests, type TokenBuckets } from '../rate-limit.js';
+import { WebhookMappingSchema } from '../schemas/api-security.schema.js';
+import { bodyValidator } from '../validate-body.js';
+import { applyMapping } from './mapping.js';
+import { rawBodyOf } from './raw-body.js';
+import { verifyWebhook } from './verify.js';
+
+const validateMapping = bodyValidator(WebhookMappingSchema);
+
+/**
+ * The inbound webhook receiver, `POST /v1/hooks/:sourceId`: public, but every request must be
+ * signed with the source's secret. An unknown source and a bad signature get the same 401, so
+ * the answer does not reveal which source ids exist.
+ */
+export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
+  const router = Router();
+
+  router.post('/v1/hooks/:sourceId', async (req, res) => {
+    const source = await findSource(engine.prisma, req.params.sourceId);
+    const raw = rawBodyOf(req);
+    const verification =
+      source && raw && (source.verification === 'standard-webhooks' || source.verification === 'hmac-sha256')
+        ? verifyWebhook(
+            { verification: source.verification, secret: source.secret, signatureHeader: source.signatureHeader },
+            req.headers,
+            raw,
+          )
+        : null;
+    if (!source || !raw || !verification?.ok) {
+      webhooksReceived.inc({ outcome: 'unverified' });
+      throw new HttpProblem(
+        401,
+        `${PROBLEM_BASE}unverified-webhook`,
+        'Webhook not verified',
+        'The request is not signed with this source\'s secret, or its timestamp is too old or too new.',
+      );
+    }
+    const wait = buckets.take(`source:${source.id}`);
+    if (wait > 0) {
+      rateLimited.inc({ by: 'source' });
+      res.set('Retry-After', String(wait));
+      throw tooManyRequests(wait);
+    }
+    const mapped = applyMapping(validateMapping(source.mapping), req.body, {
+      webhookId: verification.webhookId,
+      rawBody: raw,
+    });
+    if (!mapped.ok) {
+      webhooksReceived.inc({ outcome: 'invalid' });
+      throw invalidInput('The payload does not fit this source\'s mapping; nothing was stored.', mapped.problems);
+    }
+    const result = await ingest(engine, source.workspaceId, mapped.message);
+    webhooksReceived.inc({ outcome: result.stored ? 'accepted' : 'duplicate' });
+    if (result.stored) eventsIngested.inc({ type: 'track', source: 'webhook' });
+    res.status(202).json({ success: true, eventId: result.eventId, stored: result.stored });
+  });
+
+  return router;
+}
+
+async function findSource(prisma: PrismaClient, id: string) {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return null;
+  return prisma.webhookSource.findFirst({ where: { id, revokedAt: null } });
+}

@@ -1,0 +1,147 @@
+import type { PrismaClient } from '@prisma/client';
+import { newId } from '../store/index.js';
+import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
+import type { IncomingMessage } from './ingest.js';
+import { resolveContacts } from './resolve-contacts.js';
+import { scoreNewEvents, type NewEvent } from './score-events.js';
+import { activeScoringPlans } from './scoring-plans.js';
+import { sqlTime } from './score-sql.js';
+import { STAGE_CHANGED_EVENT, updateStages } from './stage-update.js';
+
+export interface AcceptedMessage {
+  readonly eventId: string;
+  readonly contactId: string | null;
+  /** False when the `messageId` was seen before: nothing was stored or scored again. */
+  readonly stored: boolean;
+  readonly warning: IdentifyWarning | null;
+}
+
+export interface AcceptResult {
+  readonly messages: readonly AcceptedMessage[];
+  /** Events stored by this call (including stage changes it caused), to be routed. */
+  readonly newEventIds: readonly string[];
+}
+
+const TX = { maxWait: 60_000, timeout: 60_000 } as const;
+
+/**
+ * Stores valid messages durably and scores them in one transaction per call: contacts are
+ * resolved first, then every event is inserted in one statement deduplicated on `messageId`,
+ * and only the rows that statement actually inserted are scored. When this returns, the events
+ * and their scores are committed; routing them (journeys) is the caller's next step, and
+ * `routePendingEvents` finishes it after a crash.
+ */
+export async function acceptMessages(
+  prisma: PrismaClient,
+  workspaceId: string,
+  messages: readonly IncomingMessage[],
+  receivedAt = new Date(),
+): Promise<AcceptResult> {
+  const active = await activeScoringPlans(prisma, workspaceId);
+  const contactIds = await resolveContacts(prisma, workspaceId, messages);
+  const warnings = new Map<number, IdentifyWarning>();
+  for (const [i, m] of messages.entries()) {
+    const contactId = contactIds[i];
+    if (m.type !== 'identify' || !contactId) continue;
+    const warning = await applyIdentify(prisma, active, workspaceId, contactId, m);
+    if (warning) warnings.set(i, warning);
+  }
+  const rows = messages.map((m, i) => ({ m, id: newId(), contactId: contactIds[i] ?? null }));
+  // Inserted in messageId order so two batches sharing messages lock them in the same order.
+  const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
+
+  return prisma.$transaction(async (tx) => {
+    const inserted = await tx.$queryRawUnsafe<{ id: string }[]>(
+      `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at)
+       SELECT i, $1, mid, t, n, c, u, a, p::jsonb, ts, $11::timestamp(3)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamp(3)[])
+         WITH ORDINALITY AS x(i, mid, t, n, c, u, a, p, ts, o)
+       ORDER BY o
+       ON CONFLICT (workspace_id, message_id) DO NOTHING
+       RETURNING id`,
+      workspaceId,
+      ordered.map((r) => r.id),
+      ordered.map((r) => r.m.messageId),
+      ordered.map((r) => r.m.type),
+      ordered.map((r) => r.m.event),
+      ordered.map((r) => r.contactId),
+      ordered.map((r) => r.m.userId),
+      ordered.map((r) => r.m.anonymousId),
+      ordered.map((r) => JSON.stringify(r.m.type === 'identify' ? r.m.traits : r.m.properties)),
+      ordered.map((r) => sqlTime(r.m.timestamp.getTime())),
+      sqlTime(receivedAt.getTime()),
+    );
+    const fresh = new Set(inserted.map((r) => r.id));
+
+    // Duplicates answer with the event stored the first time.
+    const seen = new Map<string, { id: string; contactId: string | null }>();
+    const duplicates = rows.filter((r) => !fresh.has(r.id)).map((r) => r.m.messageId);
+    if (duplicates.length > 0) {
+      for (const e of await tx.event.findMany({
+        where: { workspaceId, messageId: { in: duplicates } },
+        select: { id: true, messageId: true, contactId: true },
+      }))
+        seen.set(e.messageId, { id: e.id, contactId: e.contactId });
+    }
+
+    const scored: NewEvent[] = rows.flatMap((r) =>
+      fresh.has(r.id) && r.m.type === 'track' && r.m.event && r.contactId
+        ? [
+            {
+              id: r.id,
+              contactId: r.contactId,
+              name: r.m.event,
+              properties: r.m.properties,
+              atMs: r.m.timestamp.getTime(),
+            },
+          ]
+        : [],
+    );
+    const results = await scoreNewEvents(tx, active, scored);
+
+    // Thresholds: contacts whose engagement moved, and identified contacts whose fit may have.
+    const now = Date.now();
+    const stageEvents: string[] = [];
+    for (const model of active) {
+      const touched = new Map(
+        (results.find((r) => r.model === model)?.rows ?? []).map((row) => [
+          row.contactId,
+          row.decayed,
+        ]),
+      );
+      const ids = new Set(touched.keys());
+      rows.forEach(
+        (r) => r.m.type === 'identify' && fresh.has(r.id) && r.contactId && ids.add(r.contactId),
+      );
+      for (const change of await updateStages(tx, model, [...ids].sort(), touched, now)) {
+        const id = newId();
+        await tx.event.create({
+          data: {
+            id,
+            workspaceId,
+            messageId: `stage-${id}`,
+            type: 'track',
+            name: STAGE_CHANGED_EVENT,
+            contactId: change.contactId,
+            properties: { from: change.from, to: change.to, model: change.model, ...change.scores },
+            timestamp: new Date(now),
+          },
+        });
+        stageEvents.push(id);
+      }
+    }
+
+    return {
+      messages: rows.map((r, i) => {
+        const first = seen.get(r.m.messageId);
+        return {
+          eventId: fresh.has(r.id) ? r.id : (first?.id ?? r.id),
+          contactId: fresh.has(r.id) ? r.contactId : (first?.contactId ?? r.contactId),
+          stored: fresh.has(r.id),
+          warning: warnings.get(i) ?? null,
+        };
+      }),
+      newEventIds: [...rows.filter((r) => fresh.has(r.id)).map((r) => r.id), ...stageEvents],
+    };
+  }, TX);
+}

@@ -1,0 +1,51 @@
+import { exitSignal, pauseSignal, resumeSignal } from '../workflows/index.js';
+import type { EngineDeps } from './deps.js';
+
+export type JourneyCommand = 'pause' | 'resume' | 'archive';
+
+export type LifecycleResult =
+  | { readonly ok: true; readonly status: string; readonly enrollmentsTold: number }
+  | { readonly ok: false; readonly reason: 'not-found' | 'archived' };
+
+const STATUS_AFTER: Record<JourneyCommand, string> = {
+  pause: 'paused',
+  resume: 'active',
+  archive: 'archived',
+};
+
+/**
+ * Pauses, resumes or archives a journey. Paused journeys enroll no one and their running
+ * enrollments hold before their next action; resuming lets them go on; archiving ends them.
+ * The status is stored first, so an enrollment that starts meanwhile sees it.
+ */
+export async function changeJourneyStatus(
+  deps: EngineDeps,
+  workspaceId: string,
+  key: string,
+  command: JourneyCommand,
+): Promise<LifecycleResult> {
+  const journey = await deps.prisma.journey.findUnique({
+    where: { workspaceId_key: { workspaceId, key } },
+  });
+  if (!journey) return { ok: false, reason: 'not-found' };
+  if (journey.status === 'archived') return { ok: false, reason: 'archived' };
+  const status = STATUS_AFTER[command];
+  await deps.prisma.journey.update({ where: { id: journey.id }, data: { status } });
+  const running = await deps.prisma.enrollment.findMany({
+    where: { journeyVersion: { journeyId: journey.id }, status: { in: ['active', 'pending'] } },
+    select: { id: true },
+  });
+  await Promise.all(
+    running.map(async ({ id }) => {
+      const handle = deps.temporal.workflow.getHandle(id);
+      try {
+        if (command === 'pause') await handle.signal(pauseSignal);
+        else if (command === 'resume') await handle.signal(resumeSignal);
+        else await handle.signal(exitSignal, { reason: 'journey-archived' });
+      } catch (error) {
+        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
+      }
+    }),
+  );
+  return { ok: true, status, enrollmentsTold: running.length };
+}

@@ -1,0 +1,74 @@
+import type { Prisma } from '@prisma/client';
+import { foldEvents, type FoldEvent } from '../scoring/index.js';
+import { newId } from '../store/index.js';
+import { isRecord } from './contact-view.js';
+import type { ActiveScoringPlan } from './scoring-plans.js';
+
+/**
+ * Recomputes one contact's score under one model version from its whole event history and
+ * replaces what was stored: used when a model version is applied and when contacts merge.
+ * The score row is locked first, so an ingest for the same contact waits, then adds on top.
+ */
+export async function rescoreContact(
+  tx: Prisma.TransactionClient,
+  model: ActiveScoringPlan,
+  contactId: string,
+): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `INSERT INTO contact_scores (contact_id, version_id, updated_at) VALUES ($1, $2, now())
+     ON CONFLICT (contact_id, version_id) DO UPDATE SET updated_at = now()`,
+    contactId,
+    model.versionId,
+  );
+  const events = await tx.event.findMany({
+    where: { contactId, type: 'track' },
+    select: { id: true, name: true, properties: true, timestamp: true },
+  });
+  const folded = foldEvents(model.plan, events.map(foldEvent));
+  await tx.scoreEntry.deleteMany({ where: { contactId, versionId: model.versionId } });
+  await tx.scoreCap.deleteMany({ where: { contactId, versionId: model.versionId } });
+  if (folded.entries.length > 0) {
+    await tx.scoreEntry.createMany({
+      data: folded.entries.map((e) => ({
+        id: newId(),
+        contactId,
+        versionId: model.versionId,
+        eventId: e.eventId,
+        ruleId: e.ruleId,
+        requested: e.requested,
+        points: e.points,
+        at: new Date(e.atMs),
+      })),
+    });
+  }
+  if (folded.caps.size > 0) {
+    await tx.scoreCap.createMany({
+      data: [...folded.caps].map(([key, raw]) => {
+        const [ruleId = '', bucket = '0'] = key.split('|');
+        return { contactId, versionId: model.versionId, ruleId, bucket: BigInt(bucket), raw };
+      }),
+    });
+  }
+  await tx.contactScore.update({
+    where: { contactId_versionId: { contactId, versionId: model.versionId } },
+    data: {
+      points: folded.points,
+      decayedSum: folded.decayed.sum,
+      anchorMs: folded.decayed.anchorMs,
+    },
+  });
+}
+
+export function foldEvent(e: {
+  id: string;
+  name: string | null;
+  properties: Prisma.JsonValue;
+  timestamp: Date;
+}): FoldEvent {
+  return {
+    id: e.id,
+    name: e.name ?? '',
+    properties: isRecord(e.properties) ? e.properties : {},
+    atMs: e.timestamp.getTime(),
+  };
+}

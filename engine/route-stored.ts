@@ -1,0 +1,36 @@
+import type { EngineDeps } from './deps.js';
+import { routeEvent, type RouteResult } from './route.js';
+
+/** Routes freshly stored events, in the order they were stored. */
+export async function routeStored(
+  deps: EngineDeps,
+  eventIds: readonly string[],
+): Promise<Map<string, RouteResult>> {
+  const results = new Map<string, RouteResult>();
+  if (eventIds.length === 0) return results;
+  const events = await deps.prisma.event.findMany({
+    where: { id: { in: [...eventIds] }, routedAt: null },
+    orderBy: { id: 'asc' },
+  });
+  for (const event of events) results.set(event.id, await routeEvent(deps, event));
+  return results;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Routes a batch's events after the API has answered, one batch at a time per process so a
+ * firehose does not starve the database of connections. A failure leaves the events unrouted
+ * (they are durable); `routePendingEvents` routes them on the next start.
+ */
+export function routeInBackground(deps: EngineDeps, eventIds: readonly string[]): Promise<void> {
+  const next = queue.then(async () => {
+    try {
+      await routeStored(deps, eventIds);
+    } catch (error) {
+      console.error('[drumbeat] routing a batch failed; it is retried on the next start:', error);
+    }
+  });
+  queue = next;
+  return next;
+}

@@ -1,0 +1,101 @@
+import type { Prisma } from '@prisma/client';
+import {
+  addPoints,
+  capBucket,
+  capDelta,
+  EMPTY_SUM,
+  matchingRules,
+  shareOut,
+  type DecayedSum,
+  type ScoredEvent,
+} from '../scoring/index.js';
+import { newId } from '../store/index.js';
+import type { ActiveScoringPlan } from './scoring-plans.js';
+import { addToCaps, addToScores, type CapRow, type EntryRow, type ScoreRow } from './score-sql.js';
+
+export interface NewEvent extends ScoredEvent {
+  readonly id: string;
+  readonly contactId: string;
+}
+
+/**
+ * Scores freshly stored events inside the transaction that stored them, so an event is scored
+ * exactly when it is stored: a duplicate `messageId` is neither stored nor scored, and a crash
+ * loses both or neither. Returns every touched contact's new score row per model version.
+ */
+export async function scoreNewEvents(
+  tx: Prisma.TransactionClient,
+  active: readonly ActiveScoringPlan[],
+  events: readonly NewEvent[],
+): Promise<{ readonly model: ActiveScoringPlan; readonly rows: ScoreRow[] }[]> {
+  const results = [];
+  for (const model of active) {
+    const candidates = events.flatMap((event) =>
+      matchingRules(model.plan, event).map((rule) => ({ event, rule })),
+    );
+    if (candidates.length === 0) continue;
+
+    // Capped rules: sum what each (contact, rule, period) asks for, add it to the bucket, and
+    // share out what the bucket gives now among this batch's entries in time order.
+    const groups = new Map<string, { cap: number; row: CapRow; indexes: number[] }>();
+    candidates.forEach(({ event, rule }, index) => {
+      if (!rule.cap) return;
+      const bucket = capBucket(event.atMs, rule.cap.perMs);
+      const key = `${event.contactId}|${rule.id}|${bucket}`;
+      const group = groups.get(key) ?? {
+        cap: rule.cap.points,
+        row: { contactId: event.contactId, ruleId: rule.id, bucket, raw: 0 },
+        indexes: [],
+      };
+      group.row = { ...group.row, raw: group.row.raw + rule.points };
+      group.indexes.push(index);
+      groups.set(key, group);
+    });
+    const awarded = candidates.map(({ rule }) => rule.points);
+    if (groups.size > 0) {
+      const after = await addToCaps(
+        tx,
+        model.versionId,
+        [...groups.values()].map((g) => g.row),
+      );
+      for (const [key, group] of groups) {
+        const given = capDelta(after.get(key) ?? group.row.raw, group.row.raw, group.cap);
+        const order = [...group.indexes].sort(
+          (a, b) => (candidates[a]?.event.atMs ?? 0) - (candidates[b]?.event.atMs ?? 0),
+        );
+        const shares = shareOut(
+          order.map((i) => candidates[i]?.rule.points ?? 0),
+          given,
+        );
+        order.forEach((i, n) => (awarded[i] = shares[n] ?? 0));
+      }
+    }
+
+    const entries: EntryRow[] = candidates.map(({ event, rule }, i) => ({
+      id: newId(),
+      contactId: event.contactId,
+      eventId: event.id,
+      ruleId: rule.id,
+      requested: rule.points,
+      points: awarded[i] ?? 0,
+      atMs: event.atMs,
+    }));
+    const perContact = new Map<string, { points: number; decayed: DecayedSum }>();
+    for (const entry of entries) {
+      const now = perContact.get(entry.contactId) ?? { points: 0, decayed: EMPTY_SUM };
+      perContact.set(entry.contactId, {
+        points: now.points + entry.points,
+        decayed: addPoints(now.decayed, entry.points, entry.atMs, model.plan.halfLifeMs),
+      });
+    }
+    const rows = await addToScores(
+      tx,
+      model.versionId,
+      model.plan.halfLifeMs,
+      entries,
+      [...perContact].map(([contactId, d]) => ({ contactId, ...d })),
+    );
+    results.push({ model, rows });
+  }
+  return results;
+}

@@ -1,0 +1,135 @@
+import type { Prisma } from '@prisma/client';
+import type { DecayedSum } from '../scoring/index.js';
+
+/** Timestamps go to `timestamp(3)` columns as UTC wall-clock text, as Prisma stores them. */
+export function sqlTime(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '');
+}
+
+/** Half-life for SQL: without decay, infinity makes every factor 2^0 = 1. */
+export function sqlHalfLife(halfLifeMs: number | null): number | string {
+  return halfLifeMs ?? 'Infinity';
+}
+
+export interface CapRow {
+  readonly contactId: string;
+  readonly ruleId: string;
+  readonly bucket: number;
+  readonly raw: number;
+}
+
+/** Adds raw points to cap buckets (in key order, so concurrent writers lock alike). */
+export async function addToCaps(
+  tx: Prisma.TransactionClient,
+  versionId: string,
+  rows: readonly CapRow[],
+): Promise<Map<string, number>> {
+  if (rows.length === 0) return new Map();
+  const sorted = [...rows].sort(
+    (a, b) => cmp(a.contactId, b.contactId) || cmp(a.ruleId, b.ruleId) || a.bucket - b.bucket,
+  );
+  const result = await tx.$queryRawUnsafe<{ key: string; raw: number }[]>(
+    `INSERT INTO score_caps AS k (contact_id, version_id, rule_id, bucket, raw)
+     SELECT c, $1, r, b, x FROM unnest($2::text[], $3::text[], $4::bigint[], $5::float8[]) WITH ORDINALITY AS u(c, r, b, x, n)
+     ORDER BY n
+     ON CONFLICT (contact_id, version_id, rule_id, bucket) DO UPDATE SET raw = k.raw + EXCLUDED.raw
+     RETURNING contact_id || '|' || rule_id || '|' || bucket::text AS key, raw`,
+    versionId,
+    sorted.map((r) => r.contactId),
+    sorted.map((r) => r.ruleId),
+    sorted.map((r) => r.bucket),
+    sorted.map((r) => r.raw),
+  );
+  return new Map(result.map((r) => [r.key, Number(r.raw)]));
+}
+
+export interface EntryRow {
+  readonly id: string;
+  readonly contactId: string;
+  readonly eventId: string;
+  readonly ruleId: string;
+  readonly requested: number;
+  readonly points: number;
+  readonly atMs: number;
+}
+
+export interface ScoreDelta {
+  readonly contactId: string;
+  readonly points: number;
+  /** The batch's points as a decayed sum anchored at the batch's latest event. */
+  readonly decayed: DecayedSum;
+}
+
+export interface ScoreRow {
+  readonly contactId: string;
+  readonly points: number;
+  readonly decayed: DecayedSum;
+  readonly stage: string | null;
+}
+
+/**
+ * Records the entries and adds the batch's points to each contact's score in one statement.
+ * The running sum is rebased on the later anchor, so exponents stay at or below zero (and above
+ * -1000: PostgreSQL raises an error where the result would underflow).
+ */
+export async function addToScores(
+  tx: Prisma.TransactionClient,
+  versionId: string,
+  halfLifeMs: number | null,
+  entries: readonly EntryRow[],
+  deltas: readonly ScoreDelta[],
+): Promise<ScoreRow[]> {
+  const sorted = [...deltas].sort((a, b) => cmp(a.contactId, b.contactId));
+  const rows = await tx.$queryRawUnsafe<
+    {
+      contact_id: string;
+      points: number;
+      decayed_sum: number;
+      anchor_ms: number;
+      stage: string | null;
+    }[]
+  >(
+    `WITH entries AS (
+       INSERT INTO score_entries (id, contact_id, version_id, event_id, rule_id, requested, points, at)
+       SELECT i, c, $1, e, r, q, p, a
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::timestamp(3)[])
+         AS u(i, c, e, r, q, p, a)
+       ON CONFLICT DO NOTHING
+     )
+     INSERT INTO contact_scores AS s (contact_id, version_id, points, decayed_sum, anchor_ms, updated_at)
+     SELECT c, $1, p, d, m, now()
+     FROM unnest($10::text[], $11::float8[], $12::float8[], $13::float8[]) WITH ORDINALITY AS u(c, p, d, m, n)
+     ORDER BY n
+     ON CONFLICT (contact_id, version_id) DO UPDATE SET
+       points = s.points + EXCLUDED.points,
+       decayed_sum =
+         s.decayed_sum * power(2, GREATEST((s.anchor_ms - GREATEST(s.anchor_ms, EXCLUDED.anchor_ms)) / $2::float8, -1000))
+         + EXCLUDED.decayed_sum * power(2, GREATEST((EXCLUDED.anchor_ms - GREATEST(s.anchor_ms, EXCLUDED.anchor_ms)) / $2::float8, -1000)),
+       anchor_ms = GREATEST(s.anchor_ms, EXCLUDED.anchor_ms),
+       updated_at = now()
+     RETURNING contact_id, points, decayed_sum, anchor_ms, stage`,
+    versionId,
+    sqlHalfLife(halfLifeMs),
+    entries.map((e) => e.id),
+    entries.map((e) => e.contactId),
+    entries.map((e) => e.eventId),
+    entries.map((e) => e.ruleId),
+    entries.map((e) => e.requested),
+    entries.map((e) => e.points),
+    entries.map((e) => sqlTime(e.atMs)),
+    sorted.map((d) => d.contactId),
+    sorted.map((d) => d.points),
+    sorted.map((d) => d.decayed.sum),
+    sorted.map((d) => d.decayed.anchorMs),
+  );
+  return rows.map((r) => ({
+    contactId: r.contact_id,
+    points: Number(r.points),
+    decayed: { sum: Number(r.decayed_sum), anchorMs: Number(r.anchor_ms) },
+    stage: r.stage,
+  }));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

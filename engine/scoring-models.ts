@@ -1,0 +1,193 @@
+import type { Prisma, ScoringModel, ScoringModelVersion } from '@prisma/client';
+import {
+  compileScoringModel,
+  validateScoringModel,
+  type Problem,
+  type ScoringPlan,
+} from '../definitions/index.js';
+import { foldEvents, nextStage, valueAt } from '../scoring/index.js';
+import { newId } from '../store/index.js';
+import type { EngineDeps } from './deps.js';
+import { foldEvent, rescoreContact } from './rescore-contact.js';
+import { forgetActivePlans, scoringPlanOf, type ActiveScoringPlan } from './scoring-plans.js';
+import { factsOf } from './stage-update.js';
+import { fitScore } from '../scoring/index.js';
+import { isRecord } from './contact-view.js';
+
+export type PublishScoringResult =
+  | {
+      readonly ok: true;
+      readonly model: ScoringModel;
+      readonly version: ScoringModelVersion;
+      readonly created: boolean;
+    }
+  | { readonly ok: false; readonly problems: readonly Problem[] };
+
+/**
+ * Validates and stores a scoring model version (unchanged definitions are not versioned again).
+ * A model's first version is applied at once; later ones wait for `applyScoringVersion`, so
+ * they can be previewed against history first.
+ */
+export async function publishScoringModel(
+  deps: EngineDeps,
+  workspaceId: string,
+  document: unknown,
+): Promise<PublishScoringResult> {
+  const validated = validateScoringModel(document);
+  if (!validated.ok) return validated;
+  const plan = compileScoringModel(validated.value);
+  const result = await deps.prisma.$transaction(async (tx) => {
+    const model = await tx.scoringModel.upsert({
+      where: { workspaceId_key: { workspaceId, key: plan.modelKey } },
+      create: { id: newId(), workspaceId, key: plan.modelKey, name: plan.name },
+      update: { name: plan.name },
+    });
+    const latest = await tx.scoringModelVersion.findFirst({
+      where: { modelId: model.id },
+      orderBy: { version: 'desc' },
+    });
+    if (latest && latest.hash === plan.hash)
+      return { ok: true as const, model, version: latest, created: false };
+    const version = await tx.scoringModelVersion.create({
+      data: {
+        id: newId(),
+        modelId: model.id,
+        version: (latest?.version ?? 0) + 1,
+        hash: plan.hash,
+        definition: toJson(validated.value),
+        plan: toJson(plan),
+      },
+    });
+    return { ok: true as const, model, version, created: true };
+  });
+  if (result.created && result.model.activeVersionId === null) {
+    const applied = await applyScoringVersion(deps, workspaceId, result.version.id);
+    return { ...result, model: applied.model, version: applied.version };
+  }
+  return result;
+}
+
+/**
+ * Makes a version the active one and rescores every contact with events under it, reporting
+ * progress on the version (`rescoreDone` of `rescoreTotal`). New events are scored under the
+ * new version from the moment it is active; rescoring each contact locks its score row, so an
+ * event arriving meanwhile is counted once.
+ */
+export async function applyScoringVersion(
+  deps: EngineDeps,
+  workspaceId: string,
+  versionId: string,
+): Promise<{ model: ScoringModel; version: ScoringModelVersion; done: Promise<void> }> {
+  const version = await deps.prisma.scoringModelVersion.findUniqueOrThrow({
+    where: { id: versionId },
+  });
+  const contacts = await contactsWithEvents(deps.prisma, workspaceId);
+  const model = await deps.prisma.scoringModel.update({
+    where: { id: version.modelId },
+    data: { activeVersionId: versionId },
+  });
+  const started = await deps.prisma.scoringModelVersion.update({
+    where: { id: versionId },
+    data: {
+      appliedAt: new Date(),
+      rescoreStatus: 'running',
+      rescoreTotal: contacts.length,
+      rescoreDone: 0,
+    },
+  });
+  forgetActivePlans(workspaceId);
+  const active: ActiveScoringPlan = {
+    modelId: model.id,
+    versionId,
+    plan: scoringPlanOf(version.plan),
+  };
+  const done = rescoreAll(deps, active, contacts).catch(async (error: unknown) => {
+    console.error('[drumbeat] rescoring failed:', error);
+    await deps.prisma.scoringModelVersion.update({
+      where: { id: versionId },
+      data: { rescoreStatus: 'failed' },
+    });
+  });
+  return { model, version: started, done };
+}
+
+async function rescoreAll(
+  deps: EngineDeps,
+  model: ActiveScoringPlan,
+  contactIds: readonly string[],
+): Promise<void> {
+  const PAGE = 100;
+  for (let i = 0; i < contactIds.length; i += PAGE) {
+    for (const contactId of contactIds.slice(i, i + PAGE)) {
+      await deps.prisma.$transaction((tx) => rescoreContact(tx, model, contactId), {
+        maxWait: 60_000,
+        timeout: 60_000,
+      });
+    }
+    await deps.prisma.scoringModelVersion.update({
+      where: { id: model.versionId },
+      data: { rescoreDone: Math.min(contactIds.length, i + PAGE) },
+    });
+  }
+  await deps.prisma.scoringModelVersion.update({
+    where: { id: model.versionId },
+    data: { rescoreStatus: 'done', rescoreDone: contactIds.length },
+  });
+}
+
+export interface StagePreview {
+  readonly contacts: number;
+  readonly changes: readonly {
+    readonly contactId: string;
+    readonly userId: string | null;
+    readonly from: string | null;
+    readonly to: string | null;
+    readonly lead: number;
+  }[];
+}
+
+/**
+ * "Which contacts would change stage?": replays every contact's stored events through a model
+ * that is not applied yet and compares the stage it would give with the stage they have now.
+ */
+export async function previewScoringModel(
+  deps: EngineDeps,
+  workspaceId: string,
+  plan: ScoringPlan,
+  nowMs = Date.now(),
+): Promise<StagePreview> {
+  const ids = await contactsWithEvents(deps.prisma, workspaceId);
+  const changes: StagePreview['changes'][number][] = [];
+  for (const contactId of ids) {
+    const contact = await deps.prisma.contact.findUnique({ where: { id: contactId } });
+    if (!contact) continue;
+    const events = await deps.prisma.event.findMany({
+      where: { contactId, type: 'track' },
+      select: { id: true, name: true, properties: true, timestamp: true },
+    });
+    const folded = foldEvents(plan, events.map(foldEvent));
+    const engagement = valueAt(folded.decayed, nowMs, plan.halfLifeMs);
+    const fit = fitScore(plan, factsOf(contact), nowMs).total;
+    const attributes = isRecord(contact.attributes) ? contact.attributes : {};
+    const from = typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null;
+    const to = nextStage(plan.thresholds, from, { engagement, fit, lead: engagement + fit });
+    if (to !== from)
+      changes.push({ contactId, userId: contact.userId, from, to, lead: engagement + fit });
+  }
+  return { contacts: ids.length, changes };
+}
+
+async function contactsWithEvents(
+  prisma: Prisma.TransactionClient,
+  workspaceId: string,
+): Promise<string[]> {
+  const rows = await prisma.$queryRawUnsafe<{ contact_id: string }[]>(
+    `SELECT DISTINCT contact_id FROM events WHERE workspace_id = $1 AND contact_id IS NOT NULL ORDER BY contact_id`,
+    workspaceId,
+  );
+  return rows.map((r) => r.contact_id);
+}
+
+function toJson(value: object): Prisma.InputJsonObject {
+  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonObject;
+}

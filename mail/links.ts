@@ -1,0 +1,49 @@
+/**
+ * Links in a rendered email: found for click tracking (clicks may only redirect to URLs that
+ * were in the message) and rewritten through the tracking redirect.
+ */
+const HREF = /(<a\b[^>]*?\bhref\s*=\s*")([^"]+)(")/gi;
+
+/** Every http(s) link target in the HTML, decoded, without duplicates, in order. */
+export function extractLinks(html: string): string[] {
+  const found = new Set<string>();
+  for (const match of html.matchAll(HREF)) {
+    const url = decodeAttribute(match[2] ?? '');
+    if (/^https?:\/\//i.test(url)) found.add(url);
+  }
+  return [...found];
+}
+
+/** Replaces each http(s) link with `wrap(url)`, leaving `keep` (unsubscribe, preferences) as is. */
+export function rewriteLinks(
+  html: string,
+  wrap: (url: string) => string,
+  keep: (url: string) => boolean,
+): string {
+  return html.replace(HREF, (whole, open: string, raw: string, close: string) => {
+    const url = decodeAttribute(raw);
+    if (!/^https?:\/\//i.test(url) || keep(url)) return whole;
+    return `${open}${escapeAttribute(wrap(url))}${close}`;
+  });
+}
+
+export function decodeAttribute(value: string): string {
+  return value
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#x3D;|&#61;/g, '=')
+    .replace(/&#x60;/g, '`');
+}
+
+export function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+/** Adds HTML just before </body>, or at the end when there is no body element. */
+export function beforeBodyEnd(html: string, addition: string): string {
+  const at = html.search(/<\/body>/i);
+  return at < 0 ? `${html}${addition}` : `${html.slice(0, at)}${addition}${html.slice(at)}`;
+}

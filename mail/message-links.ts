@@ -1,0 +1,61 @@
+import { signToken, verifyToken } from './tokens.js';
+
+/**
+ * The signed links an email carries. Paths are fixed here so the API routes and the emails
+ * agree: `/v1/unsubscribe/<token>`, `/v1/preferences/<token>`, `/v1/t/open/<token>`,
+ * `/v1/t/click/<token>`.
+ */
+export interface RecipientRef {
+  /** workspace id */
+  readonly w: string;
+  /** contact id */
+  readonly c: string;
+  /** the address the mail went to */
+  readonly e: string;
+  /** the email's category */
+  readonly k: string;
+  /** Message-ID local part (null for links made outside a send, such as previews) */
+  readonly m: string | null;
+}
+
+export interface ClickRef {
+  readonly m: string;
+  readonly u: string;
+}
+
+export interface LinkSigner {
+  unsubscribeUrl(ref: RecipientRef): string;
+  preferencesUrl(ref: RecipientRef): string;
+  openUrl(ref: RecipientRef): string;
+  clickUrl(messageId: string, url: string): string;
+  readRecipient(purpose: 'unsubscribe' | 'open', token: string): RecipientRef | null;
+  readClick(token: string): ClickRef | null;
+}
+
+export function linkSigner(publicUrl: string, secret: string): LinkSigner {
+  const base = publicUrl.replace(/\/+$/, '');
+  return {
+    unsubscribeUrl: (ref) => `${base}/v1/unsubscribe/${signToken(secret, 'unsubscribe', ref)}`,
+    preferencesUrl: (ref) => `${base}/v1/preferences/${signToken(secret, 'unsubscribe', ref)}`,
+    openUrl: (ref) => `${base}/v1/t/open/${signToken(secret, 'open', ref)}`,
+    clickUrl: (m, u) => `${base}/v1/t/click/${signToken(secret, 'click', { m, u })}`,
+    readRecipient: (purpose, token) => recipientOf(verifyToken(secret, purpose, token)),
+    readClick(token) {
+      const v = verifyToken(secret, 'click', token);
+      if (!isRecord(v) || typeof v.m !== 'string' || typeof v.u !== 'string') return null;
+      return { m: v.m, u: v.u };
+    },
+  };
+}
+
+function recipientOf(v: unknown): RecipientRef | null {
+  if (!isRecord(v)) return null;
+  const { w, c, e, k, m } = v;
+  if (typeof w !== 'string' || typeof c !== 'string' || typeof e !== 'string') return null;
+  if (typeof k !== 'string' || (m !== null && typeof m !== 'string')) return null;
+  return { w, c, e, k, m };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

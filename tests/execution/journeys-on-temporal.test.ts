@@ -1,0 +1,321 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contactEventSignal } from '../../workflows/index.js';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+interface Mail {
+  subject: string;
+}
+interface Enrollment {
+  id: string;
+  status: string;
+  currentStep: string | null;
+  log: { kind: string; stepId: string | null; detail: Record<string, unknown> }[];
+}
+
+/**
+ * Journeys run for real on the Temporal dev server: waits for events, timeouts, goals,
+ * branches, pause and resume, entry keys and duplicate events. Waits are seconds long here;
+ * days-long waits are covered through the simulator.
+ */
+describe('journeys on Temporal', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  async function publish(definition: Record<string, unknown>): Promise<void> {
+    const res = await api.post('/v1/journeys', { name: 'Test journey', ...definition });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }
+  async function contact(userId: string, traits: Record<string, unknown> = {}): Promise<string> {
+    const email = `${userId}@example.com`;
+    await api.post('/v1/identify', { userId, traits: { email, firstName: 'Sam', ...traits } });
+    return email;
+  }
+  async function track(
+    userId: string,
+    event: string,
+    properties: Record<string, unknown> = {},
+    messageId?: string,
+  ) {
+    const res = await api.post('/v1/track', {
+      userId,
+      event,
+      properties,
+      ...(messageId ? { messageId } : {}),
+    });
+    expect(res.status).toBe(200);
+    return res.body as {
+      routing: { enrollments: { enrolled: boolean; enrollmentId: string | null }[] };
+    };
+  }
+  async function mails(email: string): Promise<string[]> {
+    const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
+    return (body as { data: Mail[] }).data.map((m) => m.subject).reverse();
+  }
+  async function enrollmentOf(userId: string, journey: string): Promise<Enrollment> {
+    const { body } = await api.get(`/v1/contacts/${userId}`);
+    const found = (body as { enrollments: { id: string; journey: string }[] }).enrollments.find(
+      (e) => e.journey === journey,
+    );
+    if (!found) throw new Error(`${userId} is not in ${journey}`);
+    return (await api.get(`/v1/enrollments/${encodeURIComponent(found.id)}`)).body as Enrollment;
+  }
+
+  it('reacts to the awaited event, and takes the timeout path when it does not come', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `demo-${s}`,
+      triggers: [{ type: 'event', event: `invited_${s}` }],
+      steps: [
+        { id: 'invite', type: 'sendEmail', template: 'welcome' },
+        {
+          id: 'wait-booking',
+          type: 'waitForEvent',
+          event: `demo_booked_${s}`,
+          timeout: 'PT3S',
+          onTimeout: 'nudge',
+          next: 'thanks',
+        },
+        {
+          id: 'thanks',
+          type: 'sendEmail',
+          template: 'tips',
+          subject: 'Thanks for booking',
+          next: 'done',
+        },
+        { id: 'nudge', type: 'sendEmail', template: 'tips', subject: 'Still interested?' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const booker = await contact(`booker-${s}`);
+    const idle = await contact(`idle-${s}`);
+    await track(`booker-${s}`, `invited_${s}`);
+    await track(`idle-${s}`, `invited_${s}`);
+    await eventually(async () => (await mails(booker)).length === 1, 10_000, 'the invitation');
+    await track(`booker-${s}`, `demo_booked_${s}`);
+
+    expect(
+      await eventually(
+        async () => ((await mails(booker)).length === 2 ? mails(booker) : undefined),
+        10_000,
+        'thanks',
+      ),
+    ).toEqual(['Welcome to Drumbeat, Sam!', 'Thanks for booking']);
+    expect(
+      await eventually(
+        async () => ((await mails(idle)).length === 2 ? mails(idle) : undefined),
+        15_000,
+        'nudge',
+      ),
+    ).toEqual(['Welcome to Drumbeat, Sam!', 'Still interested?']);
+    const history = await eventually(
+      async () => {
+        const e = await enrollmentOf(`booker-${s}`, `demo-${s}`);
+        return e.status === 'exited' ? e : undefined;
+      },
+      10_000,
+      'the booker to leave',
+    );
+    expect(history.log.map((e) => `${e.kind}:${e.stepId ?? ''}`)).toEqual([
+      'entered:invite',
+      'action:invite',
+      'entered:wait-booking',
+      'wait:wait-booking',
+      'event:wait-booking',
+      'entered:thanks',
+      'action:thanks',
+      'entered:done',
+      'finished:done',
+    ]);
+  });
+
+  it('ends the enrollment at once when a goal is met, whatever it waits in', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `goal-${s}`,
+      triggers: [{ type: 'event', event: `trial_${s}` }],
+      goals: [{ id: 'bought', type: 'event', event: `purchased_${s}` }],
+      steps: [
+        { id: 'hello', type: 'sendEmail', template: 'welcome' },
+        { id: 'long-wait', type: 'wait', duration: 'P7D' },
+        { id: 'later', type: 'sendEmail', template: 'tips' },
+      ],
+    });
+    const email = await contact(`goal-${s}`);
+    await track(`goal-${s}`, `trial_${s}`);
+    await eventually(async () => (await mails(email)).length === 1, 10_000, 'the first email');
+    await track(`goal-${s}`, `purchased_${s}`);
+    const enrollment = await eventually(
+      async () => {
+        const e = await enrollmentOf(`goal-${s}`, `goal-${s}`);
+        return e.status === 'converted' ? e : undefined;
+      },
+      10_000,
+      'the conversion',
+    );
+    expect(enrollment.log.at(-1)).toMatchObject({
+      kind: 'finished',
+      detail: { outcome: 'converted', reason: 'bought' },
+    });
+    expect(await mails(email)).toHaveLength(1);
+  });
+
+  it('moves an enrollment once when the same event arrives three times', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `clicks-${s}`,
+      triggers: [{ type: 'event', event: `start_${s}` }],
+      steps: [
+        {
+          id: 'first-click',
+          type: 'waitForEvent',
+          event: `clicked_${s}`,
+          timeout: 'PT30S',
+          onTimeout: 'gave-up',
+        },
+        { id: 'one', type: 'sendEmail', template: 'welcome', subject: 'after one click' },
+        {
+          id: 'second-click',
+          type: 'waitForEvent',
+          event: `clicked_${s}`,
+          timeout: 'PT30S',
+          onTimeout: 'gave-up',
+        },
+        {
+          id: 'two',
+          type: 'sendEmail',
+          template: 'welcome',
+          subject: 'after two clicks',
+          next: 'gave-up',
+        },
+        { id: 'gave-up', type: 'exit' },
+      ],
+    });
+    const email = await contact(`clicker-${s}`);
+    const started = await track(`clicker-${s}`, `start_${s}`);
+    const enrollmentId = started.routing.enrollments[0]?.enrollmentId ?? '';
+    // The same message three times through the API is stored once...
+    for (let i = 0; i < 3; i++) await track(`clicker-${s}`, `clicked_${s}`, {}, `click-1-${s}`);
+    // ...and the same stored event delivered three times to the workflow (a re-route) counts once.
+    const handle = engine.deps.temporal.workflow.getHandle(enrollmentId);
+    for (let i = 0; i < 3; i++)
+      await handle.signal(contactEventSignal, {
+        id: `direct-${s}`,
+        name: `other_${s}`,
+        properties: {},
+      });
+    await eventually(async () => (await mails(email)).length === 1, 10_000, 'the first email');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await mails(email)).toEqual(['after one click']);
+    await track(`clicker-${s}`, `clicked_${s}`, {}, `click-2-${s}`);
+    await eventually(async () => (await mails(email)).length === 2, 10_000, 'the second email');
+  });
+
+  it('branches on contact attributes read fresh at the branch', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `plans-${s}`,
+      triggers: [{ type: 'event', event: `upgraded_${s}` }],
+      steps: [
+        {
+          id: 'by-plan',
+          type: 'branch',
+          cases: [
+            {
+              name: 'pro',
+              condition: { type: 'equals', field: 'contact.plan', value: 'pro' },
+              next: 'pro',
+            },
+          ],
+          else: 'basic',
+        },
+        { id: 'pro', type: 'sendEmail', template: 'welcome', subject: 'Pro tips', next: 'end' },
+        { id: 'basic', type: 'sendEmail', template: 'welcome', subject: 'Basic tips', next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const pro = await contact(`pro-${s}`, { plan: 'pro' });
+    const basic = await contact(`basic-${s}`, { plan: 'basic' });
+    await track(`pro-${s}`, `upgraded_${s}`);
+    await track(`basic-${s}`, `upgraded_${s}`);
+    expect(
+      await eventually(async () => ((await mails(pro)).length ? mails(pro) : undefined)),
+    ).toEqual(['Pro tips']);
+    expect(
+      await eventually(async () => ((await mails(basic)).length ? mails(basic) : undefined)),
+    ).toEqual(['Basic tips']);
+  });
+
+  it('holds enrollments of a paused journey before their next action, and lets them go on resume', async () => {
+    const s = uniqueSuffix();
+    const key = `pause-${s}`;
+    await publish({
+      id: key,
+      triggers: [{ type: 'event', event: `go_${s}` }],
+      steps: [
+        { id: 'a', type: 'sendEmail', template: 'welcome' },
+        { id: 'pause', type: 'wait', duration: 'PT1S' },
+        { id: 'b', type: 'sendEmail', template: 'tips' },
+      ],
+    });
+    const email = await contact(`p-${s}`);
+    await track(`p-${s}`, `go_${s}`);
+    await eventually(async () => (await mails(email)).length === 1, 10_000, 'the first email');
+    expect((await api.post(`/v1/journeys/${key}/pause`, {})).body).toMatchObject({
+      status: 'paused',
+      enrollmentsTold: 1,
+    });
+    await eventually(
+      async () => (await enrollmentOf(`p-${s}`, key)).log.some((e) => e.kind === 'paused'),
+      10_000,
+      'the hold',
+    );
+    expect(await mails(email)).toHaveLength(1);
+
+    expect((await api.post(`/v1/journeys/${key}/resume`, {})).body).toMatchObject({
+      status: 'active',
+    });
+    await eventually(
+      async () => (await mails(email)).length === 2,
+      10_000,
+      'the second email after resume',
+    );
+
+    expect((await api.post(`/v1/journeys/${key}/archive`, {})).body).toMatchObject({
+      status: 'archived',
+    });
+    expect((await api.post(`/v1/journeys/${key}/pause`, {})).status).toBe(409);
+  });
+
+  it('makes distinct entry keys distinct enrollments and deduplicates repeats of a key', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `orders-${s}`,
+      triggers: [{ type: 'event', event: `checkout_${s}` }],
+      entry: { reentry: 'everyTime', key: 'trigger.order_id' },
+      steps: [
+        {
+          id: 'receipt',
+          type: 'sendEmail',
+          template: 'welcome',
+          subject: 'Order {{event.properties.order_id}}',
+        },
+      ],
+    });
+    const email = await contact(`buyer-${s}`);
+    const first = await track(`buyer-${s}`, `checkout_${s}`, { order_id: 'A-1' });
+    const second = await track(`buyer-${s}`, `checkout_${s}`, { order_id: 'B-2' });
+    expect(first.routing.enrollments[0]?.enrolled).toBe(true);
+    expect(second.routing.enrollments[0]?.enrolled).toBe(true);
+    await eventually(async () => (await mails(email)).length === 2, 10_000, 'two receipts');
+    expect((await mails(email)).sort()).toEqual(['Order A-1', 'Order B-2']);
+  });
+});
