@@ -5,6 +5,8 @@ import type { ActivityDeps } from './deps.js';
 import { loadFacts, type LoadFactsInput } from './load-facts.activity.js';
 import { recordEnrollment, type RecordEnrollmentInput } from './record-enrollment.activity.js';
 import { sendEmail, type SendEmailResult } from './send-email.activity.js';
+import { createTaskActivity } from './create-task.activity.js';
+import { callWebhook } from './call-webhook.activity.js';
 
 export type { ActivityDeps } from './deps.js';
 export type { LogEntry } from './record-enrollment.activity.js';
@@ -17,6 +19,8 @@ export interface PerformActionInput {
   readonly stepId: string;
   readonly iteration: number;
   readonly action: Action;
+  /** True once the workflow sleeps on a `deferred` email result and calls again (issue 6). */
+  readonly deferrable?: boolean;
   readonly trigger: {
     readonly name: string | null;
     readonly properties: Readonly<Record<string, unknown>>;
@@ -42,15 +46,22 @@ export function createActivities(deps: ActivityDeps) {
               ...input,
               template: action.template,
               subject: action.subject,
+              from: action.from,
+              replyTo: action.replyTo,
+              category: action.category,
+              countsTowardFrequencyCap: action.countsTowardFrequencyCap,
             }),
           };
         case 'createTask':
+          await createTaskActivity(deps, { ...input, action });
+          return { type: 'createTask' };
+        case 'webhook':
+          return { type: 'webhook', ...(await callWebhook(deps, { ...input, action })) };
         case 'updateContact':
         case 'updateTags':
         case 'updateLists':
         case 'adjustScore':
         case 'setLifecycleStage':
-        case 'webhook':
         case 'enroll':
         case 'unenroll':
           // The language and the interpreter know these; their activities come with their

@@ -74,7 +74,8 @@ export async function sendEmail(
 ): Promise<SendEmailResult> {
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
   const previous = await deps.prisma.sideEffect.findUnique({ where: { key } });
-  const recorded = previous?.status === 'done' ? readResult(previous.result) : null;
+  const settled = previous?.status === 'done' || previous?.status === 'skipped';
+  const recorded = settled ? readResult(previous.result) : null;
   if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
   if (!previous) {
     await deps.prisma.sideEffect.upsert({
@@ -189,7 +190,11 @@ async function finish<T extends Recorded>(deps: ActivityDeps, key: string, resul
   const { alreadySent: _ignored, ...stored } = { alreadySent: false, ...result };
   await deps.prisma.sideEffect.update({
     where: { key },
-    data: { status: 'done', result: stored satisfies Prisma.InputJsonObject },
+    // `skipped` (suppressed) so conditions on "was this email sent" stay false.
+    data: {
+      status: result.status === 'sent' ? 'done' : 'skipped',
+      result: stored satisfies Prisma.InputJsonObject,
+    },
   });
   await deps.prisma.sendDeferral.updateMany({ where: { key, resolvedAt: null }, data: { resolvedAt: new Date() } });
   return result;

@@ -17,6 +17,7 @@ import { metricsRouter } from './metrics.router.js';
 import { createProblemHandler, HttpProblem, notFoundHandler, PROBLEM_BASE } from './problem.js';
 import { rateLimitPerKey, TokenBuckets, type RateLimit } from './rate-limit.js';
 import { requestId } from './request-id.js';
+import { scoresRouter } from './scores.router.js';
 import { securityHeaders } from './security-headers.js';
 import { webhookSourcesRouter } from './webhook-sources.router.js';
 import { hooksRouter } from './webhooks/hooks.router.js';
@@ -97,6 +98,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(eventsRouter(deps.engine));
   app.use(batchRouter(deps.engine, { exitBeforeRouting: process.env.DRUMBEAT_FAULT === "exit-before-routing" }));
   app.use(journeysRouter(deps.engine));
+  app.use(scoresRouter(deps.engine));
   app.use(contactsRouter(deps.engine));
   app.use(workspacesRouter(prisma));
   app.use(apiKeysRouter(prisma, keys));

@@ -34,3 +34,5 @@ export {
   type SuppressionReason,
 } from './suppression.js';
 export { loadMessagingPolicy, type MessagingPolicyView } from './messaging-policy.js';
+export { renderJson, renderText } from './text-template.js';
+export { signWebhook, webhookSigningSecret } from './webhook-signature.js';

@@ -54,10 +54,15 @@ export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
       webhooksReceived.inc({ outcome: 'invalid' });
       throw invalidInput('The payload does not fit this source\'s mapping; nothing was stored.', mapped.problems);
     }
-    const result = await ingest(engine, source.workspaceId, mapped.message);
-    webhooksReceived.inc({ outcome: result.stored ? 'accepted' : 'duplicate' });
-    if (result.stored) eventsIngested.inc({ type: 'track', source: 'webhook' });
-    res.status(202).json({ success: true, eventId: result.eventId, stored: result.stored });
+    let last: { eventId: string; stored: boolean } = { eventId: '', stored: false };
+    for (const message of mapped.messages) {
+      // Through the same ingestion as the event API: durable before the 2xx, then routed.
+      const result = await ingest(engine, source.workspaceId, message);
+      if (result.stored) eventsIngested.inc({ type: message.type, source: 'webhook' });
+      last = { eventId: result.eventId, stored: result.stored };
+    }
+    webhooksReceived.inc({ outcome: last.stored ? 'accepted' : 'duplicate' });
+    res.status(202).json({ success: true, ...last });
   });
 
   return router;

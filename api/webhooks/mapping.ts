@@ -9,7 +9,8 @@ export interface MappingProblem {
 }
 
 export type MappingResult =
-  | { readonly ok: true; readonly message: IncomingMessage }
+  /** `identify` (when the payload says something about the contact) comes before `track`. */
+  | { readonly ok: true; readonly messages: readonly IncomingMessage[] }
   | { readonly ok: false; readonly problems: readonly MappingProblem[] };
 
 /**
@@ -59,19 +60,25 @@ export function applyMapping(
     createHash('sha256').update(fallback.rawBody).digest('hex');
   const traits = resolveAll(mapping.traits, payload);
   if (email !== null) traits.email = email;
-  return {
-    ok: true,
-    message: {
-      type: 'track',
-      messageId,
-      userId,
-      anonymousId,
-      event,
-      traits,
-      properties: resolveAll(mapping.properties, payload),
-      timestamp,
-    },
+  const who = { userId, anonymousId, timestamp };
+  const track: IncomingMessage = {
+    ...who,
+    type: 'track',
+    messageId,
+    event,
+    traits: {},
+    properties: resolveAll(mapping.properties, payload),
   };
+  if (Object.keys(traits).length === 0) return { ok: true, messages: [track] };
+  const identify: IncomingMessage = {
+    ...who,
+    type: 'identify',
+    messageId: `${messageId}:identify`,
+    event: null,
+    traits,
+    properties: {},
+  };
+  return { ok: true, messages: [identify, track] };
 }
 
 function resolveAll(fields: Readonly<Record<string, string>> | undefined, payload: unknown): Record<string, unknown> {

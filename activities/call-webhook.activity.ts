@@ -1,0 +1,130 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Action } from '../core/index.js';
+import { renderJson, renderText, signWebhook } from '../mail/index.js';
+import { contactView } from './contact-view.js';
+import type { ActivityDeps } from './deps.js';
+import { journeyInfo } from './journey-info.js';
+
+export interface CallWebhookInput {
+  readonly workspaceId: string;
+  readonly enrollmentId: string;
+  readonly contactId: string;
+  readonly stepId: string;
+  readonly iteration: number;
+  readonly action: Extract<Action, { type: 'webhook' }>;
+  readonly trigger: {
+    readonly name: string | null;
+    readonly properties: Readonly<Record<string, unknown>>;
+  };
+}
+
+/** How long one call may take before it counts as failed and is retried. */
+const TIMEOUT_MS = 10_000;
+/** 5xx, 429 and network errors are retried (Temporal's backoff) this many times in all. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Calls a URL with a templated JSON body, signed with the Standard Webhooks scheme, and
+ * returns the response status for the step's status routes. One call per (enrollment, step,
+ * iteration): a finished call is recorded and a retry returns the recorded status; the
+ * `webhook-id` header is stable, so a receiver can drop a repeat after a crash mid-call.
+ * The journey's rate limit holds a call (retry at the next free moment) rather than drop it.
+ */
+export async function callWebhook(
+  deps: ActivityDeps,
+  input: CallWebhookInput,
+): Promise<{ readonly status: number }> {
+  const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
+  const previous = await deps.prisma.sideEffect.findUnique({ where: { key } });
+  const recorded = previous?.result;
+  if (previous?.status === 'done' && typeof recorded === 'object' && recorded !== null && 'status' in recorded && typeof recorded.status === 'number')
+    return { status: recorded.status };
+
+  const journey = await journeyInfo(deps.prisma, input.enrollmentId);
+  if (journey?.rateLimit) await takeRateSlot(deps, key, journey.journeyId, journey.rateLimit);
+
+  const contact = await deps.prisma.contact.findFirst({
+    where: { id: input.contactId, workspaceId: input.workspaceId },
+  });
+  const data = {
+    contact: contact ? contactView(contact) : { id: input.contactId },
+    event: input.trigger,
+    journey: journey && { key: journey.key, name: journey.name },
+    step: { id: input.stepId },
+    enrollment: { id: input.enrollmentId },
+  };
+  const { action } = input;
+  const url = renderText(action.url, data);
+  const body = action.method === 'GET' ? '' : JSON.stringify(renderJson(action.body ?? {}, data));
+  const id = `msg_${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const headers: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(action.headers).map(([k, v]) => [k, renderText(v, data)])),
+    ...signWebhook(deps.config.secretKey, id, Math.floor(Date.now() / 1000), body),
+    'user-agent': 'Drumbeat-Webhooks/1',
+    ...(body === '' ? {} : { 'content-type': 'application/json' }),
+  };
+
+  const attempt = Context.current().info.attempt;
+  let status: number;
+  try {
+    const res = await fetch(url, {
+      method: action.method,
+      headers,
+      ...(body === '' ? {} : { body }),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      redirect: 'manual',
+    });
+    await res.body?.cancel();
+    status = res.status;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (attempt < MAX_ATTEMPTS) throw ApplicationFailure.retryable(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE');
+    await deps.prisma.sideEffect.upsert({
+      where: { key },
+      create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook', status: 'failed', result: { error: reason } },
+      update: { status: 'failed', result: { error: reason } },
+    });
+    throw ApplicationFailure.nonRetryable(`Calling ${url} failed ${attempt} times: ${reason}`, 'WEBHOOK_UNREACHABLE');
+  }
+  if ((status >= 500 || status === 429) && attempt < MAX_ATTEMPTS)
+    throw ApplicationFailure.retryable(`${url} answered ${status}; trying again.`, 'WEBHOOK_RETRY');
+
+  await deps.prisma.webhookCall.updateMany({ where: { key }, data: { status } });
+  await deps.prisma.sideEffect.upsert({
+    where: { key },
+    create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook', status: 'done', result: { status } },
+    update: { status: 'done', result: { status } },
+  });
+  return { status };
+}
+
+/** Counts calls of this journey in the window under a lock; over the limit, retry later. */
+async function takeRateSlot(
+  deps: ActivityDeps,
+  key: string,
+  journeyId: string,
+  limit: { readonly count: number; readonly perMs: number },
+): Promise<void> {
+  const waitMs = await deps.prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`webhook:${journeyId}`}))`;
+    if (await tx.webhookCall.findUnique({ where: { key } })) return 0;
+    const since = new Date(Date.now() - limit.perMs);
+    const recent = await tx.webhookCall.findMany({
+      where: { journeyId, calledAt: { gt: since } },
+      orderBy: { calledAt: 'desc' },
+      take: limit.count,
+      select: { calledAt: true },
+    });
+    const oldest = recent[limit.count - 1];
+    if (recent.length >= limit.count && oldest)
+      return Math.max(1, oldest.calledAt.getTime() + limit.perMs - Date.now());
+    await tx.webhookCall.create({ data: { key, journeyId } });
+    return 0;
+  });
+  if (waitMs > 0)
+    throw ApplicationFailure.create({
+      message: `The journey's webhook rate limit is reached; calling again in ${Math.ceil(waitMs / 1000)} s.`,
+      type: 'WEBHOOK_RATE_LIMITED',
+      nextRetryDelay: waitMs,
+    });
+}

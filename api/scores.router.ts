@@ -1,0 +1,88 @@
+import { Router } from 'express';
+import { compileScoringModel, validateScoringModel } from '../definitions/index.js';
+import {
+  applyScoringVersion,
+  contactScores,
+  previewScoringModel,
+  publishScoringModel,
+  type EngineDeps,
+} from '../engine/index.js';
+import { invalidInput, notFound } from './problem.js';
+import { workspaceOf } from './workspace.js';
+
+/** Scoring models (publish, preview, apply with progress) and contacts' explained scores. */
+export function scoresRouter(engine: EngineDeps): Router {
+  const router = Router();
+  const { prisma } = engine;
+
+  router.post('/v1/scoring-models', async (req, res) => {
+    const result = await publishScoringModel(engine, workspaceOf(req), req.body);
+    if (!result.ok)
+      throw invalidInput('The scoring model has problems; nothing was stored.', result.problems);
+    res.status(result.created ? 201 : 200).json({
+      id: result.model.key,
+      version: result.version.version,
+      active: result.model.activeVersionId === result.version.id,
+      created: result.created,
+      rescore: progressOf(result.version),
+    });
+  });
+
+  router.post('/v1/scoring-models/preview', async (req, res) => {
+    const validated = validateScoringModel(req.body);
+    if (!validated.ok)
+      throw invalidInput('The scoring model has problems.', validated.problems);
+    res.json(await previewScoringModel(engine, workspaceOf(req), compileScoringModel(validated.value)));
+  });
+
+  router.get('/v1/scoring-models/:key', async (req, res) => {
+    const model = await prisma.scoringModel.findUnique({
+      where: { workspaceId_key: { workspaceId: workspaceOf(req), key: req.params.key } },
+      include: { versions: { orderBy: { version: 'asc' } } },
+    });
+    if (!model) throw notFound(`Scoring model \`${req.params.key}\``);
+    res.json({
+      id: model.key,
+      name: model.name,
+      activeVersion: model.versions.find((v) => v.id === model.activeVersionId)?.version ?? null,
+      versions: model.versions.map((v) => ({
+        version: v.version,
+        hash: v.hash,
+        createdAt: v.createdAt,
+        appliedAt: v.appliedAt,
+        rescore: progressOf(v),
+      })),
+      definition: model.versions.at(-1)?.definition ?? null,
+    });
+  });
+
+  router.post('/v1/scoring-models/:key/versions/:version/apply', async (req, res) => {
+    const workspaceId = workspaceOf(req);
+    const version = await prisma.scoringModelVersion.findFirst({
+      where: {
+        version: Number(req.params.version),
+        model: { workspaceId, key: req.params.key },
+      },
+    });
+    if (!version) throw notFound(`Version ${req.params.version} of scoring model \`${req.params.key}\``);
+    const applied = await applyScoringVersion(engine, workspaceId, version.id);
+    res.status(202).json({ id: req.params.key, version: version.version, rescore: progressOf(applied.version) });
+  });
+
+  router.get('/v1/contacts/:idOrUserId/score', async (req, res) => {
+    const workspaceId = workspaceOf(req);
+    const key = req.params.idOrUserId;
+    const contact = await prisma.contact.findFirst({
+      where: { workspaceId, OR: [{ id: key }, { userId: key }] },
+      select: { id: true },
+    });
+    if (!contact) throw notFound(`Contact \`${key}\``);
+    res.json({ contactId: contact.id, scores: await contactScores(prisma, workspaceId, contact.id) });
+  });
+
+  return router;
+}
+
+function progressOf(v: { rescoreStatus: string; rescoreTotal: number; rescoreDone: number }) {
+  return { status: v.rescoreStatus, total: v.rescoreTotal, done: v.rescoreDone };
+}

@@ -1,0 +1,92 @@
+import type { Prisma } from '@prisma/client';
+import { assertNever, type TaskAssignee } from '../../core/index.js';
+
+type Tx = Prisma.TransactionClient;
+
+/**
+ * Picks who gets a task. Round-robin advances the team's cursor with one atomic UPDATE, so
+ * concurrent assignments still spread evenly (6 leads over 3 reps: 2 each). Least-loaded
+ * counts open tasks under a per-team lock held until the task row is written by the caller's
+ * transaction. The contact's owner falls back to the team when the contact has none.
+ * Returns null when nobody fits (an empty team, an unknown user): the task stays unassigned.
+ */
+export async function chooseAssignee(
+  tx: Tx,
+  workspaceId: string,
+  assignee: TaskAssignee,
+  ownerRef: string | null,
+): Promise<string | null> {
+  switch (assignee.type) {
+    case 'user':
+      return findUser(tx, workspaceId, assignee.user);
+    case 'owner': {
+      const owner = ownerRef ? await findUser(tx, workspaceId, ownerRef) : null;
+      if (owner || !assignee.fallbackTeam) return owner;
+      return roundRobin(tx, workspaceId, assignee.fallbackTeam);
+    }
+    case 'roundRobin':
+      return roundRobin(tx, workspaceId, assignee.team);
+    case 'leastLoaded':
+      return leastLoaded(tx, workspaceId, assignee.team);
+    default:
+      return assertNever(assignee, 'assignee');
+  }
+}
+
+/** A user by id or email. */
+export async function findUser(tx: Tx, workspaceId: string, ref: string): Promise<string | null> {
+  const user = await tx.user.findFirst({
+    where: { workspaceId, OR: [{ id: ref }, { email: ref.trim().toLowerCase() }] },
+    select: { id: true },
+  });
+  return user?.id ?? null;
+}
+
+async function members(tx: Tx, teamId: string): Promise<string[]> {
+  const rows = await tx.teamMember.findMany({
+    where: { teamId },
+    orderBy: [{ position: 'asc' }, { userId: 'asc' }],
+    select: { userId: true },
+  });
+  return rows.map((r) => r.userId);
+}
+
+async function teamId(tx: Tx, workspaceId: string, key: string): Promise<string | null> {
+  const team = await tx.team.findFirst({
+    where: { workspaceId, OR: [{ key }, { id: key }] },
+    select: { id: true },
+  });
+  return team?.id ?? null;
+}
+
+async function roundRobin(tx: Tx, workspaceId: string, key: string): Promise<string | null> {
+  const id = await teamId(tx, workspaceId, key);
+  if (!id) return null;
+  const team = await tx.team.update({
+    where: { id },
+    data: { cursor: { increment: 1 } },
+    select: { cursor: true },
+  });
+  const list = await members(tx, id);
+  if (list.length === 0) return null;
+  return list[(team.cursor - 1) % list.length] ?? null;
+}
+
+async function leastLoaded(tx: Tx, workspaceId: string, key: string): Promise<string | null> {
+  const id = await teamId(tx, workspaceId, key);
+  if (!id) return null;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`team:${id}`}))`;
+  const list = await members(tx, id);
+  if (list.length === 0) return null;
+  const open = await tx.task.groupBy({
+    by: ['assigneeId'],
+    where: { workspaceId, status: 'open', assigneeId: { in: list } },
+    _count: { _all: true },
+  });
+  const load = new Map(open.map((o) => [o.assigneeId, o._count._all]));
+  let best: string | null = null;
+  for (const user of list) {
+    if (best === null || (load.get(user) ?? 0) < (load.get(best) ?? 0)) best = user;
+  }
+  return best;
+}

@@ -1,0 +1,31 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Standard Webhooks (standardwebhooks.com) signing for outbound calls: headers `webhook-id`,
+ * `webhook-timestamp` (seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+ * "id.timestamp.body">`. The key is derived from SECRET_KEY and shown to receivers as
+ * `whsec_<base64>`, the form the Standard Webhooks libraries take.
+ */
+export function webhookSigningSecret(secretKey: string): string {
+  return `whsec_${signingKey(secretKey).toString('base64')}`;
+}
+
+export function signWebhook(
+  secretKey: string,
+  id: string,
+  timestampSec: number,
+  body: string,
+): Record<string, string> {
+  const signature = createHmac('sha256', signingKey(secretKey))
+    .update(`${id}.${timestampSec}.${body}`)
+    .digest('base64');
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestampSec),
+    'webhook-signature': `v1,${signature}`,
+  };
+}
+
+function signingKey(secretKey: string): Buffer {
+  return createHmac('sha256', secretKey).update('drumbeat outbound webhooks').digest();
+}
