@@ -1,8 +1,10 @@
+import { runIngestBench } from './ingest.bench.js';
 import { runSliceBench } from './slice.bench.js';
 
 /** `npm run bench`: every benchmark, each printing its figures beside a baseline from the same run. */
 const benches: Record<string, () => Promise<void>> = {
   slice: runSliceBench,
+  ingest: runIngestBench,
 };
 
 const only = process.argv.slice(2);

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { Router } from 'express';
+import type { EngineDeps } from '../engine/index.js';
+import { recordSystemEvent } from '../engine/messaging/index.js';
+import type { LinkSigner } from '../mail/index.js';
+import { HttpProblem, PROBLEM_BASE } from './problem.js';
+
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/**
+ * Open pixel and click redirects (only in emails of workspaces that turned tracking on).
+ * Tokens are signed; a click redirects only to a URL that was in that very message, so the
+ * endpoint cannot be used as an open redirect. Both become events (`email_opened`,
+ * `email_clicked`) carrying the enrollment and step, for branches and score rules.
+ */
+export function trackingRouter(engine: EngineDeps, links: LinkSigner): Router {
+  const router = Router();
+
+  router.get('/v1/t/open/:token', async (req, res) => {
+    const ref = links.readRecipient('open', String(req.params.token));
+    const message = ref?.m ? await engine.prisma.emailMessage.findUnique({ where: { id: ref.m } }) : null;
+    if (message) {
+      await recordSystemEvent(engine, {
+        workspaceId: message.workspaceId,
+        contactId: message.contactId,
+        name: 'email_opened',
+        messageId: `email_opened:${message.id}`,
+        properties: props(message),
+      });
+    }
+    // Always the pixel, even for a bad token: an image request has no one to show an error to.
+    res.set('Cache-Control', 'no-store').type('image/gif').send(PIXEL);
+  });
+
+  router.get('/v1/t/click/:token', async (req, res) => {
+    const click = links.readClick(String(req.params.token));
+    const message = click ? await engine.prisma.emailMessage.findUnique({ where: { id: click.m } }) : null;
+    if (!click || !message || !message.links.includes(click.u))
+      throw new HttpProblem(
+        404,
+        `${PROBLEM_BASE}link-invalid`,
+        'Link not valid',
+        'This link is damaged or does not belong to an email we sent.',
+      );
+    await recordSystemEvent(engine, {
+      workspaceId: message.workspaceId,
+      contactId: message.contactId,
+      name: 'email_clicked',
+      messageId: `email_clicked:${message.id}:${createHash('sha256').update(click.u).digest('hex').slice(0, 16)}`,
+      properties: { ...props(message), url: click.u },
+    });
+    res.redirect(302, click.u);
+  });
+
+  return router;
+}
+
+function props(message: { id: string; enrollmentId: string | null; stepId: string | null; category: string }) {
+  return {
+    emailMessageId: message.id,
+    enrollmentId: message.enrollmentId,
+    step: message.stepId,
+    category: message.category,
+  };
+}

@@ -1,0 +1,122 @@
+import express, { Router, type Request } from 'express';
+import type { EngineDeps } from '../engine/index.js';
+import { unsubscribe } from '../engine/messaging/index.js';
+import { emailKeyOf, type LinkSigner, type RecipientRef } from '../mail/index.js';
+import { escapeHtml, htmlPage } from './html-page.js';
+import { HttpProblem, PROBLEM_BASE } from './problem.js';
+
+/**
+ * The links in every marketing email. `POST /v1/unsubscribe/:token` is RFC 8058 one-click
+ * (mailbox providers post `List-Unsubscribe=One-Click` as a form); the GET shows a page with
+ * one button, since link scanners fetch GETs and must not unsubscribe anyone. The preferences
+ * page turns categories on and off. Mounted before the JSON-only check: these take forms.
+ */
+export function unsubscribeRouter(engine: EngineDeps, links: LinkSigner): Router {
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb' });
+
+  router.get('/v1/unsubscribe/:token', (req, res) => {
+    const ref = recipient(links, req);
+    res.type('html').send(
+      htmlPage(
+        'Unsubscribe',
+        `<p>Stop marketing emails to <strong>${escapeHtml(ref.e)}</strong>?</p>
+<form method="post"><button type="submit" style="font-size:1rem;padding:.5rem 1rem">Unsubscribe</button></form>
+<p><a href="/v1/preferences/${escapeHtml(String(req.params.token))}">Choose which emails you get instead</a></p>`,
+      ),
+    );
+  });
+
+  router.post('/v1/unsubscribe/:token', form, async (req, res) => {
+    const ref = recipient(links, req);
+    const oneClick = isRecord(req.body) && req.body['List-Unsubscribe'] === 'One-Click';
+    await unsubscribe(engine, ref, '*', oneClick ? 'one-click' : 'link');
+    res
+      .type('html')
+      .send(htmlPage('You are unsubscribed', `<p>${escapeHtml(ref.e)} will get no more marketing emails from us.</p>`));
+  });
+
+  router.get('/v1/preferences/:token', async (req, res) => {
+    const ref = recipient(links, req);
+    const categories = await knownCategories(engine, ref);
+    const off = await suppressedScopes(engine, ref);
+    const boxes = categories
+      .map(
+        (c) =>
+          `<label style="display:block;margin:.4rem 0"><input type="checkbox" name="category" value="${escapeHtml(c)}"${off.has(c) || off.has('*') ? '' : ' checked'}> ${escapeHtml(c)}</label>`,
+      )
+      .join('');
+    res.type('html').send(
+      htmlPage(
+        'Email preferences',
+        `<p>Emails to <strong>${escapeHtml(ref.e)}</strong>:</p><form method="post">${boxes}
+<label style="display:block;margin:1rem 0"><input type="checkbox" name="all" value="off"${off.has('*') ? ' checked' : ''}> No marketing emails at all</label>
+<button type="submit">Save</button></form>`,
+      ),
+    );
+  });
+
+  router.post('/v1/preferences/:token', form, async (req, res) => {
+    const ref = recipient(links, req);
+    const body: Record<string, unknown> = isRecord(req.body) ? req.body : {};
+    const raw = body.category;
+    const wanted = new Set(Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : []);
+    if (body.all === 'off') {
+      await unsubscribe(engine, ref, '*', 'preferences');
+    } else {
+      // Saving the page with "no emails at all" unticked is a resubscribe to what is ticked.
+      await engine.prisma.suppression.deleteMany({
+        where: { workspaceId: ref.w, emailKey: emailKeyOf(ref.e), reason: 'unsubscribed', scope: '*' },
+      });
+      for (const category of await knownCategories(engine, ref)) {
+        if (wanted.has(category)) {
+          await engine.prisma.suppression.deleteMany({
+            where: { workspaceId: ref.w, emailKey: emailKeyOf(ref.e), reason: 'unsubscribed', scope: category },
+          });
+        } else {
+          await unsubscribe(engine, ref, category, 'preferences');
+        }
+      }
+    }
+    res.type('html').send(htmlPage('Preferences saved', '<p>Thank you; your choices apply from the next email.</p>'));
+  });
+
+  return router;
+}
+
+function recipient(links: LinkSigner, req: Request): RecipientRef {
+  const ref = links.readRecipient('unsubscribe', String(req.params.token));
+  if (!ref)
+    throw new HttpProblem(
+      404,
+      `${PROBLEM_BASE}link-invalid`,
+      'Link not valid',
+      'This unsubscribe link is damaged or was not made by us. Use the link in your latest email.',
+    );
+  return ref;
+}
+
+/** The categories this address was sent, plus `marketing`, plus any it turned off. */
+async function knownCategories(engine: EngineDeps, ref: RecipientRef): Promise<string[]> {
+  const sent = await engine.prisma.emailMessage.findMany({
+    where: { workspaceId: ref.w, contactId: ref.c },
+    distinct: ['category'],
+    select: { category: true },
+  });
+  const off = await suppressedScopes(engine, ref);
+  return [...new Set(['marketing', ref.k, ...sent.map((s) => s.category), ...off])]
+    .filter((c) => c !== '*' && c !== 'transactional')
+    .sort();
+}
+
+async function suppressedScopes(engine: EngineDeps, ref: RecipientRef): Promise<Set<string>> {
+  const rows = await engine.prisma.suppression.findMany({
+    where: { workspaceId: ref.w, emailKey: emailKeyOf(ref.e), reason: 'unsubscribed' },
+    select: { scope: true },
+  });
+  return new Set(rows.map((r) => r.scope));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

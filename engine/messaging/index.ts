@@ -1,0 +1,3 @@
+// Messaging use cases shared by the API routers: events Drumbeat observes, unsubscribing.
+export { recordSystemEvent } from './system-event.js';
+export { exitSuppressed, unsubscribe, type UnsubscribeResult } from './unsubscribe.js';

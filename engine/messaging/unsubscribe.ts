@@ -1,0 +1,88 @@
+import type { Prisma } from '@prisma/client';
+import { evaluate } from '../../core/index.js';
+import { suppress, type RecipientRef } from '../../mail/index.js';
+import { exitSignal } from '../../workflows/index.js';
+import type { EngineDeps } from '../deps.js';
+import { loadContactFacts } from '../facts.js';
+import { planOf } from '../journeys.js';
+import { recordSystemEvent } from './system-event.js';
+
+export interface UnsubscribeResult {
+  /** False when the address was already unsubscribed from this scope. */
+  readonly changed: boolean;
+  /** Enrollments told to exit because their suppression rule now matches. */
+  readonly exited: readonly string[];
+}
+
+/**
+ * Unsubscribes an address in one step: the suppression row is written first, so the very
+ * next send (which checks it) is already refused; then `contact.unsubscribed` is set (for
+ * all-marketing unsubscribes), the `unsubscribed` event is recorded and routed, and running
+ * enrollments whose suppression rule now matches get the exit signal.
+ */
+export async function unsubscribe(
+  deps: EngineDeps,
+  ref: RecipientRef,
+  scope: string,
+  source: string,
+): Promise<UnsubscribeResult> {
+  const changed = await suppress(deps.prisma, {
+    workspaceId: ref.w,
+    email: ref.e,
+    reason: 'unsubscribed',
+    scope,
+    source,
+  });
+  if (!changed) return { changed, exited: [] };
+  if (scope === '*') await markUnsubscribed(deps, ref.c);
+  await recordSystemEvent(deps, {
+    workspaceId: ref.w,
+    contactId: ref.c,
+    name: 'unsubscribed',
+    messageId: `unsubscribed:${ref.e.toLowerCase()}:${scope}:${Date.now()}`,
+    properties: { email: ref.e, category: scope, source, emailMessageId: ref.m },
+  });
+  return { changed, exited: await exitSuppressed(deps, ref.w, ref.c, 'unsubscribed') };
+}
+
+async function markUnsubscribed(deps: EngineDeps, contactId: string): Promise<void> {
+  const contact = await deps.prisma.contact.findUnique({ where: { id: contactId } });
+  if (!contact) return;
+  const attributes: Prisma.InputJsonObject = {
+    ...(typeof contact.attributes === 'object' && contact.attributes !== null && !Array.isArray(contact.attributes)
+      ? contact.attributes
+      : {}),
+    unsubscribed: true,
+  };
+  await deps.prisma.contact.update({ where: { id: contactId }, data: { attributes } });
+}
+
+/** Sends the exit signal to the contact's running enrollments whose suppression rule holds. */
+export async function exitSuppressed(
+  deps: EngineDeps,
+  workspaceId: string,
+  contactId: string,
+  why: string,
+): Promise<string[]> {
+  const running = await deps.prisma.enrollment.findMany({
+    where: { workspaceId, contactId, status: 'active' },
+    include: { journeyVersion: true },
+  });
+  const exited: string[] = [];
+  const now = Date.now();
+  for (const enrollment of running) {
+    const plan = planOf(enrollment.journeyVersion);
+    if (plan.suppression.length === 0) continue;
+    const facts = await loadContactFacts(deps.prisma, workspaceId, contactId, enrollment.id);
+    if (!facts || !plan.suppression.some((c) => evaluate(c, facts, now))) continue;
+    try {
+      await deps.temporal.workflow
+        .getHandle(enrollment.id)
+        .signal(exitSignal, { reason: `suppressed: ${why}` });
+      exited.push(enrollment.id);
+    } catch {
+      // Already finished: nothing to stop.
+    }
+  }
+  return exited;
+}

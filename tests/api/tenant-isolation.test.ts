@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, listRoutes, type RouteInfo } from '../../api/index.js';
+import { isPublicPath } from '../../api/auth/index.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+import { createWorkspace, type OtherWorkspace } from './workspaces.js';
+
+/**
+ * Workspaces are the tenant boundary. Every route the app has (read from Express's router
+ * stack, so routes added later are covered without touching this file) is called with a key of
+ * another workspace and every identifier of the first one: each answer must be the very answer
+ * a nonexistent id gets, lists must not mention the first workspace, and nothing may change.
+ */
+describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let owner: ApiClient;
+  let intruder: OtherWorkspace;
+  let routes: RouteInfo[];
+  const ids: string[] = [];
+  const s = uniqueSuffix();
+  const journeyKey = `iso-journey-${s}`;
+  const userId = `iso-user-${s}`;
+  const email = `iso-${s}@example.com`;
+
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+    owner = apiClient(engine);
+    intruder = await createWorkspace(owner, `intruder ${s}`);
+    routes = listRoutes(
+      createApp({ engine: engine.deps, readiness: () => Promise.resolve({}), mailbox: true }),
+    );
+
+    await owner.post('/v1/journeys', {
+      id: journeyKey,
+      name: 'Isolated',
+      triggers: [{ type: 'event', event: `iso_${s}` }],
+      steps: [{ id: 'w', type: 'sendEmail', template: 'welcome' }],
+    });
+    await owner.post('/v1/identify', { userId, traits: { email, firstName: 'Iso' } });
+    await owner.post('/v1/track', { userId, event: `iso_${s}` });
+    const contact = (await owner.get(`/v1/contacts/${userId}`)).body as { id: string };
+    const key = (await owner.post('/v1/api-keys', { name: `iso ${s}`, scope: 'write' })).body as { id: string };
+    const source = (
+      await owner.post('/v1/webhook-sources', {
+        name: `iso ${s}`,
+        verification: 'hmac-sha256',
+        mapping: { event: '/e', userId: '/u' },
+      })
+    ).body as { id: string };
+    const enrollment = await eventually(
+      () => engine.deps.prisma.enrollment.findFirst({ where: { contactId: contact.id } }),
+      20_000,
+      'the enrollment',
+    );
+    const event = await engine.deps.prisma.event.findFirstOrThrow({ where: { userId } });
+    const mail = await eventually(
+      () => engine.deps.prisma.capturedMail.findFirst({ where: { to: { has: email } } }),
+      20_000,
+      'the welcome email',
+    );
+    ids.push(journeyKey, userId, email, contact.id, key.id, source.id, enrollment.id, event.id, mail.id, 'default');
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  const snapshot = async () =>
+    JSON.stringify(
+      await Promise.all(
+        [
+          `/v1/journeys/${journeyKey}`,
+          `/v1/contacts/${userId}`,
+          `/v1/api-keys?limit=200`,
+          `/v1/webhook-sources?limit=200`,
+          `/v1/workspaces/default`,
+        ].map(async (p) => (await owner.get(p)).body),
+      ),
+    );
+
+  const call = (route: RouteInfo, path: string) =>
+    route.method === 'GET' || route.method === 'DELETE'
+      ? intruder.api.request(route.method, path)
+      : intruder.api.request(route.method, path, {
+          body: JSON.stringify({ name: 'x', scope: 'admin', userId: 'x', event: 'x' }),
+          headers: { 'content-type': 'application/json' },
+        });
+
+  const normalised = (text: string, ...tokens: string[]) => {
+    let out = text.replace(/"requestId":"[^"]*"/g, '');
+    for (const token of tokens) {
+      out = out.split(token).join('<id>').split(encodeURIComponent(token)).join('<id>');
+    }
+    return out;
+  };
+
+  it('answers every route with a parameter exactly as for an id that does not exist', async () => {
+    const before = await snapshot();
+    const checked: string[] = [];
+    for (const route of routes) {
+      if (!route.path.includes(':') || isPublicPath(route.path.replace(/:[^/]+/g, 'x'))) continue;
+      for (const id of ids) {
+        const missing = `missing-${uniqueSuffix()}`;
+        const fill = (value: string) => route.path.replace(/:[A-Za-z0-9_]+/g, encodeURIComponent(value));
+        const real = await call(route, fill(id));
+        const fake = await call(route, fill(missing));
+        const what = `${route.method} ${route.path} with ${id}`;
+        expect(real.status, what).toBe(fake.status);
+        expect(real.status, what).toBeGreaterThanOrEqual(400);
+        expect(normalised(await real.text(), id), what).toBe(normalised(await fake.text(), missing));
+      }
+      checked.push(`${route.method} ${route.path}`);
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(8);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('never mentions the other workspace in answers to routes without parameters', async () => {
+    const before = await snapshot();
+    for (const route of routes) {
+      if (route.path.includes(':') || isPublicPath(route.path)) continue;
+      const res = await call(route, route.path);
+      const text = await res.text();
+      for (const id of ids.filter((i) => i !== 'default'))
+        expect(text, `${route.method} ${route.path} leaks ${id}`).not.toContain(id);
+    }
+    expect(await snapshot()).toBe(before);
+  });
+});
