@@ -11,6 +11,7 @@ import { eventsRouter } from './events.router.js';
 import { healthRouter, type ReadinessCheck } from './health.router.js';
 import { idempotency } from './idempotency.js';
 import { journeysRouter } from './journeys.router.js';
+import { mailEventsRouter } from './mail-events.router.js';
 import { createLogger, requestLogger, type Logger, type LogLevel } from './logging.js';
 import { mailboxRouter } from './mailbox.router.js';
 import { metricsRouter } from './metrics.router.js';
@@ -18,6 +19,12 @@ import { createProblemHandler, HttpProblem, notFoundHandler, PROBLEM_BASE } from
 import { rateLimitPerKey, TokenBuckets, type RateLimit } from './rate-limit.js';
 import { requestId } from './request-id.js';
 import { scoresRouter } from './scores.router.js';
+import { tasksRouter } from './tasks.router.js';
+import { teamsRouter } from './teams.router.js';
+import { templatesRouter } from './templates.router.js';
+import { trackingRouter } from './tracking.router.js';
+import { unsubscribeRouter } from './unsubscribe.router.js';
+import { usersRouter } from './users.router.js';
 import { securityHeaders } from './security-headers.js';
 import { webhookSourcesRouter } from './webhook-sources.router.js';
 import { hooksRouter } from './webhooks/hooks.router.js';
@@ -35,6 +42,8 @@ export interface AppDeps {
   readonly rateLimit?: RateLimit;
   readonly bodyLimitKb?: number;
   readonly metricsToken?: string | null;
+  /** Signs unsubscribe and tracking links (issue 6); those routes are off without it. */
+  readonly secretKey?: string;
 }
 
 // Under Vitest, request logs would drown the test output; LOG_LEVEL still wins when set.
@@ -68,6 +77,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(docsRouter(app, publicUrl));
   app.use(authenticate(keys));
   app.use(rateLimitPerKey(buckets, () => rateLimited.inc({ by: 'key' })));
+  // Email links (public paths /u/ and /t/); before the JSON-only check: one-click posts a form.
+  const signing = { secretKey: deps.secretKey ?? '', publicUrl };
+  if (deps.secretKey) app.use(unsubscribeRouter(deps.engine, signing));
+  if (deps.secretKey) app.use(trackingRouter(deps.engine, signing));
   app.use((req, _res, next) => {
     if (
       req.method !== 'GET' &&
@@ -96,23 +109,49 @@ export function createApp(deps: AppDeps): Express {
   // Routers: one registration per line.
   app.use(hooksRouter(deps.engine, buckets));
   app.use(eventsRouter(deps.engine));
-  app.use(batchRouter(deps.engine, { exitBeforeRouting: process.env.DRUMBEAT_FAULT === "exit-before-routing" }));
+  app.use(
+    batchRouter(deps.engine, {
+      exitBeforeRouting: process.env.DRUMBEAT_FAULT === 'exit-before-routing',
+    }),
+  );
   app.use(journeysRouter(deps.engine));
   app.use(scoresRouter(deps.engine));
   app.use(contactsRouter(deps.engine));
+  app.use(usersRouter(deps.engine));
+  app.use(teamsRouter(deps.engine));
+  app.use(tasksRouter(deps.engine));
+  app.use(templatesRouter(deps.engine, signing));
+  app.use(mailEventsRouter(deps.engine, signing.secretKey));
   app.use(workspacesRouter(prisma));
   app.use(apiKeysRouter(prisma, keys));
   app.use(webhookSourcesRouter(prisma, publicUrl));
   if (deps.mailbox) app.use(mailboxRouter(prisma));
 
   app.use(notFoundHandler);
-  app.use(
-    createProblemHandler((error, id) =>
-      logger.log('error', 'request failed', {
-        requestId: id,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error',
-      }),
-    ),
-  );
+  app.use(createProblemHandler((error, id) => logFailure(logger, error, id)));
   return app;
+}
+
+/**
+ * Error messages can quote data (Prisma puts query arguments in them), so only the error's name,
+ * code and stack frames are logged; the message itself only at LOG_LEVEL=debug.
+ */
+function logFailure(logger: Logger, error: unknown, requestId: string | null): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code: unknown = error instanceof Error ? Reflect.get(error, 'code') : undefined;
+  const frames = (error instanceof Error ? (error.stack ?? '') : '')
+    .split('\n')
+    .filter((line) => line.startsWith('    at '))
+    .slice(0, 8)
+    .map((line) => line.trim());
+  logger.log('error', 'request failed', {
+    requestId,
+    error: name,
+    ...(typeof code === 'string' ? { code } : {}),
+    at: frames,
+  });
+  logger.log('debug', 'request failed (message)', {
+    requestId,
+    message: error instanceof Error ? error.message : String(error),
+  });
 }

@@ -16,7 +16,10 @@ export function docsRouter(app: Express, publicUrl: string): Router {
   });
 
   router.get('/docs', (_req, res) => {
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    );
     res.type('html').send(renderDocs(document()));
   });
 
@@ -38,8 +41,10 @@ function renderDocs(doc: Record<string, unknown>): string {
   for (const [path, methods] of Object.entries(record(doc.paths)))
     for (const [method, op] of Object.entries(record(methods))) {
       const o = record(op);
-      const ref = record(record(record(record(o.requestBody).content)['application/json']).schema).$ref;
-      const name = typeof ref === 'string' ? ref.split('/').pop() ?? '' : '';
+      const ref = record(
+        record(record(record(o.requestBody).content)['application/json']).schema,
+      ).$ref;
+      const name = typeof ref === 'string' ? (ref.split('/').pop() ?? '') : '';
       operations.push({
         method: method.toUpperCase(),
         path,
@@ -62,13 +67,16 @@ details{margin:.4rem 0;border-bottom:1px solid #eee;padding:.3rem 0}summary{curs
 <nav>${tags.map((t) => `<a href="#${esc(slug(t))}">${esc(t)}</a>`).join(' · ')}</nav>
 ${tags
   .map(
-    (t) => `<h2 id="${esc(slug(t))}">${esc(t)}</h2>${operations
-      .filter((o) => o.tag === t)
-      .map(
-        (o) => `<details><summary><span class="m ${esc(o.method)}">${esc(o.method)}</span> <code>${esc(o.path)}</code> — ${esc(o.summary)}</summary>
+    (t) =>
+      `<h2 id="${esc(slug(t))}">${esc(t)}</h2>${operations
+        .filter((o) => o.tag === t)
+        .map(
+          (
+            o,
+          ) => `<details><summary><span class="m ${esc(o.method)}">${esc(o.method)}</span> <code>${esc(o.path)}</code> — ${esc(o.summary)}</summary>
 <p>${esc(o.description)}</p>${o.body ? `<p>Request body (JSON Schema):</p><pre>${esc(JSON.stringify(o.body, null, 2))}</pre>` : ''}</details>`,
-      )
-      .join('\n')}`,
+        )
+        .join('\n')}`,
   )
   .join('\n')}
 </body></html>`;

@@ -46,7 +46,8 @@ export function idempotency(prisma: PrismaClient): RequestHandler {
       try {
         await prisma.idempotencyRecord.create({ data: { key, requestHash, status: IN_PROGRESS } });
       } catch (error) {
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') continue;
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+          continue;
         throw error;
       }
       recordResponse(prisma, res, key);
@@ -116,6 +117,7 @@ function recordResponse(prisma: PrismaClient, res: Response, key: string): void 
     return res;
   };
   res.on('finish', () => {
-    if (!settled) void prisma.idempotencyRecord.deleteMany({ where: { key } }).catch(() => undefined);
+    if (!settled)
+      void prisma.idempotencyRecord.deleteMany({ where: { key } }).catch(() => undefined);
   });
 }

@@ -31,7 +31,12 @@ export function createLogger(
  */
 export function routeOf(req: Parameters<RequestHandler>[0]): string {
   const route: unknown = req.route;
-  if (typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string')
+  if (
+    typeof route === 'object' &&
+    route !== null &&
+    'path' in route &&
+    typeof route.path === 'string'
+  )
     return `${req.baseUrl}${route.path}`;
   return 'unmatched';
 }

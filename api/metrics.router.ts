@@ -11,7 +11,12 @@ export function metricsRouter(prisma: PrismaClient, token: string | null): Route
     if (token !== null) {
       const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!safeEqual(given, token))
-        throw new HttpProblem(401, `${PROBLEM_BASE}unauthenticated`, 'Unauthenticated', 'Send METRICS_TOKEN as a Bearer token.');
+        throw new HttpProblem(
+          401,
+          `${PROBLEM_BASE}unauthenticated`,
+          'Unauthenticated',
+          'Send METRICS_TOKEN as a Bearer token.',
+        );
     }
     const counts = await prisma.enrollment.groupBy({ by: ['status'], _count: { _all: true } });
     enrollmentsByState.reset();

@@ -27,8 +27,16 @@ export function documentRoute(method: string, path: string, doc: RouteDoc): void
   docs.set(`${method.toUpperCase()} ${path}`, doc);
 }
 
-documentRoute('POST', '/v1/identify', { summary: 'Identify a contact (Segment spec)', tag: 'Events', body: IdentifySchema });
-documentRoute('POST', '/v1/track', { summary: 'Track an event (Segment spec)', tag: 'Events', body: TrackSchema });
+documentRoute('POST', '/v1/identify', {
+  summary: 'Identify a contact (Segment spec)',
+  tag: 'Events',
+  body: IdentifySchema,
+});
+documentRoute('POST', '/v1/track', {
+  summary: 'Track an event (Segment spec)',
+  tag: 'Events',
+  body: TrackSchema,
+});
 documentRoute('POST', '/v1/journeys/validate', {
   summary: 'Validate a journey definition and show its compiled plan',
   tag: 'Journeys',
@@ -40,23 +48,63 @@ documentRoute('POST', '/v1/journeys', {
   body: { name: 'Journey', schema: journeyJsonSchema() },
 });
 documentRoute('GET', '/v1/journeys', { summary: 'List journeys', tag: 'Journeys' });
-documentRoute('GET', '/v1/journeys/:key', { summary: 'A journey with its versions', tag: 'Journeys' });
-documentRoute('GET', '/v1/journeys/:key/enrollments', { summary: "A journey's enrollments", tag: 'Journeys' });
-documentRoute('GET', '/v1/contacts/:idOrUserId', { summary: 'A contact and its enrollments', tag: 'Contacts' });
+documentRoute('GET', '/v1/journeys/:key', {
+  summary: 'A journey with its versions',
+  tag: 'Journeys',
+});
+documentRoute('GET', '/v1/journeys/:key/enrollments', {
+  summary: "A journey's enrollments",
+  tag: 'Journeys',
+});
+documentRoute('GET', '/v1/contacts/:idOrUserId', {
+  summary: 'A contact and its enrollments',
+  tag: 'Contacts',
+});
 documentRoute('GET', '/v1/workspaces', { summary: "The caller's workspace", tag: 'Workspaces' });
-documentRoute('POST', '/v1/workspaces', { summary: 'Create a workspace (operator only)', tag: 'Workspaces', body: CreateWorkspaceSchema });
+documentRoute('POST', '/v1/workspaces', {
+  summary: 'Create a workspace (operator only)',
+  tag: 'Workspaces',
+  body: CreateWorkspaceSchema,
+});
 documentRoute('GET', '/v1/workspaces/:id', { summary: 'A workspace', tag: 'Workspaces' });
-documentRoute('PATCH', '/v1/workspaces/:id', { summary: 'Rename a workspace', tag: 'Workspaces', body: UpdateWorkspaceSchema });
-documentRoute('POST', '/v1/api-keys', { summary: 'Create an API key (shown once)', tag: 'API keys', body: CreateApiKeySchema });
-documentRoute('GET', '/v1/api-keys', { summary: 'List API keys (without secrets)', tag: 'API keys' });
-documentRoute('GET', '/v1/api-keys/:id', { summary: 'An API key (without secret)', tag: 'API keys' });
+documentRoute('PATCH', '/v1/workspaces/:id', {
+  summary: 'Rename a workspace',
+  tag: 'Workspaces',
+  body: UpdateWorkspaceSchema,
+});
+documentRoute('POST', '/v1/api-keys', {
+  summary: 'Create an API key (shown once)',
+  tag: 'API keys',
+  body: CreateApiKeySchema,
+});
+documentRoute('GET', '/v1/api-keys', {
+  summary: 'List API keys (without secrets)',
+  tag: 'API keys',
+});
+documentRoute('GET', '/v1/api-keys/:id', {
+  summary: 'An API key (without secret)',
+  tag: 'API keys',
+});
 documentRoute('DELETE', '/v1/api-keys/:id', { summary: 'Revoke an API key', tag: 'API keys' });
-documentRoute('POST', '/v1/webhook-sources', { summary: 'Create an inbound webhook source (secret shown once)', tag: 'Webhooks', body: CreateWebhookSourceSchema });
+documentRoute('POST', '/v1/webhook-sources', {
+  summary: 'Create an inbound webhook source (secret shown once)',
+  tag: 'Webhooks',
+  body: CreateWebhookSourceSchema,
+});
 documentRoute('GET', '/v1/webhook-sources', { summary: 'List webhook sources', tag: 'Webhooks' });
 documentRoute('GET', '/v1/webhook-sources/:id', { summary: 'A webhook source', tag: 'Webhooks' });
-documentRoute('POST', '/v1/webhook-sources/:id/rotate-secret', { summary: 'Replace the secret of a webhook source', tag: 'Webhooks' });
-documentRoute('DELETE', '/v1/webhook-sources/:id', { summary: 'Delete a webhook source', tag: 'Webhooks' });
-documentRoute('POST', '/v1/hooks/:sourceId', { summary: 'Receive a signed webhook (Standard Webhooks or HMAC)', tag: 'Webhooks' });
+documentRoute('POST', '/v1/webhook-sources/:id/rotate-secret', {
+  summary: 'Replace the secret of a webhook source',
+  tag: 'Webhooks',
+});
+documentRoute('DELETE', '/v1/webhook-sources/:id', {
+  summary: 'Delete a webhook source',
+  tag: 'Webhooks',
+});
+documentRoute('POST', '/v1/hooks/:sourceId', {
+  summary: 'Receive a signed webhook (Standard Webhooks or HMAC)',
+  tag: 'Webhooks',
+});
 documentRoute('GET', '/healthz', { summary: 'The process answers', tag: 'Operations' });
 documentRoute('GET', '/readyz', { summary: 'The database and Temporal answer', tag: 'Operations' });
 documentRoute('GET', '/metrics', { summary: 'Prometheus metrics', tag: 'Operations' });
@@ -93,12 +141,18 @@ export function openApiDocument(app: Express, serverUrl: string): Record<string,
       schemas: { ...schemas, Problem: PROBLEM_SCHEMA },
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API key.' },
-        basic: { type: 'http', scheme: 'basic', description: 'The API key as user name, empty password.' },
+        basic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'The API key as user name, empty password.',
+        },
       },
       responses: {
         Problem: {
           description: 'An RFC 9457 problem',
-          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          content: {
+            'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+          },
         },
       },
     },
@@ -118,7 +172,9 @@ function operation(route: RouteInfo, doc: RouteDoc | undefined, schemas: Record<
     operationId: `${route.method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ?? '').toUpperCase())}`,
     summary: doc?.summary ?? `${route.method} ${route.path}`,
     tags: [doc?.tag ?? tagOf(route.path)],
-    description: isPublic ? 'Public: no API key.' : SCOPE_TEXT[requiredScope(route.method, route.path)],
+    description: isPublic
+      ? 'Public: no API key.'
+      : SCOPE_TEXT[requiredScope(route.method, route.path)],
     ...(isPublic ? { security: [] } : {}),
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(route.method === 'POST' && !isPublic
@@ -130,7 +186,8 @@ function operation(route: RouteInfo, doc: RouteDoc | undefined, schemas: Record<
               in: 'header',
               required: false,
               schema: { type: 'string', maxLength: 255 },
-              description: 'Replays the first response for a repeat of this request within 24 hours.',
+              description:
+                'Replays the first response for a repeat of this request within 24 hours.',
             },
           ],
         }
@@ -178,7 +235,11 @@ const PROBLEM_SCHEMA = {
       items: {
         type: 'object',
         required: ['pointer', 'code', 'detail'],
-        properties: { pointer: { type: 'string' }, code: { type: 'string' }, detail: { type: 'string' } },
+        properties: {
+          pointer: { type: 'string' },
+          code: { type: 'string' },
+          detail: { type: 'string' },
+        },
       },
     },
   },

@@ -17,11 +17,22 @@ export function pageOf(req: Request): Page {
   const limit = rawLimit === undefined ? 50 : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 200)
     throw invalidInput('The paging parameters have problems.', [
-      { pointer: '/limit', code: 'out-of-range', message: '`limit` must be a whole number from 1 to 200.' },
+      {
+        pointer: '/limit',
+        code: 'out-of-range',
+        message: '`limit` must be a whole number from 1 to 200.',
+      },
     ]);
-  if (rawCursor !== undefined && (typeof rawCursor !== 'string' || !/^[0-9a-f-]{36}$/.test(rawCursor)))
+  if (
+    rawCursor !== undefined &&
+    (typeof rawCursor !== 'string' || !/^[0-9a-f-]{36}$/.test(rawCursor))
+  )
     throw invalidInput('The paging parameters have problems.', [
-      { pointer: '/cursor', code: 'bad-format', message: '`cursor` must be a `nextCursor` from a previous page.' },
+      {
+        pointer: '/cursor',
+        code: 'bad-format',
+        message: '`cursor` must be a `nextCursor` from a previous page.',
+      },
     ]);
   return { limit, after: typeof rawCursor === 'string' ? rawCursor : null };
 }

@@ -23,13 +23,18 @@ export function listRoutes(app: Express): RouteInfo[] {
         const methods: unknown = Reflect.get(route, 'methods');
         if (typeof path === 'string' && typeof methods === 'object' && methods !== null)
           for (const [method, on] of Object.entries(methods))
-            if (on === true && method !== '_all') routes.push({ method: method.toUpperCase(), path });
+            if (on === true && method !== '_all')
+              routes.push({ method: method.toUpperCase(), path });
         continue;
       }
       const handle: unknown = Reflect.get(layer, 'handle');
       if (typeof handle === 'function') visit(Reflect.get(handle, 'stack'));
     }
   };
-  visit(Reflect.get(app, 'router') === undefined ? [] : Reflect.get(Reflect.get(app, 'router'), 'stack'));
+  visit(
+    Reflect.get(app, 'router') === undefined
+      ? []
+      : Reflect.get(Reflect.get(app, 'router'), 'stack'),
+  );
   return routes;
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { recordSystemEvent } from '../engine/messaging/index.js';
-import type { LinkSigner } from '../mail/index.js';
+import { linkSigner } from '../mail/index.js';
+import type { SigningConfig } from './signing-config.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
 
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -13,10 +14,11 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
  * endpoint cannot be used as an open redirect. Both become events (`email_opened`,
  * `email_clicked`) carrying the enrollment and step, for branches and score rules.
  */
-export function trackingRouter(engine: EngineDeps, links: LinkSigner): Router {
+export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Router {
   const router = Router();
+  const links = linkSigner(signing.publicUrl, signing.secretKey);
 
-  router.get('/v1/t/open/:token', async (req, res) => {
+  router.get('/t/o/:token', async (req, res) => {
     const ref = links.readRecipient('open', String(req.params.token));
     const message = ref?.m ? await engine.prisma.emailMessage.findUnique({ where: { id: ref.m } }) : null;
     if (message) {
@@ -32,7 +34,7 @@ export function trackingRouter(engine: EngineDeps, links: LinkSigner): Router {
     res.set('Cache-Control', 'no-store').type('image/gif').send(PIXEL);
   });
 
-  router.get('/v1/t/click/:token', async (req, res) => {
+  router.get('/t/c/:token', async (req, res) => {
     const click = links.readClick(String(req.params.token));
     const message = click ? await engine.prisma.emailMessage.findUnique({ where: { id: click.m } }) : null;
     if (!click || !message || !message.links.includes(click.u))

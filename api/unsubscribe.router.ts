@@ -1,33 +1,35 @@
 import express, { Router, type Request } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { unsubscribe } from '../engine/messaging/index.js';
-import { emailKeyOf, type LinkSigner, type RecipientRef } from '../mail/index.js';
+import { emailKeyOf, linkSigner, type LinkSigner, type RecipientRef } from '../mail/index.js';
+import type { SigningConfig } from './signing-config.js';
 import { escapeHtml, htmlPage } from './html-page.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
 
 /**
- * The links in every marketing email. `POST /v1/unsubscribe/:token` is RFC 8058 one-click
+ * The links in every marketing email. `POST /u/:token` is RFC 8058 one-click
  * (mailbox providers post `List-Unsubscribe=One-Click` as a form); the GET shows a page with
  * one button, since link scanners fetch GETs and must not unsubscribe anyone. The preferences
  * page turns categories on and off. Mounted before the JSON-only check: these take forms.
  */
-export function unsubscribeRouter(engine: EngineDeps, links: LinkSigner): Router {
+export function unsubscribeRouter(engine: EngineDeps, signing: SigningConfig): Router {
   const router = Router();
+  const links = linkSigner(signing.publicUrl, signing.secretKey);
   const form = express.urlencoded({ extended: false, limit: '16kb' });
 
-  router.get('/v1/unsubscribe/:token', (req, res) => {
+  router.get('/u/:token', (req, res) => {
     const ref = recipient(links, req);
     res.type('html').send(
       htmlPage(
         'Unsubscribe',
         `<p>Stop marketing emails to <strong>${escapeHtml(ref.e)}</strong>?</p>
 <form method="post"><button type="submit" style="font-size:1rem;padding:.5rem 1rem">Unsubscribe</button></form>
-<p><a href="/v1/preferences/${escapeHtml(String(req.params.token))}">Choose which emails you get instead</a></p>`,
+<p><a href="/u/${escapeHtml(String(req.params.token))}/preferences">Choose which emails you get instead</a></p>`,
       ),
     );
   });
 
-  router.post('/v1/unsubscribe/:token', form, async (req, res) => {
+  router.post('/u/:token', form, async (req, res) => {
     const ref = recipient(links, req);
     const oneClick = isRecord(req.body) && req.body['List-Unsubscribe'] === 'One-Click';
     await unsubscribe(engine, ref, '*', oneClick ? 'one-click' : 'link');
@@ -36,7 +38,7 @@ export function unsubscribeRouter(engine: EngineDeps, links: LinkSigner): Router
       .send(htmlPage('You are unsubscribed', `<p>${escapeHtml(ref.e)} will get no more marketing emails from us.</p>`));
   });
 
-  router.get('/v1/preferences/:token', async (req, res) => {
+  router.get('/u/:token/preferences', async (req, res) => {
     const ref = recipient(links, req);
     const categories = await knownCategories(engine, ref);
     const off = await suppressedScopes(engine, ref);
@@ -56,7 +58,7 @@ export function unsubscribeRouter(engine: EngineDeps, links: LinkSigner): Router
     );
   });
 
-  router.post('/v1/preferences/:token', form, async (req, res) => {
+  router.post('/u/:token/preferences', form, async (req, res) => {
     const ref = recipient(links, req);
     const body: Record<string, unknown> = isRecord(req.body) ? req.body : {};
     const raw = body.category;

@@ -36,7 +36,9 @@ export function webhookSourcesRouter(prisma: PrismaClient, publicUrl: string): R
         name: body.name,
         verification: body.verification,
         signatureHeader:
-          body.verification === 'hmac-sha256' ? (body.signatureHeader ?? 'x-signature').toLowerCase() : null,
+          body.verification === 'hmac-sha256'
+            ? (body.signatureHeader ?? 'x-signature').toLowerCase()
+            : null,
         secret: newWebhookSecret(body.verification),
         mapping: body.mapping,
       },
@@ -60,7 +62,8 @@ export function webhookSourcesRouter(prisma: PrismaClient, publicUrl: string): R
 
   router.post('/v1/webhook-sources/:id/rotate-secret', async (req, res) => {
     const source = await find(prisma, workspaceOf(req), req.params.id);
-    const verification = source.verification === 'hmac-sha256' ? 'hmac-sha256' : 'standard-webhooks';
+    const verification =
+      source.verification === 'hmac-sha256' ? 'hmac-sha256' : 'standard-webhooks';
     const updated = await prisma.webhookSource.update({
       where: { id: source.id },
       data: { secret: newWebhookSecret(verification) },
@@ -81,7 +84,9 @@ export function webhookSourcesRouter(prisma: PrismaClient, publicUrl: string): R
 }
 
 async function find(prisma: PrismaClient, workspaceId: string, id: string): Promise<WebhookSource> {
-  const source = await prisma.webhookSource.findFirst({ where: { id, workspaceId, revokedAt: null } });
+  const source = await prisma.webhookSource.findFirst({
+    where: { id, workspaceId, revokedAt: null },
+  });
   if (!source) throw notFound(`Webhook source \`${id}\``);
   return source;
 }

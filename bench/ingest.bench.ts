@@ -31,7 +31,11 @@ export async function runIngestBench(): Promise<void> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
   const dir = await mkdtemp(join(tmpdir(), 'drumbeat-bench-ingest-'));
-  const server = await startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile: null });
+  const server = await startTemporalDevServer({
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+  });
   const engine = await startEngine(
     loadConfig({
       PORT: '0',
@@ -48,14 +52,25 @@ export async function runIngestBench(): Promise<void> {
   try {
     const api = engine.apiUrl ?? '';
     const headers = { 'content-type': 'application/json', ...engine.apiHeaders };
-    const model = JSON.parse(await readFile('examples/default-scoring-model.json', 'utf8')) as unknown;
-    const published = await fetch(`${api}/v1/scoring-models`, { method: 'POST', headers, body: JSON.stringify(model) });
-    if (!published.ok) throw new Error(`publishing the model: ${published.status} ${await published.text()}`);
+    const model = JSON.parse(
+      await readFile('examples/default-scoring-model.json', 'utf8'),
+    ) as unknown;
+    const published = await fetch(`${api}/v1/scoring-models`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(model),
+    });
+    if (!published.ok)
+      throw new Error(`publishing the model: ${published.status} ${await published.text()}`);
     const userIds = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
 
     const post = async (body: unknown): Promise<number> => {
       const start = performance.now();
-      const res = await fetch(`${api}/v1/batch`, { method: 'POST', headers, body: JSON.stringify(body) });
+      const res = await fetch(`${api}/v1/batch`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
       if (res.status !== 200) throw new Error(`batch answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
       return performance.now() - start;
@@ -85,13 +100,17 @@ export async function runIngestBench(): Promise<void> {
 
     const routeStart = performance.now();
     for (;;) {
-      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE routed_at IS NULL');
+      const { rows } = await pool.query<{ n: string }>(
+        'SELECT count(*) AS n FROM events WHERE routed_at IS NULL',
+      );
       if (Number(rows[0]?.n ?? 0) === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const routeSeconds = (performance.now() - routeStart) / 1000;
 
-    const contacts = (await pool.query<{ id: string }>('SELECT id FROM contacts WHERE user_id LIKE $1', ['bench-%'])).rows.map((r) => r.id);
+    const contacts = (
+      await pool.query<{ id: string }>('SELECT id FROM contacts WHERE user_id LIKE $1', ['bench-%'])
+    ).rows.map((r) => r.id);
     const rawStart = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
@@ -101,8 +120,18 @@ export async function runIngestBench(): Promise<void> {
           for (let i = 0; i < PER_BATCH; i++) {
             const m = trackMessage(`raw-${c}`);
             const p = values.length;
-            tuples.push(`($${p + 1}, 'default', $${p + 2}, 'track', $${p + 3}, $${p + 4}, $${p + 5}, NULL, $${p + 6}::jsonb, $${p + 7}, now())`);
-            values.push(newId(), m.messageId, m.event, contacts[i % contacts.length] ?? null, m.userId, JSON.stringify(m.properties), m.timestamp);
+            tuples.push(
+              `($${p + 1}, 'default', $${p + 2}, 'track', $${p + 3}, $${p + 4}, $${p + 5}, NULL, $${p + 6}::jsonb, $${p + 7}, now())`,
+            );
+            values.push(
+              newId(),
+              m.messageId,
+              m.event,
+              contacts[i % contacts.length] ?? null,
+              m.userId,
+              JSON.stringify(m.properties),
+              m.timestamp,
+            );
           }
           await pool.query(
             `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at) VALUES ${tuples.join(', ')}`,
@@ -115,12 +144,20 @@ export async function runIngestBench(): Promise<void> {
     const apiRate = total / apiSeconds;
     const rawRate = total / rawSeconds;
 
-    console.log(`\nIngestion through batch (PostgreSQL; ${CLIENTS} clients x ${BATCHES} batches x ${PER_BATCH} events, ${USERS} contacts, default scoring model)`);
+    console.log(
+      `\nIngestion through batch (PostgreSQL; ${CLIENTS} clients x ${BATCHES} batches x ${PER_BATCH} events, ${USERS} contacts, default scoring model)`,
+    );
     console.log(`  batch API, scored        ${apiRate.toFixed(0)} events/s`);
-    console.log(`  raw multi-row INSERT     ${rawRate.toFixed(0)} events/s   (same rows, pg driver, same table)`);
+    console.log(
+      `  raw multi-row INSERT     ${rawRate.toFixed(0)} events/s   (same rows, pg driver, same table)`,
+    );
     console.log(`  ratio API/raw            ${ratio(apiRate, rawRate)}   (target >= 0.50x)`);
-    console.log(`  acceptance -> score readable: scores commit with the events; request p50 ${ms(percentile(latencies, 50))}   p99 ${ms(percentile(latencies, 99))}`);
-    console.log(`  background routing drained ${routeSeconds.toFixed(1)} s after the last batch was answered`);
+    console.log(
+      `  acceptance -> score readable: scores commit with the events; request p50 ${ms(percentile(latencies, 50))}   p99 ${ms(percentile(latencies, 99))}`,
+    );
+    console.log(
+      `  background routing drained ${routeSeconds.toFixed(1)} s after the last batch was answered`,
+    );
   } finally {
     await pool.end();
     await engine.stop();

@@ -1,10 +1,16 @@
+import { runDefinitionsBench } from './definitions.bench.js';
+import { runExecutionBench } from './execution.bench.js';
 import { runIngestBench } from './ingest.bench.js';
+import { runLoadBench } from './load.bench.js';
 import { runSliceBench } from './slice.bench.js';
 
 /** `npm run bench`: every benchmark, each printing its figures beside a baseline from the same run. */
 const benches: Record<string, () => Promise<void>> = {
   slice: runSliceBench,
+  definitions: runDefinitionsBench,
+  execution: runExecutionBench,
   ingest: runIngestBench,
+  load: runLoadBench,
 };
 
 const only = process.argv.slice(2);

@@ -5,6 +5,9 @@ import { compileJourney, validateJourney } from '../definitions/index.js';
 import { loadTemplates } from '../mail/index.js';
 import { startEngine, type EngineRoles } from '../runtime/engine.js';
 import { openDatabase } from '../store/index.js';
+import { createApiKeyCommand, createWorkspaceCommand } from './admin.command.js';
+import { deploy } from './deploy.command.js';
+import { simulateCommand } from './simulate.command.js';
 
 const USAGE = `Usage: drumbeat <command>
 
@@ -14,6 +17,15 @@ const USAGE = `Usage: drumbeat <command>
   worker             Run only the Temporal worker.
   migrate            Apply database migrations and exit.
   validate <files>   Validate journey definitions; exits 1 if any has problems.
+  deploy <dir> [--workspace id]
+                     Validate every definition (journeys, scoring models) under <dir>, then
+                     publish the changed ones; nothing is published if any has a problem.
+  simulate <journey.json> [--contacts N]
+                     Run a journey for N contacts on the virtual clock; nothing is sent.
+  workspace create <name>
+                     Create a workspace and print its first admin API key (shown once).
+  api-key create [--workspace id] [--scope admin|write|ingest] [--name text]
+                     Create an API key and print it (shown once).
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -29,6 +41,28 @@ async function main(argv: readonly string[]): Promise<number> {
       return migrate();
     case 'validate':
       return validate(args);
+    case 'deploy': {
+      const { positional, options } = parseArgs(args);
+      if (!positional[0])
+        return usageError('Give the folder to deploy: drumbeat deploy definitions/');
+      return deploy(loadConfig(), positional[0], options.workspace ?? 'default');
+    }
+    case 'simulate': {
+      const { positional, options } = parseArgs(args);
+      if (!positional[0]) return usageError('Give a journey file: drumbeat simulate journey.json');
+      return simulateCommand(loadConfig(), positional[0], options);
+    }
+    case 'workspace': {
+      const { positional } = parseArgs(args);
+      if (positional[0] !== 'create') return usageError('Usage: drumbeat workspace create <name>');
+      return createWorkspaceCommand(loadConfig(), positional.slice(1).join(' '));
+    }
+    case 'api-key': {
+      const { positional, options } = parseArgs(args);
+      if (positional[0] !== 'create')
+        return usageError('Usage: drumbeat api-key create --scope write');
+      return createApiKeyCommand(loadConfig(), options);
+    }
     case 'help':
     case '--help':
       process.stdout.write(USAGE);
@@ -44,7 +78,8 @@ async function serve(roles: EngineRoles): Promise<number> {
   console.log('Drumbeat is starting…');
   const engine = await startEngine(config, { roles });
   const lines = [
-    engine.apiUrl && `  API            ${engine.apiUrl}   (health: ${engine.apiUrl}/healthz, docs: ${engine.apiUrl}/docs)`,
+    engine.apiUrl &&
+      `  API            ${engine.apiUrl}   (health: ${engine.apiUrl}/healthz, docs: ${engine.apiUrl}/docs)`,
     engine.apiUrl &&
       engine.apiHeaders.authorization &&
       `  API key        ${engine.apiHeaders.authorization.replace(/^Bearer /, '')}\n                 (admin, default workspace; kept in ${join(config.dataDir, 'dev-api-key')}:\n                  curl -H "Authorization: Bearer $(cat ${relativeDataDir(config.dataDir)}/dev-api-key)" …)`,
@@ -113,6 +148,28 @@ async function validate(files: readonly string[]): Promise<number> {
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+/** `--name value` options and the remaining positional arguments. */
+function parseArgs(args: readonly string[]): {
+  positional: string[];
+  options: Record<string, string>;
+} {
+  const positional: string[] = [];
+  const options: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg.startsWith('--')) {
+      const [name = '', inline] = arg.slice(2).split('=', 2);
+      options[name] = inline ?? args[++i] ?? '';
+    } else positional.push(arg);
+  }
+  return { positional, options };
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`${message}\n\n${USAGE}`);
+  return 2;
 }
 
 function relativeDataDir(dir: string): string {

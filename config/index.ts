@@ -23,6 +23,8 @@ export interface Config {
   readonly mailFrom: string;
   readonly templatesDir: string;
   readonly publicUrl: string;
+  /** Workflows a worker keeps in memory; bounds its memory whatever the number of enrollments. */
+  readonly workerCacheSize: number;
   /** Signs unsubscribe, tracking and webhook tokens; see docs/email-and-tasks.md. */
   readonly secretKey: string;
   /** API: structured log level (LOG_LEVEL), see docs/api.md. */
@@ -101,6 +103,16 @@ export function loadConfig(env: Env = process.env): Config {
     return found ?? fallback;
   };
 
+  const positiveInt = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) {
+      problems.push(`${name}=${raw} must be a whole number of at least 1.`);
+      return fallback;
+    }
+    return n;
+  };
   const apiPort = port('PORT', 3000);
   const host = text('HOST', '127.0.0.1');
   const config: Omit<Config, 'secretKey'> = {
@@ -118,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: text('MAIL_FROM', 'Drumbeat <drumbeat@localhost>'),
     templatesDir: resolve(text('TEMPLATES_DIR', 'templates')),
     publicUrl: text('PUBLIC_URL', `http://${host}:${apiPort}`).replace(/\/+$/, ''),
+    workerCacheSize: positiveInt('WORKER_CACHE_SIZE', 500),
     logLevel: oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     metricsToken: env.METRICS_TOKEN?.trim() ? env.METRICS_TOKEN.trim() : null,
     rateLimit: {

@@ -33,15 +33,14 @@ export type EnrollOutcome =
  */
 export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<EnrollOutcome> {
   const { prisma } = deps;
-  const facts = await loadContactFacts(prisma, request.workspaceId, request.contactId, null);
+  const [facts, past] = await Promise.all([
+    loadContactFacts(prisma, request.workspaceId, request.contactId, null),
+    prisma.enrollment.findMany({
+      where: { contactId: request.contactId, journeyVersion: { journeyId: request.journeyId } },
+      select: { id: true, entryKey: true, startedAt: true, endedAt: true, status: true },
+    }),
+  ]);
   if (!facts) return { enrolled: false, enrollmentId: null, reason: 'contact-not-found' };
-  const past = await prisma.enrollment.findMany({
-    where: { contactId: request.contactId, journeyVersion: { journeyId: request.journeyId } },
-    select: { id: true, entryKey: true, startedAt: true, endedAt: true, status: true },
-  });
-  // A pending row is an enrollment whose workflow start may not have happened: finish it.
-  const pending = past.find((p) => p.status === 'pending');
-  if (pending) return start(deps, request, pending.id, pending.entryKey);
 
   const trigger = request.trigger.name
     ? { name: request.trigger.name, properties: request.trigger.properties }
@@ -57,6 +56,10 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     now: Date.now(),
   });
   if (!decision.enroll) {
+    // A pending enrollment's workflow may not have started (the process stopped in between):
+    // starting it again is harmless, since Temporal refuses a second run of the same id.
+    for (const p of past.filter((e) => e.status === 'pending'))
+      await start(deps, request, p.id, p.entryKey);
     const running = past.find((p) => p.endedAt === null);
     return { enrolled: false, enrollmentId: running?.id ?? null, reason: decision.reason };
   }
@@ -111,10 +114,9 @@ async function start(
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
   }
-  await deps.prisma.enrollment.updateMany({
-    where: { id: enrollmentId, status: 'pending' },
-    data: { status: 'active' },
-  });
+  // The row stays `pending` until the workflow records its first step: one write fewer on
+  // the enrollment path, and `pending` already counts as running everywhere.
   return { enrolled: true, enrollmentId };
 }

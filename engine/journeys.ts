@@ -7,6 +7,7 @@ import {
 } from '../definitions/index.js';
 import { evaluate, type Plan } from '../core/index.js';
 import { newId } from '../store/index.js';
+import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
 import type { EngineDeps } from './deps.js';
 
 export type PublishResult =
@@ -35,7 +36,7 @@ export async function publishJourney(
   const definition: JourneyDefinition = validated.value;
   const plan = compileJourney(definition);
 
-  return deps.prisma.$transaction(async (tx) => {
+  const result = await deps.prisma.$transaction(async (tx) => {
     // A paused journey stays paused when a new version is published; an archived one returns.
     const existing = await tx.journey.findUnique({
       where: { workspaceId_key: { workspaceId, key: definition.id } },
@@ -72,6 +73,8 @@ export async function publishJourney(
     });
     return { ok: true as const, journey, version, created: true };
   });
+  invalidateJourneys(deps.prisma, workspaceId);
+  return result;
 }
 
 /** A published journey version that an event starts. */
@@ -91,14 +94,8 @@ export async function journeysTriggeredBy(
   event: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> },
   now = Date.now(),
 ): Promise<TriggeredJourney[]> {
-  const journeys = await deps.prisma.journey.findMany({
-    where: { workspaceId, status: 'active' },
-    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
-  });
-  return journeys.flatMap((j) => {
-    const latest = j.versions[0];
-    if (!latest) return [];
-    const plan = planOf(latest);
+  const journeys = await activeJourneys(deps.prisma, workspaceId, now);
+  return journeys.flatMap(({ journeyId, versionId, plan }) => {
     const fires = plan.triggers.some(
       (t) =>
         t.type === 'event' &&
@@ -110,7 +107,7 @@ export async function journeysTriggeredBy(
             now,
           )),
     );
-    return fires ? [{ journeyId: j.id, versionId: latest.id, plan }] : [];
+    return fires ? [{ journeyId, versionId, plan }] : [];
   });
 }
 

@@ -1,5 +1,6 @@
 import { exitSignal, pauseSignal, resumeSignal } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
+import { invalidateJourneys } from './journey-catalog.js';
 
 export type JourneyCommand = 'pause' | 'resume' | 'archive';
 
@@ -31,6 +32,7 @@ export async function changeJourneyStatus(
   if (journey.status === 'archived') return { ok: false, reason: 'archived' };
   const status = STATUS_AFTER[command];
   await deps.prisma.journey.update({ where: { id: journey.id }, data: { status } });
+  invalidateJourneys(deps.prisma, workspaceId);
   const running = await deps.prisma.enrollment.findMany({
     where: { journeyVersion: { journeyId: journey.id }, status: { in: ['active', 'pending'] } },
     select: { id: true },

@@ -22,27 +22,25 @@ export async function routeEvent(deps: EngineDeps, event: Event): Promise<RouteR
   let signalled = 0;
   const enrollments: EnrollOutcome[] = [];
   if (event.contactId) {
-    signalled = await signalRunningEnrollments(deps, event.contactId, {
-      id: event.id,
-      name,
-      properties,
-    });
-    if (event.type === 'track' && event.name) {
-      for (const journey of await journeysTriggeredBy(deps, event.workspaceId, {
-        name: event.name,
-        properties,
-      })) {
-        enrollments.push(
-          await enroll(deps, {
-            workspaceId: event.workspaceId,
-            journeyId: journey.journeyId,
-            journeyVersionId: journey.versionId,
-            plan: journey.plan,
-            contactId: event.contactId,
-            trigger: { eventId: event.id, name: event.name, properties },
-          }),
-        );
-      }
+    const contactId = event.contactId;
+    const [told, triggered] = await Promise.all([
+      signalRunningEnrollments(deps, contactId, { id: event.id, name, properties }),
+      event.type === 'track' && event.name
+        ? journeysTriggeredBy(deps, event.workspaceId, { name: event.name, properties })
+        : Promise.resolve([]),
+    ]);
+    signalled = told;
+    for (const journey of triggered) {
+      enrollments.push(
+        await enroll(deps, {
+          workspaceId: event.workspaceId,
+          journeyId: journey.journeyId,
+          journeyVersionId: journey.versionId,
+          plan: journey.plan,
+          contactId,
+          trigger: { eventId: event.id, name: event.name ?? name, properties },
+        }),
+      );
     }
   }
   await deps.prisma.event.update({ where: { id: event.id }, data: { routedAt: new Date() } });

@@ -2,8 +2,9 @@ import { signToken, verifyToken } from './tokens.js';
 
 /**
  * The signed links an email carries. Paths are fixed here so the API routes and the emails
- * agree: `/v1/unsubscribe/<token>`, `/v1/preferences/<token>`, `/v1/t/open/<token>`,
- * `/v1/t/click/<token>`.
+ * agree: `/u/<token>` (unsubscribe), `/u/<token>/preferences`, `/t/o/<token>` (open pixel),
+ * `/t/c/<token>` (click). Short, public (no API key), and outside /v1 because they live in
+ * emails for years.
  */
 export interface RecipientRef {
   /** workspace id */
@@ -35,10 +36,10 @@ export interface LinkSigner {
 export function linkSigner(publicUrl: string, secret: string): LinkSigner {
   const base = publicUrl.replace(/\/+$/, '');
   return {
-    unsubscribeUrl: (ref) => `${base}/v1/unsubscribe/${signToken(secret, 'unsubscribe', ref)}`,
-    preferencesUrl: (ref) => `${base}/v1/preferences/${signToken(secret, 'unsubscribe', ref)}`,
-    openUrl: (ref) => `${base}/v1/t/open/${signToken(secret, 'open', ref)}`,
-    clickUrl: (m, u) => `${base}/v1/t/click/${signToken(secret, 'click', { m, u })}`,
+    unsubscribeUrl: (ref) => `${base}/u/${signToken(secret, 'unsubscribe', ref)}`,
+    preferencesUrl: (ref) => `${base}/u/${signToken(secret, 'unsubscribe', ref)}/preferences`,
+    openUrl: (ref) => `${base}/t/o/${signToken(secret, 'open', ref)}`,
+    clickUrl: (m, u) => `${base}/t/c/${signToken(secret, 'click', { m, u })}`,
     readRecipient: (purpose, token) => recipientOf(verifyToken(secret, purpose, token)),
     readClick(token) {
       const v = verifyToken(secret, 'click', token);

@@ -144,6 +144,7 @@ export async function startEngine(
         address: temporalAddress,
         namespace: config.temporalNamespace,
         taskQueue: config.taskQueue,
+        cacheSize: config.workerCacheSize,
         activities: createActivities({
           prisma: database.prisma,
           mailer,
@@ -171,6 +172,7 @@ export async function startEngine(
         engine: deps,
         mailbox: sink !== null,
         publicUrl: config.publicUrl,
+        secretKey: config.secretKey,
         logger: createLogger(
           process.env.VITEST && !process.env.LOG_LEVEL ? 'warn' : config.logLevel,
         ),
@@ -226,6 +228,8 @@ export interface WorkerSetup {
   readonly namespace: string;
   readonly taskQueue: string;
   readonly activities: WorkerOptions['activities'];
+  /** Workflows kept in memory (sticky cache); evicted ones replay from history when needed. */
+  readonly cacheSize?: number;
   /** A prebuilt workflow bundle (tests share one); otherwise workflows/ is bundled now. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -252,6 +256,7 @@ export async function runWorker(setup: WorkerSetup): Promise<() => Promise<void>
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
     activities: setup.activities,
+    maxCachedWorkflows: setup.cacheSize ?? 500,
     ...(setup.workflowBundle
       ? { workflowBundle: setup.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),

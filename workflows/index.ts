@@ -5,7 +5,7 @@ export {
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';
-export { echoWorkflow } from './echo.workflow.js';
+export { awaitSignalWorkflow, echoWorkflow, pokeSignal } from './echo.workflow.js';
 export {
   contactEventSignal,
   exitSignal,

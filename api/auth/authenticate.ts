@@ -1,11 +1,7 @@
 import type { RequestHandler } from 'express';
 import { DEFAULT_WORKSPACE_ID } from '../../store/index.js';
 import { HttpProblem, PROBLEM_BASE } from '../problem.js';
-import {
-  DEFAULT_WORKSPACE_ONLY_PREFIXES,
-  isPublicPath,
-  requiredScope,
-} from './access-rules.js';
+import { DEFAULT_WORKSPACE_ONLY_PREFIXES, isPublicPath, requiredScope } from './access-rules.js';
 import { setAuth } from './context.js';
 import { credentialsFrom } from './credentials.js';
 import type { KeyStore } from './key-store.js';

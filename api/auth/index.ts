@@ -3,6 +3,14 @@ export { authenticate } from './authenticate.js';
 export { authOf, setAuth, type AuthContext } from './context.js';
 export { credentialsFrom } from './credentials.js';
 export { createApiKey, KeyStore, type CreatedKey, type StoredKey } from './key-store.js';
-export { generateKey, hashKey, isScope, safeEqual, scopeAllows, SCOPES, type Scope } from './keys.js';
+export {
+  generateKey,
+  hashKey,
+  isScope,
+  safeEqual,
+  scopeAllows,
+  SCOPES,
+  type Scope,
+} from './keys.js';
 export { isPublicPath, PUBLIC_PATHS, requiredScope } from './access-rules.js';
 export { ensureDevApiKey } from './dev-key.js';

@@ -5,7 +5,11 @@ const Name = Type.String({ title: 'Name', minLength: 1, maxLength: 200 });
 
 export const CreateWorkspaceSchema = Type.Object(
   { name: Name },
-  { additionalProperties: false, title: 'Create workspace', description: 'A new, empty workspace.' },
+  {
+    additionalProperties: false,
+    title: 'Create workspace',
+    description: 'A new, empty workspace.',
+  },
 );
 export type CreateWorkspaceBody = Static<typeof CreateWorkspaceSchema>;
 
@@ -44,7 +48,9 @@ export const WebhookMappingSchema = Type.Object(
     email: Type.Optional(Pointer),
     messageId: Type.Optional(Pointer),
     timestamp: Type.Optional(Pointer),
-    traits: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Pointer, { maxProperties: 50 })),
+    traits: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100 }), Pointer, { maxProperties: 50 }),
+    ),
     properties: Type.Optional(
       Type.Record(Type.String({ maxLength: 100 }), Pointer, { maxProperties: 50 }),
     ),

@@ -24,9 +24,15 @@ export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
     const source = await findSource(engine.prisma, req.params.sourceId);
     const raw = rawBodyOf(req);
     const verification =
-      source && raw && (source.verification === 'standard-webhooks' || source.verification === 'hmac-sha256')
+      source &&
+      raw &&
+      (source.verification === 'standard-webhooks' || source.verification === 'hmac-sha256')
         ? verifyWebhook(
-            { verification: source.verification, secret: source.secret, signatureHeader: source.signatureHeader },
+            {
+              verification: source.verification,
+              secret: source.secret,
+              signatureHeader: source.signatureHeader,
+            },
             req.headers,
             raw,
           )
@@ -37,7 +43,7 @@ export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
         401,
         `${PROBLEM_BASE}unverified-webhook`,
         'Webhook not verified',
-        'The request is not signed with this source\'s secret, or its timestamp is too old or too new.',
+        "The request is not signed with this source's secret, or its timestamp is too old or too new.",
       );
     }
     const wait = buckets.take(`source:${source.id}`);
@@ -52,7 +58,10 @@ export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
     });
     if (!mapped.ok) {
       webhooksReceived.inc({ outcome: 'invalid' });
-      throw invalidInput('The payload does not fit this source\'s mapping; nothing was stored.', mapped.problems);
+      throw invalidInput(
+        "The payload does not fit this source's mapping; nothing was stored.",
+        mapped.problems,
+      );
     }
     let last: { eventId: string; stored: boolean } = { eventId: '', stored: false };
     for (const message of mapped.messages) {

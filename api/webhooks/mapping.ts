@@ -28,12 +28,20 @@ export function applyMapping(
     const value = resolve(expr, payload);
     if (value === undefined || value === null || value === '') return null;
     if (typeof value !== 'string' && typeof value !== 'number') {
-      problems.push({ pointer: pointerIn(expr), code: 'wrong-type', message: `The payload's value for \`${field}\` must be text or a number.` });
+      problems.push({
+        pointer: pointerIn(expr),
+        code: 'wrong-type',
+        message: `The payload's value for \`${field}\` must be text or a number.`,
+      });
       return null;
     }
     const s = String(value);
     if (s.length > max) {
-      problems.push({ pointer: pointerIn(expr), code: 'too-long', message: `The payload's value for \`${field}\` is longer than ${max} characters.` });
+      problems.push({
+        pointer: pointerIn(expr),
+        code: 'too-long',
+        message: `The payload's value for \`${field}\` is longer than ${max} characters.`,
+      });
       return null;
     }
     return s;
@@ -41,16 +49,32 @@ export function applyMapping(
 
   const event = text('event', mapping.event, 200);
   if (event === null)
-    problems.push({ pointer: pointerIn(mapping.event), code: 'required', message: 'The payload has no event name where the mapping looks for it.' });
+    problems.push({
+      pointer: pointerIn(mapping.event),
+      code: 'required',
+      message: 'The payload has no event name where the mapping looks for it.',
+    });
   const email = text('email', mapping.email);
   const userId = text('userId', mapping.userId) ?? email;
   const anonymousId = text('anonymousId', mapping.anonymousId);
   if (userId === null && anonymousId === null)
-    problems.push({ pointer: pointerIn(mapping.userId ?? mapping.email ?? ''), code: 'required', message: 'The payload says nothing about who this is (no user id or e-mail where the mapping looks).' });
+    problems.push({
+      pointer: pointerIn(mapping.userId ?? mapping.email ?? ''),
+      code: 'required',
+      message:
+        'The payload says nothing about who this is (no user id or e-mail where the mapping looks).',
+    });
   const timestampText = text('timestamp', mapping.timestamp, 64);
-  const timestamp = timestampText === null ? new Date() : new Date(/^\d+$/.test(timestampText) ? Number(timestampText) * 1000 : timestampText);
+  const timestamp =
+    timestampText === null
+      ? new Date()
+      : new Date(/^\d+$/.test(timestampText) ? Number(timestampText) * 1000 : timestampText);
   if (Number.isNaN(timestamp.getTime()))
-    problems.push({ pointer: pointerIn(mapping.timestamp ?? ''), code: 'bad-format', message: 'The payload\'s timestamp is not a date.' });
+    problems.push({
+      pointer: pointerIn(mapping.timestamp ?? ''),
+      code: 'bad-format',
+      message: "The payload's timestamp is not a date.",
+    });
 
   if (problems.length > 0 || event === null) return { ok: false, problems };
   const messageId =
@@ -81,7 +105,10 @@ export function applyMapping(
   return { ok: true, messages: [identify, track] };
 }
 
-function resolveAll(fields: Readonly<Record<string, string>> | undefined, payload: unknown): Record<string, unknown> {
+function resolveAll(
+  fields: Readonly<Record<string, string>> | undefined,
+  payload: unknown,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, expr] of Object.entries(fields ?? {})) {
     const value = resolve(expr, payload);
@@ -95,7 +122,9 @@ export function resolve(expr: string, payload: unknown): unknown {
   if (expr.startsWith('/')) return atPointer(payload, expr);
   return expr.replace(/\{\{\s*(\/[^}\s]*)\s*\}\}/g, (_m, pointer: string) => {
     const value = atPointer(payload, pointer);
-    return value === undefined || value === null || typeof value === 'object' ? '' : String(value);
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : '';
   });
 }
 

@@ -33,7 +33,10 @@ function verifyStandard(secret: string, headers: Headers, body: Buffer, now: num
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
   if (!id || !timestamp || !signatures)
-    return { ok: false, reason: 'webhook-id, webhook-timestamp and webhook-signature are required' };
+    return {
+      ok: false,
+      reason: 'webhook-id, webhook-timestamp and webhook-signature are required',
+    };
   const seconds = Number(timestamp);
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now - seconds) > TIMESTAMP_TOLERANCE_SECONDS)
     return { ok: false, reason: 'timestamp outside the tolerance' };
@@ -45,7 +48,10 @@ function verifyStandard(secret: string, headers: Headers, body: Buffer, now: num
   const matches = signatures
     .split(' ')
     .map((s) => s.split(',', 2))
-    .some(([version, signature]) => version === 'v1' && signature !== undefined && safeEqual(signature, expected));
+    .some(
+      ([version, signature]) =>
+        version === 'v1' && signature !== undefined && safeEqual(signature, expected),
+    );
   return matches ? { ok: true, webhookId: id } : { ok: false, reason: 'signature mismatch' };
 }
 

@@ -16,8 +16,8 @@ export interface UnsubscribeResult {
 
 /**
  * Unsubscribes an address in one step: the suppression row is written first, so the very
- * next send (which checks it) is already refused; then `contact.unsubscribed` is set (for
- * all-marketing unsubscribes), the `unsubscribed` event is recorded and routed, and running
+ * next send (which checks it) is already refused; then `contact.unsubscribed` and the
+ * `unsubscribed` tag are set (for all-marketing unsubscribes), the `unsubscribed` event is recorded and routed, and running
  * enrollments whose suppression rule now matches get the exit signal.
  */
 export async function unsubscribe(
@@ -45,14 +45,24 @@ export async function unsubscribe(
   return { changed, exited: await exitSuppressed(deps, ref.w, ref.c, 'unsubscribed') };
 }
 
+/**
+ * Makes the unsubscribe visible to conditions: `contact.unsubscribed` is true and the contact
+ * carries the `unsubscribed` tag, which is what suppression rules in the examples test.
+ */
 async function markUnsubscribed(deps: EngineDeps, contactId: string): Promise<void> {
   const contact = await deps.prisma.contact.findUnique({ where: { id: contactId } });
   if (!contact) return;
-  const attributes: Prisma.InputJsonObject = {
-    ...(typeof contact.attributes === 'object' && contact.attributes !== null && !Array.isArray(contact.attributes)
+  const current =
+    typeof contact.attributes === 'object' &&
+    contact.attributes !== null &&
+    !Array.isArray(contact.attributes)
       ? contact.attributes
-      : {}),
+      : {};
+  const tags = Array.isArray(current.tags) ? current.tags.filter((t) => typeof t === 'string') : [];
+  const attributes: Prisma.InputJsonObject = {
+    ...current,
     unsubscribed: true,
+    tags: tags.includes('unsubscribed') ? tags : [...tags, 'unsubscribed'],
   };
   await deps.prisma.contact.update({ where: { id: contactId }, data: { attributes } });
 }

@@ -64,7 +64,11 @@ export async function createTask(
     });
     return { task: created, created: true };
   } catch (error) {
-    if (task.key && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    if (
+      task.key &&
+      error instanceof Prisma.PrismaClientKnownRequestError &&
+      error.code === 'P2002'
+    ) {
       const existing = await prisma.task.findUnique({ where: { key: task.key } });
       if (existing) return { task: existing, created: false };
     }

@@ -25,7 +25,10 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     expect(none.status).toBe(401);
     expect(none.contentType).toMatch(/problem\+json/);
     expect(none.headers.get('www-authenticate')).toMatch(/Bearer/);
-    expect((await clientWith(api, { authorization: 'Bearer dbk_admin_nope' }).get('/v1/journeys')).status).toBe(401);
+    expect(
+      (await clientWith(api, { authorization: 'Bearer dbk_admin_nope' }).get('/v1/journeys'))
+        .status,
+    ).toBe(401);
     expect((await anonymous.get('/healthz')).status).toBe(200);
     expect((await anonymous.get('/readyz')).status).toBe(200);
     expect((await anonymous.get('/metrics')).status).toBe(200);
@@ -33,7 +36,10 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
   });
 
   it('shows a key once, stores only its hash, and revokes it at once', async () => {
-    const created = await api.post('/v1/api-keys', { name: `ci ${uniqueSuffix()}`, scope: 'write' });
+    const created = await api.post('/v1/api-keys', {
+      name: `ci ${uniqueSuffix()}`,
+      scope: 'write',
+    });
     expect(created.status).toBe(201);
     const { id, key } = created.body as { id: string; key: string };
     expect(key).toMatch(/^dbk_write_/);
@@ -52,12 +58,18 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
   });
 
   it('lets an ingest key send events (Bearer or Segment-style Basic auth) and nothing else', async () => {
-    const { key } = (await api.post('/v1/api-keys', { name: 'site', scope: 'ingest' })).body as { key: string };
-    const basic = clientWith(api, { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
+    const { key } = (await api.post('/v1/api-keys', { name: 'site', scope: 'ingest' })).body as {
+      key: string;
+    };
+    const basic = clientWith(api, {
+      authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+    });
     const userId = `u-${uniqueSuffix()}`;
     expect((await basic.post('/v1/track', { userId, event: 'visited' })).status).toBe(200);
     const bearer = clientWith(api, { authorization: `Bearer ${key}` });
-    expect((await bearer.post('/v1/identify', { userId, traits: { plan: 'pro' } })).status).toBe(200);
+    expect((await bearer.post('/v1/identify', { userId, traits: { plan: 'pro' } })).status).toBe(
+      200,
+    );
     expect((await bearer.get(`/v1/contacts/${userId}`)).status).toBe(403);
     expect((await bearer.post('/v1/journeys/validate', {})).status).toBe(403);
   });
@@ -65,7 +77,9 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
   it('gives every workspace its own data: an event sent with one key is invisible to another', async () => {
     const other = await createWorkspace(api, `other ${uniqueSuffix()}`);
     const userId = `iso-${uniqueSuffix()}`;
-    expect((await other.api.post('/v1/identify', { userId, traits: { firstName: 'Mo' } })).status).toBe(200);
+    expect(
+      (await other.api.post('/v1/identify', { userId, traits: { firstName: 'Mo' } })).status,
+    ).toBe(200);
     expect((await other.api.get(`/v1/contacts/${userId}`)).status).toBe(200);
     expect((await api.get(`/v1/contacts/${userId}`)).status).toBe(404);
     // Only the operator (the default workspace) creates workspaces.
@@ -73,15 +87,21 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
   });
 
   it('sets security headers and a request id on every answer', async () => {
-    const res = await api.request('GET', '/v1/journeys', { headers: { 'x-request-id': 'trace-123' } });
+    const res = await api.request('GET', '/v1/journeys', {
+      headers: { 'x-request-id': 'trace-123' },
+    });
     expect(res.headers.get('x-request-id')).toBe('trace-123');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(res.headers.get('x-powered-by')).toBeNull();
-    const generated = await api.request('GET', '/v1/nothing', { headers: { 'x-request-id': 'bad id\u00e9' } });
+    const generated = await api.request('GET', '/v1/nothing', {
+      headers: { 'x-request-id': 'bad id\u00e9' },
+    });
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(((await generated.json()) as { requestId: string }).requestId).toBe(generated.headers.get('x-request-id'));
+    expect(((await generated.json()) as { requestId: string }).requestId).toBe(
+      generated.headers.get('x-request-id'),
+    );
   });
 
   it('answers 429 with Retry-After once a key has used up its bucket', async () => {
@@ -96,7 +116,10 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     try {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      const limited = apiClient({ apiUrl: `http://127.0.0.1:${port}`, apiHeaders: engine.apiHeaders });
+      const limited = apiClient({
+        apiUrl: `http://127.0.0.1:${port}`,
+        apiHeaders: engine.apiHeaders,
+      });
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) statuses.push((await limited.get('/v1/journeys')).status);
       expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);

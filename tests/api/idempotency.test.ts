@@ -28,10 +28,19 @@ describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
 
   it('refuses the same key with a different body', async () => {
     const key = `idem-${uniqueSuffix()}`;
-    expect((await api.post('/v1/api-keys', { name: 'a', scope: 'write' }, { 'idempotency-key': key })).status).toBe(201);
-    const other = await api.post('/v1/api-keys', { name: 'b', scope: 'write' }, { 'idempotency-key': key });
+    expect(
+      (await api.post('/v1/api-keys', { name: 'a', scope: 'write' }, { 'idempotency-key': key }))
+        .status,
+    ).toBe(201);
+    const other = await api.post(
+      '/v1/api-keys',
+      { name: 'b', scope: 'write' },
+      { 'idempotency-key': key },
+    );
     expect(other.status).toBe(422);
-    expect(other.body).toMatchObject({ type: 'https://drumbeat.dev/problems/idempotency-key-reused' });
+    expect(other.body).toMatchObject({
+      type: 'https://drumbeat.dev/problems/idempotency-key-reused',
+    });
   });
 
   it('keeps keys apart per route, and answers concurrent repeats with one creation', async () => {
@@ -43,13 +52,20 @@ describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
       steps: [{ id: 'w', type: 'sendEmail', template: 'welcome' }],
     };
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => api.post('/v1/journeys', journey, { 'idempotency-key': key })),
+      Array.from({ length: 5 }, () =>
+        api.post('/v1/journeys', journey, { 'idempotency-key': key }),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
-    expect((await api.get(`/v1/journeys/${journey.id}`)).body).toMatchObject({ versions: [{ version: 1 }] });
+    expect((await api.get(`/v1/journeys/${journey.id}`)).body).toMatchObject({
+      versions: [{ version: 1 }],
+    });
     // The same key on another route is another request.
-    expect((await api.post('/v1/api-keys', { name: 'c', scope: 'ingest' }, { 'idempotency-key': key })).status).toBe(201);
+    expect(
+      (await api.post('/v1/api-keys', { name: 'c', scope: 'ingest' }, { 'idempotency-key': key }))
+        .status,
+    ).toBe(201);
   });
 });

@@ -26,14 +26,23 @@ describe('operating the API', () => {
     const res = await clientWith(api, {}).get('/v1/openapi.json');
     const doc = res.body as OpenApi;
     expect(doc.openapi).toBe('3.1.0');
-    const app = createApp({ engine: engine.deps, readiness: () => Promise.resolve({}), mailbox: true });
+    const app = createApp({
+      engine: engine.deps,
+      readiness: () => Promise.resolve({}),
+      mailbox: true,
+    });
     for (const route of listRoutes(app)) {
       if (route.path === '/v1/openapi.json' || route.path === '/docs') continue;
       const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-      expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
+      expect(
+        doc.paths[path]?.[route.method.toLowerCase()],
+        `${route.method} ${path}`,
+      ).toBeDefined();
     }
     expect(doc.paths['/v1/track']?.post?.requestBody).toBeDefined();
-    expect(doc.components.schemas.Track).toMatchObject({ properties: { event: { type: 'string' } } });
+    expect(doc.components.schemas.Track).toMatchObject({
+      properties: { event: { type: 'string' } },
+    });
     expect(doc.paths['/healthz']?.get?.security).toEqual([]);
   });
 
@@ -51,7 +60,9 @@ describe('operating the API', () => {
     const res = await clientWith(api, {}).request('GET', '/metrics');
     const text = await res.text();
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-    expect(text).toMatch(/drumbeat_http_requests_total\{method="GET",route="\/v1\/journeys",status="200"\} \d+/);
+    expect(text).toMatch(
+      /drumbeat_http_requests_total\{method="GET",route="\/v1\/journeys",status="200"\} \d+/,
+    );
     expect(text).toContain('drumbeat_events_ingested_total');
     expect(text).toContain('drumbeat_enrollments');
   });

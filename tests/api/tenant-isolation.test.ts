@@ -39,7 +39,9 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
     await owner.post('/v1/identify', { userId, traits: { email, firstName: 'Iso' } });
     await owner.post('/v1/track', { userId, event: `iso_${s}` });
     const contact = (await owner.get(`/v1/contacts/${userId}`)).body as { id: string };
-    const key = (await owner.post('/v1/api-keys', { name: `iso ${s}`, scope: 'write' })).body as { id: string };
+    const key = (await owner.post('/v1/api-keys', { name: `iso ${s}`, scope: 'write' })).body as {
+      id: string;
+    };
     const source = (
       await owner.post('/v1/webhook-sources', {
         name: `iso ${s}`,
@@ -48,9 +50,13 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       })
     ).body as { id: string };
     const enrollment = await eventually(
-      () => engine.deps.prisma.enrollment.findFirst({ where: { contactId: contact.id } }),
-      20_000,
-      'the enrollment',
+      // Finished, so the snapshots below cannot change on their own.
+      () =>
+        engine.deps.prisma.enrollment.findFirst({
+          where: { contactId: contact.id, status: 'completed' },
+        }),
+      30_000,
+      'the enrollment to complete',
     );
     const event = await engine.deps.prisma.event.findFirstOrThrow({ where: { userId } });
     const mail = await eventually(
@@ -58,7 +64,18 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       20_000,
       'the welcome email',
     );
-    ids.push(journeyKey, userId, email, contact.id, key.id, source.id, enrollment.id, event.id, mail.id, 'default');
+    ids.push(
+      journeyKey,
+      userId,
+      email,
+      contact.id,
+      key.id,
+      source.id,
+      enrollment.id,
+      event.id,
+      mail.id,
+      'default',
+    );
   });
   afterAll(async () => {
     await engine?.cleanup();
@@ -100,13 +117,16 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       if (!route.path.includes(':') || isPublicPath(route.path.replace(/:[^/]+/g, 'x'))) continue;
       for (const id of ids) {
         const missing = `missing-${uniqueSuffix()}`;
-        const fill = (value: string) => route.path.replace(/:[A-Za-z0-9_]+/g, encodeURIComponent(value));
+        const fill = (value: string) =>
+          route.path.replace(/:[A-Za-z0-9_]+/g, encodeURIComponent(value));
         const real = await call(route, fill(id));
         const fake = await call(route, fill(missing));
         const what = `${route.method} ${route.path} with ${id}`;
         expect(real.status, what).toBe(fake.status);
         expect(real.status, what).toBeGreaterThanOrEqual(400);
-        expect(normalised(await real.text(), id), what).toBe(normalised(await fake.text(), missing));
+        expect(normalised(await real.text(), id), what).toBe(
+          normalised(await fake.text(), missing),
+        );
       }
       checked.push(`${route.method} ${route.path}`);
     }

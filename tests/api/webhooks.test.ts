@@ -41,12 +41,19 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
     expect(created.status).toBe(201);
     const source = created.body as { id: string; secret: string; url: string };
     expect(source.secret).toMatch(/^whsec_/);
-    expect(JSON.stringify((await api.get(`/v1/webhook-sources/${source.id}`)).body)).not.toContain(source.secret);
+    expect(JSON.stringify((await api.get(`/v1/webhook-sources/${source.id}`)).body)).not.toContain(
+      source.secret,
+    );
 
     const customer = `cus-${uniqueSuffix()}`;
     const body = JSON.stringify({
       type: 'payment_succeeded',
-      data: { customer: { id: customer, email: `${customer}@example.com` }, plan: 'pro', amount: 49, currency: 'EUR' },
+      data: {
+        customer: { id: customer, email: `${customer}@example.com` },
+        plan: 'pro',
+        amount: 49,
+        currency: 'EUR',
+      },
     });
     const now = Math.floor(Date.now() / 1000);
     const send = (headers: Record<string, string>, payload = body) =>
@@ -64,22 +71,36 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
     expect(first.status).toBe(202);
     const contact = await api.get(`/v1/contacts/${customer}`);
     expect(contact.body).toMatchObject({ email: `${customer}@example.com`, plan: 'pro' });
-    const events = await engine.deps.prisma.event.findMany({ where: { userId: customer, type: 'track' } });
-    expect(events).toMatchObject([{ name: 'billing_payment_succeeded', properties: { amount: 49, currency: 'EUR' } }]);
+    const events = await engine.deps.prisma.event.findMany({
+      where: { userId: customer, type: 'track' },
+    });
+    expect(events).toMatchObject([
+      { name: 'billing_payment_succeeded', properties: { amount: 49, currency: 'EUR' } },
+    ]);
 
     // The same delivery again (a retry or a replay inside the tolerance) is stored once.
-    expect(((await (await send(headers('msg_1', now))).json()) as { stored: boolean }).stored).toBe(false);
+    expect(((await (await send(headers('msg_1', now))).json()) as { stored: boolean }).stored).toBe(
+      false,
+    );
     // Outside the tolerance, a captured request cannot be replayed.
     expect((await send(headers('msg_2', now - 600))).status).toBe(401);
     // A forged signature, a tampered body and an unknown source all get the same 401.
-    expect((await send({ ...headers('msg_3', now), 'webhook-signature': 'v1,AAAA' })).status).toBe(401);
+    expect((await send({ ...headers('msg_3', now), 'webhook-signature': 'v1,AAAA' })).status).toBe(
+      401,
+    );
     expect((await send(headers('msg_4', now), body.replace('49', '1'))).status).toBe(401);
-    const unknown = await anonymous.request('POST', `/v1/hooks/00000000-0000-7000-8000-000000000000`, {
-      body,
-      headers: { 'content-type': 'application/json', ...headers('msg_5', now) },
-    });
+    const unknown = await anonymous.request(
+      'POST',
+      `/v1/hooks/00000000-0000-7000-8000-000000000000`,
+      {
+        body,
+        headers: { 'content-type': 'application/json', ...headers('msg_5', now) },
+      },
+    );
     expect(unknown.status).toBe(401);
-    expect(await engine.deps.prisma.event.count({ where: { userId: customer, type: 'track' } })).toBe(1);
+    expect(
+      await engine.deps.prisma.event.count({ where: { userId: customer, type: 'track' } }),
+    ).toBe(1);
   });
 
   it('verifies a plain HMAC header, and explains a payload the mapping cannot use', async () => {
@@ -87,7 +108,11 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
       name: 'Form tool',
       verification: 'hmac-sha256',
       signatureHeader: 'X-Form-Signature',
-      mapping: { event: 'form_submitted', email: '/fields/email', traits: { firstName: '/fields/name' } },
+      mapping: {
+        event: 'form_submitted',
+        email: '/fields/email',
+        traits: { firstName: '/fields/name' },
+      },
     });
     const source = created.body as { id: string; secret: string };
     const email = `form-${uniqueSuffix()}@example.com`;
@@ -100,11 +125,15 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
       });
     };
     expect((await post({ fields: { email, name: 'Ana' } })).status).toBe(202);
-    expect((await api.get(`/v1/contacts/${encodeURIComponent(email)}`)).body).toMatchObject({ firstName: 'Ana' });
+    expect((await api.get(`/v1/contacts/${encodeURIComponent(email)}`)).body).toMatchObject({
+      firstName: 'Ana',
+    });
 
     const missing = await post({ fields: { name: 'Nobody' } });
     expect(missing.status).toBe(422);
-    expect(((await missing.json()) as { errors: { pointer: string }[] }).errors[0]?.pointer).toBe('/fields/email');
+    expect(((await missing.json()) as { errors: { pointer: string }[] }).errors[0]?.pointer).toBe(
+      '/fields/email',
+    );
 
     expect((await api.request('DELETE', `/v1/webhook-sources/${source.id}`)).status).toBe(200);
     expect((await post({ fields: { email, name: 'Ana' } })).status).toBe(401);
@@ -118,6 +147,8 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
     });
     expect(res.status).toBe(422);
     const pointers = (res.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
-    expect(pointers).toEqual(expect.arrayContaining(['/verification', '/mapping/userId', '/mapping/event']));
+    expect(pointers).toEqual(
+      expect.arrayContaining(['/verification', '/mapping/userId', '/mapping/event']),
+    );
   });
 });

@@ -8,10 +8,7 @@ export interface OtherWorkspace {
 }
 
 /** A fresh workspace, created as the operator would, with a client holding its first admin key. */
-export async function createWorkspace(
-  operator: ApiClient,
-  name: string,
-): Promise<OtherWorkspace> {
+export async function createWorkspace(operator: ApiClient, name: string): Promise<OtherWorkspace> {
   const res = await operator.post('/v1/workspaces', { name });
   expect(res.status).toBe(201);
   const body = res.body as { id: string; adminKey: { key: string } };

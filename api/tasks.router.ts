@@ -1,0 +1,161 @@
+import type { Prisma } from '@prisma/client';
+import { Type } from '@sinclair/typebox';
+import { Router } from 'express';
+import type { TaskAssignee } from '../core/index.js';
+import type { EngineDeps } from '../engine/index.js';
+import { completeTask, createTask, findUser } from '../engine/tasks/index.js';
+import { invalidInput, notFound } from './problem.js';
+import { bodyValidator } from './validate-body.js';
+import { workspaceOf } from './workspace.js';
+
+const Priority = Type.Union(
+  [Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')],
+  { description: 'How urgent the task is.' },
+);
+const Assignee = Type.Union([
+  Type.Object({ type: Type.Literal('user'), user: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('roundRobin'), team: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('leastLoaded'), team: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('owner'), fallbackTeam: Type.Optional(Type.String({ minLength: 1 })) },
+    { additionalProperties: false },
+  ),
+]);
+const NewTask = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 300 }),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    contactId: Type.Optional(Type.String({ minLength: 1 })),
+    assignee: Type.Optional(Assignee),
+    dueAt: Type.Optional(Type.String({ format: 'date-time' })),
+    priority: Type.Optional(Priority),
+  },
+  { additionalProperties: false },
+);
+const TaskUpdate = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])),
+    assignee: Type.Optional(Type.Union([Type.String({ minLength: 1, description: 'A user id or email.' }), Type.Null()])),
+    dueAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    priority: Type.Optional(Priority),
+    status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('cancelled')], {
+      description: 'Use POST /v1/tasks/{id}/complete to complete a task.',
+    })),
+  },
+  { additionalProperties: false },
+);
+const readNew = bodyValidator(NewTask);
+const readUpdate = bodyValidator(TaskUpdate);
+
+/**
+ * Tasks for sales reps: list by assignee, status and due date; update; complete. Completing
+ * records the `task_completed` event, so a journey waiting for it moves on.
+ */
+export function tasksRouter(engine: EngineDeps): Router {
+  const router = Router();
+
+  router.get('/v1/tasks', async (req, res) => {
+    const workspaceId = workspaceOf(req);
+    const q = req.query;
+    const where: Prisma.TaskWhereInput = { workspaceId };
+    if (typeof q.assignee === 'string') where.assigneeId = (await findUser(engine.prisma, workspaceId, q.assignee)) ?? '-';
+    if (typeof q.status === 'string') where.status = q.status;
+    if (typeof q.contactId === 'string') where.contactId = q.contactId;
+    const dueBefore = dateParam(q.dueBefore, 'dueBefore');
+    const dueAfter = dateParam(q.dueAfter, 'dueAfter');
+    if (dueBefore || dueAfter) where.dueAt = { ...(dueBefore ? { lte: dueBefore } : {}), ...(dueAfter ? { gte: dueAfter } : {}) };
+    const tasks = await engine.prisma.task.findMany({
+      where,
+      orderBy: [{ dueAt: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }],
+      take: 500,
+    });
+    res.json({ data: tasks });
+  });
+
+  router.post('/v1/tasks', async (req, res) => {
+    const body = readNew(req.body);
+    const workspaceId = workspaceOf(req);
+    const assignee: TaskAssignee | null = body.assignee
+      ? body.assignee.type === 'owner'
+        ? { type: 'owner', fallbackTeam: body.assignee.fallbackTeam ?? null }
+        : body.assignee
+      : null;
+    const contact = body.contactId
+      ? await engine.prisma.contact.findFirst({ where: { workspaceId, id: body.contactId } })
+      : null;
+    if (body.contactId && !contact)
+      throw invalidInput('The contact does not exist.', [
+        { pointer: '/contactId', code: 'unknown-contact', message: `There is no contact ${body.contactId}.` },
+      ]);
+    const attributes = contact?.attributes;
+    const owner =
+      typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) ? attributes.owner ?? attributes.ownerId : null;
+    const { task } = await createTask(engine.prisma, {
+      workspaceId,
+      key: null,
+      title: body.title,
+      description: body.description ?? null,
+      contactId: contact?.id ?? null,
+      assignee,
+      ownerRef: typeof owner === 'string' ? owner : null,
+      dueAt: body.dueAt ? new Date(body.dueAt) : null,
+      priority: body.priority ?? 'normal',
+      enrollmentId: null,
+      stepId: null,
+    });
+    res.status(201).json(task);
+  });
+
+  router.get('/v1/tasks/:id', async (req, res) => {
+    const task = await engine.prisma.task.findFirst({ where: { workspaceId: workspaceOf(req), id: req.params.id } });
+    if (!task) throw notFound(`Task ${req.params.id}`);
+    res.json(task);
+  });
+
+  router.patch('/v1/tasks/:id', async (req, res) => {
+    const body = readUpdate(req.body);
+    const workspaceId = workspaceOf(req);
+    const task = await engine.prisma.task.findFirst({ where: { workspaceId, id: req.params.id } });
+    if (!task) throw notFound(`Task ${req.params.id}`);
+    let assigneeId: string | null | undefined;
+    if (body.assignee !== undefined) {
+      assigneeId = body.assignee === null ? null : await findUser(engine.prisma, workspaceId, body.assignee);
+      if (assigneeId === null && body.assignee !== null)
+        throw invalidInput('The assignee does not exist.', [
+          { pointer: '/assignee', code: 'unknown-user', message: `There is no user "${body.assignee}".` },
+        ]);
+    }
+    const updated = await engine.prisma.task.update({
+      where: { id: task.id },
+      data: {
+        ...(body.title === undefined ? {} : { title: body.title }),
+        ...(body.description === undefined ? {} : { description: body.description }),
+        ...(assigneeId === undefined ? {} : { assigneeId }),
+        ...(body.dueAt === undefined ? {} : { dueAt: body.dueAt === null ? null : new Date(body.dueAt) }),
+        ...(body.priority === undefined ? {} : { priority: body.priority }),
+        ...(body.status === undefined ? {} : { status: body.status }),
+      },
+    });
+    res.json(updated);
+  });
+
+  router.post('/v1/tasks/:id/complete', async (req, res) => {
+    const by = typeof req.body === 'object' && req.body !== null && 'by' in req.body && typeof req.body.by === 'string' ? req.body.by : null;
+    const task = await completeTask(engine, workspaceOf(req), req.params.id, by);
+    if (!task) throw notFound(`Task ${req.params.id}`);
+    res.json(task);
+  });
+
+  return router;
+}
+
+function dateParam(value: unknown, name: string): Date | null {
+  if (typeof value !== 'string') return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw invalidInput(`${name} is not a date.`, [
+      { pointer: '', code: 'invalid-date', message: `The ${name} parameter must be an ISO 8601 date-time.` },
+    ]);
+  return date;
+}

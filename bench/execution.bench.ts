@@ -1,0 +1,229 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../config/index.js';
+import { startSmtpSink } from '../mail/index.js';
+import { startEngine, type RunningEngine } from '../runtime/engine.js';
+import { freePort, startTemporalDevServer } from '../runtime/index.js';
+import { awaitSignalWorkflow, echoWorkflow, pokeSignal } from '../workflows/index.js';
+import { ms, percentile, ratio } from './stats.js';
+
+const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const REACTIONS = Number(process.env.BENCH_REACTIONS ?? 40);
+const WAITING = Number(process.env.BENCH_WAITING ?? 3000);
+const ADMIN_URL =
+  process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * Journey execution on Temporal, each figure beside a raw Temporal baseline from the same run:
+ * enrollment throughput through the API vs `workflow.start` of an empty workflow; reaction
+ * latency (event accepted -> next action done) vs a raw signal round trip; and the worker's
+ * resident memory while many enrollments sleep (it should follow the cache, not the count).
+ * The worker runs as its own process (`drumbeat worker`) on PostgreSQL, as in production.
+ */
+export async function runExecutionBench(): Promise<void> {
+  const dbName = `drumbeat_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${dbName}"`);
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const dir = await mkdtemp(join(tmpdir(), 'drumbeat-bench-exec-'));
+  const server = await startTemporalDevServer({
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+  });
+  const arrivals = new Map<string, (at: number) => void>();
+  const sink = await startSmtpSink({
+    port: 0,
+    onMessage: (mail) => mail.to.forEach((to) => arrivals.get(to)?.(performance.now())),
+  });
+  const env = {
+    DATA_DIR: dir,
+    DATABASE_URL: dbUrl.toString(),
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_TASK_QUEUE: 'bench-exec',
+    SMTP_URL: sink.url,
+    PORT: '0',
+  };
+  let worker: ChildProcess | null = null;
+  let api: RunningEngine | null = null;
+  try {
+    api = await startEngine(loadConfig(env), { roles: { api: true, worker: false } });
+    worker = await startWorkerProcess(env);
+    const engine = api;
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${engine.apiUrl ?? ''}${path}`, {
+        method: 'POST',
+        headers: { ...engine.apiHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    };
+    const temporal = engine.deps.temporal;
+
+    // 1. Enrollment throughput.
+    await post('/v1/journeys', {
+      id: 'bench-enroll',
+      name: 'Bench enroll',
+      triggers: [{ type: 'event', event: 'bench_enroll' }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    const users = Array.from({ length: ENROLLMENTS }, () => `u-${randomUUID()}`);
+    await pool(users, CONCURRENCY, (u) =>
+      post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } }),
+    );
+    let start = performance.now();
+    await pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' }));
+    const enrollRate = ENROLLMENTS / ((performance.now() - start) / 1000);
+    start = performance.now();
+    await pool(users, CONCURRENCY, () =>
+      temporal.workflow.start(echoWorkflow, {
+        taskQueue: 'bench-exec',
+        workflowId: `raw-${randomUUID()}`,
+        args: ['x'],
+      }),
+    );
+    const rawRate = ENROLLMENTS / ((performance.now() - start) / 1000);
+    console.log(`\nJourney execution on Temporal (worker process on PostgreSQL)`);
+    console.log(
+      `  enrollments through the API   ${enrollRate.toFixed(0)}/s  (${ENROLLMENTS} contacts, ${CONCURRENCY} concurrent clients)`,
+    );
+    console.log(`  raw workflow.start (empty)    ${rawRate.toFixed(0)}/s`);
+    console.log(`  ratio                         ${ratio(enrollRate, rawRate)}   (target >= 0.8x)`);
+
+    // 2. Reaction latency.
+    await post('/v1/journeys', {
+      id: 'bench-react',
+      name: 'Bench react',
+      triggers: [{ type: 'event', event: 'bench_react_start' }],
+      steps: [
+        {
+          id: 'wait-go',
+          type: 'waitForEvent',
+          event: 'bench_go',
+          timeout: 'P1D',
+          onTimeout: 'end',
+        },
+        { id: 'act', type: 'sendEmail', template: 'tips' },
+        { id: 'end', type: 'exit' },
+      ],
+    });
+    const reactors = Array.from({ length: REACTIONS + 3 }, () => `r-${randomUUID()}`);
+    await pool(reactors, CONCURRENCY, async (u) => {
+      await post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } });
+      await post('/v1/track', { userId: u, event: 'bench_react_start' });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // all of them settle into their wait
+    const reaction: number[] = [];
+    for (const [i, u] of reactors.entries()) {
+      const arrived = new Promise<number>((resolve) => arrivals.set(`${u}@example.com`, resolve));
+      const t0 = performance.now();
+      await post('/v1/track', { userId: u, event: 'bench_go' });
+      const t1 = await arrived;
+      if (i >= 3) reaction.push(t1 - t0);
+    }
+    const raw: number[] = [];
+    for (let i = 0; i < REACTIONS + 3; i++) {
+      const handle = await temporal.workflow.start(awaitSignalWorkflow, {
+        taskQueue: 'bench-exec',
+        workflowId: `poke-${randomUUID()}`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const t0 = performance.now();
+      await handle.signal(pokeSignal);
+      await handle.result();
+      if (i >= 3) raw.push(performance.now() - t0);
+    }
+    console.log(
+      `  reaction: event accepted -> action done   p50 ${ms(percentile(reaction, 50))}  p99 ${ms(percentile(reaction, 99))}`,
+    );
+    console.log(
+      `  raw signal round trip                     p50 ${ms(percentile(raw, 50))}  p99 ${ms(percentile(raw, 99))}`,
+    );
+    console.log(
+      `  ratio                                     p50 ${ratio(percentile(reaction, 50), percentile(raw, 50))}  p99 ${ratio(percentile(reaction, 99), percentile(raw, 99))}   (target p99 <= 3x)`,
+    );
+
+    // 3. Many sleeping enrollments: worker memory against their number.
+    await post('/v1/journeys', {
+      id: 'bench-sleep',
+      name: 'Bench sleep',
+      triggers: [{ type: 'event', event: 'bench_sleep' }],
+      steps: [
+        { id: 'nap', type: 'wait', duration: 'P7D' },
+        { id: 'hello', type: 'sendEmail', template: 'welcome' },
+      ],
+    });
+    const sleepers = Array.from({ length: WAITING }, () => `s-${randomUUID()}`);
+    const samples: string[] = [];
+    start = performance.now();
+    for (let done = 0; done < WAITING;) {
+      const chunk = sleepers.slice(done, done + Math.ceil(WAITING / 4));
+      await pool(chunk, CONCURRENCY, async (u) => {
+        await post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } });
+        await post('/v1/track', { userId: u, event: 'bench_sleep' });
+      });
+      done += chunk.length;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      samples.push(`${done} sleeping: ${(await rssMb(worker.pid ?? 0)).toFixed(0)} MB`);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    console.log(
+      `  ${WAITING} sleeping enrollments made in ${seconds.toFixed(1)} s (${(WAITING / seconds).toFixed(0)}/s, identify + track each)`,
+    );
+    console.log(`  worker resident memory: ${samples.join('; ')}`);
+  } finally {
+    worker?.kill('SIGTERM');
+    await api?.stop();
+    await sink.stop();
+    await server.stop();
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Drumbeat is running')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}`)));
+  });
+  return child;
+}

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+interface Case {
+  readonly name: string;
+  readonly method?: string;
+  readonly path: string;
+  /** Sent as it is (so `__proto__` stays a key, and broken text stays broken). */
+  readonly body: string;
+  /** The problem code expected in `errors`, when the case has a specific one. */
+  readonly code?: string;
+}
+
+const nested = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+const journey = (template: string) =>
+  JSON.stringify({
+    id: `bad-${uniqueSuffix()}`,
+    name: 'Bad',
+    triggers: [{ type: 'event', event: 'x' }],
+    steps: [{ id: 'a', type: 'sendEmail', template }],
+  });
+
+const CASES: readonly Case[] = [
+  // wrong types
+  { name: 'event name is a number', path: '/v1/track', body: '{"userId":"u","event":123}' },
+  { name: 'userId is an object', path: '/v1/identify', body: '{"userId":{"$ne":null}}' },
+  { name: 'traits is an array', path: '/v1/identify', body: '{"userId":"u","traits":[1,2]}' },
+  { name: 'body is an array', path: '/v1/track', body: '[{"userId":"u","event":"e"}]' },
+  { name: 'body is a string', path: '/v1/journeys', body: '"journey"' },
+  {
+    name: 'timestamp is not a date',
+    path: '/v1/track',
+    body: '{"userId":"u","event":"e","timestamp":"yesterday"}',
+  },
+  { name: 'unknown key scope', path: '/v1/api-keys', body: '{"name":"k","scope":"root"}' },
+  {
+    name: 'mapping is a string',
+    path: '/v1/webhook-sources',
+    body: '{"name":"s","verification":"hmac-sha256","mapping":"/a"}',
+  },
+  // huge strings
+  {
+    name: 'userId of 10,000 characters',
+    path: '/v1/track',
+    body: JSON.stringify({ userId: 'u'.repeat(10_000), event: 'e' }),
+  },
+  {
+    name: 'event name of 100,000 characters',
+    path: '/v1/track',
+    body: JSON.stringify({ userId: 'u', event: 'e'.repeat(100_000) }),
+  },
+  {
+    name: 'a body of 2 MB',
+    path: '/v1/identify',
+    body: JSON.stringify({ userId: 'u', traits: { bio: 'x'.repeat(2_000_000) } }),
+  },
+  // deep nesting
+  {
+    name: 'properties nested 200 levels deep',
+    path: '/v1/track',
+    body: `{"userId":"u","event":"e","properties":${nested(200)}}`,
+    code: 'too-deep',
+  },
+  { name: 'a journey nested 5,000 levels deep', path: '/v1/journeys', body: nested(5_000) },
+  // unicode edge cases
+  {
+    name: 'a lone surrogate in userId',
+    path: '/v1/track',
+    body: '{"userId":"\\ud800","event":"e"}',
+    code: 'unstorable-text',
+  },
+  {
+    name: 'a NUL character in an event name',
+    path: '/v1/track',
+    body: '{"userId":"u","event":"a\\u0000b"}',
+    code: 'unstorable-text',
+  },
+  {
+    name: 'a NUL character in a trait name',
+    path: '/v1/identify',
+    body: '{"userId":"u","traits":{"a\\u0000":1}}',
+    code: 'unstorable-text',
+  },
+  {
+    name: 'a reversed surrogate pair',
+    path: '/v1/identify',
+    body: '{"userId":"u","traits":{"n":"\\udc00\\ud800"}}',
+    code: 'unstorable-text',
+  },
+  // prototype pollution
+  {
+    name: '__proto__ at the top level',
+    path: '/v1/identify',
+    body: '{"userId":"u","__proto__":{"polluted":true}}',
+    code: 'forbidden-key',
+  },
+  {
+    name: '__proto__ in traits',
+    path: '/v1/identify',
+    body: '{"userId":"u","traits":{"__proto__":{"polluted":true}}}',
+    code: 'forbidden-key',
+  },
+  {
+    name: 'constructor.prototype in properties',
+    path: '/v1/track',
+    body: '{"userId":"u","event":"e","properties":{"constructor":{"prototype":{"polluted":true}}}}',
+    code: 'forbidden-key',
+  },
+  {
+    name: '__proto__ in a journey',
+    path: '/v1/journeys',
+    body: '{"__proto__":{"status":"active"},"id":"p"}',
+    code: 'forbidden-key',
+  },
+  {
+    name: '__proto__ in a webhook mapping',
+    path: '/v1/webhook-sources',
+    body: '{"name":"s","verification":"hmac-sha256","mapping":{"event":"/e","__proto__":{"x":1}}}',
+    code: 'forbidden-key',
+  },
+  // injection attempts in template fields
+  {
+    name: 'a path traversal as template name',
+    path: '/v1/journeys',
+    body: journey('../../../etc/passwd'),
+  },
+  {
+    name: 'a Handlebars expression as template name',
+    path: '/v1/journeys',
+    body: journey("{{constructor.constructor('return process')()}}"),
+  },
+  {
+    name: 'markup as template name',
+    path: '/v1/journeys',
+    body: journey('<script>alert(1)</script>'),
+  },
+  { name: 'SQL as template name', path: '/v1/journeys', body: journey("welcome' OR '1'='1") },
+  {
+    name: 'a Handlebars partial as template name',
+    path: '/v1/journeys',
+    body: journey('{{> layouts/base}}'),
+  },
+];
+
+/** Bad input of every kind: always a 4xx problem, and nothing stored. */
+describe('bad input', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  const counts = async () => {
+    const p = engine.deps.prisma;
+    return {
+      events: await p.event.count(),
+      contacts: await p.contact.count(),
+      journeys: await p.journey.count(),
+      apiKeys: await p.apiKey.count(),
+      webhookSources: await p.webhookSource.count(),
+    };
+  };
+
+  it.each(CASES)('refuses $name with a 4xx problem and stores nothing', async (c) => {
+    const before = await counts();
+    const res = await api.request(c.method ?? 'POST', c.path, {
+      body: c.body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 300)).toBeGreaterThanOrEqual(400);
+    expect(res.status, text.slice(0, 300)).toBeLessThan(500);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    if (c.code) expect(text).toContain(`"code":"${c.code}"`);
+    expect(await counts()).toEqual(before);
+    expect(Reflect.get({}, 'polluted')).toBeUndefined();
+  });
+
+  it('answers injection attempts in ids with a plain 404', async () => {
+    for (const id of ["' OR 1=1 --", '../../etc/passwd', '{{7*7}}', '%00', '\u202egnp.exe'])
+      expect((await api.get(`/v1/contacts/${encodeURIComponent(id)}`)).status).toBe(404);
+  });
+
+  it('accepts unusual but valid Unicode as data', async () => {
+    const userId = `ü-${uniqueSuffix()}-👩🏽‍💻-\u200d-עברית`;
+    const res = await api.post('/v1/identify', { userId, traits: { name: 'Zoë 𝔘𝔫𝔦𝔠𝔬𝔡𝔢' } });
+    expect(res.status).toBe(200);
+    expect((await api.get(`/v1/contacts/${encodeURIComponent(userId)}`)).body).toMatchObject({
+      userId,
+    });
+  });
+});

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendEmail, type SendEmailInput } from '../../activities/send-email.activity.js';
+import { suppress, type Mailer } from '../../mail/index.js';
+import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
+
+/**
+ * The send activity against a real SMTP server in the test process: headers mailbox providers
+ * require, both MIME parts, exactly once per key, suppression, quiet hours and the frequency
+ * cap (deferred, never dropped), permanent vs transient SMTP errors.
+ */
+describe.each(databaseVariants())('send email activity (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let capture: Capture;
+  let mailer: Mailer;
+  let deps: ReturnType<typeof activityDeps>;
+
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+    capture = await startCapture();
+    mailer = createMailer(capture.url);
+    deps = activityDeps(engine, mailer);
+  });
+  afterAll(async () => {
+    mailer?.close();
+    await capture?.stop();
+    await engine?.cleanup();
+  });
+
+  const input = (
+    s: { workspaceId: string; contactId: string },
+    enrollmentId: string,
+    extra: Partial<SendEmailInput> = {},
+  ): SendEmailInput => ({
+    workspaceId: s.workspaceId,
+    enrollmentId,
+    contactId: s.contactId,
+    stepId: 'welcome',
+    iteration: 1,
+    template: 'welcome',
+    subject: null,
+    deferrable: true,
+    trigger: { name: 'signed_up', properties: { plan: 'Pro' } },
+    ...extra,
+  });
+
+  it('sends once with List-Unsubscribe one-click headers, a stable Message-ID, HTML and text parts', async () => {
+    const email = `ada.${uniqueSuffix()}@example.com`;
+    const s = await seed(engine.deps.prisma, { email });
+    const enrollment = await s.enrollment();
+    const first = await sendEmail(deps, input(s, enrollment));
+    const again = await sendEmail(deps, input(s, enrollment));
+    expect(first).toMatchObject({ status: 'sent', to: email, alreadySent: false });
+    expect(again).toMatchObject({ status: 'sent', alreadySent: true });
+    const [mail, ...more] = await capture.waitFor(email);
+    expect(more).toHaveLength(0);
+    const parsed = mail?.parsed;
+    expect(parsed?.subject).toBe('Welcome to Drumbeat, Ada!');
+    expect(parsed?.messageId).toBe(first.status === 'sent' ? first.messageId : '');
+    const raw = (mail?.raw ?? '').replace(/\r\n[ \t]+/g, ' ');
+    expect(raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+    const listUnsubscribe = /^List-Unsubscribe: <([^>]+)>\r?$/m.exec(raw)?.[1] ?? '';
+    expect(listUnsubscribe).toMatch(/\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    expect(parsed?.html).toContain('Welcome, Ada!');
+    expect(parsed?.html).toContain('for the Pro plan');
+    expect(parsed?.text).toContain('Welcome, Ada!');
+    // The marketing footer carries the same signed link in both parts.
+    expect(parsed?.text).toContain(listUnsubscribe);
+    expect(parsed?.html).toContain(listUnsubscribe);
+  });
+
+  it('never sends marketing email to a suppressed address, but still sends transactional email', async () => {
+    const email = `bounced.${uniqueSuffix()}@example.com`;
+    const s = await seed(engine.deps.prisma, { email });
+    await suppress(engine.deps.prisma, { workspaceId: s.workspaceId, email, reason: 'bounced', scope: '*', source: 'api' });
+    const skipped = await sendEmail(deps, input(s, await s.enrollment()));
+    expect(skipped).toEqual({ status: 'suppressed', to: email, reason: 'bounced' });
+    const receipt = await sendEmail(deps, input(s, await s.enrollment(), { category: 'transactional' }));
+    expect(receipt).toMatchObject({ status: 'sent' });
+    const arrived = await capture.waitFor(email);
+    expect(arrived).toHaveLength(1);
+    expect(arrived[0]?.raw).not.toMatch(/^List-Unsubscribe/m);
+  });
+
+  it('defers a send in quiet hours to the moment they end, and records why', async () => {
+    const email = `night.${uniqueSuffix()}@example.com`;
+    const s = await seed(engine.deps.prisma, { email, timezone: 'UTC' });
+    // Quiet for the whole day except the minute that just started 1380 minutes from now-ish:
+    const nowMinute = new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
+    const endMinute = (nowMinute + 120) % 1440;
+    await engine.deps.prisma.messagingPolicy.upsert({
+      where: { workspaceId: s.workspaceId },
+      create: { workspaceId: s.workspaceId, quietStartMinute: nowMinute, quietEndMinute: endMinute },
+      update: { quietStartMinute: nowMinute, quietEndMinute: endMinute },
+    });
+    try {
+      const enrollment = await s.enrollment();
+      const result = await sendEmail(deps, input(s, enrollment));
+      expect(result.status).toBe('deferred');
+      if (result.status !== 'deferred') return;
+      expect(result.reason).toBe('quietHours');
+      const expected = new Date();
+      expected.setUTCHours(Math.floor(endMinute / 60), endMinute % 60, 0, 0);
+      if (expected.getTime() < Date.now()) expected.setUTCDate(expected.getUTCDate() + 1);
+      expect(result.until).toBe(expected.getTime());
+      const history = await engine.deps.prisma.sendDeferral.findMany({ where: { enrollmentId: enrollment } });
+      expect(history).toMatchObject([{ reason: 'quietHours', stepId: 'welcome' }]);
+      expect(capture.to(email)).toHaveLength(0);
+    } finally {
+      await engine.deps.prisma.messagingPolicy.delete({ where: { workspaceId: s.workspaceId } });
+    }
+  });
+
+  it('holds a send over the frequency cap until the next free slot, across journeys', async () => {
+    const email = `capped.${uniqueSuffix()}@example.com`;
+    const a = await seed(engine.deps.prisma, { email });
+    const week = 7 * 86_400_000;
+    await engine.deps.prisma.messagingPolicy.upsert({
+      where: { workspaceId: a.workspaceId },
+      create: { workspaceId: a.workspaceId, frequencyCap: 1, frequencyPeriodSec: week / 1000 },
+      update: { frequencyCap: 1, frequencyPeriodSec: week / 1000 },
+    });
+    try {
+      const first = await sendEmail(deps, input(a, await a.enrollment()));
+      expect(first.status).toBe('sent');
+      const sentAt = (await engine.deps.prisma.emailMessage.findFirstOrThrow({ where: { contactId: a.contactId } })).sentAt;
+      const second = await sendEmail(deps, input(a, await a.enrollment(), { stepId: 'other' }));
+      expect(second).toEqual({ status: 'deferred', reason: 'frequencyCap', until: sentAt.getTime() + week });
+      // Transactional mail does not count and is not held.
+      const receipt = await sendEmail(deps, input(a, await a.enrollment(), { category: 'transactional' }));
+      expect(receipt.status).toBe('sent');
+      expect(await capture.waitFor(email, 2)).toHaveLength(2);
+    } finally {
+      await engine.deps.prisma.messagingPolicy.delete({ where: { workspaceId: a.workspaceId } });
+    }
+  });
+
+  it('records a permanent SMTP refusal as failed and does not retry it; a transient one is retried', async () => {
+    const rejected = `reject.${uniqueSuffix()}@example.com`;
+    const s = await seed(engine.deps.prisma, { email: rejected });
+    const enrollment = await s.enrollment();
+    await expect(sendEmail(deps, input(s, enrollment))).rejects.toMatchObject({
+      type: 'SMTP_PERMANENT',
+      nonRetryable: true,
+    });
+    const effect = await engine.deps.prisma.sideEffect.findUniqueOrThrow({ where: { key: `${enrollment}:welcome:1` } });
+    expect(effect.status).toBe('failed');
+
+    const busy = `busy.${uniqueSuffix()}@example.com`;
+    const b = await seed(engine.deps.prisma, { email: busy });
+    const error: unknown = await sendEmail(deps, input(b, await b.enrollment())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toHaveProperty('nonRetryable', true);
+  });
+});

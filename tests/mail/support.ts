@@ -1,0 +1,170 @@
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import type { PrismaClient } from '@prisma/client';
+import type { ActivityDeps } from '../../activities/index.js';
+import { createMailer, type Mailer } from '../../mail/index.js';
+import { newId } from '../../store/index.js';
+import { eventually } from '../support/engine.js';
+
+/** A message as a real SMTP server in the test process received it. */
+export interface Arrived {
+  readonly to: string[];
+  readonly parsed: ParsedMail;
+  readonly raw: string;
+}
+
+export interface Capture {
+  readonly url: string;
+  readonly messages: Arrived[];
+  to(address: string): Arrived[];
+  waitFor(address: string, count?: number): Promise<Arrived[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * An SMTP server (smtp-server, read with mailparser). Recipients whose local part starts with
+ * `reject` get a permanent 550 and `busy` a transient 451, like a real relay would answer.
+ */
+export async function startCapture(): Promise<Capture> {
+  const messages: Arrived[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const local = address.address.split('@')[0] ?? '';
+      if (local.startsWith('reject'))
+        return callback(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+      if (local.startsWith('busy'))
+        return callback(Object.assign(new Error('4.2.1 Try later'), { responseCode: 451 }));
+      callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        simpleParser(raw).then(
+          (parsed) => {
+            messages.push({ to: session.envelope.rcptTo.map((r) => r.address), parsed, raw: raw.toString('utf8') });
+            callback();
+          },
+          (error: Error) => callback(error),
+        );
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const to = (a: string) => messages.filter((m) => m.to.includes(a));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    to,
+    waitFor: (a, count = 1) =>
+      eventually(() => (to(a).length >= count ? to(a) : null), 10_000, `${count} message(s) to ${a}`),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function activityDeps(
+  engine: { deps: { prisma: PrismaClient; templates: ActivityDeps['templates'] }; apiUrl: string | null },
+  mailer: Mailer,
+  secretKey = 'test-secret-key-that-is-long-enough-123',
+): ActivityDeps {
+  return {
+    prisma: engine.deps.prisma,
+    mailer,
+    templates: engine.deps.templates,
+    config: { mailFrom: 'Drumbeat Tests <tests@drumbeat.local>', secretKey, publicUrl: engine.apiUrl ?? '' },
+  };
+}
+
+export { createMailer };
+
+export interface Seeded {
+  /** A workspace of its own, so policies set by one test never touch another's sends. */
+  readonly workspaceId: string;
+  readonly contactId: string;
+  readonly journeyId: string;
+  readonly versionId: string;
+  enrollment(): Promise<string>;
+}
+
+/**
+ * A contact and a journey version with an enrollment row, as the engine would have made them,
+ * so activities can be called directly (side-effect rows reference the enrollment).
+ */
+export async function seed(
+  prisma: PrismaClient,
+  opts: {
+    readonly email: string;
+    readonly timezone?: string;
+    readonly locale?: string;
+    readonly attributes?: Record<string, string | number | boolean>;
+    readonly priority?: 'low' | 'normal' | 'high';
+    readonly rateLimit?: { count: number; perMs: number };
+    readonly workspaceId?: string;
+  },
+): Promise<Seeded> {
+  const suffix = newId();
+  const workspaceId = opts.workspaceId ?? `ws-${suffix}`;
+  if (!opts.workspaceId) await prisma.workspace.create({ data: { id: workspaceId, name: `Test ${suffix}` } });
+  const contactId = newId();
+  await prisma.contact.create({
+    data: {
+      id: contactId,
+      workspaceId,
+      userId: `user-${suffix}`,
+      email: opts.email,
+      emailKey: opts.email.toLowerCase(),
+      attributes: { firstName: 'Ada', ...opts.attributes },
+      timezone: opts.timezone ?? null,
+      locale: opts.locale ?? null,
+    },
+  });
+  const journeyId = newId();
+  const versionId = newId();
+  await prisma.journey.create({
+    data: { id: journeyId, workspaceId, key: `j-${suffix}`, name: `Journey ${suffix}`, status: 'draft' },
+  });
+  await prisma.journeyVersion.create({
+    data: {
+      id: versionId,
+      journeyId,
+      version: 1,
+      hash: suffix,
+      definition: {},
+      plan: {
+        settings: {
+          priority: opts.priority ?? 'normal',
+          countsTowardFrequencyCap: true,
+          rateLimit: opts.rateLimit ?? null,
+        },
+        triggers: [],
+        suppression: [],
+      },
+    },
+  });
+  return {
+    workspaceId,
+    contactId,
+    journeyId,
+    versionId,
+    async enrollment() {
+      const id = `enr-${newId()}`;
+      await prisma.enrollment.create({
+        data: {
+          id,
+          workspaceId,
+          journeyVersionId: versionId,
+          contactId,
+          entryKey: 'once',
+          status: 'active',
+        },
+      });
+      return id;
+    },
+  };
+}
