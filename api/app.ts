@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { httpRequests, httpRequestSeconds, rateLimited } from '../metrics/index.js';
 import { apiKeysRouter } from './api-keys.router.js';
-import { authenticate, KeyStore } from './auth/index.js';
+import { authenticate, isPublicPath, KeyStore } from './auth/index.js';
 import { bodyGuard } from './body-guard.js';
 import { batchRouter } from './batch.router.js';
 import { contactsRouter } from './contacts.router.js';
@@ -82,7 +82,9 @@ export function createApp(deps: AppDeps): Express {
   if (deps.secretKey) app.use(unsubscribeRouter(deps.engine, signing));
   if (deps.secretKey) app.use(trackingRouter(deps.engine, signing));
   app.use((req, _res, next) => {
+    // Public pages outside /v1 (unsubscribe, tracking) take form posts and read their own bodies.
     if (
+      !(isPublicPath(req.path) && !req.path.startsWith('/v1/')) &&
       req.method !== 'GET' &&
       req.method !== 'DELETE' &&
       req.headers['content-length'] !== '0' &&

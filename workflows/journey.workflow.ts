@@ -41,6 +41,8 @@ export interface JourneyWorkflowInput {
   readonly entryKey?: string | null;
   /** Where a previous run of this enrollment left off (continue-as-new). */
   readonly resume?: ResumePoint;
+  /** History length at which to continue as new (tests lower it; default below). */
+  readonly historyLimit?: number;
 }
 
 interface ResumePoint {
@@ -124,7 +126,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
       }
       case 'wait': {
         if (
-          workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE ||
+          workflowInfo().historyLength > (input.historyLimit ?? HISTORY_EVENTS_BEFORE_CONTINUE) ||
           workflowInfo().continueAsNewSuggested
         ) {
           await flush('active', command.stepId);

@@ -143,7 +143,13 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     });
     const completed = await api.post(`/v1/tasks/${task.id}/complete`, {});
     const dbg = await engine.deps.prisma.enrollment.findMany({ where: { contactId: task.contactId ?? '' }, include: { log: true } });
-    console.log('DEBUG', JSON.stringify(dbg, null, 1));
+    await new Promise((r) => setTimeout(r, 4000));
+    for (const e of dbg) {
+      const h = engine.deps.temporal.workflow.getHandle(e.id);
+      const d = await h.describe();
+      const hist = await h.fetchHistory();
+      console.log('DEBUG', d.status.name, JSON.stringify((hist.events ?? []).map((ev) => [ev.eventType, ev.activityTaskFailedEventAttributes?.failure?.message, ev.workflowTaskFailedEventAttributes?.failure?.message, ev.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName, ev.workflowExecutionSignaledEventAttributes?.signalName])));
+    }
     expect(completed.status).toBe(200);
     expect((completed.body as Task).status).toBe('done');
     const mail = await eventually(async () => {

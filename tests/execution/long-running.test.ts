@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileJourney, validateJourney } from '../../definitions/index.js';
+import { newId } from '../../store/index.js';
+import { contactEventSignal, journeyWorkflow } from '../../workflows/index.js';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+/**
+ * A journey that loops keeps its history bounded: the workflow continues as new at a wait,
+ * carrying its state, so iteration counts (and so idempotency keys) and the log go on.
+ * The history limit is lowered for the test; in production it is thousands of events.
+ */
+describe('long-running journeys', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  it('continues as new at a wait and carries on where it was', { timeout: 90_000 }, async () => {
+    const s = uniqueSuffix();
+    const definition = {
+      id: `loop-${s}`,
+      name: 'Weekly digest (fast)',
+      triggers: [{ type: 'event', event: `subscribed_${s}` }],
+      steps: [
+        {
+          id: 'digest',
+          type: 'sendEmail',
+          template: 'tips',
+          subject: 'Digest {{contact.firstName}}',
+        },
+        {
+          id: 'until-next',
+          type: 'waitForEvent',
+          event: `stop_${s}`,
+          timeout: 'PT0.4S',
+          onTimeout: 'digest',
+          next: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    };
+    const validated = validateJourney(definition, {
+      templateExists: (name) => engine.deps.templates.has(name),
+    });
+    if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
+    const plan = compileJourney(validated.value);
+    const email = `loop-${s}@example.com`;
+    await api.post('/v1/identify', { userId: `loop-${s}`, traits: { email, firstName: 'Ola' } });
+    await api.post('/v1/journeys', definition);
+    const prisma = engine.deps.prisma;
+    const contact = await prisma.contact.findFirstOrThrow({ where: { userId: `loop-${s}` } });
+    const version = await prisma.journeyVersion.findFirstOrThrow({
+      where: { journey: { key: `loop-${s}` } },
+    });
+    const enrollmentId = `enrollment/test-loop/${s}`;
+    await prisma.enrollment.create({
+      data: {
+        id: enrollmentId,
+        workspaceId: contact.workspaceId,
+        journeyVersionId: version.id,
+        contactId: contact.id,
+        entryKey: newId(),
+        status: 'pending',
+      },
+    });
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflow, {
+      workflowId: enrollmentId,
+      taskQueue: engine.deps.taskQueue,
+      args: [
+        {
+          workspaceId: contact.workspaceId,
+          journeyVersionId: version.id,
+          contactId: contact.id,
+          plan,
+          trigger: { eventId: null, name: null, properties: {} },
+          historyLimit: 40,
+        },
+      ],
+    });
+
+    const mailbox = async () =>
+      (
+        (await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`)).body as {
+          data: { messageId: string }[];
+        }
+      ).data;
+    await eventually(async () => (await mailbox()).length >= 8, 60_000, 'eight digests');
+    await handle.signal(contactEventSignal, { id: `stop-${s}`, name: `stop_${s}`, properties: {} });
+    const result = await handle.result();
+    expect(result.outcome).toBe('exited');
+
+    const description = await handle.describe();
+    expect(description.runId, 'the last run is not the first one').not.toBe(
+      handle.firstExecutionRunId,
+    );
+    const sent = await mailbox();
+    expect(new Set(sent.map((m) => m.messageId)).size).toBe(sent.length);
+    const log = await prisma.enrollmentLogEntry.findMany({
+      where: { enrollmentId },
+      orderBy: { seq: 'asc' },
+    });
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+    expect(log.filter((e) => e.kind === 'action')).toHaveLength(sent.length);
+  });
+});
