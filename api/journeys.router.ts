@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { journeyJsonSchema, validateJourney, compileJourney } from '../definitions/index.js';
 import {
+  explainEligibility,
   changeJourneyStatus,
   publishJourney,
   type EngineDeps,
@@ -219,6 +220,36 @@ export function journeysRouter(engine: EngineDeps): Router {
       });
     }
     res.json({ id: journey.key, versions: versions.sort((a, b) => a.version - b.version) });
+  });
+
+  /** Why is (or isn't) this contact in this journey? `?event=name` checks entry by that trigger. */
+  router.get('/v1/journeys/:key/eligibility/:contact', async (req, res) => {
+    const event =
+      typeof req.query.event === 'string' && req.query.event !== ''
+        ? { name: req.query.event, properties: {} }
+        : null;
+    const result = await explainEligibility(
+      engine,
+      workspaceOf(req),
+      req.params.key,
+      req.params.contact,
+      event,
+    );
+    if (!result.found)
+      throw notFound(
+        result.what === 'journey'
+          ? `Journey \`${req.params.key}\``
+          : `Contact \`${req.params.contact}\``,
+      );
+    res.json({
+      journey: req.params.key,
+      contact: req.params.contact,
+      journeyStatus: result.journeyStatus,
+      wouldEnroll: result.journeyStatus === 'active' && result.decision.enroll,
+      reason: result.decision.enroll ? null : result.decision.reason,
+      explanation: result.explanation,
+      enrollments: result.enrollments,
+    });
   });
 
   return router;

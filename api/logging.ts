@@ -31,13 +31,10 @@ export function createLogger(
  */
 export function routeOf(req: Parameters<RequestHandler>[0]): string {
   const route: unknown = req.route;
-  if (
-    typeof route === 'object' &&
-    route !== null &&
-    'path' in route &&
-    typeof route.path === 'string'
-  )
-    return `${req.baseUrl}${route.path}`;
+  if (typeof route === 'object' && route !== null && 'path' in route) {
+    if (typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+    if (Array.isArray(route.path)) return route.path.map(String).join('|');
+  }
   return 'unmatched';
 }
 

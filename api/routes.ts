@@ -21,10 +21,14 @@ export function listRoutes(app: Express): RouteInfo[] {
       if (typeof route === 'object' && route !== null) {
         const path: unknown = Reflect.get(route, 'path');
         const methods: unknown = Reflect.get(route, 'methods');
-        if (typeof path === 'string' && typeof methods === 'object' && methods !== null)
+        // A route may answer several paths (`router.post(['/v1/batch', '/v1/import'], …)`).
+        const paths = (Array.isArray(path) ? path : [path]).filter(
+          (p): p is string => typeof p === 'string',
+        );
+        if (typeof methods === 'object' && methods !== null)
           for (const [method, on] of Object.entries(methods))
             if (on === true && method !== '_all')
-              routes.push({ method: method.toUpperCase(), path });
+              for (const p of paths) routes.push({ method: method.toUpperCase(), path: p });
         continue;
       }
       const handle: unknown = Reflect.get(layer, 'handle');

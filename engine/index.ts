@@ -17,3 +17,4 @@ export {
 } from './scoring-models.js';
 export { contactScores, type ContactScoreView } from './contact-score.js';
 export { scoringPlanOf } from './scoring-plans.js';
+export { explainEligibility, type Eligibility } from './eligibility.js';

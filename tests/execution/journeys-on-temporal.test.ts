@@ -318,4 +318,33 @@ describe('journeys on Temporal', () => {
     await eventually(async () => (await mails(email)).length === 2, 10_000, 'two receipts');
     expect((await mails(email)).sort()).toEqual(['Order A-1', 'Order B-2']);
   });
+  it('explains why a contact is or is not in a journey, with the rules that decide entry', async () => {
+    const s = uniqueSuffix();
+    const key = `vip-${s}`;
+    await publish({
+      id: key,
+      triggers: [{ type: 'event', event: `visited_${s}` }],
+      entry: {
+        reentry: 'once',
+        condition: { type: 'equals', field: 'contact.tier', value: 'vip' },
+      },
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    await contact(`regular-${s}`, { tier: 'basic' });
+    await contact(`vip-${s}`, { tier: 'vip' });
+    const regular = await api.get(`/v1/journeys/${key}/eligibility/regular-${s}`);
+    expect(regular.body).toMatchObject({ wouldEnroll: false, reason: 'condition-not-met' });
+    expect((regular.body as { explanation: string }).explanation).toMatch(/entry condition/);
+    expect((await api.get(`/v1/journeys/${key}/eligibility/vip-${s}`)).body).toMatchObject({
+      wouldEnroll: true,
+      reason: null,
+    });
+    await track(`vip-${s}`, `visited_${s}`);
+    expect((await api.get(`/v1/journeys/${key}/eligibility/vip-${s}`)).body).toMatchObject({
+      wouldEnroll: false,
+      reason: 'already-enrolled',
+      enrollments: [expect.objectContaining({ entryKey: 'once' })],
+    });
+    expect((await api.get(`/v1/journeys/${key}/eligibility/nobody-${s}`)).status).toBe(404);
+  });
 });

@@ -1,0 +1,76 @@
+import { decideEntry, type EntryDecision } from '../core/index.js';
+import type { EngineDeps } from './deps.js';
+import { loadContactFacts } from './facts.js';
+import { planOf } from './journeys.js';
+
+export type Eligibility =
+  | { readonly found: false; readonly what: 'journey' | 'contact' }
+  | {
+      readonly found: true;
+      readonly journeyStatus: string;
+      readonly decision: EntryDecision;
+      readonly explanation: string;
+      readonly enrollments: readonly { id: string; entryKey: string; status: string }[];
+    };
+
+const SENTENCES: Record<Extract<EntryDecision, { enroll: false }>['reason'], string> = {
+  'condition-not-met': 'The contact does not meet the journey’s entry condition.',
+  'missing-entry-key': 'The trigger has no value for the journey’s entry key.',
+  'already-enrolled':
+    'The contact is already in this journey, or the re-entry rule allows only one entry.',
+  'cooling-down': 'The contact entered recently; the journey’s cool-down has not passed.',
+  'max-entries': 'The contact has entered this journey the maximum number of times.',
+};
+
+/**
+ * "Why is this contact not in this journey?", answered by the same `decideEntry` that decides
+ * real entries, on the contact's current facts and enrollment history.
+ */
+export async function explainEligibility(
+  deps: EngineDeps,
+  workspaceId: string,
+  journeyKey: string,
+  contactKey: string,
+  trigger: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> } | null,
+): Promise<Eligibility> {
+  const { prisma } = deps;
+  const journey = await prisma.journey.findUnique({
+    where: { workspaceId_key: { workspaceId, key: journeyKey } },
+    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+  });
+  const latest = journey?.versions[0];
+  if (!journey || !latest) return { found: false, what: 'journey' };
+  const contact = await prisma.contact.findFirst({
+    where: { workspaceId, OR: [{ id: contactKey }, { userId: contactKey }] },
+  });
+  const facts = contact && (await loadContactFacts(prisma, workspaceId, contact.id, null));
+  if (!contact || !facts) return { found: false, what: 'contact' };
+  const past = await prisma.enrollment.findMany({
+    where: { contactId: contact.id, journeyVersion: { journeyId: journey.id } },
+    select: { id: true, entryKey: true, status: true, startedAt: true, endedAt: true },
+    orderBy: { startedAt: 'asc' },
+  });
+  const decision = decideEntry(planOf(latest), {
+    facts,
+    trigger,
+    history: past.map((p) => ({
+      entryKey: p.entryKey,
+      startedAt: p.startedAt.getTime(),
+      endedAt: p.endedAt?.getTime() ?? null,
+    })),
+    now: Date.now(),
+  });
+  const explanation =
+    journey.status !== 'active'
+      ? `The journey is ${journey.status}: it enrolls no one until it is active again.`
+      : decision.enroll
+        ? 'The contact would enter this journey now.'
+        : SENTENCES[decision.reason];
+  return {
+    found: true,
+    journeyStatus: journey.status,
+    decision,
+    explanation,
+    enrollments: past.map((p) => ({ id: p.id, entryKey: p.entryKey, status: p.status })),
+  };
+}
