@@ -53,7 +53,7 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['../activities/*', '../api/*', '../store/*', '../mail/*', '../runtime/*'],
+              group: ['../activities/*', '../api/*', '../store/*', '../mail/*', '../runtime/*', '../engine/*'],
               message: 'Only `import type` from outside the sandbox.',
               allowTypeImports: true,
             },

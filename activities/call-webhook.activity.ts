@@ -37,7 +37,13 @@ export async function callWebhook(
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
   const previous = await deps.prisma.sideEffect.findUnique({ where: { key } });
   const recorded = previous?.result;
-  if (previous?.status === 'done' && typeof recorded === 'object' && recorded !== null && 'status' in recorded && typeof recorded.status === 'number')
+  if (
+    previous?.status === 'done' &&
+    typeof recorded === 'object' &&
+    recorded !== null &&
+    'status' in recorded &&
+    typeof recorded.status === 'number'
+  )
     return { status: recorded.status };
 
   const journey = await journeyInfo(deps.prisma, input.enrollmentId);
@@ -78,13 +84,24 @@ export async function callWebhook(
     status = res.status;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (attempt < MAX_ATTEMPTS) throw ApplicationFailure.retryable(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE');
+    if (attempt < MAX_ATTEMPTS)
+      throw ApplicationFailure.retryable(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE');
     await deps.prisma.sideEffect.upsert({
       where: { key },
-      create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook', status: 'failed', result: { error: reason } },
+      create: {
+        key,
+        enrollmentId: input.enrollmentId,
+        stepId: input.stepId,
+        kind: 'webhook',
+        status: 'failed',
+        result: { error: reason },
+      },
       update: { status: 'failed', result: { error: reason } },
     });
-    throw ApplicationFailure.nonRetryable(`Calling ${url} failed ${attempt} times: ${reason}`, 'WEBHOOK_UNREACHABLE');
+    throw ApplicationFailure.nonRetryable(
+      `Calling ${url} failed ${attempt} times: ${reason}`,
+      'WEBHOOK_UNREACHABLE',
+    );
   }
   if ((status >= 500 || status === 429) && attempt < MAX_ATTEMPTS)
     throw ApplicationFailure.retryable(`${url} answered ${status}; trying again.`, 'WEBHOOK_RETRY');
@@ -92,7 +109,14 @@ export async function callWebhook(
   await deps.prisma.webhookCall.updateMany({ where: { key }, data: { status } });
   await deps.prisma.sideEffect.upsert({
     where: { key },
-    create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook', status: 'done', result: { status } },
+    create: {
+      key,
+      enrollmentId: input.enrollmentId,
+      stepId: input.stepId,
+      kind: 'webhook',
+      status: 'done',
+      result: { status },
+    },
     update: { status: 'done', result: { status } },
   });
   return { status };

@@ -37,7 +37,10 @@ export async function createTaskActivity(
     where: { id: input.contactId, workspaceId: input.workspaceId },
   });
   if (!contact)
-    throw ApplicationFailure.nonRetryable(`Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
+    throw ApplicationFailure.nonRetryable(
+      `Contact ${input.contactId} no longer exists.`,
+      'CONTACT_NOT_FOUND',
+    );
   const data = { contact: contactView(contact), event: input.trigger };
   const { action } = input;
   const { task } = await createTask(deps.prisma, {
@@ -66,7 +69,14 @@ export async function createTaskActivity(
   const result = { taskId: task.id, assigneeId: task.assigneeId };
   await deps.prisma.sideEffect.upsert({
     where: { key },
-    create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'createTask', status: 'done', result },
+    create: {
+      key,
+      enrollmentId: input.enrollmentId,
+      stepId: input.stepId,
+      kind: 'createTask',
+      status: 'done',
+      result,
+    },
     update: { status: 'done', result },
   });
   return result;
@@ -75,7 +85,8 @@ export async function createTaskActivity(
 /** The contact's owner: an `ownerId` column when contacts have one, else the `owner` attribute. */
 function ownerOf(contact: object): string | null {
   if ('ownerId' in contact && typeof contact.ownerId === 'string') return contact.ownerId;
-  const attributes = 'attributes' in contact && isRecord(contact.attributes) ? contact.attributes : {};
+  const attributes =
+    'attributes' in contact && isRecord(contact.attributes) ? contact.attributes : {};
   const owner = attributes.ownerId ?? attributes.owner;
   return typeof owner === 'string' && owner !== '' ? owner : null;
 }
@@ -83,7 +94,13 @@ function ownerOf(contact: object): string | null {
 async function notifyAssignee(
   deps: ActivityDeps,
   userId: string,
-  task: { taskId: string; title: string; description: string | null; dueAt: Date | null; contact: string },
+  task: {
+    taskId: string;
+    title: string;
+    description: string | null;
+    dueAt: Date | null;
+    contact: string;
+  },
 ): Promise<void> {
   const user = await deps.prisma.user.findUnique({ where: { id: userId } });
   if (!user) return;

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@prisma/client';
+import type { EngineDeps } from '../engine/index.js';
 import type { Mailer, TemplateStore } from '../mail/index.js';
 
 /** Everything activities touch, passed in so tests and entry points wire real parts explicitly. */
@@ -13,4 +14,6 @@ export interface ActivityDeps {
     /** Where links in emails point (the API's public address). */
     readonly publicUrl: string;
   };
+  /** The engine (store + Temporal client), for activities that enroll contacts. */
+  readonly engine?: EngineDeps;
 }

@@ -21,7 +21,10 @@ export interface ContentRequest {
   readonly subject: string | null;
   readonly contact: Contact;
   readonly recipient: RecipientRef;
-  readonly trigger: { readonly name: string | null; readonly properties: Readonly<Record<string, unknown>> };
+  readonly trigger: {
+    readonly name: string | null;
+    readonly properties: Readonly<Record<string, unknown>>;
+  };
   readonly journey: { readonly key: string; readonly name: string } | null;
   readonly stepId: string | null;
   readonly marketing: boolean;

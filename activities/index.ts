@@ -2,6 +2,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { assertNever } from '../core/index.js';
 import type { ActivityDeps } from './deps.js';
+import {
+  audiencePage,
+  finishAudienceRun,
+  startAudienceRun,
+  type AudienceRunStart,
+} from './audience.activity.js';
+import type { AudiencePageRequest } from '../engine/index.js';
 import { loadFacts, type LoadFactsInput } from './load-facts.activity.js';
 import { recordEnrollment, type RecordEnrollmentInput } from './record-enrollment.activity.js';
 import { sendEmail, type SendEmailResult } from './send-email.activity.js';
@@ -74,6 +81,11 @@ export function createActivities(deps: ActivityDeps) {
           return assertNever(action, 'action');
       }
     },
+    /** Audience runs (enroll existing, schedules, date triggers): start, one page, finish. */
+    startAudienceRun: (input: AudienceRunStart) => startAudienceRun(deps, input),
+    audiencePage: (input: AudiencePageRequest) => audiencePage(deps, input),
+    finishAudienceRun: (input: { readonly runId: string; readonly status: 'done' | 'failed' }) =>
+      finishAudienceRun(deps, input),
     /** Loads the contact's facts for the interpreter's conditions; read-only, safe to retry. */
     loadFacts: (input: LoadFactsInput) => loadFacts(deps, input),
     /** Mirrors the enrollment's status and step into the store for listing; idempotent. */

@@ -34,7 +34,8 @@ export async function journeyInfo(
     select: { plan: true, journey: { select: { id: true, key: true, name: true } } },
   });
   if (!version) return null;
-  const settings = isRecord(version.plan) && isRecord(version.plan.settings) ? version.plan.settings : {};
+  const settings =
+    isRecord(version.plan) && isRecord(version.plan.settings) ? version.plan.settings : {};
   const rate = isRecord(settings.rateLimit) ? settings.rateLimit : null;
   const info: JourneyInfo = {
     journeyId: version.journey.id,

@@ -12,8 +12,8 @@ import {
 import type { ActivityDeps } from './deps.js';
 import { renderContent } from './email-content.js';
 import { journeyInfo } from './journey-info.js';
-import { messagingOf } from "./messaging.js";
-import { passGate } from "./send-gate.js";
+import { messagingOf } from './messaging.js';
+import { passGate } from './send-gate.js';
 
 export interface SendEmailInput {
   readonly workspaceId: string;
@@ -80,7 +80,13 @@ export async function sendEmail(
   if (!previous) {
     await deps.prisma.sideEffect.upsert({
       where: { key },
-      create: { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'sendEmail', status: 'started' },
+      create: {
+        key,
+        enrollmentId: input.enrollmentId,
+        stepId: input.stepId,
+        kind: 'sendEmail',
+        status: 'started',
+      },
       update: {},
     });
   }
@@ -88,8 +94,10 @@ export async function sendEmail(
   const contact = await deps.prisma.contact.findFirst({
     where: { id: input.contactId, workspaceId: input.workspaceId },
   });
-  if (!contact) return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
-  if (!contact.email) return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
+  if (!contact)
+    return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
+  if (!contact.email)
+    return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
 
   const category = input.category ?? 'marketing';
   const policy = await loadMessagingPolicy(deps.prisma, input.workspaceId);
@@ -131,12 +139,17 @@ export async function sendEmail(
     zone: zoneOf(contact.timezone, policy.fallbackTimezone),
     priority: journey?.priority ?? 1,
     restricted: marketing,
-    countsToCap: (input.countsTowardFrequencyCap ?? true) && (journey?.countsTowardFrequencyCap ?? true),
+    countsToCap:
+      (input.countsTowardFrequencyCap ?? true) && (journey?.countsTowardFrequencyCap ?? true),
     links: content.links,
     now: Date.now(),
   });
   if (decision.type === 'defer') {
-    const deferred = { status: 'deferred', until: decision.until, reason: decision.reason } as const;
+    const deferred = {
+      status: 'deferred',
+      until: decision.until,
+      reason: decision.reason,
+    } as const;
     return input.deferrable ? deferred : holdInTemporal(deferred);
   }
 
@@ -164,9 +177,20 @@ export async function sendEmail(
     if (!isPermanentSmtpError(error)) throw error;
     await deps.prisma.emailMessage.deleteMany({ where: { id: local } });
     const reason = error instanceof Error ? error.message : String(error);
-    return fail(deps, key, `The mail server refused the email for good: ${reason}`, 'SMTP_PERMANENT');
+    return fail(
+      deps,
+      key,
+      `The mail server refused the email for good: ${reason}`,
+      'SMTP_PERMANENT',
+    );
   }
-  return finish(deps, key, { status: 'sent', messageId, to: contact.email, subject: content.subject, alreadySent: false });
+  return finish(deps, key, {
+    status: 'sent',
+    messageId,
+    to: contact.email,
+    subject: content.subject,
+    alreadySent: false,
+  });
 }
 
 /**
@@ -182,7 +206,10 @@ function holdInTemporal(deferred: Extract<SendEmailResult, { status: 'deferred' 
   const deadline = budget > 0 ? info.scheduledTimestampMs + budget : Number.POSITIVE_INFINITY;
   const message = `Held until ${new Date(deferred.until).toISOString()} (${deferred.reason}).`;
   if (Date.now() + waitMs + 60_000 > deadline)
-    throw ApplicationFailure.nonRetryable(`${message} That is beyond this activity's time budget.`, 'SEND_DEFERRED_TOO_LONG');
+    throw ApplicationFailure.nonRetryable(
+      `${message} That is beyond this activity's time budget.`,
+      'SEND_DEFERRED_TOO_LONG',
+    );
   throw ApplicationFailure.create({ message, type: 'SEND_DEFERRED', nextRetryDelay: waitMs });
 }
 
@@ -196,11 +223,19 @@ async function finish<T extends Recorded>(deps: ActivityDeps, key: string, resul
       result: stored satisfies Prisma.InputJsonObject,
     },
   });
-  await deps.prisma.sendDeferral.updateMany({ where: { key, resolvedAt: null }, data: { resolvedAt: new Date() } });
+  await deps.prisma.sendDeferral.updateMany({
+    where: { key, resolvedAt: null },
+    data: { resolvedAt: new Date() },
+  });
   return result;
 }
 
-async function fail(deps: ActivityDeps, key: string, message: string, type: string): Promise<never> {
+async function fail(
+  deps: ActivityDeps,
+  key: string,
+  message: string,
+  type: string,
+): Promise<never> {
   await deps.prisma.sideEffect.update({
     where: { key },
     data: { status: 'failed', result: { error: message, type } },

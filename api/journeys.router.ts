@@ -252,5 +252,29 @@ export function journeysRouter(engine: EngineDeps): Router {
     });
   });
 
+  /** Passes over the audience (enroll existing on publish, schedules, date triggers) with progress. */
+  router.get('/v1/journeys/:key/audience-runs', async (req, res) => {
+    const journey = await prisma.journey.findUnique({
+      where: { workspaceId_key: { workspaceId: workspaceOf(req), key: req.params.key } },
+    });
+    if (!journey) throw notFound(`Journey \`${req.params.key}\``);
+    const runs = await prisma.audienceRun.findMany({
+      where: { journeyId: journey.id },
+      orderBy: { startedAt: 'desc' },
+      take: 50,
+    });
+    res.json({
+      data: runs.map((r) => ({
+        id: r.id,
+        reason: r.reason,
+        status: r.status,
+        scanned: r.scanned,
+        enrolled: r.enrolled,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+      })),
+    });
+  });
+
   return router;
 }

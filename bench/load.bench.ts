@@ -136,6 +136,8 @@ export async function runLoadBench(): Promise<void> {
     });
     clearInterval(sampler);
 
+    // Let requests that were in flight when autocannon stopped finish before counting.
+    await new Promise((r) => setTimeout(r, 3_000));
     const prisma = engine.deps.prisma;
     const storedViews = await prisma.event.count({ where: { name: `load_view_${run}` } });
     const storedSignups = await prisma.event.count({ where: { name: `load_signup_${run}` } });

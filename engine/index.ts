@@ -18,3 +18,10 @@ export {
 export { contactScores, type ContactScoreView } from './contact-score.js';
 export { scoringPlanOf } from './scoring-plans.js';
 export { explainEligibility, type Eligibility } from './eligibility.js';
+export {
+  enrollAudiencePage,
+  type AudiencePage,
+  type AudiencePageRequest,
+  type AudienceReason,
+} from './audience.js';
+export { syncJourneySchedules, scheduleId } from './schedules.js';

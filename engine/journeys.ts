@@ -5,8 +5,12 @@ import {
   type JourneyDefinition,
   type Problem,
 } from '../definitions/index.js';
-import { evaluate, type Plan } from '../core/index.js';
+import { evaluate, type Facts, type Plan } from '../core/index.js';
+import { STAGE_CHANGED_EVENT } from './stage-update.js';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { newId } from '../store/index.js';
+import { audienceWorkflow } from '../workflows/index.js';
+import { syncJourneySchedules } from './schedules.js';
 import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
 import type { EngineDeps } from './deps.js';
 
@@ -74,7 +78,36 @@ export async function publishJourney(
     return { ok: true as const, journey, version, created: true };
   });
   invalidateJourneys(deps.prisma, workspaceId);
+  await afterPublish(deps, result.journey, result.version.id, plan, result.created);
   return result;
+}
+
+/** Time-based triggers get their schedules; `enrollExisting` starts a pass over the audience. */
+async function afterPublish(
+  deps: EngineDeps,
+  journey: Journey,
+  versionId: string,
+  plan: Plan,
+  created: boolean,
+): Promise<void> {
+  await syncJourneySchedules(deps, journey, versionId, plan);
+  if (!created || !plan.enrollment.enrollExisting || journey.status !== 'active') return;
+  await deps.temporal.workflow
+    .start(audienceWorkflow, {
+      workflowId: `audience/${journey.id}/${versionId}/publish`,
+      taskQueue: deps.taskQueue,
+      args: [
+        {
+          workspaceId: journey.workspaceId,
+          journeyId: journey.id,
+          reason: 'publish',
+          triggerIndex: null,
+        },
+      ],
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    });
 }
 
 /** A published journey version that an event starts. */
@@ -98,17 +131,47 @@ export async function journeysTriggeredBy(
   return journeys.flatMap(({ journeyId, versionId, plan }) => {
     const fires = plan.triggers.some(
       (t) =>
-        t.type === 'event' &&
-        t.event === event.name &&
-        (!t.filter ||
-          evaluate(
-            t.filter,
-            { contact: {}, event: event.properties, trigger: event.properties },
-            now,
-          )),
+        (t.type === 'lifecycleChange' &&
+          event.name === STAGE_CHANGED_EVENT &&
+          (t.from === null || t.from === event.properties.from) &&
+          (t.to === null || t.to === event.properties.to)) ||
+        (t.type === 'event' &&
+          t.event === event.name &&
+          (!t.filter ||
+            evaluate(
+              t.filter,
+              { contact: {}, event: event.properties, trigger: event.properties },
+              now,
+            ))),
     );
     return fires ? [{ journeyId, versionId, plan }] : [];
   });
+}
+
+/**
+ * Active journeys with a `condition` trigger that the contact's facts now satisfy ("starts to
+ * match"): entry rules then keep a contact who keeps matching from entering again.
+ */
+export async function journeysMatchedBy(
+  deps: EngineDeps,
+  workspaceId: string,
+  facts: Facts,
+  now = Date.now(),
+): Promise<TriggeredJourney[]> {
+  const journeys = await activeJourneys(deps.prisma, workspaceId, now);
+  return journeys.filter(({ plan }) =>
+    plan.triggers.some((t) => t.type === 'condition' && evaluate(t.condition, facts, now)),
+  );
+}
+
+/** Whether any active journey of the workspace has a condition trigger (so facts are worth loading). */
+export async function hasConditionTriggers(
+  deps: EngineDeps,
+  workspaceId: string,
+  now = Date.now(),
+): Promise<boolean> {
+  const journeys = await activeJourneys(deps.prisma, workspaceId, now);
+  return journeys.some(({ plan }) => plan.triggers.some((t) => t.type === 'condition'));
 }
 
 /**

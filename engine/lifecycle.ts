@@ -1,6 +1,8 @@
 import { exitSignal, pauseSignal, resumeSignal } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { invalidateJourneys } from './journey-catalog.js';
+import { planOf } from './journeys.js';
+import { syncJourneySchedules } from './schedules.js';
 
 export type JourneyCommand = 'pause' | 'resume' | 'archive';
 
@@ -33,6 +35,11 @@ export async function changeJourneyStatus(
   const status = STATUS_AFTER[command];
   await deps.prisma.journey.update({ where: { id: journey.id }, data: { status } });
   invalidateJourneys(deps.prisma, workspaceId);
+  const latest = await deps.prisma.journeyVersion.findFirst({
+    where: { journeyId: journey.id },
+    orderBy: { version: 'desc' },
+  });
+  if (latest) await syncJourneySchedules(deps, { ...journey, status }, latest.id, planOf(latest));
   const running = await deps.prisma.enrollment.findMany({
     where: { journeyVersion: { journeyId: journey.id }, status: { in: ['active', 'pending'] } },
     select: { id: true },

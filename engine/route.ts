@@ -2,7 +2,13 @@ import type { Event } from '@prisma/client';
 import { contactEventSignal } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
-import { journeysTriggeredBy } from './journeys.js';
+import { loadContactFacts } from './facts.js';
+import {
+  hasConditionTriggers,
+  journeysMatchedBy,
+  journeysTriggeredBy,
+  type TriggeredJourney,
+} from './journeys.js';
 
 export interface RouteResult {
   readonly enrollments: readonly EnrollOutcome[];
@@ -30,7 +36,13 @@ export async function routeEvent(deps: EngineDeps, event: Event): Promise<RouteR
         : Promise.resolve([]),
     ]);
     signalled = told;
-    for (const journey of triggered) {
+    const matched = (await hasConditionTriggers(deps, event.workspaceId))
+      ? await conditionMatches(deps, event.workspaceId, contactId)
+      : [];
+    for (const journey of [
+      ...triggered,
+      ...matched.filter((m) => !triggered.some((t) => t.journeyId === m.journeyId)),
+    ]) {
       enrollments.push(
         await enroll(deps, {
           workspaceId: event.workspaceId,
@@ -93,4 +105,13 @@ export async function routePendingEvents(deps: EngineDeps, batchSize = 100): Pro
 function propertiesOf(event: Event): Record<string, unknown> {
   const p = event.properties;
   return typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
+}
+
+async function conditionMatches(
+  deps: EngineDeps,
+  workspaceId: string,
+  contactId: string,
+): Promise<TriggeredJourney[]> {
+  const facts = await loadContactFacts(deps.prisma, workspaceId, contactId, null);
+  return facts ? journeysMatchedBy(deps, workspaceId, facts) : [];
 }

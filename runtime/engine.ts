@@ -154,6 +154,7 @@ export async function startEngine(
             secretKey: config.secretKey,
             publicUrl: config.publicUrl,
           },
+          engine: deps,
         }),
         ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
       });

@@ -5,6 +5,7 @@ export {
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';
+export { audienceWorkflow, type AudienceWorkflowInput } from './audience.workflow.js';
 export { awaitSignalWorkflow, echoWorkflow, pokeSignal } from './echo.workflow.js';
 export {
   contactEventSignal,

@@ -70,6 +70,11 @@ export class KeyStore {
       row && row.revokedAt === null && safeEqual(row.hash, hash) && isScope(row.scope)
         ? { id: row.id, workspaceId: row.workspaceId, scope: row.scope }
         : null;
+    // Recorded on cache misses only, so at most once per key every CACHE_TTL_MS.
+    if (key)
+      void this.prisma.apiKey
+        .update({ where: { id: key.id }, data: { lastUsedAt: new Date(now) } })
+        .catch(() => undefined);
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { key, until: now + CACHE_TTL_MS });
     return key;

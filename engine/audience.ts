@@ -1,0 +1,157 @@
+import type { Contact } from '@prisma/client';
+import {
+  evaluate,
+  localParts,
+  readField,
+  toEpoch,
+  zoneOf,
+  type Facts,
+  type Plan,
+  type PlanTrigger,
+} from '../core/index.js';
+import type { EngineDeps } from './deps.js';
+import { enroll } from './enroll.js';
+import { loadContactFacts } from './facts.js';
+import { planOf } from './journeys.js';
+
+/**
+ * Passes over a journey's audience, a page of contacts at a time: contacts who already match
+ * when a journey is published (`enrollExisting`), a schedule trigger's audience, or the
+ * contacts whose date attribute falls today for a date trigger. Entry rules decide each
+ * enrollment exactly as for live events, so a repeated page enrolls no one twice.
+ */
+export type AudienceReason = 'publish' | 'schedule' | 'date';
+
+export interface AudiencePageRequest {
+  readonly runId: string;
+  readonly workspaceId: string;
+  readonly journeyId: string;
+  readonly reason: AudienceReason;
+  /** For schedule and date runs: which trigger of the plan. */
+  readonly triggerIndex: number | null;
+  readonly cursor: string | null;
+  readonly pageSize: number;
+}
+
+export interface AudiencePage {
+  readonly nextCursor: string | null;
+  readonly scanned: number;
+  readonly enrolled: number;
+}
+
+export async function enrollAudiencePage(
+  deps: EngineDeps,
+  request: AudiencePageRequest,
+  now = Date.now(),
+): Promise<AudiencePage> {
+  const { prisma } = deps;
+  const journey = await prisma.journey.findUnique({
+    where: { id: request.journeyId },
+    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+  });
+  const latest = journey?.versions[0];
+  if (!journey || !latest || journey.status !== 'active')
+    return { nextCursor: null, scanned: 0, enrolled: 0 };
+  const plan = planOf(latest);
+  const contacts = await prisma.contact.findMany({
+    where: {
+      workspaceId: request.workspaceId,
+      ...(request.cursor ? { id: { gt: request.cursor } } : {}),
+    },
+    orderBy: { id: 'asc' },
+    take: request.pageSize,
+  });
+  let enrolled = 0;
+  for (const contact of contacts) {
+    const facts = await loadContactFacts(prisma, request.workspaceId, contact.id, null);
+    const trigger = facts && matches(plan, request, contact, facts, now);
+    if (!trigger) continue;
+    const outcome = await enroll(deps, {
+      workspaceId: request.workspaceId,
+      journeyId: journey.id,
+      journeyVersionId: latest.id,
+      plan,
+      contactId: contact.id,
+      trigger: { eventId: null, name: trigger.name, properties: trigger.properties },
+    });
+    if (outcome.enrolled) enrolled++;
+  }
+  const nextCursor = contacts.length === request.pageSize ? (contacts.at(-1)?.id ?? null) : null;
+  await prisma.audienceRun.update({
+    where: { id: request.runId },
+    data: {
+      scanned: { increment: contacts.length },
+      enrolled: { increment: enrolled },
+      cursor: nextCursor,
+    },
+  });
+  return { nextCursor, scanned: contacts.length, enrolled };
+}
+
+type Match = { readonly name: string; readonly properties: Record<string, unknown> } | null;
+
+function matches(
+  plan: Plan,
+  request: AudiencePageRequest,
+  contact: Contact,
+  facts: Facts,
+  now: number,
+): Match {
+  if (request.reason === 'publish') {
+    const hit = plan.triggers.some((t) => matchesNow(t, facts, now));
+    return hit ? { name: '$existing', properties: {} } : null;
+  }
+  const trigger = request.triggerIndex === null ? undefined : plan.triggers[request.triggerIndex];
+  if (!trigger) return null;
+  if (trigger.type === 'schedule') {
+    return !trigger.audience || evaluate(trigger.audience, facts, now)
+      ? { name: '$schedule', properties: {} }
+      : null;
+  }
+  if (trigger.type === 'date') {
+    if (trigger.audience && !evaluate(trigger.audience, facts, now)) return null;
+    const date = dateDue(trigger, facts, contact.timezone, now);
+    return date ? { name: '$date', properties: { date } } : null;
+  }
+  return null;
+}
+
+/** Whether a contact "already matches" a trigger that describes a state, not a moment. */
+function matchesNow(trigger: PlanTrigger, facts: Facts, now: number): boolean {
+  switch (trigger.type) {
+    case 'condition':
+      return evaluate(trigger.condition, facts, now);
+    case 'lifecycleChange':
+      return trigger.to !== null && facts.lifecycleStage === trigger.to;
+    case 'event':
+    case 'webhook':
+    case 'schedule':
+    case 'date':
+    case 'manual':
+      return false;
+  }
+}
+
+/**
+ * The contact's date (plus the trigger's offset) when it falls on today in the contact's time
+ * zone; yearly triggers compare month and day. Returns the date as YYYY-MM-DD, which also
+ * keys the enrollment so one run a day enrolls a contact once.
+ */
+function dateDue(
+  trigger: Extract<PlanTrigger, { type: 'date' }>,
+  facts: Facts,
+  timezone: string | null,
+  now: number,
+): string | null {
+  const value = toEpoch(readField(trigger.attribute, facts));
+  if (value === undefined) return null;
+  const zone = zoneOf(timezone, trigger.fallbackTimezone);
+  const target = localParts(value + trigger.offsetMs, 'UTC');
+  const today = localParts(now, zone);
+  const sameDay = trigger.yearly
+    ? target.month === today.month && target.day === today.day
+    : target.year === today.year && target.month === today.month && target.day === today.day;
+  if (!sameDay) return null;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${today.year}-${pad(today.month)}-${pad(today.day)}`;
+}

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scheduleId } from '../../engine/index.js';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+interface Run {
+  reason: string;
+  status: string;
+  scanned: number;
+  enrolled: number;
+}
+
+/** Triggers other than events: conditions (live and on publish) and schedules, on Temporal. */
+describe('condition and schedule triggers', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  const enrollmentsOf = async (key: string) =>
+    (
+      (await api.get(`/v1/journeys/${key}/enrollments`)).body as {
+        data: { contact: { userId: string } }[];
+      }
+    ).data
+      .map((e) => e.contact.userId)
+      .sort();
+
+  it('enrolls contacts who already match when published, with progress, and those who start to match later', async () => {
+    const s = uniqueSuffix();
+    await api.post('/v1/identify', {
+      userId: `vip-a-${s}`,
+      traits: { email: `a-${s}@example.com`, tier: `gold-${s}` },
+    });
+    await api.post('/v1/identify', {
+      userId: `vip-b-${s}`,
+      traits: { email: `b-${s}@example.com`, tier: `gold-${s}` },
+    });
+    await api.post('/v1/identify', {
+      userId: `plain-${s}`,
+      traits: { email: `c-${s}@example.com`, tier: 'none' },
+    });
+    const key = `gold-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Gold members',
+      triggers: [
+        {
+          type: 'condition',
+          condition: { type: 'equals', field: 'contact.tier', value: `gold-${s}` },
+        },
+      ],
+      entry: { enrollExisting: true },
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const run = await eventually(
+      async () => {
+        const runs = ((await api.get(`/v1/journeys/${key}/audience-runs`)).body as { data: Run[] })
+          .data;
+        return runs[0]?.status === 'done' ? runs[0] : undefined;
+      },
+      20_000,
+      'the pass over existing contacts',
+    );
+    expect(run).toMatchObject({ reason: 'publish', enrolled: 2 });
+    expect(run.scanned).toBeGreaterThanOrEqual(3);
+    expect(await enrollmentsOf(key)).toEqual([`vip-a-${s}`, `vip-b-${s}`]);
+
+    await api.post('/v1/identify', { userId: `plain-${s}`, traits: { tier: `gold-${s}` } });
+    await eventually(
+      async () => (await enrollmentsOf(key)).length === 3,
+      10_000,
+      'the upgraded contact to enter',
+    );
+    await api.post('/v1/identify', {
+      userId: `plain-${s}`,
+      traits: { tier: `gold-${s}`, note: 'still gold' },
+    });
+    expect(await enrollmentsOf(key)).toHaveLength(3);
+  });
+
+  it('enrolls a schedule trigger’s audience at its time, and keeps recurring schedules in Temporal', async () => {
+    const s = uniqueSuffix();
+    await api.post('/v1/identify', {
+      userId: `news-${s}`,
+      traits: { email: `n-${s}@example.com`, list: `news-${s}` },
+    });
+    await api.post('/v1/identify', {
+      userId: `other-${s}`,
+      traits: { email: `o-${s}@example.com`, list: 'other' },
+    });
+    const key = `newsletter-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Newsletter',
+      triggers: [
+        {
+          type: 'schedule',
+          at: new Date(Date.now() + 2000).toISOString(),
+          audience: { type: 'equals', field: 'contact.list', value: `news-${s}` },
+        },
+        {
+          type: 'schedule',
+          recurring: {
+            frequency: 'weekly',
+            time: '09:30',
+            weekdays: ['mon'],
+            timezone: 'Europe/Berlin',
+          },
+        },
+      ],
+      steps: [{ id: 'issue', type: 'sendEmail', template: 'tips' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const { id: journeyId } = await engine.deps.prisma.journey.findFirstOrThrow({ where: { key } });
+    const description = await engine.deps.temporal.schedule
+      .getHandle(scheduleId(journeyId, 1))
+      .describe();
+    expect(description.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 9 }],
+      minute: [{ start: 30 }],
+    });
+    expect(description.spec.timezone).toBe('Europe/Berlin');
+
+    await eventually(
+      async () => (await enrollmentsOf(key)).length === 1,
+      20_000,
+      'the scheduled audience',
+    );
+    expect(await enrollmentsOf(key)).toEqual([`news-${s}`]);
+
+    await api.post(`/v1/journeys/${key}/pause`, {});
+    expect(
+      (await engine.deps.temporal.schedule.getHandle(scheduleId(journeyId, 1)).describe()).state
+        .paused,
+    ).toBe(true);
+    await api.post(`/v1/journeys/${key}/archive`, {});
+    await expect(
+      engine.deps.temporal.schedule.getHandle(scheduleId(journeyId, 1)).describe(),
+    ).rejects.toThrow();
+  });
+});

@@ -1,0 +1,127 @@
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTemplates, TemplateError, type TemplateStore } from '../../mail/index.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+/** Templates: layouts, partials, helpers in the contact's locale and zone, CSS inlined, RTL. */
+describe('email templates', () => {
+  let store: TemplateStore;
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-templates-'));
+    await mkdir(join(dir, 'layouts'));
+    await mkdir(join(dir, 'partials'));
+    await writeFile(
+      join(dir, 'layouts', 'default.hbs'),
+      '<html lang="{{lang}}"><head><style>.cta { color: #ff0000; }</style></head><body>{{body}}</body></html>',
+    );
+    await writeFile(join(dir, 'partials', 'signature.hbs'), '<p>— {{default sender "The team"}}</p>');
+    await writeFile(
+      join(dir, 'event.hbs'),
+      `---
+subject: {{contact.firstName}}, your seat for {{formatDate event.properties.startsAt style="long"}}
+preheader: Starts {{formatDate event.properties.startsAt style="short" time=true}}
+---
+<p>Hello {{default contact.firstName "there"}}</p>
+{{#if (gt event.properties.seats 1)}}<p>{{formatNumber event.properties.seats}} seats</p>{{/if}}
+<p>Total {{formatNumber event.properties.price currency="EUR"}}</p>
+<a class="cta" href="https://example.com/a?x=1&amp;y=2">Join</a>
+{{> signature}}
+<p>{{contact.bio}}</p>`,
+    );
+    store = await loadTemplates(dir);
+  });
+
+  const event = { name: 'registered', properties: { startsAt: '2026-03-05T23:30:00Z', seats: 1200, price: 49.5 } };
+
+  it('formats dates and numbers in the contact’s locale and time zone, and inlines CSS', () => {
+    const out = store.render('event', {
+      contact: { firstName: 'Ada', locale: 'de-DE', timezone: 'Europe/Berlin', bio: '<script>x</script>' },
+      event,
+    });
+    // 23:30 UTC is already the 6th in Berlin.
+    expect(out.subject).toBe('Ada, your seat for 6. März 2026');
+    expect(out.preheader).toBe('Starts 06.03.26, 00:30');
+    expect(out.html).toContain('1.200 seats');
+    expect(out.html).toContain('49,50');
+    expect(out.html).toMatch(/<a class="cta" href="[^"]+" style="color: #ff0000;?">/);
+    expect(out.html).toContain('&lt;script&gt;');
+    expect(out.html).toContain('— The team');
+    expect(out.text).toContain('Join (https://example.com/a?x=1&y=2)');
+    expect(out.text).not.toContain('<p>');
+  });
+
+  it('renders Arabic and Persian right to left, and falls back for missing values', () => {
+    const ar = store.render('event', { contact: { locale: 'ar-EG' }, event });
+    expect(ar.html).toMatch(/<html lang="ar-EG" dir="rtl">/);
+    const fa = store.render('event', { contact: { locale: 'fa' }, event });
+    expect(fa.html).toContain('dir="rtl"');
+    const en = store.render('event', { contact: {}, event });
+    expect(en.html).not.toContain('dir="rtl"');
+    expect(en.html).toContain('Hello there');
+  });
+
+  it('cannot reach prototypes or the file system', () => {
+    const evil = store.compile({
+      subject: '{{constructor.name}}{{__proto__}}',
+      preheader: null,
+      layout: 'none',
+      html: '{{#with contact}}{{constructor.constructor}}{{/with}}{{lookup contact "__proto__"}}',
+    });
+    const out = store.renderCompiled(evil, { contact: { a: 1 } });
+    expect(out.subject).toBe('');
+    expect(out.html.trim()).toBe('');
+    const partial = store.compile({ subject: 'x', preheader: null, layout: 'none', html: '{{> ../../etc/passwd}}' });
+    expect(() => store.renderCompiled(partial, {})).toThrow(TemplateError);
+    expect(() => store.compile({ subject: '{{#if}}', preheader: null, layout: null, html: 'x' })).toThrow(/syntax error/);
+  });
+});
+
+describe('templates API', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  it('stores versions and previews HTML and text for sample data or a contact, without sending', async () => {
+    const name = `promo-${uniqueSuffix()}`;
+    const created = await api.post('/v1/templates', {
+      name,
+      subject: 'Hi {{contact.firstName}}',
+      html: '<p>Version one for {{default contact.firstName "you"}}</p><p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>',
+    });
+    expect(created.status).toBe(201);
+    const res = await api.request('PUT', `/v1/templates/${name}`, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: 'Hello {{contact.firstName}}', html: '<p>Version two</p>' }),
+    });
+    expect(res.status).toBe(200);
+    const versions = await api.get(`/v1/templates/${name}/versions`);
+    expect((versions.body as { data: { version: number }[] }).data.map((v) => v.version)).toEqual([2, 1]);
+
+    const preview = await api.post(`/v1/templates/${name}/preview`, { contact: { firstName: 'Lin' }, version: 1 });
+    expect(preview.status).toBe(200);
+    expect(preview.body).toMatchObject({ subject: 'Hi Lin' });
+    const body = preview.body as { html: string; text: string };
+    expect(body.html).toContain('Version one for Lin');
+    expect(body.html).toMatch(/\/u\/[A-Za-z0-9_-]+\./);
+    expect(body.text).toContain('Version one for Lin');
+
+    const file = await api.post('/v1/templates/welcome/preview', { contact: { firstName: 'Ada' } });
+    expect(file.body).toMatchObject({ subject: 'Welcome to Drumbeat, Ada!' });
+
+    const broken = await api.post('/v1/templates', { name: `${name}-x`, subject: 'x', html: '{{#each}}' });
+    expect(broken.status).toBe(422);
+    expect(broken.contentType).toMatch(/problem\+json/);
+    expect((await api.get(`/v1/mailbox?to=${encodeURIComponent('preview@example.com')}`)).body).toEqual({ data: [] });
+  });
+});
