@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { assertNever } from '../core/index.js';
 import type { ActivityDeps } from './deps.js';
+import { contactAction } from './contact-action.activity.js';
 import {
   audiencePage,
   finishAudienceRun,
@@ -71,12 +72,8 @@ export function createActivities(deps: ActivityDeps) {
         case 'setLifecycleStage':
         case 'enroll':
         case 'unenroll':
-          // The language and the interpreter know these; their activities come with their
-          // issues. Non-retryable, so the step's `onFailure` rule decides what happens.
-          throw ApplicationFailure.nonRetryable(
-            `The action \`${action.type}\` is not available in this version of Drumbeat yet.`,
-            'ACTION_NOT_SUPPORTED',
-          );
+          await contactAction(deps, { ...input, action });
+          return { type: action.type };
         default:
           return assertNever(action, 'action');
       }

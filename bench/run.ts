@@ -1,4 +1,5 @@
 import { runDefinitionsBench } from './definitions.bench.js';
+import { runEmailBench } from './email.bench.js';
 import { runExecutionBench } from './execution.bench.js';
 import { runIngestBench } from './ingest.bench.js';
 import { runLoadBench } from './load.bench.js';
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   execution: runExecutionBench,
   ingest: runIngestBench,
   load: runLoadBench,
+  email: runEmailBench,
 };
 
 const only = process.argv.slice(2);

@@ -25,3 +25,9 @@ export {
   type AudienceReason,
 } from './audience.js';
 export { syncJourneySchedules, scheduleId } from './schedules.js';
+export {
+  applyContactAction,
+  type ContactAction,
+  type ContactActionRequest,
+  type ContactActionResult,
+} from './contact-actions.js';

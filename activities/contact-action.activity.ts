@@ -1,0 +1,39 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { applyContactAction, type ContactAction } from '../engine/index.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface ContactActionInput {
+  readonly workspaceId: string;
+  readonly enrollmentId: string;
+  readonly contactId: string;
+  readonly stepId: string;
+  readonly iteration: number;
+  readonly action: ContactAction;
+  readonly trigger: {
+    readonly name: string | null;
+    readonly properties: Readonly<Record<string, unknown>>;
+  };
+}
+
+/**
+ * Changes the contact or its journeys for one step, once per (enrollment, step, iteration).
+ * A missing contact or journey is permanent (non-retryable): the step's failure rule decides.
+ */
+export async function contactAction(deps: ActivityDeps, input: ContactActionInput): Promise<void> {
+  if (!deps.engine)
+    throw ApplicationFailure.nonRetryable(
+      'This worker cannot change contacts (no engine).',
+      'NO_ENGINE',
+    );
+  const result = await applyContactAction(deps.engine, {
+    ...input,
+    key: `${input.enrollmentId}:${input.stepId}:${input.iteration}`,
+  });
+  if ('error' in result) {
+    const what =
+      result.error === 'journey-not-found'
+        ? 'The journey it refers to does not exist.'
+        : 'The contact no longer exists.';
+    throw ApplicationFailure.nonRetryable(what, result.error.toUpperCase().replace(/-/g, '_'));
+  }
+}

@@ -1,0 +1,148 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
+import { sendEmail } from '../activities/send-email.activity.js';
+import type { ActivityDeps } from '../activities/index.js';
+import { createMailer, loadTemplates } from '../mail/index.js';
+import { newId, openDatabase, type PrismaClient } from '../store/index.js';
+import { ratio } from './stats.js';
+
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 400);
+const CONCURRENCY = Number(process.env.BENCH_EMAIL_CONCURRENCY ?? 8);
+
+/**
+ * Emails rendered and delivered per second through the send activity (template render, the
+ * suppression and frequency-cap checks, the idempotency rows, SMTP) beside Nodemailer alone
+ * sending the same pre-rendered message, to the same local SMTP server in the same run, at the
+ * same concurrency. Database: PostgreSQL when BENCH_DATABASE_URL is set, else embedded.
+ */
+export async function runEmailBench(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'drumbeat-email-bench-'));
+  let received = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        received++;
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.server.address();
+  const smtpUrl = `smtp://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const url = process.env.BENCH_DATABASE_URL;
+  const database = await openDatabase(url ? { kind: 'postgres', url } : { kind: 'embedded', dataDir: join(dir, 'db') });
+  const mailer = createMailer(smtpUrl);
+  try {
+    const templates = await loadTemplates('templates');
+    const deps: ActivityDeps = {
+      prisma: database.prisma,
+      mailer,
+      templates,
+      config: { mailFrom: 'Bench <bench@localhost>', secretKey: 'bench-secret-key-0123456789abcdefghij', publicUrl: 'http://localhost:3000' },
+    };
+    const jobs = await seed(database.prisma, EMAILS + CONCURRENCY);
+    const warm = jobs.splice(0, CONCURRENCY);
+    await pool(warm, CONCURRENCY, (job) => sendEmail(deps, job));
+
+    const before = received;
+    const startActivity = performance.now();
+    await pool(jobs, CONCURRENCY, (job) => sendEmail(deps, job));
+    const activitySeconds = (performance.now() - startActivity) / 1000;
+    if (received - before !== EMAILS) throw new Error(`expected ${EMAILS} deliveries, got ${received - before}`);
+
+    // The same message, rendered once, through a pooled Nodemailer transport.
+    const message = templates.render('welcome', { contact: { firstName: 'Bench' }, event: { name: null, properties: {} } });
+    const raw = nodemailer.createTransport(`${smtpUrl}?pool=true`);
+    const send = (i: number) =>
+      raw.sendMail({ from: 'Bench <bench@localhost>', to: `raw${i}@example.com`, subject: message.subject, html: message.html, text: message.text });
+    await pool(Array.from({ length: CONCURRENCY }, (_, i) => i), CONCURRENCY, send);
+    const startRaw = performance.now();
+    await pool(Array.from({ length: EMAILS }, (_, i) => i), CONCURRENCY, send);
+    const rawSeconds = (performance.now() - startRaw) / 1000;
+    raw.close();
+
+    const activityRate = EMAILS / activitySeconds;
+    const rawRate = EMAILS / rawSeconds;
+    console.log(`\nemail: ${EMAILS} emails, concurrency ${CONCURRENCY}, ${url ? 'PostgreSQL' : 'embedded database'}`);
+    console.log(`  send activity (render + checks + SMTP)  ${activityRate.toFixed(0)} emails/s`);
+    console.log(`  Nodemailer, pre-rendered (baseline)     ${rawRate.toFixed(0)} emails/s`);
+    console.log(`  ratio activity / raw                    ${ratio(activityRate, rawRate)} (target >= 0.7)`);
+  } finally {
+    mailer.close();
+    await database.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Job {
+  readonly workspaceId: string;
+  readonly enrollmentId: string;
+  readonly contactId: string;
+  readonly stepId: string;
+  readonly iteration: number;
+  readonly template: string;
+  readonly subject: null;
+  readonly deferrable: true;
+  readonly trigger: { readonly name: string; readonly properties: Record<string, unknown> };
+}
+
+/** One contact and enrollment per email, as journeys would have made them. */
+async function seed(prisma: PrismaClient, count: number): Promise<Job[]> {
+  const workspaceId = `bench-${newId()}`;
+  await prisma.workspace.create({ data: { id: workspaceId, name: 'Email bench' } });
+  const journeyId = newId();
+  const versionId = newId();
+  await prisma.journey.create({ data: { id: journeyId, workspaceId, key: 'bench', name: 'Bench', status: 'draft' } });
+  await prisma.journeyVersion.create({
+    data: { id: versionId, journeyId, version: 1, hash: 'bench', definition: {}, plan: { triggers: [], suppression: [], settings: { priority: 'normal' } } },
+  });
+  const contacts = Array.from({ length: count }, (_, i) => ({
+    id: newId(),
+    workspaceId,
+    userId: `bench-${i}`,
+    email: `bench${i}@example.com`,
+    emailKey: `bench${i}@example.com`,
+    attributes: { firstName: 'Bench' },
+  }));
+  await prisma.contact.createMany({ data: contacts });
+  const enrollments = contacts.map((c) => ({
+    id: `bench/${c.id}`,
+    workspaceId,
+    journeyVersionId: versionId,
+    contactId: c.id,
+    entryKey: 'once',
+    status: 'active',
+  }));
+  await prisma.enrollment.createMany({ data: enrollments });
+  return enrollments.map((e) => ({
+    workspaceId,
+    enrollmentId: e.id,
+    contactId: e.contactId,
+    stepId: 'welcome',
+    iteration: 1,
+    template: 'welcome',
+    subject: null,
+    deferrable: true,
+    trigger: { name: 'signed_up', properties: { plan: 'Pro' } },
+  }));
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}

@@ -1,0 +1,230 @@
+import { Prisma } from '@prisma/client';
+import Handlebars from 'handlebars';
+import type { Action, ContactChange } from '../core/index.js';
+import { newId } from '../store/index.js';
+import { contactView, isRecord } from './contact-view.js';
+import type { EngineDeps } from './deps.js';
+import { enroll, type EnrollOutcome } from './enroll.js';
+import { planOf } from './journeys.js';
+import { routeEvent } from './route.js';
+import { STAGE_CHANGED_EVENT } from './stage-update.js';
+import { exitSignal } from '../workflows/index.js';
+
+export type ContactAction = Extract<
+  Action,
+  {
+    type:
+      | 'updateContact'
+      | 'updateTags'
+      | 'updateLists'
+      | 'adjustScore'
+      | 'setLifecycleStage'
+      | 'enroll'
+      | 'unenroll';
+  }
+>;
+
+export interface ContactActionRequest {
+  /** (enrollment, step, iteration): the change is applied once under this key. */
+  readonly key: string;
+  readonly enrollmentId: string;
+  readonly stepId: string;
+  readonly workspaceId: string;
+  readonly contactId: string;
+  readonly action: ContactAction;
+  readonly trigger: {
+    readonly name: string | null;
+    readonly properties: Readonly<Record<string, unknown>>;
+  };
+}
+
+export type ContactActionResult =
+  | { readonly applied: boolean; readonly detail?: Readonly<Record<string, unknown>> }
+  | { readonly applied: false; readonly error: 'contact-not-found' | 'journey-not-found' };
+
+/**
+ * Journey actions that change the contact (attributes, tags, lists, manual score points,
+ * lifecycle stage) or its journeys (enroll in another, remove from one). Store changes are
+ * made in one transaction with the side-effect record, so a retried step changes nothing
+ * twice; a stage change is stored as a `lifecycle_stage_changed` event and routed like any.
+ */
+export async function applyContactAction(
+  deps: EngineDeps,
+  request: ContactActionRequest,
+): Promise<ContactActionResult> {
+  const { action } = request;
+  if (action.type === 'enroll' || action.type === 'unenroll')
+    return journeyAction(deps, request, action);
+  const done = await deps.prisma.sideEffect.findUnique({ where: { key: request.key } });
+  if (done?.status === 'done') return { applied: false, detail: { alreadyApplied: true } };
+  let stageEvent: string | null = null;
+  try {
+    const outcome = await deps.prisma.$transaction(async (tx) => {
+      const contact = await tx.contact.findFirst({
+        where: { id: request.contactId, workspaceId: request.workspaceId },
+      });
+      if (!contact) return null;
+      const attributes: Record<string, unknown> = isRecord(contact.attributes)
+        ? { ...contact.attributes }
+        : {};
+      const before = attributes.lifecycleStage;
+      change(attributes, action, { contact: contactView(contact), event: request.trigger });
+      await tx.contact.update({
+        where: { id: contact.id },
+        data: { attributes: toJson(attributes) },
+      });
+      if (action.type === 'setLifecycleStage' && before !== action.stage) {
+        const event = await tx.event.create({
+          data: {
+            id: newId(),
+            workspaceId: request.workspaceId,
+            messageId: `effect:${request.key}`,
+            type: 'track',
+            name: STAGE_CHANGED_EVENT,
+            contactId: contact.id,
+            userId: contact.userId,
+            properties: {
+              from: typeof before === 'string' ? before : null,
+              to: action.stage,
+              source: `journey step ${request.stepId}`,
+            },
+            timestamp: new Date(),
+          },
+        });
+        stageEvent = event.id;
+      }
+      await tx.sideEffect.create({
+        data: {
+          key: request.key,
+          enrollmentId: request.enrollmentId,
+          stepId: request.stepId,
+          kind: action.type,
+          status: 'done',
+          result: {},
+        },
+      });
+      return contact.id;
+    });
+    if (!outcome) return { applied: false, error: 'contact-not-found' };
+  } catch (error) {
+    // Another attempt of the same step got there first.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+      return { applied: false, detail: { alreadyApplied: true } };
+    throw error;
+  }
+  if (stageEvent) {
+    const event = await deps.prisma.event.findUnique({ where: { id: stageEvent } });
+    if (event) await routeEvent(deps, event);
+  }
+  return { applied: true };
+}
+
+function change(
+  attributes: Record<string, unknown>,
+  action: ContactAction,
+  data: Record<string, unknown>,
+): void {
+  switch (action.type) {
+    case 'updateContact':
+      for (const c of action.changes) applyChange(attributes, c, data);
+      return;
+    case 'updateTags':
+    case 'updateLists': {
+      const field = action.type === 'updateTags' ? 'tags' : 'lists';
+      const current = Array.isArray(attributes[field])
+        ? attributes[field].filter((v): v is string => typeof v === 'string')
+        : [];
+      attributes[field] = [
+        ...new Set([...current.filter((v) => !action.remove.includes(v)), ...action.add]),
+      ];
+      return;
+    }
+    case 'adjustScore': {
+      const scores = isRecord(attributes.scores) ? { ...attributes.scores } : {};
+      const now = typeof scores[action.score] === 'number' ? scores[action.score] : 0;
+      scores[action.score] = (now as number) + action.points;
+      attributes.scores = scores;
+      return;
+    }
+    case 'setLifecycleStage':
+      attributes.lifecycleStage = action.stage;
+      return;
+    case 'enroll':
+    case 'unenroll':
+      return;
+  }
+}
+
+function applyChange(
+  attributes: Record<string, unknown>,
+  c: ContactChange,
+  data: Record<string, unknown>,
+): void {
+  switch (c.type) {
+    case 'set':
+      // Text values may be templates: "{{event.properties.plan}}".
+      attributes[c.attribute] =
+        typeof c.value === 'string' && c.value.includes('{{')
+          ? Handlebars.compile(c.value, { noEscape: true })(data)
+          : c.value;
+      return;
+    case 'increment': {
+      const current = attributes[c.attribute];
+      attributes[c.attribute] = (typeof current === 'number' ? current : 0) + c.by;
+      return;
+    }
+    case 'unset':
+      delete attributes[c.attribute];
+      return;
+  }
+}
+
+async function journeyAction(
+  deps: EngineDeps,
+  request: ContactActionRequest,
+  action: Extract<ContactAction, { type: 'enroll' | 'unenroll' }>,
+): Promise<ContactActionResult> {
+  const journey = await deps.prisma.journey.findUnique({
+    where: { workspaceId_key: { workspaceId: request.workspaceId, key: action.journey } },
+    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+  });
+  const latest = journey?.versions[0];
+  if (!journey || !latest) return { applied: false, error: 'journey-not-found' };
+  if (action.type === 'enroll') {
+    // Enrollment ids make this idempotent: a retried step finds the enrollment already there.
+    const outcome: EnrollOutcome = await enroll(deps, {
+      workspaceId: request.workspaceId,
+      journeyId: journey.id,
+      journeyVersionId: latest.id,
+      plan: planOf(latest),
+      contactId: request.contactId,
+      trigger: {
+        eventId: null,
+        name: request.trigger.name ?? '$journey',
+        properties: request.trigger.properties,
+      },
+    });
+    return { applied: outcome.enrolled, detail: { ...outcome } };
+  }
+  const running = await deps.prisma.enrollment.findMany({
+    where: {
+      contactId: request.contactId,
+      journeyVersion: { journeyId: journey.id },
+      status: { in: ['active', 'pending'] },
+    },
+    select: { id: true },
+  });
+  for (const { id } of running) {
+    await deps.temporal.workflow
+      .getHandle(id)
+      .signal(exitSignal, { reason: `removed by ${request.enrollmentId}` })
+      .catch((error: unknown) => {
+        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
+      });
+  }
+  return { applied: running.length > 0, detail: { removed: running.length } };
+}
+
+function toJson(value: Record<string, unknown>): Prisma.InputJsonObject {
+  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonObject;
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+interface ContactBody {
+  plan_name?: string;
+  visits?: number;
+  tags?: string[];
+  lifecycleStage?: string;
+  scores?: Record<string, number>;
+  enrollments: { journey: string; status: string }[];
+}
+
+/** Steps that change the contact and its journeys, on Temporal, each applied once. */
+describe('contact actions', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  it('updates attributes, tags and stage; a stage change starts the journey that listens for it', async () => {
+    const s = uniqueSuffix();
+    const handoff = await api.post('/v1/journeys', {
+      id: `handoff-${s}`,
+      name: 'Sales hand-off',
+      triggers: [{ type: 'lifecycleChange', to: 'mql' }],
+      steps: [{ id: 'tell', type: 'sendEmail', template: 'welcome', subject: 'You are an MQL' }],
+    });
+    expect(handoff.status, JSON.stringify(handoff.body)).toBe(201);
+    const nurture = await api.post('/v1/journeys', {
+      id: `nurture-${s}`,
+      name: 'Nurture',
+      triggers: [{ type: 'event', event: `downloaded_${s}` }],
+      steps: [
+        {
+          id: 'note',
+          type: 'updateContact',
+          changes: [
+            { type: 'set', attribute: 'plan_name', value: '{{event.properties.plan}}' },
+            { type: 'increment', attribute: 'visits', by: 2 },
+          ],
+        },
+        { id: 'tag', type: 'updateTags', add: ['ebook', 'warm'], remove: ['cold'] },
+        { id: 'points', type: 'adjustScore', score: 'manual', points: 15 },
+        { id: 'promote', type: 'setLifecycleStage', stage: 'mql' },
+      ],
+    });
+    expect(nurture.status, JSON.stringify(nurture.body)).toBe(201);
+    const userId = `lead-${s}`;
+    await api.post('/v1/identify', {
+      userId,
+      traits: { email: `${userId}@example.com`, tags: ['cold'], visits: 1 },
+    });
+    await api.post('/v1/track', { userId, event: `downloaded_${s}`, properties: { plan: 'Pro' } });
+
+    const contact = await eventually(
+      async () => {
+        const body = (await api.get(`/v1/contacts/${userId}`)).body as ContactBody;
+        return body.enrollments.length === 2 &&
+          body.enrollments.every((e) => e.status === 'completed')
+          ? body
+          : undefined;
+      },
+      20_000,
+      'both journeys to complete',
+    );
+    expect(contact).toMatchObject({ plan_name: 'Pro', visits: 3, lifecycleStage: 'mql' });
+    expect(contact.tags?.sort()).toEqual(['ebook', 'warm']);
+    expect(contact.scores).toEqual({ manual: 15 });
+    const mail = (await api.get(`/v1/mailbox?to=${userId}@example.com`)).body as {
+      data: { subject: string }[];
+    };
+    expect(mail.data.map((m) => m.subject)).toEqual(['You are an MQL']);
+  });
+
+  it('enrolls the contact in another journey and removes it from one', async () => {
+    const s = uniqueSuffix();
+    await api.post('/v1/journeys', {
+      id: `waiting-${s}`,
+      name: 'Waiting',
+      triggers: [{ type: 'event', event: `first_${s}` }],
+      steps: [{ id: 'long', type: 'wait', duration: 'P30D' }],
+    });
+    await api.post('/v1/journeys', {
+      id: `onboarding-${s}`,
+      name: 'Onboarding',
+      triggers: [{ type: 'manual' }],
+      steps: [{ id: 'hi', type: 'sendEmail', template: 'welcome' }],
+    });
+    const mover = await api.post('/v1/journeys', {
+      id: `mover-${s}`,
+      name: 'Mover',
+      triggers: [{ type: 'event', event: `second_${s}` }],
+      steps: [
+        { id: 'leave', type: 'unenroll', journey: `waiting-${s}` },
+        { id: 'join', type: 'enroll', journey: `onboarding-${s}` },
+      ],
+    });
+    expect(mover.status, JSON.stringify(mover.body)).toBe(201);
+    const userId = `mover-${s}`;
+    await api.post('/v1/identify', { userId, traits: { email: `${userId}@example.com` } });
+    await api.post('/v1/track', { userId, event: `first_${s}` });
+    await api.post('/v1/track', { userId, event: `second_${s}` });
+    const contact = await eventually(
+      async () => {
+        const body = (await api.get(`/v1/contacts/${userId}`)).body as ContactBody;
+        const by = Object.fromEntries(body.enrollments.map((e) => [e.journey, e.status]));
+        return by[`waiting-${s}`] === 'exited' && by[`onboarding-${s}`] === 'completed'
+          ? by
+          : undefined;
+      },
+      20_000,
+      'the move',
+    );
+    expect(contact[`mover-${s}`]).toBe('completed');
+  });
+});
