@@ -46,10 +46,10 @@ export function storedTemplates(prisma: PrismaClient, templates: TemplateStore):
   const compiled = new Map<string, CompiledTemplate>();
   return {
     async resolve(workspaceId, name) {
-      const t = await prisma.emailTemplate.findUnique({
-        where: { workspaceId_name: { workspaceId, name } },
-        select: { id: true, currentVersion: true },
-      });
+      const rows = await prisma.$queryRaw<{ id: string; currentVersion: number }[]>`
+        SELECT id, current_version AS "currentVersion" FROM email_templates
+        WHERE workspace_id = ${workspaceId} AND name = ${name}`;
+      const t = rows[0];
       if (!t) return null;
       const cacheKey = `${t.id}:${t.currentVersion}`;
       const hit = compiled.get(cacheKey);

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { assertNever } from '../core/index.js';
 import type { ActivityDeps } from './deps.js';

@@ -1,4 +1,10 @@
-import { linkSigner, type LinkSigner, type TemplateStore } from '../mail/index.js';
+import {
+  linkSigner,
+  loadMessagingPolicy,
+  type LinkSigner,
+  type MessagingPolicyView,
+  type TemplateStore,
+} from '../mail/index.js';
 import type { ActivityDeps } from './deps.js';
 import { storedTemplates, type TemplateResolver } from './email-content.js';
 
@@ -22,4 +28,27 @@ export function messagingOf(deps: ActivityDeps): MessagingParts {
     made.set(deps, parts);
   }
   return parts;
+}
+
+/** Policies change rarely; a send may use one up to this old (suppression is never cached). */
+const POLICY_TTL_MS = 2000;
+const policies = new WeakMap<
+  ActivityDeps,
+  Map<string, { at: number; policy: MessagingPolicyView }>
+>();
+
+export async function policyOf(
+  deps: ActivityDeps,
+  workspaceId: string,
+): Promise<MessagingPolicyView> {
+  let cache = policies.get(deps);
+  if (!cache) {
+    cache = new Map<string, { at: number; policy: MessagingPolicyView }>();
+    policies.set(deps, cache);
+  }
+  const hit = cache.get(workspaceId);
+  if (hit && Date.now() - hit.at < POLICY_TTL_MS) return hit.policy;
+  const policy = await loadMessagingPolicy(deps.prisma, workspaceId);
+  cache.set(workspaceId, { at: Date.now(), policy });
+  return policy;
 }

@@ -13,6 +13,7 @@ export interface LogEntry {
     | 'woke'
     | 'event'
     | 'paused'
+    | 'deferred'
     | 'resumed'
     | 'finished';
   readonly stepId: string | null;

@@ -1,18 +1,23 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Prisma } from '@prisma/client';
 import { zoneOf } from '../core/index.js';
 import {
+  emailKeyOf,
   isPermanentSmtpError,
-  loadMessagingPolicy,
-  suppressionFor,
   TemplateError,
   type SuppressionReason,
 } from '../mail/index.js';
 import type { ActivityDeps } from './deps.js';
 import { renderContent } from './email-content.js';
 import { journeyInfo } from './journey-info.js';
-import { messagingOf } from './messaging.js';
+import { messagingOf, policyOf } from './messaging.js';
+import {
+  claimSideEffect,
+  loadContact,
+  resolveDeferrals,
+  settleSideEffect,
+  suppressionReason,
+} from './send-email.store.js';
 import { passGate } from './send-gate.js';
 
 export interface SendEmailInput {
@@ -73,37 +78,34 @@ export async function sendEmail(
   input: SendEmailInput,
 ): Promise<SendEmailResult> {
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
-  const previous = await deps.prisma.sideEffect.findUnique({ where: { key } });
-  const settled = previous?.status === 'done' || previous?.status === 'skipped';
-  const recorded = settled ? readResult(previous.result) : null;
+  const claimed = await claimSideEffect(
+    deps.prisma,
+    key,
+    input.enrollmentId,
+    input.stepId,
+    'sendEmail',
+  );
+  const settled = claimed.status === 'done' || claimed.status === 'skipped';
+  const recorded = settled ? readResult(claimed.result) : null;
   if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
-  if (!previous) {
-    await deps.prisma.sideEffect.upsert({
-      where: { key },
-      create: {
-        key,
-        enrollmentId: input.enrollmentId,
-        stepId: input.stepId,
-        kind: 'sendEmail',
-        status: 'started',
-      },
-      update: {},
-    });
-  }
 
-  const contact = await deps.prisma.contact.findFirst({
-    where: { id: input.contactId, workspaceId: input.workspaceId },
-  });
+  const contact = await loadContact(deps.prisma, input.workspaceId, input.contactId);
   if (!contact)
     return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
   if (!contact.email)
     return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
 
   const category = input.category ?? 'marketing';
-  const policy = await loadMessagingPolicy(deps.prisma, input.workspaceId);
+  const policy = await policyOf(deps, input.workspaceId);
   const marketing = !policy.transactional.includes(category);
   if (marketing) {
-    const reason = await suppressionFor(deps.prisma, input.workspaceId, contact.email, category);
+    const found = await suppressionReason(
+      deps.prisma,
+      input.workspaceId,
+      emailKeyOf(contact.email),
+      category,
+    );
+    const reason = found === 'bounced' || found === 'complained' ? found : found && 'unsubscribed';
     if (reason) return finish(deps, key, { status: 'suppressed', to: contact.email, reason });
   }
 
@@ -175,7 +177,7 @@ export async function sendEmail(
     });
   } catch (error) {
     if (!isPermanentSmtpError(error)) throw error;
-    await deps.prisma.emailMessage.deleteMany({ where: { id: local } });
+    await deps.prisma.$executeRaw`DELETE FROM email_messages WHERE id = ${local}`;
     const reason = error instanceof Error ? error.message : String(error);
     return fail(
       deps,
@@ -215,18 +217,9 @@ function holdInTemporal(deferred: Extract<SendEmailResult, { status: 'deferred' 
 
 async function finish<T extends Recorded>(deps: ActivityDeps, key: string, result: T): Promise<T> {
   const { alreadySent: _ignored, ...stored } = { alreadySent: false, ...result };
-  await deps.prisma.sideEffect.update({
-    where: { key },
-    // `skipped` (suppressed) so conditions on "was this email sent" stay false.
-    data: {
-      status: result.status === 'sent' ? 'done' : 'skipped',
-      result: stored satisfies Prisma.InputJsonObject,
-    },
-  });
-  await deps.prisma.sendDeferral.updateMany({
-    where: { key, resolvedAt: null },
-    data: { resolvedAt: new Date() },
-  });
+  // `skipped` (suppressed) so conditions on "was this email sent" stay false.
+  await settleSideEffect(deps.prisma, key, result.status === 'sent' ? 'done' : 'skipped', stored);
+  if (result.status !== 'sent') await resolveDeferrals(deps.prisma, key);
   return result;
 }
 
@@ -236,10 +229,7 @@ async function fail(
   message: string,
   type: string,
 ): Promise<never> {
-  await deps.prisma.sideEffect.update({
-    where: { key },
-    data: { status: 'failed', result: { error: message, type } },
-  });
+  await settleSideEffect(deps.prisma, key, 'failed', { error: message, type });
   throw ApplicationFailure.nonRetryable(message, type);
 }
 

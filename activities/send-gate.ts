@@ -1,6 +1,7 @@
 import type { PrismaClient } from '@prisma/client';
 import { decideSend, type MessagingPolicyView, type SendDecision } from '../mail/index.js';
 import { newId } from '../store/index.js';
+import { recordMessage } from './send-email.store.js';
 
 /**
  * The one place where "may this contact get another email now?" is answered and the slot
@@ -33,6 +34,16 @@ export async function passGate(
   policy: MessagingPolicyView,
   req: GateRequest,
 ): Promise<SendDecision> {
+  const ruled = policy.cap !== null || policy.quietHours !== null || policy.sendDays.length > 0;
+  if (!req.restricted || !ruled) {
+    // Nothing to decide: record the message (idempotent by its id) without a transaction.
+    await recordMessage(prisma, {
+      ...req,
+      id: req.messageId,
+      countsToCap: req.restricted && req.countsToCap,
+    });
+    return { type: 'send' };
+  }
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.contactId}))`;
     const reserved = await tx.emailMessage.findUnique({ where: { id: req.messageId } });

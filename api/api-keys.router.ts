@@ -1,8 +1,8 @@
 import type { ApiKey, PrismaClient } from '@prisma/client';
 import { Router } from 'express';
-import { createApiKey, type KeyStore } from './auth/index.js';
+import { createApiKey, isScope, type KeyStore } from './auth/index.js';
 import { pageOf, pageResult } from './paging.js';
-import { notFound } from './problem.js';
+import { invalidInput, notFound } from './problem.js';
 import { CreateApiKeySchema } from './schemas/api-security.schema.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -25,8 +25,22 @@ export function apiKeysRouter(prisma: PrismaClient, keys: KeyStore): Router {
 
   router.get('/v1/api-keys', async (req, res) => {
     const page = pageOf(req);
+    const scope = req.query.scope;
+    if (scope !== undefined && !isScope(scope))
+      throw invalidInput('The filters have problems.', [
+        {
+          pointer: '/scope',
+          code: 'bad-value',
+          message: '`scope` must be admin, write or ingest.',
+        },
+      ]);
     const rows = await prisma.apiKey.findMany({
-      where: { workspaceId: workspaceOf(req), ...(page.after ? { id: { gt: page.after } } : {}) },
+      where: {
+        workspaceId: workspaceOf(req),
+        ...(scope ? { scope } : {}),
+        ...(req.query.revoked === 'false' ? { revokedAt: null } : {}),
+        ...(page.after ? { id: { gt: page.after } } : {}),
+      },
       orderBy: { id: 'asc' },
       take: page.limit + 1,
     });

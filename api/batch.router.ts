@@ -44,7 +44,8 @@ export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}
         good.push({ index, message: toMessage(raw) });
       } catch (error) {
         if (!(error instanceof HttpProblem)) throw error;
-        for (const e of error.errors) errors.push({ ...e, index, pointer: `/batch/${index}${e.pointer}` });
+        for (const e of error.errors)
+          errors.push({ ...e, index, pointer: `/batch/${index}${e.pointer}` });
       }
     });
     if (good.length === 0) {

@@ -47,7 +47,16 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
     for (const event of events) {
       const permanent = event.type === 'complaint' || event.bounceType !== 'soft';
       const reason = event.type === 'complaint' ? 'complained' : 'bounced';
-      if (permanent && (await suppress(engine.prisma, { workspaceId, email: event.email, reason, scope: '*', source: 'webhook' })))
+      if (
+        permanent &&
+        (await suppress(engine.prisma, {
+          workspaceId,
+          email: event.email,
+          reason,
+          scope: '*',
+          source: 'webhook',
+        }))
+      )
         suppressed++;
       const contact = await engine.prisma.contact.findFirst({
         where: { workspaceId, emailKey: emailKeyOf(event.email) },
@@ -59,7 +68,11 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
         contactId: contact.id,
         name: event.type === 'complaint' ? 'email_complained' : 'email_bounced',
         messageId: `${reason}:${emailKeyOf(event.email)}:${event.messageId ?? String(req.get('x-request-id') ?? Date.now())}`,
-        properties: { email: event.email, bounceType: event.bounceType ?? 'hard', emailMessageId: event.messageId ?? null },
+        properties: {
+          email: event.email,
+          bounceType: event.bounceType ?? 'hard',
+          emailMessageId: event.messageId ?? null,
+        },
       });
       if (permanent) await exitSuppressed(engine, workspaceId, contact.id, reason);
     }

@@ -30,9 +30,10 @@ export function scoresRouter(engine: EngineDeps): Router {
 
   router.post('/v1/scoring-models/preview', async (req, res) => {
     const validated = validateScoringModel(req.body);
-    if (!validated.ok)
-      throw invalidInput('The scoring model has problems.', validated.problems);
-    res.json(await previewScoringModel(engine, workspaceOf(req), compileScoringModel(validated.value)));
+    if (!validated.ok) throw invalidInput('The scoring model has problems.', validated.problems);
+    res.json(
+      await previewScoringModel(engine, workspaceOf(req), compileScoringModel(validated.value)),
+    );
   });
 
   router.get('/v1/scoring-models/:key', async (req, res) => {
@@ -64,9 +65,12 @@ export function scoresRouter(engine: EngineDeps): Router {
         model: { workspaceId, key: req.params.key },
       },
     });
-    if (!version) throw notFound(`Version ${req.params.version} of scoring model \`${req.params.key}\``);
+    if (!version)
+      throw notFound(`Version ${req.params.version} of scoring model \`${req.params.key}\``);
     const applied = await applyScoringVersion(engine, workspaceId, version.id);
-    res.status(202).json({ id: req.params.key, version: version.version, rescore: progressOf(applied.version) });
+    res
+      .status(202)
+      .json({ id: req.params.key, version: version.version, rescore: progressOf(applied.version) });
   });
 
   router.get('/v1/contacts/:idOrUserId/score', async (req, res) => {
@@ -77,7 +81,10 @@ export function scoresRouter(engine: EngineDeps): Router {
       select: { id: true },
     });
     if (!contact) throw notFound(`Contact \`${key}\``);
-    res.json({ contactId: contact.id, scores: await contactScores(prisma, workspaceId, contact.id) });
+    res.json({
+      contactId: contact.id,
+      scores: await contactScores(prisma, workspaceId, contact.id),
+    });
   });
 
   return router;

@@ -13,9 +13,18 @@ const Priority = Type.Union(
   { description: 'How urgent the task is.' },
 );
 const Assignee = Type.Union([
-  Type.Object({ type: Type.Literal('user'), user: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('roundRobin'), team: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('leastLoaded'), team: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('user'), user: Type.String({ minLength: 1 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('roundRobin'), team: Type.String({ minLength: 1 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('leastLoaded'), team: Type.String({ minLength: 1 }) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     { type: Type.Literal('owner'), fallbackTeam: Type.Optional(Type.String({ minLength: 1 })) },
     { additionalProperties: false },
@@ -36,17 +45,27 @@ const TaskUpdate = Type.Object(
   {
     title: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])),
-    assignee: Type.Optional(Type.Union([Type.String({ minLength: 1, description: 'A user id or email.' }), Type.Null()])),
+    assignee: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, description: 'A user id or email.' }), Type.Null()]),
+    ),
     dueAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
     priority: Type.Optional(Priority),
-    status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('cancelled')], {
-      description: 'Use POST /v1/tasks/{id}/complete to complete a task.',
-    })),
+    status: Type.Optional(
+      Type.Union([Type.Literal('open'), Type.Literal('cancelled')], {
+        description: 'Use POST /v1/tasks/{id}/complete to complete a task.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 const readNew = bodyValidator(NewTask);
 const readUpdate = bodyValidator(TaskUpdate);
+const readComplete = bodyValidator(
+  Type.Object(
+    { by: Type.Optional(Type.String({ description: 'Who completed it (user id or email).' })) },
+    { additionalProperties: false },
+  ),
+);
 
 /**
  * Tasks for sales reps: list by assignee, status and due date; update; complete. Completing
@@ -59,12 +78,17 @@ export function tasksRouter(engine: EngineDeps): Router {
     const workspaceId = workspaceOf(req);
     const q = req.query;
     const where: Prisma.TaskWhereInput = { workspaceId };
-    if (typeof q.assignee === 'string') where.assigneeId = (await findUser(engine.prisma, workspaceId, q.assignee)) ?? '-';
+    if (typeof q.assignee === 'string')
+      where.assigneeId = (await findUser(engine.prisma, workspaceId, q.assignee)) ?? '-';
     if (typeof q.status === 'string') where.status = q.status;
     if (typeof q.contactId === 'string') where.contactId = q.contactId;
     const dueBefore = dateParam(q.dueBefore, 'dueBefore');
     const dueAfter = dateParam(q.dueAfter, 'dueAfter');
-    if (dueBefore || dueAfter) where.dueAt = { ...(dueBefore ? { lte: dueBefore } : {}), ...(dueAfter ? { gte: dueAfter } : {}) };
+    if (dueBefore || dueAfter)
+      where.dueAt = {
+        ...(dueBefore ? { lte: dueBefore } : {}),
+        ...(dueAfter ? { gte: dueAfter } : {}),
+      };
     const tasks = await engine.prisma.task.findMany({
       where,
       orderBy: [{ dueAt: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }],
@@ -86,11 +110,17 @@ export function tasksRouter(engine: EngineDeps): Router {
       : null;
     if (body.contactId && !contact)
       throw invalidInput('The contact does not exist.', [
-        { pointer: '/contactId', code: 'unknown-contact', message: `There is no contact ${body.contactId}.` },
+        {
+          pointer: '/contactId',
+          code: 'unknown-contact',
+          message: `There is no contact ${body.contactId}.`,
+        },
       ]);
     const attributes = contact?.attributes;
     const owner =
-      typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) ? attributes.owner ?? attributes.ownerId : null;
+      typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes)
+        ? (attributes.owner ?? attributes.ownerId)
+        : null;
     const { task } = await createTask(engine.prisma, {
       workspaceId,
       key: null,
@@ -108,7 +138,9 @@ export function tasksRouter(engine: EngineDeps): Router {
   });
 
   router.get('/v1/tasks/:id', async (req, res) => {
-    const task = await engine.prisma.task.findFirst({ where: { workspaceId: workspaceOf(req), id: req.params.id } });
+    const task = await engine.prisma.task.findFirst({
+      where: { workspaceId: workspaceOf(req), id: req.params.id },
+    });
     if (!task) throw notFound(`Task ${req.params.id}`);
     res.json(task);
   });
@@ -120,10 +152,15 @@ export function tasksRouter(engine: EngineDeps): Router {
     if (!task) throw notFound(`Task ${req.params.id}`);
     let assigneeId: string | null | undefined;
     if (body.assignee !== undefined) {
-      assigneeId = body.assignee === null ? null : await findUser(engine.prisma, workspaceId, body.assignee);
+      assigneeId =
+        body.assignee === null ? null : await findUser(engine.prisma, workspaceId, body.assignee);
       if (assigneeId === null && body.assignee !== null)
         throw invalidInput('The assignee does not exist.', [
-          { pointer: '/assignee', code: 'unknown-user', message: `There is no user "${body.assignee}".` },
+          {
+            pointer: '/assignee',
+            code: 'unknown-user',
+            message: `There is no user "${body.assignee}".`,
+          },
         ]);
     }
     const updated = await engine.prisma.task.update({
@@ -132,7 +169,9 @@ export function tasksRouter(engine: EngineDeps): Router {
         ...(body.title === undefined ? {} : { title: body.title }),
         ...(body.description === undefined ? {} : { description: body.description }),
         ...(assigneeId === undefined ? {} : { assigneeId }),
-        ...(body.dueAt === undefined ? {} : { dueAt: body.dueAt === null ? null : new Date(body.dueAt) }),
+        ...(body.dueAt === undefined
+          ? {}
+          : { dueAt: body.dueAt === null ? null : new Date(body.dueAt) }),
         ...(body.priority === undefined ? {} : { priority: body.priority }),
         ...(body.status === undefined ? {} : { status: body.status }),
       },
@@ -141,8 +180,9 @@ export function tasksRouter(engine: EngineDeps): Router {
   });
 
   router.post('/v1/tasks/:id/complete', async (req, res) => {
-    const by = typeof req.body === 'object' && req.body !== null && 'by' in req.body && typeof req.body.by === 'string' ? req.body.by : null;
-    const task = await completeTask(engine, workspaceOf(req), req.params.id, by);
+    const raw: unknown = req.body;
+    const { by } = raw === undefined ? {} : readComplete(raw);
+    const task = await completeTask(engine, workspaceOf(req), req.params.id, by ?? null);
     if (!task) throw notFound(`Task ${req.params.id}`);
     res.json(task);
   });
@@ -155,7 +195,11 @@ function dateParam(value: unknown, name: string): Date | null {
   const date = new Date(value);
   if (Number.isNaN(date.getTime()))
     throw invalidInput(`${name} is not a date.`, [
-      { pointer: '', code: 'invalid-date', message: `The ${name} parameter must be an ISO 8601 date-time.` },
+      {
+        pointer: '',
+        code: 'invalid-date',
+        message: `The ${name} parameter must be an ISO 8601 date-time.`,
+      },
     ]);
   return date;
 }

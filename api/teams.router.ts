@@ -14,7 +14,10 @@ const Members = Type.Array(Type.String({ minLength: 1, description: 'A user id o
 });
 const NewTeam = Type.Object(
   {
-    key: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'What journeys name in `team`.' }),
+    key: Type.String({
+      pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+      description: 'What journeys name in `team`.',
+    }),
     name: Type.String({ minLength: 1, maxLength: 200 }),
     lead: Type.Optional(Type.String({ description: 'A user id or email: who escalations go to.' })),
     members: Members,
@@ -22,7 +25,9 @@ const NewTeam = Type.Object(
   { additionalProperties: false },
 );
 const readTeam = bodyValidator(NewTeam);
-const readMembers = bodyValidator(Type.Object({ members: Members }, { additionalProperties: false }));
+const readMembers = bodyValidator(
+  Type.Object({ members: Members }, { additionalProperties: false }),
+);
 
 /** Teams of users, for round-robin and least-loaded task assignment. */
 export function teamsRouter(engine: EngineDeps): Router {
@@ -32,7 +37,9 @@ export function teamsRouter(engine: EngineDeps): Router {
     const body = readTeam(req.body);
     const workspaceId = workspaceOf(req);
     const members = await resolveUsers(engine, workspaceId, body.members);
-    const lead = body.lead ? (await resolveUsers(engine, workspaceId, [body.lead], '/lead'))[0] : undefined;
+    const lead = body.lead
+      ? (await resolveUsers(engine, workspaceId, [body.lead], '/lead'))[0]
+      : undefined;
     try {
       const team = await engine.prisma.team.create({
         data: {
@@ -48,9 +55,13 @@ export function teamsRouter(engine: EngineDeps): Router {
       res.status(201).json(team);
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
-        throw new HttpProblem(409, `${PROBLEM_BASE}conflict`, 'Already exists', `A team with the key ${body.key} already exists.`, [
-          { pointer: '/key', code: 'duplicate', detail: 'Another team has this key.' },
-        ]);
+        throw new HttpProblem(
+          409,
+          `${PROBLEM_BASE}conflict`,
+          'Already exists',
+          `A team with the key ${body.key} already exists.`,
+          [{ pointer: '/key', code: 'duplicate', detail: 'Another team has this key.' }],
+        );
       throw error;
     }
   });
@@ -67,7 +78,9 @@ export function teamsRouter(engine: EngineDeps): Router {
   router.put('/v1/teams/:key/members', async (req, res) => {
     const body = readMembers(req.body);
     const workspaceId = workspaceOf(req);
-    const team = await engine.prisma.team.findFirst({ where: { workspaceId, key: req.params.key } });
+    const team = await engine.prisma.team.findFirst({
+      where: { workspaceId, key: req.params.key },
+    });
     if (!team) throw notFound(`Team ${req.params.key}`);
     const members = await resolveUsers(engine, workspaceId, body.members);
     await engine.prisma.$transaction([

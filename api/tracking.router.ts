@@ -20,7 +20,9 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
 
   router.get('/t/o/:token', async (req, res) => {
     const ref = links.readRecipient('open', String(req.params.token));
-    const message = ref?.m ? await engine.prisma.emailMessage.findUnique({ where: { id: ref.m } }) : null;
+    const message = ref?.m
+      ? await engine.prisma.emailMessage.findUnique({ where: { id: ref.m } })
+      : null;
     if (message) {
       await recordSystemEvent(engine, {
         workspaceId: message.workspaceId,
@@ -36,7 +38,9 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
 
   router.get('/t/c/:token', async (req, res) => {
     const click = links.readClick(String(req.params.token));
-    const message = click ? await engine.prisma.emailMessage.findUnique({ where: { id: click.m } }) : null;
+    const message = click
+      ? await engine.prisma.emailMessage.findUnique({ where: { id: click.m } })
+      : null;
     if (!click || !message || !message.links.includes(click.u))
       throw new HttpProblem(
         404,
@@ -57,7 +61,12 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
   return router;
 }
 
-function props(message: { id: string; enrollmentId: string | null; stepId: string | null; category: string }) {
+function props(message: {
+  id: string;
+  enrollmentId: string | null;
+  stepId: string | null;
+  category: string;
+}) {
   return {
     emailMessageId: message.id,
     enrollmentId: message.enrollmentId,

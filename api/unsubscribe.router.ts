@@ -35,7 +35,12 @@ export function unsubscribeRouter(engine: EngineDeps, signing: SigningConfig): R
     await unsubscribe(engine, ref, '*', oneClick ? 'one-click' : 'link');
     res
       .type('html')
-      .send(htmlPage('You are unsubscribed', `<p>${escapeHtml(ref.e)} will get no more marketing emails from us.</p>`));
+      .send(
+        htmlPage(
+          'You are unsubscribed',
+          `<p>${escapeHtml(ref.e)} will get no more marketing emails from us.</p>`,
+        ),
+      );
   });
 
   router.get('/u/:token/preferences', async (req, res) => {
@@ -62,25 +67,41 @@ export function unsubscribeRouter(engine: EngineDeps, signing: SigningConfig): R
     const ref = recipient(links, req);
     const body: Record<string, unknown> = isRecord(req.body) ? req.body : {};
     const raw = body.category;
-    const wanted = new Set(Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : []);
+    const wanted = new Set(
+      Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [],
+    );
     if (body.all === 'off') {
       await unsubscribe(engine, ref, '*', 'preferences');
     } else {
       // Saving the page with "no emails at all" unticked is a resubscribe to what is ticked.
       await engine.prisma.suppression.deleteMany({
-        where: { workspaceId: ref.w, emailKey: emailKeyOf(ref.e), reason: 'unsubscribed', scope: '*' },
+        where: {
+          workspaceId: ref.w,
+          emailKey: emailKeyOf(ref.e),
+          reason: 'unsubscribed',
+          scope: '*',
+        },
       });
       for (const category of await knownCategories(engine, ref)) {
         if (wanted.has(category)) {
           await engine.prisma.suppression.deleteMany({
-            where: { workspaceId: ref.w, emailKey: emailKeyOf(ref.e), reason: 'unsubscribed', scope: category },
+            where: {
+              workspaceId: ref.w,
+              emailKey: emailKeyOf(ref.e),
+              reason: 'unsubscribed',
+              scope: category,
+            },
           });
         } else {
           await unsubscribe(engine, ref, category, 'preferences');
         }
       }
     }
-    res.type('html').send(htmlPage('Preferences saved', '<p>Thank you; your choices apply from the next email.</p>'));
+    res
+      .type('html')
+      .send(
+        htmlPage('Preferences saved', '<p>Thank you; your choices apply from the next email.</p>'),
+      );
   });
 
   return router;

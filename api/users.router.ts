@@ -9,7 +9,11 @@ import { workspaceOf } from './workspace.js';
 
 const NewUser = Type.Object(
   {
-    email: Type.String({ format: 'email', maxLength: 320, description: 'Where task notifications go.' }),
+    email: Type.String({
+      format: 'email',
+      maxLength: 320,
+      description: 'Where task notifications go.',
+    }),
     name: Type.String({ minLength: 1, maxLength: 200 }),
   },
   { additionalProperties: false },
@@ -30,9 +34,19 @@ export function usersRouter(engine: EngineDeps): Router {
       res.status(201).json(user);
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
-        throw new HttpProblem(409, `${PROBLEM_BASE}conflict`, 'Already exists', `A user with the email ${body.email} already exists.`, [
-          { pointer: '/email', code: 'duplicate', detail: 'Another user has this email address.' },
-        ]);
+        throw new HttpProblem(
+          409,
+          `${PROBLEM_BASE}conflict`,
+          'Already exists',
+          `A user with the email ${body.email} already exists.`,
+          [
+            {
+              pointer: '/email',
+              code: 'duplicate',
+              detail: 'Another user has this email address.',
+            },
+          ],
+        );
       throw error;
     }
   });

@@ -37,7 +37,9 @@ export async function runEmailBench(): Promise<void> {
   const address = server.server.address();
   const smtpUrl = `smtp://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const url = process.env.BENCH_DATABASE_URL;
-  const database = await openDatabase(url ? { kind: 'postgres', url } : { kind: 'embedded', dataDir: join(dir, 'db') });
+  const database = await openDatabase(
+    url ? { kind: 'postgres', url } : { kind: 'embedded', dataDir: join(dir, 'db') },
+  );
   const mailer = createMailer(smtpUrl);
   try {
     const templates = await loadTemplates('templates');
@@ -45,7 +47,11 @@ export async function runEmailBench(): Promise<void> {
       prisma: database.prisma,
       mailer,
       templates,
-      config: { mailFrom: 'Bench <bench@localhost>', secretKey: 'bench-secret-key-0123456789abcdefghij', publicUrl: 'http://localhost:3000' },
+      config: {
+        mailFrom: 'Bench <bench@localhost>',
+        secretKey: 'bench-secret-key-0123456789abcdefghij',
+        publicUrl: 'http://localhost:3000',
+      },
     };
     const jobs = await seed(database.prisma, EMAILS + CONCURRENCY);
     const warm = jobs.splice(0, CONCURRENCY);
@@ -55,25 +61,47 @@ export async function runEmailBench(): Promise<void> {
     const startActivity = performance.now();
     await pool(jobs, CONCURRENCY, (job) => sendEmail(deps, job));
     const activitySeconds = (performance.now() - startActivity) / 1000;
-    if (received - before !== EMAILS) throw new Error(`expected ${EMAILS} deliveries, got ${received - before}`);
+    if (received - before !== EMAILS)
+      throw new Error(`expected ${EMAILS} deliveries, got ${received - before}`);
 
     // The same message, rendered once, through a pooled Nodemailer transport.
-    const message = templates.render('welcome', { contact: { firstName: 'Bench' }, event: { name: null, properties: {} } });
+    const message = templates.render('welcome', {
+      contact: { firstName: 'Bench' },
+      event: { name: null, properties: {} },
+    });
     const raw = nodemailer.createTransport(`${smtpUrl}?pool=true`);
     const send = (i: number) =>
-      raw.sendMail({ from: 'Bench <bench@localhost>', to: `raw${i}@example.com`, subject: message.subject, html: message.html, text: message.text });
-    await pool(Array.from({ length: CONCURRENCY }, (_, i) => i), CONCURRENCY, send);
+      raw.sendMail({
+        from: 'Bench <bench@localhost>',
+        to: `raw${i}@example.com`,
+        subject: message.subject,
+        html: message.html,
+        text: message.text,
+      });
+    await pool(
+      Array.from({ length: CONCURRENCY }, (_, i) => i),
+      CONCURRENCY,
+      send,
+    );
     const startRaw = performance.now();
-    await pool(Array.from({ length: EMAILS }, (_, i) => i), CONCURRENCY, send);
+    await pool(
+      Array.from({ length: EMAILS }, (_, i) => i),
+      CONCURRENCY,
+      send,
+    );
     const rawSeconds = (performance.now() - startRaw) / 1000;
     raw.close();
 
     const activityRate = EMAILS / activitySeconds;
     const rawRate = EMAILS / rawSeconds;
-    console.log(`\nemail: ${EMAILS} emails, concurrency ${CONCURRENCY}, ${url ? 'PostgreSQL' : 'embedded database'}`);
+    console.log(
+      `\nemail: ${EMAILS} emails, concurrency ${CONCURRENCY}, ${url ? 'PostgreSQL' : 'embedded database'}`,
+    );
     console.log(`  send activity (render + checks + SMTP)  ${activityRate.toFixed(0)} emails/s`);
     console.log(`  Nodemailer, pre-rendered (baseline)     ${rawRate.toFixed(0)} emails/s`);
-    console.log(`  ratio activity / raw                    ${ratio(activityRate, rawRate)} (target >= 0.7)`);
+    console.log(
+      `  ratio activity / raw                    ${ratio(activityRate, rawRate)} (target >= 0.7)`,
+    );
   } finally {
     mailer.close();
     await database.close();
@@ -100,9 +128,18 @@ async function seed(prisma: PrismaClient, count: number): Promise<Job[]> {
   await prisma.workspace.create({ data: { id: workspaceId, name: 'Email bench' } });
   const journeyId = newId();
   const versionId = newId();
-  await prisma.journey.create({ data: { id: journeyId, workspaceId, key: 'bench', name: 'Bench', status: 'draft' } });
+  await prisma.journey.create({
+    data: { id: journeyId, workspaceId, key: 'bench', name: 'Bench', status: 'draft' },
+  });
   await prisma.journeyVersion.create({
-    data: { id: versionId, journeyId, version: 1, hash: 'bench', definition: {}, plan: { triggers: [], suppression: [], settings: { priority: 'normal' } } },
+    data: {
+      id: versionId,
+      journeyId,
+      version: 1,
+      hash: 'bench',
+      definition: {},
+      plan: { triggers: [], suppression: [], settings: { priority: 'normal' } },
+    },
   });
   const contacts = Array.from({ length: count }, (_, i) => ({
     id: newId(),
@@ -135,7 +172,11 @@ async function seed(prisma: PrismaClient, count: number): Promise<Job[]> {
   }));
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {

@@ -113,22 +113,29 @@ export async function acceptMessages(
       rows.forEach(
         (r) => r.m.type === 'identify' && fresh.has(r.id) && r.contactId && ids.add(r.contactId),
       );
-      for (const change of await updateStages(tx, model, [...ids].sort(), touched, now)) {
+      const stages = new Map(
+        (results.find((r) => r.model === model)?.rows ?? []).map((row) => [
+          row.contactId,
+          row.stage,
+        ]),
+      );
+      const changes = await updateStages(tx, model, [...ids].sort(), touched, stages, now);
+      if (changes.length === 0) continue;
+      const data = changes.map((change) => {
         const id = newId();
-        await tx.event.create({
-          data: {
-            id,
-            workspaceId,
-            messageId: `stage-${id}`,
-            type: 'track',
-            name: STAGE_CHANGED_EVENT,
-            contactId: change.contactId,
-            properties: { from: change.from, to: change.to, model: change.model, ...change.scores },
-            timestamp: new Date(now),
-          },
-        });
         stageEvents.push(id);
-      }
+        return {
+          id,
+          workspaceId,
+          messageId: `stage-${id}`,
+          type: 'track',
+          name: STAGE_CHANGED_EVENT,
+          contactId: change.contactId,
+          properties: { from: change.from, to: change.to, model: change.model, ...change.scores },
+          timestamp: new Date(now),
+        };
+      });
+      await tx.event.createMany({ data });
     }
 
     return {

@@ -24,7 +24,6 @@ let queue: Promise<unknown> = Promise.resolve();
  * (they are durable); `routePendingEvents` routes them on the next start.
  */
 export function routeInBackground(deps: EngineDeps, eventIds: readonly string[]): Promise<void> {
-  if (process.env.XX_NO_ROUTE) return Promise.resolve();
   const next = queue.then(async () => {
     try {
       await routeStored(deps, eventIds);

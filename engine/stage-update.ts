@@ -31,10 +31,15 @@ export async function updateStages(
   model: ActiveScoringPlan,
   contactIds: readonly string[],
   known: ReadonlyMap<string, DecayedSum>,
+  stages: ReadonlyMap<string, string | null>,
   nowMs: number,
 ): Promise<StageChange[]> {
   if (model.plan.thresholds.length === 0 || contactIds.length === 0) return [];
-  const contacts = await tx.contact.findMany({ where: { id: { in: [...contactIds] } } });
+  const candidates = contactIds.filter((id) =>
+    mayMove(model, known.get(id), stages.get(id), nowMs),
+  );
+  if (candidates.length === 0) return [];
+  const contacts = await tx.contact.findMany({ where: { id: { in: candidates } } });
   const missing = contacts.filter((c) => !known.has(c.id)).map((c) => c.id);
   const stored =
     missing.length === 0
@@ -51,19 +56,52 @@ export async function updateStages(
     const attributes = isRecord(contact.attributes) ? contact.attributes : {};
     const from = typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null;
     const to = nextStage(model.plan.thresholds, from, scores);
-    if (to === from) continue;
-    await tx.$executeRawUnsafe(
-      `UPDATE contacts SET attributes = jsonb_set(attributes, '{lifecycleStage}', to_jsonb($2::text)), updated_at = now() WHERE id = $1`,
-      contact.id,
-      to,
-    );
-    await tx.contactScore.updateMany({
-      where: { contactId: contact.id, versionId: model.versionId },
-      data: { stage: to, stageAt: new Date(nowMs) },
-    });
-    changes.push({ contactId: contact.id, from, to, model: model.plan.modelKey, scores });
+    if (to !== from)
+      changes.push({ contactId: contact.id, from, to, model: model.plan.modelKey, scores });
   }
+  if (changes.length === 0) return changes;
+  // One statement for all changes: a batch can move many contacts at once.
+  await tx.$executeRawUnsafe(
+    `WITH c(id, stage) AS (SELECT * FROM unnest($1::text[], $2::text[])),
+     s AS (
+       UPDATE contact_scores SET stage = c.stage, stage_at = $4::timestamp(3)
+       FROM c WHERE contact_scores.contact_id = c.id AND contact_scores.version_id = $3
+     )
+     UPDATE contacts SET attributes = jsonb_set(attributes, '{lifecycleStage}', to_jsonb(c.stage)), updated_at = now()
+     FROM c WHERE contacts.id = c.id`,
+    changes.map((c) => c.contactId),
+    changes.map((c) => c.to),
+    model.versionId,
+    new Date(nowMs).toISOString().replace('Z', ''),
+  );
   return changes;
+}
+
+/**
+ * Whether thresholds could move a contact whose engagement is known: fit lies between the
+ * model's lowest and highest possible fit, so when both extremes keep the stage the model last
+ * gave, reading the contact's attributes is not needed (the common case on the ingest path).
+ */
+function mayMove(
+  model: ActiveScoringPlan,
+  sum: DecayedSum | undefined,
+  stage: string | null | undefined,
+  nowMs: number,
+): boolean {
+  if (sum === undefined || stage === undefined) return true;
+  const engagement = valueAt(sum, nowMs, model.plan.halfLifeMs);
+  const [low, high] = fitRange(model);
+  const at = (fit: number) =>
+    nextStage(model.plan.thresholds, stage, { engagement, fit, lead: engagement + fit });
+  return at(low) !== stage || at(high) !== stage;
+}
+
+function fitRange(model: ActiveScoringPlan): [number, number] {
+  const rules = model.plan.fitRules;
+  return [
+    rules.reduce((sum, r) => sum + Math.min(0, r.points), 0),
+    rules.reduce((sum, r) => sum + Math.max(0, r.points), 0),
+  ];
 }
 
 /** Engagement (decayed to now), fit (from attributes now) and lead for one contact. */

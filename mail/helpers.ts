@@ -71,7 +71,8 @@ function dateStyle(value: unknown): 'full' | 'long' | 'medium' | 'short' {
 
 /** The contact's locale and zone from the template data, validated against Intl. */
 function localeOf(options: Handlebars.HelperOptions): { locale: string; timeZone: string } {
-  const root: unknown = options.data?.root;
+  const data: unknown = options.data;
+  const root = isRecord(data) ? data.root : undefined;
   const contact = isRecord(root) && isRecord(root.contact) ? root.contact : {};
   return { locale: validLocale(contact.locale), timeZone: validZone(contact.timezone) };
 }

@@ -7,12 +7,7 @@ export {
   type TemplateSource,
   type TemplateStore,
 } from './templates.js';
-export {
-  createMailer,
-  isPermanentSmtpError,
-  type Mailer,
-  type OutgoingEmail,
-} from './mailer.js';
+export { createMailer, isPermanentSmtpError, type Mailer, type OutgoingEmail } from './mailer.js';
 export { htmlToText } from './html-to-text.js';
 export { directionOf, type TextDirection } from './direction.js';
 export { signToken, verifyToken, type TokenPurpose } from './tokens.js';
@@ -21,18 +16,8 @@ export * from './policy/index.js';
 // Public surface of mail/.
 export { startSmtpSink } from './smtp-sink.js';
 export type { CapturedMessage, SmtpSink, SmtpSinkOptions } from './smtp-sink.js';
-export {
-  linkSigner,
-  type ClickRef,
-  type LinkSigner,
-  type RecipientRef,
-} from './message-links.js';
-export {
-  emailKeyOf,
-  suppress,
-  suppressionFor,
-  type SuppressionReason,
-} from './suppression.js';
+export { linkSigner, type ClickRef, type LinkSigner, type RecipientRef } from './message-links.js';
+export { emailKeyOf, suppress, suppressionFor, type SuppressionReason } from './suppression.js';
 export { loadMessagingPolicy, type MessagingPolicyView } from './messaging-policy.js';
 export { renderJson, renderText } from './text-template.js';
 export { signWebhook, webhookSigningSecret } from './webhook-signature.js';

@@ -84,7 +84,10 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
     if (problem) throw new TemplateError('TEMPLATE_INVALID', `Template "${name}": ${problem}`);
     const layout = source.layout ?? 'default';
     if (source.layout !== null && source.layout !== 'none' && !layouts.has(layout))
-      throw new TemplateError('TEMPLATE_INVALID', `Template "${name}" uses an unknown layout "${layout}".`);
+      throw new TemplateError(
+        'TEMPLATE_INVALID',
+        `Template "${name}" uses an unknown layout "${layout}".`,
+      );
     return {
       subject: hbs.compile(source.subject, { noEscape: true }),
       preheader: source.preheader ? hbs.compile(source.preheader, { noEscape: true }) : null,
@@ -99,19 +102,34 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
   }
   const stored = new Set<string>();
 
-  const renderCompiled: TemplateStore['renderCompiled'] = (t, data, overrides, name = 'template') => {
+  const renderCompiled: TemplateStore['renderCompiled'] = (
+    t,
+    data,
+    overrides,
+    name = 'template',
+  ) => {
     try {
       const subject = (
-        overrides?.subject ? hbs.compile(overrides.subject, { noEscape: true })(data) : t.subject(data)
+        overrides?.subject
+          ? hbs.compile(overrides.subject, { noEscape: true })(data)
+          : t.subject(data)
       ).trim();
       const preheader = (t.preheader?.(data) ?? '').trim();
       const content = t.body(data);
       const contact = data.contact;
-      const locale = isRecord(contact) && typeof contact.locale === 'string' ? contact.locale : 'en';
+      const locale =
+        isRecord(contact) && typeof contact.locale === 'string' ? contact.locale : 'en';
       const dir = directionOf(locale);
       const layout = layouts.get(t.layout);
       let html = layout
-        ? layout({ ...data, body: new hbs.SafeString(content), subject, preheader, dir, lang: locale })
+        ? layout({
+            ...data,
+            body: new hbs.SafeString(content),
+            subject,
+            preheader,
+            dir,
+            lang: locale,
+          })
         : content;
       // Inlining parses the whole document; only worth it when there is a <style> to inline.
       if (STYLE_BLOCK.test(html)) html = juice(html);
@@ -130,7 +148,11 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
     has: (name) => templates.has(name) || stored.has(name),
     render(name, data, overrides) {
       const t = templates.get(name);
-      if (!t) throw new TemplateError('TEMPLATE_NOT_FOUND', `There is no email template called "${name}".`);
+      if (!t)
+        throw new TemplateError(
+          'TEMPLATE_NOT_FOUND',
+          `There is no email template called "${name}".`,
+        );
       return renderCompiled(t, data, overrides, name);
     },
     compile,
@@ -150,7 +172,10 @@ export function parseTemplateFile(name: string, source: string): TemplateSource 
   }
   const subject = meta.get('subject');
   if (!subject)
-    throw new TemplateError('TEMPLATE_INVALID', `Template "${name}" has no "subject:" line in its front matter.`);
+    throw new TemplateError(
+      'TEMPLATE_INVALID',
+      `Template "${name}" has no "subject:" line in its front matter.`,
+    );
   return {
     subject,
     preheader: meta.get('preheader') ?? null,

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -86,6 +87,8 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
   const enrollmentId = workflowInfo().workflowId;
   const { plan, contactId, workspaceId, resume } = input;
   const inbox: ContactEvent[] = [];
+  /** Events heard during actions that nothing used yet: offered to the next wait. */
+  const carried: ContactEvent[] = [];
   const seen = new Set<string>(resume?.seenEventIds ?? []);
   const log: LogEntry[] = [];
   let seq = resume?.logSeq ?? 0;
@@ -135,6 +138,9 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
             resume: { state, command, seenEventIds: [...seen], logSeq: seq, paused },
           });
         }
+        // An event that came while an action ran (a task completed right after it was created)
+        // still counts for the wait that follows.
+        if (carried.length > 0) inbox.unshift(...carried.splice(0));
         note('wait', command.stepId, { until: command.until, listensFor: command.wakeOn.events });
         await flush('active', command.stepId);
         const timeout =
@@ -186,6 +192,8 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         { type: 'event', event: { name: event.name, properties: event.properties } },
         now,
       );
+      if (next === now && now.type === 'perform' && patched('carry-events-across-actions'))
+        carried.push(event);
       if (next !== now) changed = next;
       if (next.type === 'finish' || next.type === 'perform') return next;
     }
@@ -194,21 +202,26 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
 
   async function perform(command: Settled & { type: 'perform' }): Promise<Input> {
     try {
-      const result = await performAction({
-        workspaceId,
-        enrollmentId,
-        contactId,
-        stepId: command.stepId,
-        iteration: command.iteration,
-        action: command.action,
-        trigger: input.trigger,
-      });
+      const deferrable = patched('workflow-sleeps-on-deferred-sends');
+      let result = await attempt(command, deferrable);
+      // Quiet hours or a frequency cap hold the send: sleep durably to the allowed moment and
+      // try again with the same key. An exit meanwhile ends the enrollment without sending.
+      while (result.type === 'sendEmail' && result.result.status === 'deferred') {
+        const { until, reason } = result.result;
+        note('deferred', command.stepId, { until, reason });
+        await flush('active', command.stepId);
+        await condition(() => exitReason !== null, Math.max(1, until - Date.now()));
+        if (exitReason !== null)
+          return { type: 'actionFailed', stepId: command.stepId, error: 'exited' };
+        result = await attempt(command, deferrable);
+      }
       note('action', command.stepId, {
         action: command.action.type,
         iteration: command.iteration,
         result,
       });
-      const status = 'status' in result ? result.status : undefined;
+      const status =
+        'status' in result && typeof result.status === 'number' ? result.status : undefined;
       return {
         type: 'actionDone',
         stepId: command.stepId,
@@ -220,6 +233,19 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
       note('actionFailed', command.stepId, { action: command.action.type, error: message });
       return { type: 'actionFailed', stepId: command.stepId, error: message };
     }
+  }
+
+  function attempt(command: Settled & { type: 'perform' }, deferrable: boolean) {
+    return performAction({
+      workspaceId,
+      enrollmentId,
+      contactId,
+      stepId: command.stepId,
+      iteration: command.iteration,
+      action: command.action,
+      trigger: input.trigger,
+      ...(deferrable ? { deferrable: true } : {}),
+    });
   }
 
   /** Holds before an action while the journey is paused. */

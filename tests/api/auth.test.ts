@@ -72,6 +72,14 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     );
     expect((await bearer.get(`/v1/contacts/${userId}`)).status).toBe(403);
     expect((await bearer.post('/v1/journeys/validate', {})).status).toBe(403);
+
+    const ingestKeys = (await api.get('/v1/api-keys?scope=ingest&revoked=false&limit=200'))
+      .body as {
+      data: { scope: string; revokedAt: string | null }[];
+    };
+    expect(ingestKeys.data.length).toBeGreaterThan(0);
+    expect(ingestKeys.data.every((k) => k.scope === 'ingest' && k.revokedAt === null)).toBe(true);
+    expect((await api.get('/v1/api-keys?scope=root')).status).toBe(422);
   });
 
   it('gives every workspace its own data: an event sent with one key is invisible to another', async () => {

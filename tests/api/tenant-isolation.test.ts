@@ -82,6 +82,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
   });
 
   const snapshot = async () =>
+    // `lastUsedAt` moves whenever the owner's own key is used (to take the snapshot itself).
     JSON.stringify(
       await Promise.all(
         [
@@ -92,6 +93,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
           `/v1/workspaces/default`,
         ].map(async (p) => (await owner.get(p)).body),
       ),
+      (key, value: unknown) => (key === 'lastUsedAt' ? undefined : value),
     );
 
   const call = (route: RouteInfo, path: string) =>
@@ -113,6 +115,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
   it('answers every route with a parameter exactly as for an id that does not exist', async () => {
     const before = await snapshot();
     const checked: string[] = [];
+    const serverErrors = new Set<string>();
     for (const route of routes) {
       if (!route.path.includes(':') || isPublicPath(route.path.replace(/:[^/]+/g, 'x'))) continue;
       for (const id of ids) {
@@ -123,6 +126,8 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
         const fake = await call(route, fill(missing));
         const what = `${route.method} ${route.path} with ${id}`;
         expect(real.status, what).toBe(fake.status);
+        // A 5xx is the same for both (so nothing leaks) but is a bug of that route: make it seen.
+        if (real.status >= 500) serverErrors.add(`${route.method} ${route.path}`);
         expect(real.status, what).toBeGreaterThanOrEqual(400);
         expect(normalised(await real.text(), id), what).toBe(
           normalised(await fake.text(), missing),
@@ -131,7 +136,11 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       checked.push(`${route.method} ${route.path}`);
     }
     expect(checked.length).toBeGreaterThanOrEqual(8);
-    expect(await snapshot()).toBe(before);
+    if (serverErrors.size > 0)
+      console.warn(
+        `[tenant isolation] routes answering 5xx to unknown ids: ${[...serverErrors].join(', ')}`,
+      );
+    expect(JSON.parse(await snapshot())).toEqual(JSON.parse(before));
   });
 
   it('never mentions the other workspace in answers to routes without parameters', async () => {
@@ -143,6 +152,6 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       for (const id of ids.filter((i) => i !== 'default'))
         expect(text, `${route.method} ${route.path} leaks ${id}`).not.toContain(id);
     }
-    expect(await snapshot()).toBe(before);
+    expect(JSON.parse(await snapshot())).toEqual(JSON.parse(before));
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmail, type SendEmailInput } from '../../activities/send-email.activity.js';
+import { loadContact } from '../../activities/send-email.store.js';
 import { suppress, type Mailer } from '../../mail/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
@@ -69,13 +70,32 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
     expect(parsed?.html).toContain(listUnsubscribe);
   });
 
+  it('reads the contact on the hot path exactly as the Contact model does', async () => {
+    const s = await seed(engine.deps.prisma, {
+      email: `row.${uniqueSuffix()}@example.com`,
+      timezone: 'Asia/Tokyo',
+      locale: 'ja',
+    });
+    const viaModel = await engine.deps.prisma.contact.findFirst({ where: { id: s.contactId } });
+    expect(await loadContact(engine.deps.prisma, s.workspaceId, s.contactId)).toEqual(viaModel);
+  });
+
   it('never sends marketing email to a suppressed address, but still sends transactional email', async () => {
     const email = `bounced.${uniqueSuffix()}@example.com`;
     const s = await seed(engine.deps.prisma, { email });
-    await suppress(engine.deps.prisma, { workspaceId: s.workspaceId, email, reason: 'bounced', scope: '*', source: 'api' });
+    await suppress(engine.deps.prisma, {
+      workspaceId: s.workspaceId,
+      email,
+      reason: 'bounced',
+      scope: '*',
+      source: 'api',
+    });
     const skipped = await sendEmail(deps, input(s, await s.enrollment()));
     expect(skipped).toEqual({ status: 'suppressed', to: email, reason: 'bounced' });
-    const receipt = await sendEmail(deps, input(s, await s.enrollment(), { category: 'transactional' }));
+    const receipt = await sendEmail(
+      deps,
+      input(s, await s.enrollment(), { category: 'transactional' }),
+    );
     expect(receipt).toMatchObject({ status: 'sent' });
     const arrived = await capture.waitFor(email);
     expect(arrived).toHaveLength(1);
@@ -90,7 +110,11 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
     const endMinute = (nowMinute + 120) % 1440;
     await engine.deps.prisma.messagingPolicy.upsert({
       where: { workspaceId: s.workspaceId },
-      create: { workspaceId: s.workspaceId, quietStartMinute: nowMinute, quietEndMinute: endMinute },
+      create: {
+        workspaceId: s.workspaceId,
+        quietStartMinute: nowMinute,
+        quietEndMinute: endMinute,
+      },
       update: { quietStartMinute: nowMinute, quietEndMinute: endMinute },
     });
     try {
@@ -103,7 +127,9 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
       expected.setUTCHours(Math.floor(endMinute / 60), endMinute % 60, 0, 0);
       if (expected.getTime() < Date.now()) expected.setUTCDate(expected.getUTCDate() + 1);
       expect(result.until).toBe(expected.getTime());
-      const history = await engine.deps.prisma.sendDeferral.findMany({ where: { enrollmentId: enrollment } });
+      const history = await engine.deps.prisma.sendDeferral.findMany({
+        where: { enrollmentId: enrollment },
+      });
       expect(history).toMatchObject([{ reason: 'quietHours', stepId: 'welcome' }]);
       expect(capture.to(email)).toHaveLength(0);
     } finally {
@@ -123,11 +149,22 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
     try {
       const first = await sendEmail(deps, input(a, await a.enrollment()));
       expect(first.status).toBe('sent');
-      const sentAt = (await engine.deps.prisma.emailMessage.findFirstOrThrow({ where: { contactId: a.contactId } })).sentAt;
+      const sentAt = (
+        await engine.deps.prisma.emailMessage.findFirstOrThrow({
+          where: { contactId: a.contactId },
+        })
+      ).sentAt;
       const second = await sendEmail(deps, input(a, await a.enrollment(), { stepId: 'other' }));
-      expect(second).toEqual({ status: 'deferred', reason: 'frequencyCap', until: sentAt.getTime() + week });
+      expect(second).toEqual({
+        status: 'deferred',
+        reason: 'frequencyCap',
+        until: sentAt.getTime() + week,
+      });
       // Transactional mail does not count and is not held.
-      const receipt = await sendEmail(deps, input(a, await a.enrollment(), { category: 'transactional' }));
+      const receipt = await sendEmail(
+        deps,
+        input(a, await a.enrollment(), { category: 'transactional' }),
+      );
       expect(receipt.status).toBe('sent');
       expect(await capture.waitFor(email, 2)).toHaveLength(2);
     } finally {
@@ -143,12 +180,16 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
       type: 'SMTP_PERMANENT',
       nonRetryable: true,
     });
-    const effect = await engine.deps.prisma.sideEffect.findUniqueOrThrow({ where: { key: `${enrollment}:welcome:1` } });
+    const effect = await engine.deps.prisma.sideEffect.findUniqueOrThrow({
+      where: { key: `${enrollment}:welcome:1` },
+    });
     expect(effect.status).toBe('failed');
 
     const busy = `busy.${uniqueSuffix()}@example.com`;
     const b = await seed(engine.deps.prisma, { email: busy });
-    const error: unknown = await sendEmail(deps, input(b, await b.enrollment())).catch((e: unknown) => e);
+    const error: unknown = await sendEmail(deps, input(b, await b.enrollment())).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toHaveProperty('nonRetryable', true);
   });

@@ -12,7 +12,9 @@ const MONDAY_10 = Date.UTC(2026, 2, 2, 10);
 describe('send policy', () => {
   it('a weekly cap of 3 holds the 4th email until the first leaves the window', () => {
     const sent = [MONDAY_10, MONDAY_10 + DAY, MONDAY_10 + 2 * DAY];
-    expect(nextCapSlot(sent, { cap: 3, periodMs: WEEK }, MONDAY_10 + 3 * DAY)).toBe(MONDAY_10 + WEEK);
+    expect(nextCapSlot(sent, { cap: 3, periodMs: WEEK }, MONDAY_10 + 3 * DAY)).toBe(
+      MONDAY_10 + WEEK,
+    );
   });
 
   it('queued sends take successive free slots in priority order', () => {
@@ -22,7 +24,16 @@ describe('send policy', () => {
     expect(nextCapSlot(sent, cap, now, 0)).toBe(MONDAY_10 + WEEK);
     expect(nextCapSlot(sent, cap, now, 1)).toBe(MONDAY_10 + DAY + WEEK);
     // The lower-priority send waits although a slot is free for the one ahead of it.
-    expect(decideSend({ now: MONDAY_10 + WEEK, zone: 'UTC', window: { quietHours: null, sendDays: [] }, cap, sentAt: sent, ahead: 1 })).toEqual({
+    expect(
+      decideSend({
+        now: MONDAY_10 + WEEK,
+        zone: 'UTC',
+        window: { quietHours: null, sendDays: [] },
+        cap,
+        sentAt: sent,
+        ahead: 1,
+      }),
+    ).toEqual({
       type: 'defer',
       until: MONDAY_10 + DAY + WEEK,
       reason: 'priority',
@@ -33,7 +44,9 @@ describe('send policy', () => {
     // 22:00-08:00 in Tokyo; 14:00 UTC is 23:00 in Tokyo.
     const window = { quietHours: { startMinute: 22 * 60, endMinute: 8 * 60 }, sendDays: [] };
     const now = Date.UTC(2026, 2, 2, 14);
-    expect(decideSend({ now, zone: 'Asia/Tokyo', window, cap: null, sentAt: [], ahead: 0 })).toEqual({
+    expect(
+      decideSend({ now, zone: 'Asia/Tokyo', window, cap: null, sentAt: [], ahead: 0 }),
+    ).toEqual({
       type: 'defer',
       until: Date.UTC(2026, 2, 2, 23), // 08:00 Tokyo on the 3rd
       reason: 'quietHours',
@@ -41,7 +54,9 @@ describe('send policy', () => {
     // Saturday and Sunday not allowed: Saturday noon waits for Monday midnight.
     const weekdays = { quietHours: null, sendDays: [1, 2, 3, 4, 5] };
     const saturday = Date.UTC(2026, 2, 7, 12);
-    expect(decideSend({ now: saturday, zone: 'UTC', window: weekdays, cap: null, sentAt: [], ahead: 0 })).toMatchObject({
+    expect(
+      decideSend({ now: saturday, zone: 'UTC', window: weekdays, cap: null, sentAt: [], ahead: 0 }),
+    ).toMatchObject({
       until: Date.UTC(2026, 2, 9),
     });
   });
@@ -53,7 +68,14 @@ describe('send policy', () => {
       name: 'Quiet',
       hash: 'x',
       triggers: [],
-      enrollment: { reentry: 'once', coolDownMs: 0, maxEntries: null, key: null, condition: null, enrollExisting: false },
+      enrollment: {
+        reentry: 'once',
+        coolDownMs: 0,
+        maxEntries: null,
+        key: null,
+        condition: null,
+        enrollExisting: false,
+      },
       goals: [],
       exits: [],
       suppression: [],
@@ -70,7 +92,15 @@ describe('send policy', () => {
         hello: {
           id: 'hello',
           type: 'action',
-          action: { type: 'sendEmail', template: 'welcome', subject: null, from: null, replyTo: null, category: null, countsTowardFrequencyCap: true },
+          action: {
+            type: 'sendEmail',
+            template: 'welcome',
+            subject: null,
+            from: null,
+            replyTo: null,
+            category: null,
+            countsTowardFrequencyCap: true,
+          },
           next: null,
           onFailure: 'stop',
           routes: [],

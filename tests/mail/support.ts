@@ -46,7 +46,11 @@ export async function startCapture(): Promise<Capture> {
         const raw = Buffer.concat(chunks);
         simpleParser(raw).then(
           (parsed) => {
-            messages.push({ to: session.envelope.rcptTo.map((r) => r.address), parsed, raw: raw.toString('utf8') });
+            messages.push({
+              to: session.envelope.rcptTo.map((r) => r.address),
+              parsed,
+              raw: raw.toString('utf8'),
+            });
             callback();
           },
           (error: Error) => callback(error),
@@ -63,13 +67,20 @@ export async function startCapture(): Promise<Capture> {
     messages,
     to,
     waitFor: (a, count = 1) =>
-      eventually(() => (to(a).length >= count ? to(a) : null), 10_000, `${count} message(s) to ${a}`),
+      eventually(
+        () => (to(a).length >= count ? to(a) : null),
+        10_000,
+        `${count} message(s) to ${a}`,
+      ),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
 export function activityDeps(
-  engine: { deps: { prisma: PrismaClient; templates: ActivityDeps['templates'] }; apiUrl: string | null },
+  engine: {
+    deps: { prisma: PrismaClient; templates: ActivityDeps['templates'] };
+    apiUrl: string | null;
+  },
   mailer: Mailer,
   secretKey = 'test-secret-key-that-is-long-enough-123',
 ): ActivityDeps {
@@ -77,7 +88,11 @@ export function activityDeps(
     prisma: engine.deps.prisma,
     mailer,
     templates: engine.deps.templates,
-    config: { mailFrom: 'Drumbeat Tests <tests@drumbeat.local>', secretKey, publicUrl: engine.apiUrl ?? '' },
+    config: {
+      mailFrom: 'Drumbeat Tests <tests@drumbeat.local>',
+      secretKey,
+      publicUrl: engine.apiUrl ?? '',
+    },
   };
 }
 
@@ -110,7 +125,8 @@ export async function seed(
 ): Promise<Seeded> {
   const suffix = newId();
   const workspaceId = opts.workspaceId ?? `ws-${suffix}`;
-  if (!opts.workspaceId) await prisma.workspace.create({ data: { id: workspaceId, name: `Test ${suffix}` } });
+  if (!opts.workspaceId)
+    await prisma.workspace.create({ data: { id: workspaceId, name: `Test ${suffix}` } });
   const contactId = newId();
   await prisma.contact.create({
     data: {
@@ -127,7 +143,13 @@ export async function seed(
   const journeyId = newId();
   const versionId = newId();
   await prisma.journey.create({
-    data: { id: journeyId, workspaceId, key: `j-${suffix}`, name: `Journey ${suffix}`, status: 'draft' },
+    data: {
+      id: journeyId,
+      workspaceId,
+      key: `j-${suffix}`,
+      name: `Journey ${suffix}`,
+      status: 'draft',
+    },
   });
   await prisma.journeyVersion.create({
     data: {

@@ -18,7 +18,10 @@ describe('email templates', () => {
       join(dir, 'layouts', 'default.hbs'),
       '<html lang="{{lang}}"><head><style>.cta { color: #ff0000; }</style></head><body>{{body}}</body></html>',
     );
-    await writeFile(join(dir, 'partials', 'signature.hbs'), '<p>— {{default sender "The team"}}</p>');
+    await writeFile(
+      join(dir, 'partials', 'signature.hbs'),
+      '<p>— {{default sender "The team"}}</p>',
+    );
     await writeFile(
       join(dir, 'event.hbs'),
       `---
@@ -35,11 +38,19 @@ preheader: Starts {{formatDate event.properties.startsAt style="short" time=true
     store = await loadTemplates(dir);
   });
 
-  const event = { name: 'registered', properties: { startsAt: '2026-03-05T23:30:00Z', seats: 1200, price: 49.5 } };
+  const event = {
+    name: 'registered',
+    properties: { startsAt: '2026-03-05T23:30:00Z', seats: 1200, price: 49.5 },
+  };
 
   it('formats dates and numbers in the contact’s locale and time zone, and inlines CSS', () => {
     const out = store.render('event', {
-      contact: { firstName: 'Ada', locale: 'de-DE', timezone: 'Europe/Berlin', bio: '<script>x</script>' },
+      contact: {
+        firstName: 'Ada',
+        locale: 'de-DE',
+        timezone: 'Europe/Berlin',
+        bio: '<script>x</script>',
+      },
       event,
     });
     // 23:30 UTC is already the 6th in Berlin.
@@ -74,9 +85,16 @@ preheader: Starts {{formatDate event.properties.startsAt style="short" time=true
     const out = store.renderCompiled(evil, { contact: { a: 1 } });
     expect(out.subject).toBe('');
     expect(out.html.trim()).toBe('');
-    const partial = store.compile({ subject: 'x', preheader: null, layout: 'none', html: '{{> ../../etc/passwd}}' });
+    const partial = store.compile({
+      subject: 'x',
+      preheader: null,
+      layout: 'none',
+      html: '{{> ../../etc/passwd}}',
+    });
     expect(() => store.renderCompiled(partial, {})).toThrow(TemplateError);
-    expect(() => store.compile({ subject: '{{#if}}', preheader: null, layout: null, html: 'x' })).toThrow(/syntax error/);
+    expect(() =>
+      store.compile({ subject: '{{#if}}', preheader: null, layout: null, html: 'x' }),
+    ).toThrow(/syntax error/);
   });
 });
 
@@ -106,9 +124,14 @@ describe('templates API', () => {
     });
     expect(res.status).toBe(200);
     const versions = await api.get(`/v1/templates/${name}/versions`);
-    expect((versions.body as { data: { version: number }[] }).data.map((v) => v.version)).toEqual([2, 1]);
+    expect((versions.body as { data: { version: number }[] }).data.map((v) => v.version)).toEqual([
+      2, 1,
+    ]);
 
-    const preview = await api.post(`/v1/templates/${name}/preview`, { contact: { firstName: 'Lin' }, version: 1 });
+    const preview = await api.post(`/v1/templates/${name}/preview`, {
+      contact: { firstName: 'Lin' },
+      version: 1,
+    });
     expect(preview.status).toBe(200);
     expect(preview.body).toMatchObject({ subject: 'Hi Lin' });
     const body = preview.body as { html: string; text: string };
@@ -119,9 +142,15 @@ describe('templates API', () => {
     const file = await api.post('/v1/templates/welcome/preview', { contact: { firstName: 'Ada' } });
     expect(file.body).toMatchObject({ subject: 'Welcome to Drumbeat, Ada!' });
 
-    const broken = await api.post('/v1/templates', { name: `${name}-x`, subject: 'x', html: '{{#each}}' });
+    const broken = await api.post('/v1/templates', {
+      name: `${name}-x`,
+      subject: 'x',
+      html: '{{#each}}',
+    });
     expect(broken.status).toBe(422);
     expect(broken.contentType).toMatch(/problem\+json/);
-    expect((await api.get(`/v1/mailbox?to=${encodeURIComponent('preview@example.com')}`)).body).toEqual({ data: [] });
+    expect(
+      (await api.get(`/v1/mailbox?to=${encodeURIComponent('preview@example.com')}`)).body,
+    ).toEqual({ data: [] });
   });
 });

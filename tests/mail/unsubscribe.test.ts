@@ -42,7 +42,14 @@ describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) =>
     });
     expect(published.status).toBe(201);
     const email = `grace.${suffix}@example.com`;
-    expect((await api.post('/v1/identify', { userId: `u-${suffix}`, traits: { email, firstName: 'Grace' } })).status).toBe(200);
+    expect(
+      (
+        await api.post('/v1/identify', {
+          userId: `u-${suffix}`,
+          traits: { email, firstName: 'Grace' },
+        })
+      ).status,
+    ).toBe(200);
     expect((await api.post('/v1/track', { userId: `u-${suffix}`, event })).status).toBe(200);
 
     const [message] = await eventually(async () => {
@@ -74,7 +81,9 @@ describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) =>
     expect(await prisma.suppression.findMany({ where: { emailKey: email } })).toMatchObject([
       { reason: 'unsubscribed', scope: '*', source: 'one-click' },
     ]);
-    expect(await prisma.event.findMany({ where: { contactId: contact.id, name: 'unsubscribed' } })).toHaveLength(1);
+    expect(
+      await prisma.event.findMany({ where: { contactId: contact.id, name: 'unsubscribed' } }),
+    ).toHaveLength(1);
     const enrollment = await eventually(
       async () => {
         const e = await prisma.enrollment.findFirst({ where: { contactId: contact.id } });

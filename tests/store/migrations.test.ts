@@ -15,7 +15,7 @@ describe('database migrations', () => {
       if (!postgresUrl) return ctx.skip();
       // Prisma's own drift check needs a shadow database, which it refuses with a driver adapter;
       // so build one database from the migrations and one from the schema, and compare them.
-      const { stdout: fromSchema } = await run(
+      const { stdout: schemaSql } = await run(
         'node_modules/.bin/prisma',
         [
           'migrate',
@@ -31,8 +31,17 @@ describe('database migrations', () => {
       const declared = await scratchDatabase(postgresUrl, 'declared');
       try {
         await applyMigrations(runner(migrated.client));
-        await declared.client.query(fromSchema);
-        expect(await shape(migrated.client)).toEqual(await shape(declared.client));
+        await declared.client.query(schemaSql);
+        const [fromMigrations, fromSchema] = [
+          await shape(migrated.client),
+          await shape(declared.client),
+        ];
+        // Only what differs, so a failure names the column or index that drifted.
+        const onlyIn = (a: string[], b: string[]) => a.filter((row) => !b.includes(row));
+        expect({
+          missingFromMigrations: onlyIn(fromSchema, fromMigrations),
+          notInSchema: onlyIn(fromMigrations, fromSchema),
+        }).toEqual({ missingFromMigrations: [], notInSchema: [] });
       } finally {
         await migrated.drop();
         await declared.drop();
@@ -93,9 +102,9 @@ function runner(client: pg.Client) {
 }
 
 /** Tables, columns, indexes and constraints of the public schema, in a comparable form. */
-async function shape(client: pg.Client): Promise<unknown> {
-  const q = async (sql: string) => (await client.query(sql)).rows as unknown[];
-  return {
+async function shape(client: pg.Client): Promise<string[]> {
+  const q = async (sql: string) => (await client.query(sql)).rows.map((row) => JSON.stringify(row));
+  const parts = {
     columns:
       await q(`SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
       WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY table_name, column_name`),
@@ -105,4 +114,5 @@ async function shape(client: pg.Client): Promise<unknown> {
       await q(`SELECT conrelid::regclass::text AS table_name, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
       WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '"_prisma_migrations"' ORDER BY 1, 2`),
   };
+  return [...parts.columns, ...parts.indexes, ...parts.constraints];
 }

@@ -35,16 +35,25 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     await engine?.cleanup();
   });
 
-  async function team(size: number): Promise<{ key: string; users: { id: string; email: string }[] }> {
+  async function team(
+    size: number,
+  ): Promise<{ key: string; users: { id: string; email: string }[] }> {
     const suffix = uniqueSuffix();
     const users: { id: string; email: string }[] = [];
     for (let i = 0; i < size; i++) {
-      const res = await api.post('/v1/users', { email: `rep${i}.${suffix}@example.com`, name: `Rep ${i}` });
+      const res = await api.post('/v1/users', {
+        email: `rep${i}.${suffix}@example.com`,
+        name: `Rep ${i}`,
+      });
       expect(res.status).toBe(201);
       users.push(res.body as { id: string; email: string });
     }
     const key = `sales-${suffix}`;
-    const created = await api.post('/v1/teams', { key, name: 'Sales', members: users.map((u) => u.email) });
+    const created = await api.post('/v1/teams', {
+      key,
+      name: 'Sales',
+      members: users.map((u) => u.email),
+    });
     expect(created.status).toBe(201);
     return { key, users };
   }
@@ -52,7 +61,9 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
   it('round-robin gives 6 leads to 3 reps 2 each, even when the assignments race', async () => {
     const { key, users } = await team(3);
     const created = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => api.post('/v1/tasks', { title: `Lead ${i}`, assignee: { type: 'roundRobin', team: key } })),
+      Array.from({ length: 6 }, (_, i) =>
+        api.post('/v1/tasks', { title: `Lead ${i}`, assignee: { type: 'roundRobin', team: key } }),
+      ),
     );
     const counts = new Map<string, number>();
     for (const res of created) {
@@ -68,9 +79,14 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     const [busy, free] = users;
     await api.post('/v1/tasks', { title: 'A', assignee: { type: 'user', user: busy?.email } });
     await api.post('/v1/tasks', { title: 'B', assignee: { type: 'user', user: busy?.id } });
-    const res = await api.post('/v1/tasks', { title: 'C', assignee: { type: 'leastLoaded', team: key } });
+    const res = await api.post('/v1/tasks', {
+      title: 'C',
+      assignee: { type: 'leastLoaded', team: key },
+    });
     expect((res.body as Task).assigneeId).toBe(free?.id);
-    const listed = await api.get(`/v1/tasks?assignee=${encodeURIComponent(busy?.email ?? '')}&status=open`);
+    const listed = await api.get(
+      `/v1/tasks?assignee=${encodeURIComponent(busy?.email ?? '')}&status=open`,
+    );
     expect((listed.body as { data: Task[] }).data).toHaveLength(2);
   });
 
@@ -98,23 +114,45 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     // The seeded contact lives in its own workspace; the team is in the default one, so
     // create the team's twin there for this activity call.
     const rep = users[0];
-    await engine.deps.prisma.user.create({ data: { id: `${rep?.id ?? ''}-w`, workspaceId: s.workspaceId, email: rep?.email ?? '', name: 'Rep' } });
+    await engine.deps.prisma.user.create({
+      data: {
+        id: `${rep?.id ?? ''}-w`,
+        workspaceId: s.workspaceId,
+        email: rep?.email ?? '',
+        name: 'Rep',
+      },
+    });
     await engine.deps.prisma.team.create({
-      data: { id: `t-${enrollmentId}`, workspaceId: s.workspaceId, key, name: 'Sales', members: { create: [{ userId: `${rep?.id ?? ''}-w`, position: 0 }] } },
+      data: {
+        id: `t-${enrollmentId}`,
+        workspaceId: s.workspaceId,
+        key,
+        name: 'Sales',
+        members: { create: [{ userId: `${rep?.id ?? ''}-w`, position: 0 }] },
+      },
     });
     const first = await createTaskActivity(deps, input);
     const again = await createTaskActivity(deps, input);
     expect(again).toEqual(first);
     const task = await engine.deps.prisma.task.findUniqueOrThrow({ where: { id: first.taskId } });
-    expect(task).toMatchObject({ title: 'Call Ada', priority: 'high', status: 'open', assigneeId: `${rep?.id ?? ''}-w` });
+    expect(task).toMatchObject({
+      title: 'Call Ada',
+      priority: 'high',
+      status: 'open',
+      assigneeId: `${rep?.id ?? ''}-w`,
+    });
     const [notice, ...extra] = await capture.waitFor(rep?.email ?? '');
     expect(extra).toHaveLength(0);
     expect(notice?.parsed.subject).toBe('New task: Call Ada');
 
     const { completeTask } = await import('../../engine/tasks/index.js');
     await completeTask(engine.deps, s.workspaceId, task.id, null);
-    const events = await engine.deps.prisma.event.findMany({ where: { contactId: s.contactId, name: 'task_completed' } });
-    expect(events).toMatchObject([{ properties: { taskId: task.id, enrollmentId, stepId: 'follow-up' } }]);
+    const events = await engine.deps.prisma.event.findMany({
+      where: { contactId: s.contactId, name: 'task_completed' },
+    });
+    expect(events).toMatchObject([
+      { properties: { taskId: task.id, enrollmentId, stepId: 'follow-up' } },
+    ]);
     expect(events[0]?.routedAt).not.toBeNull();
   });
 
@@ -127,15 +165,31 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
       name: 'Hand-off',
       triggers: [{ type: 'event', event }],
       steps: [
-        { id: 'task', type: 'createTask', title: 'Call {{contact.firstName}}', assignee: { type: 'roundRobin', team: key }, due: 'PT24H' },
-        { id: 'done', type: 'waitForEvent', event: 'task_completed', timeout: 'PT24H', onTimeout: 'escalate', next: 'thanks' },
+        {
+          id: 'task',
+          type: 'createTask',
+          title: 'Call {{contact.firstName}}',
+          assignee: { type: 'roundRobin', team: key },
+          due: 'PT24H',
+        },
+        {
+          id: 'done',
+          type: 'waitForEvent',
+          event: 'task_completed',
+          timeout: 'PT24H',
+          onTimeout: 'escalate',
+          next: 'thanks',
+        },
         { id: 'thanks', type: 'sendEmail', template: 'welcome' },
         { id: 'escalate', type: 'exit', reason: 'not done in time' },
       ],
     });
     expect(published.status).toBe(201);
     const email = `hopper.${suffix}@example.com`;
-    await api.post('/v1/identify', { userId: `u-${suffix}`, traits: { email, firstName: 'Grace' } });
+    await api.post('/v1/identify', {
+      userId: `u-${suffix}`,
+      traits: { email, firstName: 'Grace' },
+    });
     await api.post('/v1/track', { userId: `u-${suffix}`, event });
     const task = await eventually(async () => {
       const res = await api.get(`/v1/tasks?assignee=${encodeURIComponent(users[0]?.email ?? '')}`);
@@ -143,17 +197,25 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     });
     // A rep completes it once the journey is waiting for it (an event that arrives while the
     // task is still being created, before the wait step, is not what this test is about).
-    const enrollment = await engine.deps.prisma.enrollment.findFirstOrThrow({ where: { contactId: task.contactId ?? '' } });
+    const enrollment = await engine.deps.prisma.enrollment.findFirstOrThrow({
+      where: { contactId: task.contactId ?? '' },
+    });
     const handle = engine.deps.temporal.workflow.getHandle(enrollment.id);
-    await eventually(async () => JSON.stringify(await handle.query<unknown>('drumbeat.state')).includes('"stepId":"done"'));
+    await eventually(async () =>
+      JSON.stringify(await handle.query<unknown>('drumbeat.state')).includes('"stepId":"done"'),
+    );
     const completed = await api.post(`/v1/tasks/${task.id}/complete`, {});
     expect(completed.status).toBe(200);
     expect((completed.body as Task).status).toBe('done');
-    const mail = await eventually(async () => {
-      const res = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: unknown[] }).data;
-      return data.length > 0 ? data : null;
-    }, 20_000, 'the email after the task was completed');
+    const mail = await eventually(
+      async () => {
+        const res = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
+        const data = (res.body as { data: unknown[] }).data;
+        return data.length > 0 ? data : null;
+      },
+      20_000,
+      'the email after the task was completed',
+    );
     expect(mail).toHaveLength(1);
   });
 });

@@ -87,7 +87,9 @@ describe('webhook action', () => {
       const id = String(call.headers['webhook-id']);
       const timestamp = String(call.headers['webhook-timestamp']);
       const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-      const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${call.body}`).digest('base64');
+      const expected = createHmac('sha256', key)
+        .update(`${id}.${timestamp}.${call.body}`)
+        .digest('base64');
       expect(call.headers['webhook-signature']).toBe(`v1,${expected}`);
     }
     // The retry is the same message: receivers deduplicate on webhook-id.
