@@ -1,6 +1,9 @@
-import type { PrismaClient } from '@prisma/client';
+import type { Contact, PrismaClient } from '@prisma/client';
 import type { EmailActivity, Facts } from '../core/index.js';
+import { fitScore, valueAt } from '../scoring/index.js';
 import { contactView, isRecord } from './contact-view.js';
+import { activeScoringPlans } from './scoring-plans.js';
+import { factsOf } from './stage-update.js';
 
 /**
  * A fresh snapshot of a contact for conditions (entry rules, branches, goals): attributes and
@@ -28,7 +31,7 @@ export async function loadContactFacts(
     contact: contactView(contact),
     tags: strings(attributes.tags),
     lists: strings(attributes.lists),
-    scores: numbers(attributes.scores),
+    scores: { ...numbers(attributes.scores), ...(await modelScores(prisma, workspaceId, contact)) },
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,
     emails,
@@ -44,4 +47,27 @@ function numbers(value: unknown): Record<string, number> {
   return Object.fromEntries(
     Object.entries(value).filter((e): e is [string, number] => typeof e[1] === 'number'),
   );
+}
+
+/**
+ * `score.engagement`, `score.fit` and `score.lead` under the workspace's active scoring model
+ * (the first, when there are several), decayed exactly to now; manual points from journey
+ * steps (`adjustScore`) sit beside them under their own names.
+ */
+async function modelScores(
+  prisma: PrismaClient,
+  workspaceId: string,
+  contact: Contact,
+  nowMs = Date.now(),
+): Promise<Record<string, number>> {
+  const [model] = await activeScoringPlans(prisma, workspaceId);
+  if (!model) return {};
+  const stored = await prisma.contactScore.findUnique({
+    where: { contactId_versionId: { contactId: contact.id, versionId: model.versionId } },
+  });
+  const engagement = stored
+    ? valueAt({ sum: stored.decayedSum, anchorMs: stored.anchorMs }, nowMs, model.plan.halfLifeMs)
+    : 0;
+  const fit = fitScore(model.plan, factsOf(contact), nowMs).total;
+  return { engagement, fit, lead: engagement + fit };
 }
