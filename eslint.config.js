@@ -35,7 +35,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
@@ -53,7 +56,14 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['../activities/*', '../api/*', '../store/*', '../mail/*', '../runtime/*', '../engine/*'],
+              group: [
+                '../activities/*',
+                '../api/*',
+                '../store/*',
+                '../mail/*',
+                '../runtime/*',
+                '../engine/*',
+              ],
               message: 'Only `import type` from outside the sandbox.',
               allowTypeImports: true,
             },

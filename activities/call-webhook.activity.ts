@@ -65,7 +65,13 @@ export async function callWebhook(
   const id = `msg_${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const headers: Record<string, string> = {
     ...Object.fromEntries(Object.entries(action.headers).map(([k, v]) => [k, renderText(v, data)])),
-    ...signWebhook(deps.config.secretKey, id, Math.floor(Date.now() / 1000), body),
+    ...signWebhook(
+      deps.config.secretKey,
+      input.workspaceId,
+      id,
+      Math.floor(Date.now() / 1000),
+      body,
+    ),
     'user-agent': 'Drumbeat-Webhooks/1',
     ...(body === '' ? {} : { 'content-type': 'application/json' }),
   };

@@ -1,5 +1,6 @@
 import type { Action } from '../core/index.js';
 import { assertNever } from '../core/index.js';
+import { activityFailures, deferrals, emailsSent } from '../metrics/index.js';
 import type { ActivityDeps } from './deps.js';
 import { contactAction } from './contact-action.activity.js';
 import {
@@ -41,40 +42,62 @@ export type ActionResult =
 
 /** The activities the worker registers, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  /** Dispatches one step's action to its activity. */
+  async function perform(input: PerformActionInput): Promise<ActionResult> {
+    const { action } = input;
+    switch (action.type) {
+      case 'sendEmail':
+        return {
+          type: 'sendEmail',
+          result: await sendEmail(deps, {
+            ...input,
+            template: action.template,
+            subject: action.subject,
+            from: action.from,
+            replyTo: action.replyTo,
+            category: action.category,
+            countsTowardFrequencyCap: action.countsTowardFrequencyCap,
+          }),
+        };
+      case 'createTask':
+        await createTaskActivity(deps, { ...input, action });
+        return { type: 'createTask' };
+      case 'webhook':
+        return { type: 'webhook', ...(await callWebhook(deps, { ...input, action })) };
+      case 'updateContact':
+      case 'updateTags':
+      case 'updateLists':
+      case 'adjustScore':
+      case 'setLifecycleStage':
+      case 'enroll':
+      case 'unenroll':
+        await contactAction(deps, { ...input, action });
+        return { type: action.type };
+      default:
+        return assertNever(action, 'action');
+    }
+  }
+
   return {
     /** Carries out one step's side effect, idempotently per (enrollment, step, iteration). */
     async performAction(input: PerformActionInput): Promise<ActionResult> {
-      const { action } = input;
-      switch (action.type) {
-        case 'sendEmail':
-          return {
-            type: 'sendEmail',
-            result: await sendEmail(deps, {
-              ...input,
-              template: action.template,
-              subject: action.subject,
-              from: action.from,
-              replyTo: action.replyTo,
-              category: action.category,
-              countsTowardFrequencyCap: action.countsTowardFrequencyCap,
-            }),
-          };
-        case 'createTask':
-          await createTaskActivity(deps, { ...input, action });
-          return { type: 'createTask' };
-        case 'webhook':
-          return { type: 'webhook', ...(await callWebhook(deps, { ...input, action })) };
-        case 'updateContact':
-        case 'updateTags':
-        case 'updateLists':
-        case 'adjustScore':
-        case 'setLifecycleStage':
-        case 'enroll':
-        case 'unenroll':
-          await contactAction(deps, { ...input, action });
-          return { type: action.type };
-        default:
-          return assertNever(action, 'action');
+      try {
+        const result = await perform(input);
+        if (
+          result.type === 'sendEmail' &&
+          result.result.status === 'sent' &&
+          !result.result.alreadySent
+        ) {
+          emailsSent.inc({
+            template: input.action.type === 'sendEmail' ? input.action.template : '',
+          });
+        }
+        if (result.type === 'sendEmail' && result.result.status === 'deferred')
+          deferrals.inc({ reason: result.result.reason });
+        return result;
+      } catch (error) {
+        activityFailures.inc({ activity: `performAction:${input.action.type}` });
+        throw error;
       }
     },
     /** Audience runs (enroll existing, schedules, date triggers): start, one page, finish. */

@@ -6,6 +6,7 @@ import { authenticate, isPublicPath, KeyStore } from './auth/index.js';
 import { bodyGuard } from './body-guard.js';
 import { batchRouter } from './batch.router.js';
 import { contactsRouter } from './contacts.router.js';
+import { contactsCsvRouter } from './contacts-csv.router.js';
 import { docsRouter } from './docs.router.js';
 import { eventsRouter } from './events.router.js';
 import { healthRouter, type ReadinessCheck } from './health.router.js';
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps): Express {
   const signing = { secretKey: deps.secretKey ?? '', publicUrl };
   if (deps.secretKey) app.use(unsubscribeRouter(deps.engine, signing));
   if (deps.secretKey) app.use(trackingRouter(deps.engine, signing));
+  app.use(contactsCsvRouter(deps.engine)); // CSV import takes text/csv: before the JSON-only check
   app.use((req, _res, next) => {
     // Public pages outside /v1 (unsubscribe, tracking) take form posts and read their own bodies.
     if (

@@ -1,3 +1,4 @@
+import { eventsIngested } from '../metrics/index.js';
 import { Router } from 'express';
 import {
   acceptMessages,
@@ -60,6 +61,9 @@ export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}
       good.map((g) => g.message),
       receivedAt,
     );
+    good.forEach((g, i) => {
+      if (accepted.messages[i]?.stored) eventsIngested.inc({ type: g.message.type, source: 'api' });
+    });
     res.status(200).json({
       success: true,
       accepted: accepted.messages.filter((m) => m.stored).length,

@@ -1,7 +1,10 @@
 import { Router } from 'express';
 import { contactView } from '../activities/index.js';
 import type { EngineDeps } from '../engine/index.js';
-import { notFound } from './problem.js';
+import { decodeTimelineCursor, encodeTimelineCursor } from '../engine/contacts/timeline.js';
+import { contactTimeline } from '../engine/contacts/timeline.js';
+import { eraseContact } from '../engine/contacts/erase.js';
+import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
 /** Contacts by id or by `userId`, with their enrollments. */
@@ -35,5 +38,52 @@ export function contactsRouter(engine: EngineDeps): Router {
     });
   });
 
+  router.get('/v1/contacts/:idOrUserId/timeline', async (req, res) => {
+    const workspaceId = workspaceOf(req);
+    const key = req.params.idOrUserId;
+    const { limit, cursor } = timelinePaging(req.query.limit, req.query.cursor);
+    const contact = await engine.prisma.contact.findFirst({
+      where: { workspaceId, OR: [{ id: key }, { userId: key }] },
+      select: { id: true },
+    });
+    if (!contact) throw notFound(`Contact \`${key}\``);
+    const page = await contactTimeline(engine.prisma, contact.id, limit, cursor);
+    res.json({
+      data: page.data,
+      nextCursor: page.nextCursor ? encodeTimelineCursor(page.nextCursor) : null,
+    });
+  });
+
+  router.delete('/v1/contacts/:idOrUserId', async (req, res) => {
+    const key = req.params.idOrUserId;
+    const outcome = await eraseContact(engine, workspaceOf(req), key);
+    if (outcome.kind === 'not-found') throw notFound(`Contact \`${key}\``);
+    res.json({ erased: true, contactId: outcome.contactId, counts: outcome.counts });
+  });
+
   return router;
+}
+
+/** `?limit=` 1-200 (default 50) and `?cursor=` (a `nextCursor` from the previous page). */
+function timelinePaging(
+  rawLimit: unknown,
+  rawCursor: unknown,
+): { limit: number; cursor: ReturnType<typeof decodeTimelineCursor> } {
+  const limit = rawLimit === undefined ? 50 : Number(rawLimit);
+  const problems: { pointer: string; code: string; message: string }[] = [];
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+    problems.push({
+      pointer: '/limit',
+      code: 'out-of-range',
+      message: '`limit` must be a whole number from 1 to 200.',
+    });
+  const cursor = typeof rawCursor === 'string' ? decodeTimelineCursor(rawCursor) : null;
+  if (rawCursor !== undefined && cursor === null)
+    problems.push({
+      pointer: '/cursor',
+      code: 'bad-format',
+      message: '`cursor` must be a `nextCursor` from a previous page.',
+    });
+  if (problems.length > 0) throw invalidInput('The paging parameters have problems.', problems);
+  return { limit, cursor };
 }

@@ -36,8 +36,11 @@ const readBody = bodyValidator(MailEvents);
 export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router {
   const router = Router();
 
-  router.get('/v1/webhooks/signing-secret', (_req, res) => {
-    res.json({ secret: webhookSigningSecret(secretKey), scheme: 'standard-webhooks' });
+  router.get('/v1/webhooks/signing-secret', (req, res) => {
+    res.json({
+      secret: webhookSigningSecret(secretKey, workspaceOf(req)),
+      scheme: 'standard-webhooks',
+    });
   });
 
   router.post('/v1/mail-events', async (req, res) => {

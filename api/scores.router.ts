@@ -59,12 +59,16 @@ export function scoresRouter(engine: EngineDeps): Router {
 
   router.post('/v1/scoring-models/:key/versions/:version/apply', async (req, res) => {
     const workspaceId = workspaceOf(req);
-    const version = await prisma.scoringModelVersion.findFirst({
-      where: {
-        version: Number(req.params.version),
-        model: { workspaceId, key: req.params.key },
-      },
-    });
+    const number = /^\d{1,9}$/.test(req.params.version) ? Number(req.params.version) : null;
+    const version =
+      number === null
+        ? null
+        : await prisma.scoringModelVersion.findFirst({
+            where: {
+              version: number,
+              model: { workspaceId, key: req.params.key },
+            },
+          });
     if (!version)
       throw notFound(`Version ${req.params.version} of scoring model \`${req.params.key}\``);
     const applied = await applyScoringVersion(engine, workspaceId, version.id);

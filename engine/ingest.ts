@@ -1,3 +1,4 @@
+import { eventsIngested } from '../metrics/index.js';
 import type { IdentifyWarning } from './apply-identify.js';
 import { acceptMessages } from './accept.js';
 import type { EngineDeps } from './deps.js';
@@ -38,6 +39,7 @@ export async function ingest(
   const accepted = await acceptMessages(deps.prisma, workspaceId, [message]);
   const first = accepted.messages[0];
   if (!first) throw new Error('acceptMessages returned no result for one message');
+  if (first.stored) eventsIngested.inc({ type: message.type, source: 'api' });
   const routed = await routeStored(deps, accepted.newEventIds);
   return {
     eventId: first.eventId,

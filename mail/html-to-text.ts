@@ -7,8 +7,9 @@ export function htmlToText(html: string): string {
   return decodeEntities(
     html
       .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, '')
-      .replace(/<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_, href: string, label: string) =>
-        label.trim() === href ? href : `${label} (${href})`,
+      .replace(
+        /<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi,
+        (_, href: string, label: string) => (label.trim() === href ? href : `${label} (${href})`),
       )
       .replace(/<br\s*\/?>/gi, '\n')
       .replace(/<li[^>]*>/gi, '\n- ')
@@ -22,9 +23,18 @@ export function htmlToText(html: string): string {
 }
 
 function decodeEntities(text: string): string {
-  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
+  const named: Record<string, string> = {
+    amp: '&',
+    lt: '<',
+    gt: '>',
+    quot: '"',
+    apos: "'",
+    nbsp: ' ',
+    '#39': "'",
+  };
   return text.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (whole, name: string) => {
-    if (name.startsWith('#x') || name.startsWith('#X')) return String.fromCodePoint(parseInt(name.slice(2), 16));
+    if (name.startsWith('#x') || name.startsWith('#X'))
+      return String.fromCodePoint(parseInt(name.slice(2), 16));
     if (name.startsWith('#') && name !== '#39') return String.fromCodePoint(Number(name.slice(1)));
     return named[name.toLowerCase()] ?? whole;
   });

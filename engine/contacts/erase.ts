@@ -1,0 +1,93 @@
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '@prisma/client';
+import { newId } from '../../store/index.js';
+import { exitSignal } from '../../workflows/index.js';
+
+export interface ErasureCounts {
+  readonly eventsCleared: number;
+  readonly enrollmentsEnded: number;
+  readonly anonymousIds: number;
+  readonly attributes: number;
+}
+
+export type EraseOutcome =
+  | { readonly kind: 'erased'; readonly contactId: string; readonly counts: ErasureCounts }
+  | { readonly kind: 'not-found' };
+
+/** What replaces the `userId`: keeps the unique key free and says what happened. */
+export function tombstoneOf(contactId: string): string {
+  return `erased:${contactId}`;
+}
+
+/**
+ * Right to be forgotten. The contact row stays (enrollments, score entries and the audit point
+ * at it) but loses everything personal: email, attributes, time zone, locale, anonymous ids,
+ * and its `userId` becomes a tombstone so the same person identifying again starts afresh.
+ * Event properties (identify traits included) are cleared. Running enrollments are told to
+ * exit after the commit; a workflow already gone is fine. The audit row holds only ids and
+ * counts, and its unique key makes a second erase of the same contact a 404.
+ */
+export async function eraseContact(
+  deps: { readonly prisma: PrismaClient; readonly temporal: Client },
+  workspaceId: string,
+  key: string,
+): Promise<EraseOutcome> {
+  const result = await deps.prisma.$transaction(async (tx) => {
+    const contact = await tx.contact.findFirst({
+      where: { workspaceId, OR: [{ id: key }, { userId: key }] },
+    });
+    if (!contact) return null;
+    // Lock the row so two erasures of the same contact queue up; the second then sees the audit.
+    await tx.$executeRawUnsafe(`SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, contact.id);
+    const done = await tx.erasureAudit.findUnique({
+      where: { workspaceId_contactId: { workspaceId, contactId: contact.id } },
+    });
+    if (done) return null;
+    const events = await tx.event.updateMany({
+      where: { contactId: contact.id },
+      data: { properties: {}, userId: null, anonymousId: null },
+    });
+    const running = await tx.enrollment.findMany({
+      where: { contactId: contact.id, status: { in: ['active', 'pending'] } },
+      select: { id: true },
+    });
+    const attributes =
+      typeof contact.attributes === 'object' &&
+      contact.attributes !== null &&
+      !Array.isArray(contact.attributes)
+        ? Object.keys(contact.attributes).length
+        : 0;
+    await tx.contact.update({
+      where: { id: contact.id },
+      data: {
+        userId: tombstoneOf(contact.id),
+        email: null,
+        emailKey: null,
+        attributes: {},
+        anonymousIds: [],
+        timezone: null,
+        locale: null,
+      },
+    });
+    const counts: ErasureCounts = {
+      eventsCleared: events.count,
+      enrollmentsEnded: running.length,
+      anonymousIds: contact.anonymousIds.length,
+      attributes,
+    };
+    await tx.erasureAudit.create({
+      data: { id: newId(), workspaceId, contactId: contact.id, counts: { ...counts } },
+    });
+    return { contactId: contact.id, counts, running: running.map((r) => r.id) };
+  });
+  if (!result) return { kind: 'not-found' };
+  for (const id of result.running) {
+    await deps.temporal.workflow
+      .getHandle(id)
+      .signal(exitSignal, { reason: 'erased' })
+      .catch((error: unknown) => {
+        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
+      });
+  }
+  return { kind: 'erased', contactId: result.contactId, counts: result.counts };
+}

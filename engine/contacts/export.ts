@@ -1,0 +1,59 @@
+import type { PrismaClient } from '@prisma/client';
+import { csvRecord } from './csv.js';
+
+const PAGE = 500;
+
+/**
+ * The workspace's contacts as CSV records: `id,userId,email`, then one column per attribute
+ * name any contact has (sorted). Erased contacts are left out. Paged by id so memory stays
+ * flat whatever the size; the caller writes each chunk as it comes.
+ */
+export async function* exportContacts(
+  prisma: PrismaClient,
+  workspaceId: string,
+): AsyncGenerator<string> {
+  const keys = await prisma.$queryRawUnsafe<{ key: string }[]>(
+    `SELECT DISTINCT jsonb_object_keys(attributes) AS key FROM contacts
+     WHERE workspace_id = $1 AND jsonb_typeof(attributes) = 'object' ORDER BY key`,
+    workspaceId,
+  );
+  const names = keys.map((k) => k.key);
+  yield csvRecord(['id', 'userId', 'email', ...names]);
+  let after = '';
+  for (;;) {
+    const rows = await prisma.$queryRawUnsafe<
+      { id: string; user_id: string | null; email: string | null; attributes: unknown }[]
+    >(
+      `SELECT c.id, c.user_id, c.email, c.attributes FROM contacts c
+       WHERE c.workspace_id = $1 AND c.id > $2
+         AND NOT EXISTS (SELECT 1 FROM erasure_audits a WHERE a.contact_id = c.id)
+       ORDER BY c.id LIMIT $3`,
+      workspaceId,
+      after,
+      PAGE,
+    );
+    if (rows.length === 0) return;
+    let chunk = '';
+    for (const row of rows) {
+      const attributes: Record<string, unknown> =
+        typeof row.attributes === 'object' && row.attributes !== null
+          ? Object.fromEntries(Object.entries(row.attributes))
+          : {};
+      chunk += csvRecord([
+        row.id,
+        row.user_id ?? '',
+        row.email ?? '',
+        ...names.map((n) => cellOf(attributes[n])),
+      ]);
+    }
+    yield chunk;
+    after = rows[rows.length - 1]?.id ?? after;
+    if (rows.length < PAGE) return;
+  }
+}
+
+function cellOf(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}

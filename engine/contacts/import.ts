@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import type { PrismaClient } from '@prisma/client';
+import { acceptMessages } from '../accept.js';
+import type { IncomingMessage } from '../ingest.js';
+
+/** Where a CSV column goes: a contact field, or an attribute of that name. */
+export type ColumnTarget =
+  | { readonly kind: 'email' }
+  | { readonly kind: 'userId' }
+  | { readonly kind: 'attribute'; readonly name: string };
+
+export interface RowProblem {
+  /** The record's number in the file; the header row is 1. */
+  readonly row: number;
+  readonly reason: string;
+}
+
+export interface ImportReport {
+  readonly imported: number;
+  readonly updated: number;
+  readonly rejected: RowProblem[];
+  /** Rows stored whose email could not be set because another identified contact holds it. */
+  readonly warnings: RowProblem[];
+  /** Identify events stored by this import, to be routed like any other. */
+  readonly newEventIds: string[];
+}
+
+export const IMPORT_CHUNK = 500;
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * The target of a header: the well-known spellings become contact fields or the standard
+ * Segment traits, anything else is an attribute of that name. `map` (from `?map=`) renames
+ * headers first so files from other tools import without editing.
+ */
+export function columnTarget(header: string, map: ReadonlyMap<string, string>): ColumnTarget {
+  const name = (map.get(header.trim()) ?? header).trim();
+  const key = name.toLowerCase().replaceAll(/[\s_-]/g, '');
+  if (key === 'email') return { kind: 'email' };
+  if (key === 'userid') return { kind: 'userId' };
+  if (key === 'firstname') return { kind: 'attribute', name: 'firstName' };
+  if (key === 'lastname') return { kind: 'attribute', name: 'lastName' };
+  return { kind: 'attribute', name };
+}
+
+interface Candidate {
+  readonly row: number;
+  readonly email: string | null;
+  readonly userId: string | null;
+  readonly attributes: Record<string, string>;
+  readonly hash: string;
+}
+
+/**
+ * Imports data records through the identify path, so duplicates are detected and merged
+ * exactly as live `identify` calls do (email ignoring case and spaces). Each row's `messageId`
+ * is a hash of its content: importing the same file again stores no new event. Rows go in
+ * chunks of {@link IMPORT_CHUNK}, each chunk one `acceptMessages` call.
+ */
+export async function importContacts(
+  prisma: PrismaClient,
+  workspaceId: string,
+  header: readonly string[],
+  records: readonly (readonly string[])[],
+  map: ReadonlyMap<string, string>,
+): Promise<ImportReport> {
+  const targets = header.map((h) => columnTarget(h, map));
+  const rejected: RowProblem[] = [];
+  const warnings: RowProblem[] = [];
+  const newEventIds: string[] = [];
+  const candidates: Candidate[] = [];
+  records.forEach((values, i) => {
+    const row = i + 2;
+    if (values.length === 1 && values[0] === '') return; // a blank line
+    if (values.length !== header.length) {
+      rejected.push({
+        row,
+        reason: `This row has ${values.length} columns; the header has ${header.length}.`,
+      });
+      return;
+    }
+    let email: string | null = null;
+    let userId: string | null = null;
+    const attributes: Record<string, string> = {};
+    for (const [c, target] of targets.entries()) {
+      const value = (values[c] ?? '').trim();
+      if (value === '') continue;
+      if (target.kind === 'email') email = value;
+      else if (target.kind === 'userId') userId = value;
+      else attributes[target.name] = value;
+    }
+    if (email !== null && !EMAIL.test(email)) {
+      rejected.push({ row, reason: `\`${email}\` is not an email address.` });
+      return;
+    }
+    if (email === null && userId === null) {
+      rejected.push({ row, reason: 'This row has neither an email nor a user id.' });
+      return;
+    }
+    const hash = createHash('sha256')
+      .update(JSON.stringify([email, userId, attributes]))
+      .digest('hex');
+    candidates.push({ row, email, userId, attributes, hash });
+  });
+
+  let imported = 0;
+  let updated = 0;
+  const seen = new Set<string>();
+  for (let start = 0; start < candidates.length; start += IMPORT_CHUNK) {
+    const chunk = candidates.slice(start, start + IMPORT_CHUNK);
+    const emailKeys = chunk.flatMap((c) => (c.email ? [c.email.toLowerCase()] : []));
+    const userIds = chunk.flatMap((c) => (c.userId ? [c.userId] : []));
+    const existing = await prisma.contact.findMany({
+      where: { workspaceId, OR: [{ emailKey: { in: emailKeys } }, { userId: { in: userIds } }] },
+      select: { userId: true, emailKey: true, anonymousIds: true },
+    });
+    const byEmail = new Map(existing.flatMap((c) => (c.emailKey ? [[c.emailKey, c] as const] : [])));
+    const byUser = new Set(existing.flatMap((c) => (c.userId ? [c.userId] : [])));
+    const now = new Date();
+    const messages: IncomingMessage[] = chunk.map((c) => {
+      const emailKey = c.email?.toLowerCase() ?? null;
+      const holder = emailKey ? byEmail.get(emailKey) : undefined;
+      // An email-only row joins the contact holding that email (its user id, or its anonymous
+      // id); a new email gets a stable anonymous id so the same row always lands on one contact.
+      const userId = c.userId ?? holder?.userId ?? null;
+      const anonymousId =
+        userId === null ? (holder?.anonymousIds[0] ?? `import:${sha256(emailKey ?? '')}`) : null;
+      const keys = [emailKey && `e:${emailKey}`, userId && `u:${userId}`].filter(
+        (k): k is string => typeof k === 'string',
+      );
+      const known =
+        keys.some((k) => seen.has(k)) || holder !== undefined || (userId !== null && byUser.has(userId));
+      if (known) updated += 1;
+      else imported += 1;
+      for (const k of keys) seen.add(k);
+      return {
+        type: 'identify',
+        messageId: `import:${c.hash}`,
+        userId,
+        anonymousId,
+        event: null,
+        traits: { ...c.attributes, ...(c.email ? { email: c.email } : {}) },
+        properties: {},
+        timestamp: now,
+      };
+    });
+    const accepted = await acceptMessages(prisma, workspaceId, messages, now);
+    accepted.messages.forEach((m, i) => {
+      const row = chunk[i]?.row ?? 0;
+      if (m.warning === 'email-taken')
+        warnings.push({ row, reason: 'Another contact with a user id already has this email.' });
+    });
+    newEventIds.push(...accepted.newEventIds);
+  }
+  return { imported, updated, rejected, warnings, newEventIds };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,167 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../../engine/contacts/csv.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+
+interface TimelineBody {
+  data: { id: string; kind: string; at: string; detail: Record<string, unknown> }[];
+  nextCursor: string | null;
+}
+
+describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+    api = apiClient(engine);
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  it('pages the timeline newest first, then erases the contact and ends its journey', async () => {
+    const s = uniqueSuffix();
+    const definition = JSON.parse(await readFile('examples/welcome-series.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const event = `signed_up_${s}`;
+    const published = await api.post('/v1/journeys', {
+      ...definition,
+      id: `erase-${s}`,
+      triggers: [{ type: 'event', event }],
+      steps: [
+        { id: 'welcome', type: 'sendEmail', template: 'welcome' },
+        { id: 'pause', type: 'wait', duration: 'P1D' },
+      ],
+    });
+    expect(published.status).toBe(201);
+    const userId = `user-${s}`;
+    const email = `ada.${s}@example.com`;
+    expect(
+      (
+        await api.post('/v1/identify', {
+          userId,
+          anonymousId: `anon-${s}`,
+          traits: { email, firstName: 'Ada' },
+        })
+      ).status,
+    ).toBe(200);
+    for (let i = 0; i < 3; i++)
+      await api.post('/v1/track', {
+        userId,
+        event: `viewed_${s}`,
+        properties: { page: i },
+        timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+      });
+    await api.post('/v1/track', { userId, event, properties: { plan: 'Pro' } });
+    await eventually(async () => {
+      const { body } = await api.get(`/v1/contacts/${userId}/timeline?limit=200`);
+      return (body as TimelineBody).data.some((i) => i.kind === 'email');
+    }, 20_000, 'the welcome email on the timeline');
+
+    // Page by two; pages join up to the full list, newest first, without repeats.
+    const all = (await api.get(`/v1/contacts/${userId}/timeline?limit=200`)).body as TimelineBody;
+    const paged: TimelineBody['data'] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : '';
+      const page = (await api.get(`/v1/contacts/${userId}/timeline?limit=2${query}`))
+        .body as TimelineBody;
+      paged.push(...page.data);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(paged.map((i) => i.id).slice(0, all.data.length)).toEqual(
+      all.data.slice(0, paged.length).map((i) => i.id),
+    );
+    expect(new Set(paged.map((i) => i.id)).size).toBe(paged.length);
+    const times = all.data.map((i) => Date.parse(i.at));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    expect(new Set(all.data.map((i) => i.kind))).toEqual(
+      new Set(['event', 'journeyStep', 'email']),
+    );
+    expect(all.data.at(-1)).toMatchObject({ kind: 'event', detail: { type: 'identify' } });
+    expect((await api.get(`/v1/contacts/${userId}/timeline?cursor=nope`)).status).toBe(422);
+
+    // Erase.
+    const erased = await api.request('DELETE', `/v1/contacts/${userId}`);
+    expect(erased.status).toBe(200);
+    const body = (await erased.json()) as { contactId: string; counts: Record<string, number> };
+    expect(body.counts).toMatchObject({
+      eventsCleared: 5,
+      enrollmentsEnded: 1,
+      anonymousIds: 1,
+      attributes: 1,
+    });
+    const after = await api.get(`/v1/contacts/${body.contactId}`);
+    expect(after.body).toMatchObject({ userId: `erased:${body.contactId}`, email: null });
+    expect(JSON.stringify(after.body)).not.toContain('Ada');
+    await eventually(async () => {
+      const { body: c } = await api.get(`/v1/contacts/${body.contactId}`);
+      return (c as { enrollments: { status: string }[] }).enrollments[0]?.status === 'exited';
+    }, 20_000, 'the enrollment to exit');
+    const events = (await api.get(`/v1/contacts/${body.contactId}/timeline?limit=200`))
+      .body as TimelineBody;
+    expect(JSON.stringify(events.data.filter((i) => i.kind === 'event'))).not.toContain(email);
+    expect((await api.request('DELETE', `/v1/contacts/${body.contactId}`)).status).toBe(404);
+    expect((await api.request('DELETE', `/v1/contacts/${userId}`)).status).toBe(404);
+  }, 60_000);
+
+  it('imports a CSV idempotently with dedupe and rejected rows, and exports it', async () => {
+    const s = uniqueSuffix();
+    const existing = `Grace.${s}@Example.com`;
+    await api.post('/v1/identify', { userId: `grace-${s}`, traits: { email: existing } });
+    const file = [
+      'E-Mail,user_id,first_name,lastName,company',
+      `  ${existing.toUpperCase()} ,,Grace,Hopper,"Navy, US"`,
+      `ada.${s}@example.com,ada-${s},Ada,"Love ""lace""",Analytical`,
+      `not-an-email,,X,Y,Z`,
+      `,,Nobody,Here,None`,
+      `short.${s}@example.com,only-two`,
+      `alan.${s}@example.com,,Alan,"Turing\r\nline two",Bletchley`,
+    ].join('\r\n');
+    const post = () =>
+      api.request('POST', '/v1/contacts/import?map=E-Mail:email', {
+        body: file,
+        headers: { 'content-type': 'text/csv' },
+      });
+    const first = await post();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({
+      imported: 2,
+      updated: 1,
+      rejected: [
+        { row: 4, reason: expect.stringContaining('not an email') },
+        { row: 5, reason: expect.stringContaining('neither') },
+        { row: 6, reason: expect.stringContaining('2 columns') },
+      ],
+      warnings: [],
+    });
+    const grace = (await api.get(`/v1/contacts/grace-${s}`)).body;
+    expect(grace).toMatchObject({ firstName: 'Grace', company: 'Navy, US' });
+
+    // The same file again stores nothing new: every row is an update.
+    const again = await post();
+    expect(await again.json()).toMatchObject({ imported: 0, updated: 3 });
+
+    const exported = await api.request('GET', '/v1/contacts/export.csv');
+    expect(exported.headers.get('content-type')).toContain('text/csv');
+    const parsed = parseCsv(await exported.text());
+    if (!parsed.ok) throw new Error('export is not valid CSV');
+    const [header, ...rows] = parsed.records;
+    expect(header?.slice(0, 3)).toEqual(['id', 'userId', 'email']);
+    const col = (name: string) => header?.indexOf(name) ?? -1;
+    const alan = rows.filter((r) => r[col('email')] === `alan.${s}@example.com`);
+    expect(alan).toHaveLength(1);
+    expect(alan[0]?.[col('lastName')]).toBe('Turing\r\nline two');
+    const ada = rows.find((r) => r[col('userId')] === `ada-${s}`);
+    expect(ada?.[col('lastName')]).toBe('Love "lace"');
+
+    const wrongType = await api.request('POST', '/v1/contacts/import', {
+      body: 'email\nx@y.io',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(wrongType.status).toBe(415);
+  }, 60_000);
+});
