@@ -115,7 +115,9 @@ export async function importContacts(
       where: { workspaceId, OR: [{ emailKey: { in: emailKeys } }, { userId: { in: userIds } }] },
       select: { userId: true, emailKey: true, anonymousIds: true },
     });
-    const byEmail = new Map(existing.flatMap((c) => (c.emailKey ? [[c.emailKey, c] as const] : [])));
+    const byEmail = new Map(
+      existing.flatMap((c) => (c.emailKey ? [[c.emailKey, c] as const] : [])),
+    );
     const byUser = new Set(existing.flatMap((c) => (c.userId ? [c.userId] : [])));
     const now = new Date();
     const messages: IncomingMessage[] = chunk.map((c) => {
@@ -130,7 +132,9 @@ export async function importContacts(
         (k): k is string => typeof k === 'string',
       );
       const known =
-        keys.some((k) => seen.has(k)) || holder !== undefined || (userId !== null && byUser.has(userId));
+        keys.some((k) => seen.has(k)) ||
+        holder !== undefined ||
+        (userId !== null && byUser.has(userId));
       if (known) updated += 1;
       else imported += 1;
       for (const k of keys) seen.add(k);

@@ -120,7 +120,8 @@ export function decodeTimelineCursor(raw: string): TimelineCursor | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
     if (!Array.isArray(parsed) || parsed.length !== 2) return null;
-    const [at, id]: unknown[] = parsed;
+    const at: unknown = parsed.at(0);
+    const id: unknown = parsed.at(1);
     if (typeof at !== 'string' || typeof id !== 'string') return null;
     const date = new Date(at);
     return Number.isNaN(date.getTime()) ? null : { at: date, id };
