@@ -1,7 +1,17 @@
 import { Router } from 'express';
-import { journeyJsonSchema, validateJourney, compileJourney } from '../definitions/index.js';
+import {
+  compileJourney,
+  journeyJsonSchema,
+  scoringModelJsonSchema,
+  validateJourney,
+} from '../definitions/index.js';
+import { simulate, type SimContact, type SimEvent } from '../core/index.js';
+import { SimulateSchema, type SimulateBody } from './schemas/simulate.schema.js';
+import { bodyValidator } from './validate-body.js';
 import {
   explainEligibility,
+  planOf,
+  publishDraft,
   changeJourneyStatus,
   publishJourney,
   type EngineDeps,
@@ -13,6 +23,8 @@ import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
 /** Journey definitions: validate, publish (a new immutable version when changed), read. */
+const readSimulation = bodyValidator(SimulateSchema);
+
 export function journeysRouter(engine: EngineDeps): Router {
   const router = Router();
   const { prisma } = engine;
@@ -33,8 +45,14 @@ export function journeysRouter(engine: EngineDeps): Router {
     res.json({ valid: true, plan: compileJourney(result.value) });
   });
 
+  router.get('/v1/schemas/scoring-model.json', (_req, res) => {
+    res.type('application/schema+json').json(scoringModelJsonSchema());
+  });
+
+  /** `?draft=true` saves a new version without publishing it (see POST /v1/journeys/:key/publish). */
   router.post('/v1/journeys', async (req, res) => {
-    const result = await publishJourney(engine, workspaceOf(req), req.body);
+    const draft = req.query.draft === 'true';
+    const result = await publishJourney(engine, workspaceOf(req), req.body, { draft });
     if (!result.ok)
       throw invalidInput(
         'The journey definition has problems; nothing was stored.',
@@ -275,6 +293,99 @@ export function journeysRouter(engine: EngineDeps): Router {
       })),
     });
   });
+
+  router.post('/v1/journeys/:key/publish', async (req, res) => {
+    const result = await publishDraft(engine, workspaceOf(req), req.params.key);
+    if (!result.ok && result.reason === 'not-found')
+      throw notFound(`Journey \`${req.params.key}\``);
+    if (!result.ok) {
+      throw new HttpProblem(
+        409,
+        `${PROBLEM_BASE}no-draft`,
+        'Nothing to publish',
+        'This journey has no unpublished draft: save one with POST /v1/journeys?draft=true.',
+      );
+    }
+    res.json({
+      id: result.journey.key,
+      status: result.journey.status,
+      version: result.version.version,
+      hash: result.version.hash,
+    });
+  });
+
+  /**
+   * Preview a journey before publishing it: the same interpreter, on a virtual clock, over the
+   * given contacts and timeline. Weeks of waits take milliseconds; nothing is sent or stored.
+   */
+  router.post('/v1/journeys/simulate', async (req, res) => {
+    const body = readSimulation(req.body);
+    const plan = await planToSimulate(body, workspaceOf(req));
+    const start = body.start ? Date.parse(body.start) : Date.now();
+    const end = body.end ? Date.parse(body.end) : start + 90 * 86_400_000;
+    if (end <= start)
+      throw invalidInput('The preview ends before it starts.', [
+        { pointer: '/end', code: 'before-start', message: '`end` must be after `start`.' },
+      ]);
+    const contacts: SimContact[] = body.contacts.map(({ enrollAt, ...c }) => ({
+      ...c,
+      ...(enrollAt ? { enrollAt: Date.parse(enrollAt) } : {}),
+    }));
+    const timeline: SimEvent[] = (body.timeline ?? []).map((e) => ({ ...e, at: Date.parse(e.at) }));
+    const result = simulate({ plan, contacts, timeline, start, end });
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    res.json({
+      journey: plan.journeyKey,
+      hash: plan.hash,
+      enrollments: result.enrollments.map((e) => ({
+        contactId: e.contactId,
+        entryKey: e.entryKey,
+        startedAt: iso(e.startedAt),
+        outcome: e.outcome,
+        reason: e.reason,
+        endedAt: iso(e.endedAt),
+        path: e.path.map((p) => ({ stepId: p.stepId, at: iso(p.at) })),
+      })),
+      actions: result.actions.map((a) => ({
+        at: iso(a.at),
+        contactId: a.contactId,
+        stepId: a.stepId,
+        iteration: a.iteration,
+        action: a.action,
+      })),
+      refused: result.refused.map((r) => ({ ...r, at: iso(r.at) })),
+    });
+  });
+
+  async function planToSimulate(body: SimulateBody, workspaceId: string) {
+    if (body.journey !== undefined) {
+      const validated = validateJourney(body.journey, {
+        templateExists: (name) => engine.templates.has(name),
+      });
+      if (!validated.ok) {
+        throw invalidInput(
+          'The journey definition has problems.',
+          validated.problems.map((p) => ({ ...p, pointer: `/journey${p.pointer}` })),
+        );
+      }
+      return compileJourney(validated.value);
+    }
+    if (body.key === undefined) {
+      throw invalidInput('Say which journey to preview.', [
+        {
+          pointer: '/journey',
+          code: 'required',
+          message: 'Give a journey definition in `journey`, or a stored journey’s id in `key`.',
+        },
+      ]);
+    }
+    const version = await prisma.journeyVersion.findFirst({
+      where: { journey: { workspaceId, key: body.key } },
+      orderBy: { version: 'desc' },
+    });
+    if (!version) throw notFound(`Journey \`${body.key}\``);
+    return planOf(version);
+  }
 
   return router;
 }

@@ -47,7 +47,9 @@ export async function enrollAudiencePage(
   const { prisma } = deps;
   const journey = await prisma.journey.findUnique({
     where: { id: request.journeyId },
-    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+    include: {
+      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
+    },
   });
   const latest = journey?.versions[0];
   if (!journey || !latest || journey.status !== 'active')

@@ -186,7 +186,9 @@ async function journeyAction(
 ): Promise<ContactActionResult> {
   const journey = await deps.prisma.journey.findUnique({
     where: { workspaceId_key: { workspaceId: request.workspaceId, key: action.journey } },
-    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+    include: {
+      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
+    },
   });
   const latest = journey?.versions[0];
   if (!journey || !latest) return { applied: false, error: 'journey-not-found' };

@@ -36,7 +36,9 @@ export async function explainEligibility(
   const { prisma } = deps;
   const journey = await prisma.journey.findUnique({
     where: { workspaceId_key: { workspaceId, key: journeyKey } },
-    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+    include: {
+      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
+    },
   });
   const latest = journey?.versions[0];
   if (!journey || !latest) return { found: false, what: 'journey' };

@@ -1,7 +1,13 @@
 export type { EngineDeps } from './deps.js';
 export { enroll, type EnrollOutcome, type EnrollRequest } from './enroll.js';
 export { ingest, type IncomingMessage, type IngestResult } from './ingest.js';
-export { publishJourney, journeysTriggeredBy, planOf, type PublishResult } from './journeys.js';
+export {
+  publishDraft,
+  publishJourney,
+  journeysTriggeredBy,
+  planOf,
+  type PublishResult,
+} from './journeys.js';
 export { routeEvent, routePendingEvents, type RouteResult } from './route.js';
 export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from './lifecycle.js';
 export { loadContactFacts } from './facts.js';

@@ -49,7 +49,12 @@ async function load(prisma: PrismaClient, workspaceId: string): Promise<readonly
   const journeys = await prisma.journey.findMany({
     where: { workspaceId, status: 'active' },
     include: {
-      versions: { orderBy: { version: 'desc' }, take: 1, select: { id: true, plan: true } },
+      versions: {
+        where: { publishedAt: { not: null } },
+        orderBy: { version: 'desc' },
+        take: 1,
+        select: { id: true, plan: true },
+      },
     },
   });
   return journeys.flatMap((j) => {

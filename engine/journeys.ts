@@ -24,14 +24,17 @@ export type PublishResult =
   | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /**
- * Validates, compiles and publishes a journey definition. A definition whose plan hash equals
- * the latest version's is not published again; anything else becomes a new immutable version,
- * and the journey becomes active. Nothing is stored when validation fails.
+ * Validates and compiles a journey definition, then stores it as a new immutable version:
+ * published at once (the journey becomes active; a paused one stays paused) or, with
+ * `draft`, kept unpublished until `publishDraft`. A definition whose plan hash equals the
+ * latest version's makes no new version (a publish of an identical draft publishes that
+ * draft). Nothing is stored when validation fails.
  */
 export async function publishJourney(
   deps: EngineDeps,
   workspaceId: string,
   document: unknown,
+  options: { readonly draft?: boolean } = {},
 ): Promise<PublishResult> {
   const validated = validateJourney(document, {
     templateExists: (name) => deps.templates.has(name),
@@ -39,31 +42,36 @@ export async function publishJourney(
   if (!validated.ok) return validated;
   const definition: JourneyDefinition = validated.value;
   const plan = compileJourney(definition);
+  const draft = options.draft === true;
 
   const result = await deps.prisma.$transaction(async (tx) => {
-    // A paused journey stays paused when a new version is published; an archived one returns.
     const existing = await tx.journey.findUnique({
       where: { workspaceId_key: { workspaceId, key: definition.id } },
       select: { status: true },
     });
-    const status = existing?.status === 'paused' ? 'paused' : 'active';
+    const status = draft
+      ? (existing?.status ?? 'draft')
+      : existing?.status === 'paused'
+        ? 'paused'
+        : 'active';
     const journey = await tx.journey.upsert({
       where: { workspaceId_key: { workspaceId, key: definition.id } },
-      create: {
-        id: newId(),
-        workspaceId,
-        key: definition.id,
-        name: definition.name,
-        status: 'active',
-      },
+      create: { id: newId(), workspaceId, key: definition.id, name: definition.name, status },
       update: { name: definition.name, status },
     });
     const latest = await tx.journeyVersion.findFirst({
       where: { journeyId: journey.id },
       orderBy: { version: 'desc' },
     });
-    if (latest && latest.hash === plan.hash)
-      return { ok: true as const, journey, version: latest, created: false };
+    if (latest && latest.hash === plan.hash) {
+      if (draft || latest.publishedAt)
+        return { ok: true as const, journey, version: latest, created: false };
+      const version = await tx.journeyVersion.update({
+        where: { id: latest.id },
+        data: { publishedAt: new Date() },
+      });
+      return { ok: true as const, journey, version, created: true };
+    }
     const version = await tx.journeyVersion.create({
       data: {
         id: newId(),
@@ -72,14 +80,47 @@ export async function publishJourney(
         hash: plan.hash,
         definition: toJson(definition),
         plan: toJson(plan),
-        publishedAt: new Date(),
+        publishedAt: draft ? null : new Date(),
       },
     });
     return { ok: true as const, journey, version, created: true };
   });
+  if (draft) return result;
   invalidateJourneys(deps.prisma, workspaceId);
   await afterPublish(deps, result.journey, result.version.id, plan, result.created);
   return result;
+}
+
+export type PublishDraftResult =
+  | { readonly ok: true; readonly journey: Journey; readonly version: JourneyVersion }
+  | { readonly ok: false; readonly reason: 'not-found' | 'no-draft' };
+
+/** Publishes a journey's latest draft version as it was validated when saved. */
+export async function publishDraft(
+  deps: EngineDeps,
+  workspaceId: string,
+  key: string,
+): Promise<PublishDraftResult> {
+  const journey = await deps.prisma.journey.findUnique({
+    where: { workspaceId_key: { workspaceId, key } },
+  });
+  if (!journey) return { ok: false, reason: 'not-found' };
+  const latest = await deps.prisma.journeyVersion.findFirst({
+    where: { journeyId: journey.id },
+    orderBy: { version: 'desc' },
+  });
+  if (!latest || latest.publishedAt) return { ok: false, reason: 'no-draft' };
+  const status = journey.status === 'paused' ? 'paused' : 'active';
+  const [updated, version] = await deps.prisma.$transaction([
+    deps.prisma.journey.update({ where: { id: journey.id }, data: { status } }),
+    deps.prisma.journeyVersion.update({
+      where: { id: latest.id },
+      data: { publishedAt: new Date() },
+    }),
+  ]);
+  invalidateJourneys(deps.prisma, workspaceId);
+  await afterPublish(deps, updated, version.id, planOf(version), true);
+  return { ok: true, journey: updated, version };
 }
 
 /** Time-based triggers get their schedules; `enrollExisting` starts a pass over the audience. */

@@ -36,7 +36,7 @@ export async function changeJourneyStatus(
   await deps.prisma.journey.update({ where: { id: journey.id }, data: { status } });
   invalidateJourneys(deps.prisma, workspaceId);
   const latest = await deps.prisma.journeyVersion.findFirst({
-    where: { journeyId: journey.id },
+    where: { journeyId: journey.id, publishedAt: { not: null } },
     orderBy: { version: 'desc' },
   });
   if (latest) await syncJourneySchedules(deps, { ...journey, status }, latest.id, planOf(latest));

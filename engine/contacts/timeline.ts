@@ -45,7 +45,7 @@ export async function contactTimeline(
     `SELECT id, kind, at, detail FROM (
        SELECT 'event:' || e.id AS id, 'event' AS kind, e.timestamp AS at,
               jsonb_build_object('type', e.type, 'name', e.name, 'properties', e.properties,
-                                 'receivedAt', e.received_at) AS detail
+                                 'receivedAt', to_char(e.received_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$)) AS detail
          FROM events e WHERE e.contact_id = $1
        UNION ALL
        SELECT 'score:' || s.id, 'score', s.at,
@@ -69,7 +69,7 @@ export async function contactTimeline(
        UNION ALL
        SELECT 'task:' || t.id, 'task', t.created_at,
               jsonb_build_object('title', t.title, 'status', t.status, 'priority', t.priority,
-                                 'dueAt', t.due_at, 'completedAt', t.completed_at)
+                                 'dueAt', to_char(t.due_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$), 'completedAt', to_char(t.completed_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$))
          FROM tasks t WHERE t.contact_id = $1
      ) items
      WHERE $2::timestamp(3) IS NULL OR (at, id) < ($2::timestamp(3), $3::text)
