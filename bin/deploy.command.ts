@@ -108,7 +108,7 @@ export async function deploy(config: Config, dir: string, workspaceId: string): 
   return 0;
 }
 
-function kindOf(document: unknown): Kind {
+export function kindOf(document: unknown): Kind {
   return typeof document === 'object' &&
     document !== null &&
     ('engagement' in document || 'fit' in document) &&

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { compileJourney, validateJourney } from '../definitions/index.js';
+import { compileJourney, validateJourney, validateScoringModel } from '../definitions/index.js';
 import { loadTemplates } from '../mail/index.js';
 import { startEngine, type EngineRoles } from '../runtime/engine.js';
 import { openDatabase } from '../store/index.js';
 import { createApiKeyCommand, createWorkspaceCommand } from './admin.command.js';
-import { deploy } from './deploy.command.js';
+import { deploy, kindOf } from './deploy.command.js';
 import { simulateCommand } from './simulate.command.js';
 
 const USAGE = `Usage: drumbeat <command>
@@ -137,9 +137,15 @@ async function validate(files: readonly string[]): Promise<number> {
       failed++;
       continue;
     }
-    const result = validateJourney(document, { templateExists: (name) => templates.has(name) });
+    const kind = kindOf(document);
+    const journey =
+      kind === 'journey'
+        ? validateJourney(document, { templateExists: (name) => templates.has(name) })
+        : null;
+    const result = journey ?? validateScoringModel(document);
     if (result.ok) {
-      console.log(`✓ ${file}: valid (plan ${compileJourney(result.value).hash.slice(0, 12)})`);
+      const plan = journey?.ok ? ` (plan ${compileJourney(journey.value).hash.slice(0, 12)})` : '';
+      console.log(`✓ ${file}: valid ${kind}${plan}`);
     } else {
       failed++;
       console.log(`✗ ${file}: ${result.problems.length} problem(s)`);

@@ -1,11 +1,12 @@
 import type { Client } from '@temporalio/client';
-import type { PrismaClient } from '@prisma/client';
+import type { Prisma, PrismaClient } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import { exitSignal } from '../../workflows/index.js';
 
 export interface ErasureCounts {
   readonly eventsCleared: number;
   readonly enrollmentsEnded: number;
+  readonly journeyRecordsScrubbed: number;
   readonly anonymousIds: number;
   readonly attributes: number;
 }
@@ -47,6 +48,8 @@ export async function eraseContact(
       where: { contactId: contact.id },
       data: { properties: {}, userId: null, anonymousId: null },
     });
+    // Journeys recorded the address they mailed (side-effect results, the enrollment log).
+    const scrubbed = contact.email ? await scrubAddress(tx, contact.id, contact.email) : 0;
     const running = await tx.enrollment.findMany({
       where: { contactId: contact.id, status: { in: ['active', 'pending'] } },
       select: { id: true },
@@ -72,6 +75,7 @@ export async function eraseContact(
     const counts: ErasureCounts = {
       eventsCleared: events.count,
       enrollmentsEnded: running.length,
+      journeyRecordsScrubbed: scrubbed,
       anonymousIds: contact.anonymousIds.length,
       attributes,
     };
@@ -90,4 +94,33 @@ export async function eraseContact(
       });
   }
   return { kind: 'erased', contactId: result.contactId, counts: result.counts };
+}
+
+/**
+ * Replaces the address inside the JSON that journeys stored for this contact. Done on the JSON
+ * text so every place an activity put it is covered; the placeholder keeps strings strings.
+ * An address holding a quote or backslash would appear escaped in that text: such addresses
+ * are matched in their escaped form.
+ */
+async function scrubAddress(
+  tx: Prisma.TransactionClient,
+  contactId: string,
+  email: string,
+): Promise<number> {
+  const needle = JSON.stringify(email).slice(1, -1);
+  const effects = await tx.$executeRawUnsafe(
+    `UPDATE side_effects SET result = replace(result::text, $2, '[erased]')::jsonb
+     WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
+       AND strpos(result::text, $2) > 0`,
+    contactId,
+    needle,
+  );
+  const log = await tx.$executeRawUnsafe(
+    `UPDATE enrollment_log SET detail = replace(detail::text, $2, '[erased]')::jsonb
+     WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
+       AND strpos(detail::text, $2) > 0`,
+    contactId,
+    needle,
+  );
+  return effects + log;
 }
