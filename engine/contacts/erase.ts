@@ -49,7 +49,7 @@ export async function eraseContact(
       data: { properties: {}, userId: null, anonymousId: null },
     });
     // Journeys recorded the address they mailed (side-effect results, the enrollment log).
-    const scrubbed = contact.email ? await scrubAddress(tx, contact.id, contact.email) : 0;
+    const scrubbed = await scrubJourneyRecords(tx, contact.id, contact.email);
     const running = await tx.enrollment.findMany({
       where: { contactId: contact.id, status: { in: ['active', 'pending'] } },
       select: { id: true },
@@ -97,30 +97,44 @@ export async function eraseContact(
 }
 
 /**
- * Replaces the address inside the JSON that journeys stored for this contact. Done on the JSON
+ * Replaces the address (and rendered subjects) inside the JSON journeys stored for this contact. Done on the JSON
  * text so every place an activity put it is covered; the placeholder keeps strings strings.
  * An address holding a quote or backslash would appear escaped in that text: such addresses
  * are matched in their escaped form.
  */
-async function scrubAddress(
+async function scrubJourneyRecords(
   tx: Prisma.TransactionClient,
   contactId: string,
-  email: string,
+  email: string | null,
 ): Promise<number> {
-  const needle = JSON.stringify(email).slice(1, -1);
+  // Without an email the needle is empty and the `$2 <> ''` guards skip the text rewrite.
+  const needle = JSON.stringify(email ?? '').slice(1, -1);
   const effects = await tx.$executeRawUnsafe(
     `UPDATE side_effects SET result = replace(result::text, $2, '[erased]')::jsonb
      WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
-       AND strpos(result::text, $2) > 0`,
+       AND $2 <> '' AND strpos(result::text, $2) > 0`,
     contactId,
     needle,
   );
   const log = await tx.$executeRawUnsafe(
     `UPDATE enrollment_log SET detail = replace(detail::text, $2, '[erased]')::jsonb
      WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
-       AND strpos(detail::text, $2) > 0`,
+       AND $2 <> '' AND strpos(detail::text, $2) > 0`,
     contactId,
     needle,
   );
-  return effects + log;
+  // Subjects are rendered with the contact's attributes ("Welcome, Ada!"): blank them too.
+  const subjects = await tx.$executeRawUnsafe(
+    `UPDATE side_effects SET result = jsonb_set(result, '{subject}', '"[erased]"')
+     WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
+       AND jsonb_typeof(result) = 'object' AND result ? 'subject'`,
+    contactId,
+  );
+  const loggedSubjects = await tx.$executeRawUnsafe(
+    `UPDATE enrollment_log SET detail = jsonb_set(detail, '{result,result,subject}', '"[erased]"')
+     WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
+       AND detail #> '{result,result,subject}' IS NOT NULL`,
+    contactId,
+  );
+  return effects + log + subjects + loggedSubjects;
 }

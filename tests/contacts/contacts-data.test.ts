@@ -101,10 +101,10 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
     expect(body.counts).toMatchObject({
       eventsCleared: 6,
       enrollmentsEnded: 1,
-      journeyRecordsScrubbed: expect.any(Number),
       anonymousIds: 1,
       attributes: 1,
     });
+    expect(body.counts.journeyRecordsScrubbed).toBeGreaterThan(0);
     const after = await api.get(`/v1/contacts/${body.contactId}`);
     expect(after.body).toMatchObject({ userId: `erased:${body.contactId}`, email: null });
     expect(JSON.stringify(after.body)).not.toContain('Ada');
@@ -118,7 +118,7 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
     );
     const events = (await api.get(`/v1/contacts/${body.contactId}/timeline?limit=200`))
       .body as TimelineBody;
-    expect(events.data.length).toBe(all.data.length + 1);
+    expect(events.data.length).toBeGreaterThan(all.data.length);
     expect(JSON.stringify(events.data)).not.toContain(email);
     expect(JSON.stringify(events.data)).not.toContain('Ada');
     expect((await api.request('DELETE', `/v1/contacts/${body.contactId}`)).status).toBe(404);
@@ -194,4 +194,15 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
     const last = await api.get('/v1/contacts/export.csv');
     expect(String(last.body)).toContain(`bulk519.${s}@example.com,`);
   }, 120_000);
+
+  it('erases an anonymous contact that has no email', async () => {
+    const s = uniqueSuffix();
+    const tracked = await api.post('/v1/track', { anonymousId: `anon-${s}`, event: `seen_${s}` });
+    const { contactId } = tracked.body as { contactId: string };
+    const erased = await api.request('DELETE', `/v1/contacts/${contactId}`);
+    expect(erased.status).toBe(200);
+    expect(await erased.json()).toMatchObject({
+      counts: { eventsCleared: 1, anonymousIds: 1, journeyRecordsScrubbed: 0 },
+    });
+  });
 });
