@@ -112,7 +112,7 @@ async function shape(client: pg.Client): Promise<string[]> {
       WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY tablename, indexname`),
     constraints:
       await q(`SELECT conrelid::regclass::text AS table_name, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
-      WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '"_prisma_migrations"' ORDER BY 1, 2`),
+      WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT IN ('_prisma_migrations', '"_prisma_migrations"') ORDER BY 1, 2`),
   };
   return [...parts.columns, ...parts.indexes, ...parts.constraints];
 }
