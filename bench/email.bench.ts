@@ -1,3 +1,4 @@
+import { pool } from './support.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,20 +171,4 @@ async function seed(prisma: PrismaClient, count: number): Promise<Job[]> {
     deferrable: true,
     trigger: { name: 'signed_up', properties: { plan: 'Pro' } },
   }));
-}
-
-async function pool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
 }

@@ -1,3 +1,4 @@
+import { pool } from './support.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -188,22 +189,6 @@ export async function runExecutionBench(): Promise<void> {
     await admin.end();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function pool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item !== undefined) await work(item);
-      }
-    }),
-  );
 }
 
 async function rssMb(pid: number): Promise<number> {

@@ -1,9 +1,9 @@
+import { scratchDatabase } from './support.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { loadConfig } from '../config/index.js';
 import { startEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
@@ -11,8 +11,6 @@ import { ms, ratio } from './stats.js';
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 30);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 8);
-const ADMIN_URL =
-  process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /**
  * A bounded load test of the running API on loopback: autocannon mixes ingestion (`track` for a
@@ -29,7 +27,7 @@ export async function runLoadBench(): Promise<void> {
     uiPort: null,
     dbFile: null,
   });
-  const postgres = await createDatabase();
+  const postgres = await scratchDatabase('drumbeat_load');
   const engine = await startEngine(
     loadConfig({
       PORT: '0',
@@ -188,27 +186,4 @@ export async function runLoadBench(): Promise<void> {
     await postgres?.drop();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> } | null> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  const name = `drumbeat_load_${process.pid}_${Date.now()}`;
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
