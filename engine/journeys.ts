@@ -4,6 +4,7 @@ import {
   validateJourney,
   type JourneyDefinition,
   type Problem,
+  type ValidationContext,
 } from '../definitions/index.js';
 import { evaluate, type Facts, type Plan } from '../core/index.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
@@ -36,9 +37,7 @@ export async function publishJourney(
   document: unknown,
   options: { readonly draft?: boolean } = {},
 ): Promise<PublishResult> {
-  const validated = validateJourney(document, {
-    templateExists: (name) => deps.templates.has(name),
-  });
+  const validated = validateJourney(document, await validationContext(deps, workspaceId, document));
   if (!validated.ok) return validated;
   const definition: JourneyDefinition = validated.value;
   const plan = compileJourney(definition);
@@ -89,6 +88,34 @@ export async function publishJourney(
   invalidateJourneys(deps.prisma, workspaceId);
   await afterPublish(deps, result.journey, result.version.id, plan, result.created);
   return result;
+}
+
+/**
+ * What validation checks references against: the templates, and the journeys of the workspace
+ * (a journey may name itself, for example to re-enroll).
+ */
+export async function validationContext(
+  deps: EngineDeps,
+  workspaceId: string,
+  document: unknown,
+): Promise<ValidationContext> {
+  const journeys = new Set(
+    (await deps.prisma.journey.findMany({ where: { workspaceId }, select: { key: true } })).map(
+      (j) => j.key,
+    ),
+  );
+  if (
+    typeof document === 'object' &&
+    document !== null &&
+    'id' in document &&
+    typeof document.id === 'string'
+  ) {
+    journeys.add(document.id);
+  }
+  return {
+    templateExists: (name) => deps.templates.has(name),
+    journeyExists: (key) => journeys.has(key),
+  };
 }
 
 export type PublishDraftResult =

@@ -92,6 +92,21 @@ describe('API errors', () => {
     expect(stored.body).toMatchObject({ versions: [{ version: 1 }], definition: good });
   });
 
+  it('refuses a step that enrolls contacts into a journey that does not exist', async () => {
+    const key = `refers-${uniqueSuffix()}`;
+    const res = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Refers',
+      triggers: [{ type: 'event', event: 'x' }],
+      steps: [{ id: 'move', type: 'enroll', journey: 'no-such-journey' }],
+    });
+    expect(res.status).toBe(422);
+    expect((res.body as ProblemBody).errors).toEqual([
+      expect.objectContaining({ pointer: '/steps/0/journey' }),
+    ]);
+    expect((await api.get(`/v1/journeys/${key}`)).status).toBe(404);
+  });
+
   it('treats malformed JSON, a wrong content type and an oversized body as client errors', async () => {
     const malformed = await api.request('POST', `/v1/track`, {
       headers: { 'content-type': 'application/json' },
