@@ -7,6 +7,7 @@ import { startEngine, type EngineRoles } from '../runtime/engine.js';
 import { openDatabase } from '../store/index.js';
 import { createApiKeyCommand, createWorkspaceCommand } from './admin.command.js';
 import { deploy, kindOf } from './deploy.command.js';
+import { importContactsCommand } from './import.command.js';
 import { simulateCommand } from './simulate.command.js';
 
 const USAGE = `Usage: drumbeat <command>
@@ -20,6 +21,8 @@ const USAGE = `Usage: drumbeat <command>
   deploy <dir> [--workspace id]
                      Validate every definition (journeys, scoring models) under <dir>, then
                      publish the changed ones; nothing is published if any has a problem.
+  import-contacts <file.csv> [--workspace id] [--map "Column:target,…"]
+                     Import contacts from CSV (dedupe on email), with a progress bar.
   simulate <journey.json> [--contacts N]
                      Run a journey for N contacts on the virtual clock; nothing is sent.
   workspace create <name>
@@ -46,6 +49,10 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!positional[0])
         return usageError('Give the folder to deploy: drumbeat deploy definitions/');
       return deploy(loadConfig(), positional[0], options.workspace ?? 'default');
+    }
+    case 'import-contacts': {
+      const { positional, options } = parseArgs(args);
+      return importContactsCommand(loadConfig(), positional[0], options);
     }
     case 'simulate': {
       const { positional, options } = parseArgs(args);
