@@ -35,21 +35,29 @@ export async function runSliceBench(): Promise<void> {
   );
   try {
     const api = engine.apiUrl ?? '';
-    await post(`${api}/v1/journeys`, {
-      id: 'bench-slice',
-      name: 'Bench slice',
-      triggers: [{ type: 'event', event: 'bench_signed_up' }],
-      steps: [{ id: 'welcome', type: 'sendEmail', template: 'welcome' }],
-    });
+    await post(
+      `${api}/v1/journeys`,
+      {
+        id: 'bench-slice',
+        name: 'Bench slice',
+        triggers: [{ type: 'event', event: 'bench_signed_up' }],
+        steps: [{ id: 'welcome', type: 'sendEmail', template: 'welcome' }],
+      },
+      engine.apiHeaders,
+    );
 
     const slice: number[] = [];
     for (let i = 0; i < ROUNDS + 3; i++) {
       const userId = `bench-${randomUUID()}`;
       const email = `${userId}@example.com`;
-      await post(`${api}/v1/identify`, { userId, traits: { email, firstName: 'Bench' } });
+      await post(
+        `${api}/v1/identify`,
+        { userId, traits: { email, firstName: 'Bench' } },
+        engine.apiHeaders,
+      );
       const arrived = new Promise<number>((resolve) => arrivals.set(email, resolve));
       const start = performance.now();
-      await post(`${api}/v1/track`, { userId, event: 'bench_signed_up' });
+      await post(`${api}/v1/track`, { userId, event: 'bench_signed_up' }, engine.apiHeaders);
       const end = await arrived;
       if (i >= 3) slice.push(end - start); // the first rounds warm caches and connections
     }
@@ -86,10 +94,14 @@ export async function runSliceBench(): Promise<void> {
   }
 }
 
-async function post(url: string, body: unknown): Promise<void> {
+async function post(
+  url: string,
+  body: unknown,
+  auth: Readonly<Record<string, string>>,
+): Promise<void> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
