@@ -103,10 +103,10 @@ export async function applyScoringVersion(
   };
   const done = rescoreAll(deps, active, contacts).catch(async (error: unknown) => {
     console.error('[drumbeat] rescoring failed:', error);
-    await deps.prisma.scoringModelVersion.update({
-      where: { id: versionId },
-      data: { rescoreStatus: 'failed' },
-    });
+    // The database may be gone (the process is stopping): then the status stays `running`.
+    await deps.prisma.scoringModelVersion
+      .update({ where: { id: versionId }, data: { rescoreStatus: 'failed' } })
+      .catch(() => undefined);
   });
   return { model, version: started, done };
 }

@@ -70,7 +70,7 @@ export async function startEngine(
   const stopAll = async () => {
     for (const stop of stoppers.splice(0).reverse()) {
       try {
-        await stop();
+        await withinStopTimeout(stop);
       } catch (error) {
         console.error('[drumbeat] error while stopping:', error);
       }
@@ -233,6 +233,29 @@ export interface WorkerSetup {
   readonly cacheSize?: number;
   /** A prebuilt workflow bundle (tests share one); otherwise workflows/ is bundled now. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * How long one part may take to stop before shutdown moves on: background work such as a
+ * rescoring pass can hold the database, and Ctrl-C must still end the process.
+ */
+const STOP_TIMEOUT_MS = 15_000;
+
+async function withinStopTimeout(stop: Stopper): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      console.error(
+        `[drumbeat] a part did not stop within ${STOP_TIMEOUT_MS / 1000} s; going on without it.`,
+      );
+      resolve();
+    }, STOP_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([Promise.resolve(stop()), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 let runtimeInstalled = false;
