@@ -145,4 +145,50 @@ describe('condition and schedule triggers', () => {
       engine.deps.temporal.schedule.getHandle(scheduleId(journeyId, 1)).describe(),
     ).rejects.toThrow();
   });
+  it('enrolls contacts whose yearly date falls today when the daily date run goes', async () => {
+    const s = uniqueSuffix();
+    const today = new Date();
+    const birthday = `1990-${String(today.getUTCMonth() + 1).padStart(2, '0')}-${String(today.getUTCDate()).padStart(2, '0')}`;
+    const other = `1990-${String(((today.getUTCMonth() + 6) % 12) + 1).padStart(2, '0')}-15`;
+    await api.post('/v1/identify', {
+      userId: `bday-${s}`,
+      traits: { email: `bday-${s}@example.com`, birthday },
+    });
+    await api.post('/v1/identify', {
+      userId: `later-${s}`,
+      traits: { email: `later-${s}@example.com`, birthday: other },
+    });
+    const key = `birthday-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Birthday',
+      triggers: [
+        {
+          type: 'date',
+          attribute: 'birthday',
+          yearly: true,
+          time: '09:00',
+          fallbackTimezone: 'UTC',
+        },
+      ],
+      steps: [{ id: 'card', type: 'sendEmail', template: 'tips', subject: 'Happy birthday' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const { id: journeyId } = await engine.deps.prisma.journey.findFirstOrThrow({ where: { key } });
+    // The daily run is a Temporal Schedule at 09:00 in the trigger's zone; run it now instead.
+    const schedule = await engine.deps.temporal.schedule
+      .getHandle(scheduleId(journeyId, 0))
+      .describe();
+    expect(schedule.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 9 }],
+      minute: [{ start: 0 }],
+    });
+    await engine.deps.temporal.schedule.getHandle(scheduleId(journeyId, 0)).trigger();
+    await eventually(
+      async () => (await enrollmentsOf(key)).length === 1,
+      20_000,
+      'the birthday enrollment',
+    );
+    expect(await enrollmentsOf(key)).toEqual([`bday-${s}`]);
+  });
 });
