@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { renderJson, renderText, signWebhook } from '../mail/index.js';
-import { contactView } from './contact-view.js';
+import { contactView } from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
 import { journeyInfo } from './journey-info.js';
 

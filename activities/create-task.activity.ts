@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { createTask } from '../engine/tasks/index.js';
 import { renderText } from '../mail/index.js';
-import { contactView, isRecord } from './contact-view.js';
+import { contactView, isRecord } from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface CreateTaskInput {

@@ -9,7 +9,7 @@ import {
   type RenderedEmail,
   type TemplateStore,
 } from '../mail/index.js';
-import { contactView } from './contact-view.js';
+import { contactView } from '../engine/index.js';
 
 /**
  * Renders an email for one contact: the template (stored through the API, else a file), the

@@ -18,7 +18,6 @@ import { callWebhook } from './call-webhook.activity.js';
 
 export type { ActivityDeps } from './deps.js';
 export type { LogEntry } from './record-enrollment.activity.js';
-export { contactView } from './contact-view.js';
 
 export interface PerformActionInput {
   readonly workspaceId: string;

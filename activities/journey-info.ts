@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@prisma/client';
-import { isRecord } from './contact-view.js';
+import { isRecord } from '../engine/index.js';
 
 /**
  * What a side effect needs to know about the journey an enrollment belongs to: names for

@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import { contactView } from '../activities/index.js';
-import type { EngineDeps } from '../engine/index.js';
+import { contactView, type EngineDeps } from '../engine/index.js';
 import { decodeTimelineCursor, encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { contactTimeline } from '../engine/contacts/timeline.js';
 import { eraseContact } from '../engine/contacts/erase.js';

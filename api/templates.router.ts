@@ -1,8 +1,7 @@
 import type { EmailTemplateVersion } from '@prisma/client';
 import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
-import { contactView } from '../activities/index.js';
-import type { EngineDeps } from '../engine/index.js';
+import { contactView, type EngineDeps } from '../engine/index.js';
 import {
   linkSigner,
   TemplateError,

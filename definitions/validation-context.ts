@@ -15,7 +15,7 @@ export interface ValidationContext {
   readonly contactAttributes?: Readonly<Record<string, AttributeType>>;
 }
 
-/** Fields every contact has, whatever its custom attributes (see `activities/contact-view.ts`). */
+/** Fields every contact has, whatever its custom attributes (see `engine/contact-view.ts`). */
 export const BUILT_IN_ATTRIBUTES: Readonly<Record<string, AttributeType>> = {
   id: 'string',
   userId: 'string',

@@ -7,6 +7,8 @@ import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { planOf } from './journeys.js';
 import { routeEvent } from './route.js';
+import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
+import { toJson } from './json.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { exitSignal } from '../workflows/index.js';
 
@@ -212,21 +214,14 @@ async function journeyAction(
     where: {
       contactId: request.contactId,
       journeyVersion: { journeyId: journey.id },
-      status: { in: ['active', 'pending'] },
+      status: { in: [...RUNNING_STATUSES] },
     },
     select: { id: true },
   });
   for (const { id } of running) {
-    await deps.temporal.workflow
-      .getHandle(id)
-      .signal(exitSignal, { reason: `removed by ${request.enrollmentId}` })
-      .catch((error: unknown) => {
-        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
-      });
+    await signalEnrollment(deps.temporal, id, exitSignal, {
+      reason: `removed by ${request.enrollmentId}`,
+    });
   }
   return { applied: running.length > 0, detail: { removed: running.length } };
-}
-
-function toJson(value: Record<string, unknown>): Prisma.InputJsonObject {
-  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonObject;
 }

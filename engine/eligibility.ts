@@ -1,6 +1,6 @@
-import { decideEntry, type EntryDecision } from '../core/index.js';
+import type { EntryDecision } from '../core/index.js';
 import type { EngineDeps } from './deps.js';
-import { loadContactFacts } from './facts.js';
+import { entryVerdict } from './entry-decision.js';
 import { planOf } from './journeys.js';
 
 export type Eligibility =
@@ -45,23 +45,17 @@ export async function explainEligibility(
   const contact = await prisma.contact.findFirst({
     where: { workspaceId, OR: [{ id: contactKey }, { userId: contactKey }] },
   });
-  const facts = contact && (await loadContactFacts(prisma, workspaceId, contact.id, null));
-  if (!contact || !facts) return { found: false, what: 'contact' };
-  const past = await prisma.enrollment.findMany({
-    where: { contactId: contact.id, journeyVersion: { journeyId: journey.id } },
-    select: { id: true, entryKey: true, status: true, startedAt: true, endedAt: true },
-    orderBy: { startedAt: 'asc' },
-  });
-  const decision = decideEntry(planOf(latest), {
-    facts,
-    trigger,
-    history: past.map((p) => ({
-      entryKey: p.entryKey,
-      startedAt: p.startedAt.getTime(),
-      endedAt: p.endedAt?.getTime() ?? null,
-    })),
-    now: Date.now(),
-  });
+  const verdict =
+    contact &&
+    (await entryVerdict(prisma, {
+      workspaceId,
+      journeyId: journey.id,
+      plan: planOf(latest),
+      contactId: contact.id,
+      trigger,
+    }));
+  if (!verdict?.found) return { found: false, what: 'contact' };
+  const { decision, past } = verdict;
   const explanation =
     journey.status !== 'active'
       ? `The journey is ${journey.status}: it enrolls no one until it is active again.`

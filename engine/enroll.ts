@@ -1,13 +1,13 @@
 import { Prisma } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { decideEntry, type EntryDecision, type Plan } from '../core/index.js';
+import type { EntryDecision, Facts, Plan } from '../core/index.js';
 import {
   enrollmentWorkflowId,
   journeyWorkflow,
   type JourneyWorkflowInput,
 } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
-import { loadContactFacts } from './facts.js';
+import { entryVerdict } from './entry-decision.js';
 
 export interface EnrollRequest {
   readonly workspaceId: string;
@@ -16,6 +16,8 @@ export interface EnrollRequest {
   readonly plan: Plan;
   readonly contactId: string;
   readonly trigger: JourneyWorkflowInput['trigger'];
+  /** The contact's facts, when the caller already loaded them for this event. */
+  readonly facts?: Facts;
 }
 
 type Refusal = Extract<EntryDecision, { enroll: false }>['reason'] | 'contact-not-found';
@@ -33,28 +35,14 @@ export type EnrollOutcome =
  */
 export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<EnrollOutcome> {
   const { prisma } = deps;
-  const [facts, past] = await Promise.all([
-    loadContactFacts(prisma, request.workspaceId, request.contactId, null),
-    prisma.enrollment.findMany({
-      where: { contactId: request.contactId, journeyVersion: { journeyId: request.journeyId } },
-      select: { id: true, entryKey: true, startedAt: true, endedAt: true, status: true },
-    }),
-  ]);
-  if (!facts) return { enrolled: false, enrollmentId: null, reason: 'contact-not-found' };
-
-  const trigger = request.trigger.name
-    ? { name: request.trigger.name, properties: request.trigger.properties }
-    : null;
-  const decision = decideEntry(request.plan, {
-    facts,
-    trigger,
-    history: past.map((p) => ({
-      entryKey: p.entryKey,
-      startedAt: p.startedAt.getTime(),
-      endedAt: p.endedAt?.getTime() ?? null,
-    })),
-    now: Date.now(),
+  const verdict = await entryVerdict(prisma, {
+    ...request,
+    trigger: request.trigger.name
+      ? { name: request.trigger.name, properties: request.trigger.properties }
+      : null,
   });
+  if (!verdict.found) return { enrolled: false, enrollmentId: null, reason: 'contact-not-found' };
+  const { decision, past } = verdict;
   if (!decision.enroll) {
     // A pending enrollment's workflow may not have started (the process stopped in between):
     // starting it again is harmless, since Temporal refuses a second run of the same id.

@@ -1,4 +1,4 @@
-import type { Journey, JourneyVersion, Prisma } from '@prisma/client';
+import type { Journey, JourneyVersion } from '@prisma/client';
 import {
   compileJourney,
   validateJourney,
@@ -10,6 +10,7 @@ import { evaluate, type Facts, type Plan } from '../core/index.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { newId } from '../store/index.js';
+import { toJson } from './json.js';
 import { audienceWorkflow } from '../workflows/index.js';
 import { syncJourneySchedules } from './schedules.js';
 import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
@@ -248,9 +249,4 @@ export async function hasConditionTriggers(
  */
 export function planOf(version: JourneyVersion): Plan {
   return version.plan as unknown as Plan;
-}
-
-/** A JSON-only copy for a Json column (drops undefined, which Prisma refuses). */
-function toJson(value: object): Prisma.InputJsonObject {
-  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonObject;
 }

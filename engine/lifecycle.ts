@@ -3,6 +3,7 @@ import type { EngineDeps } from './deps.js';
 import { invalidateJourneys } from './journey-catalog.js';
 import { planOf } from './journeys.js';
 import { syncJourneySchedules } from './schedules.js';
+import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 
 export type JourneyCommand = 'pause' | 'resume' | 'archive';
 
@@ -41,20 +42,17 @@ export async function changeJourneyStatus(
   });
   if (latest) await syncJourneySchedules(deps, { ...journey, status }, latest.id, planOf(latest));
   const running = await deps.prisma.enrollment.findMany({
-    where: { journeyVersion: { journeyId: journey.id }, status: { in: ['active', 'pending'] } },
+    where: { journeyVersion: { journeyId: journey.id }, status: { in: [...RUNNING_STATUSES] } },
     select: { id: true },
   });
   await Promise.all(
-    running.map(async ({ id }) => {
-      const handle = deps.temporal.workflow.getHandle(id);
-      try {
-        if (command === 'pause') await handle.signal(pauseSignal);
-        else if (command === 'resume') await handle.signal(resumeSignal);
-        else await handle.signal(exitSignal, { reason: 'journey-archived' });
-      } catch (error) {
-        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
-      }
-    }),
+    running.map(({ id }) =>
+      command === 'pause'
+        ? signalEnrollment(deps.temporal, id, pauseSignal)
+        : command === 'resume'
+          ? signalEnrollment(deps.temporal, id, resumeSignal)
+          : signalEnrollment(deps.temporal, id, exitSignal, { reason: 'journey-archived' }),
+    ),
   );
   return { ok: true, status, enrollmentsTold: running.length };
 }

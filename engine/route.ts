@@ -3,12 +3,8 @@ import { contactEventSignal } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { loadContactFacts } from './facts.js';
-import {
-  hasConditionTriggers,
-  journeysMatchedBy,
-  journeysTriggeredBy,
-  type TriggeredJourney,
-} from './journeys.js';
+import { hasConditionTriggers, journeysMatchedBy, journeysTriggeredBy } from './journeys.js';
+import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 
 export interface RouteResult {
   readonly enrollments: readonly EnrollOutcome[];
@@ -36,9 +32,14 @@ export async function routeEvent(deps: EngineDeps, event: Event): Promise<RouteR
         : Promise.resolve([]),
     ]);
     signalled = told;
-    const matched = (await hasConditionTriggers(deps, event.workspaceId))
-      ? await conditionMatches(deps, event.workspaceId, contactId)
-      : [];
+    // The contact's facts are read once for this event and shared by every entry decision.
+    const watchesConditions = await hasConditionTriggers(deps, event.workspaceId);
+    const facts =
+      triggered.length > 0 || watchesConditions
+        ? await loadContactFacts(deps.prisma, event.workspaceId, contactId, null)
+        : null;
+    const matched =
+      facts && watchesConditions ? await journeysMatchedBy(deps, event.workspaceId, facts) : [];
     for (const journey of [
       ...triggered,
       ...matched.filter((m) => !triggered.some((t) => t.journeyId === m.journeyId)),
@@ -51,6 +52,7 @@ export async function routeEvent(deps: EngineDeps, event: Event): Promise<RouteR
           plan: journey.plan,
           contactId,
           trigger: { eventId: event.id, name: event.name ?? name, properties },
+          ...(facts ? { facts } : {}),
         }),
       );
     }
@@ -69,18 +71,11 @@ async function signalRunningEnrollments(
   },
 ): Promise<number> {
   const running = await deps.prisma.enrollment.findMany({
-    where: { contactId, status: { in: ['active', 'pending'] } },
+    where: { contactId, status: { in: [...RUNNING_STATUSES] } },
     select: { id: true },
   });
   await Promise.all(
-    running.map(async ({ id }) => {
-      try {
-        await deps.temporal.workflow.getHandle(id).signal(contactEventSignal, event);
-      } catch (error) {
-        // Finished between the query and the signal: nothing left to tell.
-        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
-      }
-    }),
+    running.map(({ id }) => signalEnrollment(deps.temporal, id, contactEventSignal, event)),
   );
   return running.length;
 }
@@ -105,13 +100,4 @@ export async function routePendingEvents(deps: EngineDeps, batchSize = 100): Pro
 function propertiesOf(event: Event): Record<string, unknown> {
   const p = event.properties;
   return typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
-}
-
-async function conditionMatches(
-  deps: EngineDeps,
-  workspaceId: string,
-  contactId: string,
-): Promise<TriggeredJourney[]> {
-  const facts = await loadContactFacts(deps.prisma, workspaceId, contactId, null);
-  return facts ? journeysMatchedBy(deps, workspaceId, facts) : [];
 }

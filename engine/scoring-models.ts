@@ -7,6 +7,7 @@ import {
 } from '../definitions/index.js';
 import { foldEvents, nextStage, valueAt } from '../scoring/index.js';
 import { newId } from '../store/index.js';
+import { toJson } from './json.js';
 import type { EngineDeps } from './deps.js';
 import { foldEvent, rescoreContact } from './rescore-contact.js';
 import { forgetActivePlans, scoringPlanOf, type ActiveScoringPlan } from './scoring-plans.js';
@@ -186,8 +187,4 @@ async function contactsWithEvents(
     workspaceId,
   );
   return rows.map((r) => r.contact_id);
-}
-
-function toJson(value: object): Prisma.InputJsonObject {
-  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonObject;
 }

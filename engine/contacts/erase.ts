@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Prisma, PrismaClient } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import { exitSignal } from '../../workflows/index.js';
+import { signalEnrollment } from '../signal.js';
 
 export interface ErasureCounts {
   readonly eventsCleared: number;
@@ -85,14 +86,8 @@ export async function eraseContact(
     return { contactId: contact.id, counts, running: running.map((r) => r.id) };
   });
   if (!result) return { kind: 'not-found' };
-  for (const id of result.running) {
-    await deps.temporal.workflow
-      .getHandle(id)
-      .signal(exitSignal, { reason: 'erased' })
-      .catch((error: unknown) => {
-        if (!(error instanceof Error && error.name === 'WorkflowNotFoundError')) throw error;
-      });
-  }
+  for (const id of result.running)
+    await signalEnrollment(deps.temporal, id, exitSignal, { reason: 'erased' });
   return { kind: 'erased', contactId: result.contactId, counts: result.counts };
 }
 

@@ -2,6 +2,7 @@ import type { Prisma } from '@prisma/client';
 import { evaluate } from '../../core/index.js';
 import { suppress, type RecipientRef } from '../../mail/index.js';
 import { exitSignal } from '../../workflows/index.js';
+import { RUNNING_STATUSES, signalEnrollment } from '../signal.js';
 import type { EngineDeps } from '../deps.js';
 import { loadContactFacts } from '../facts.js';
 import { planOf } from '../journeys.js';
@@ -75,7 +76,7 @@ export async function exitSuppressed(
   why: string,
 ): Promise<string[]> {
   const running = await deps.prisma.enrollment.findMany({
-    where: { workspaceId, contactId, status: 'active' },
+    where: { workspaceId, contactId, status: { in: [...RUNNING_STATUSES] } },
     include: { journeyVersion: true },
   });
   const exited: string[] = [];
@@ -85,13 +86,12 @@ export async function exitSuppressed(
     if (plan.suppression.length === 0) continue;
     const facts = await loadContactFacts(deps.prisma, workspaceId, contactId, enrollment.id);
     if (!facts || !plan.suppression.some((c) => evaluate(c, facts, now))) continue;
-    try {
-      await deps.temporal.workflow
-        .getHandle(enrollment.id)
-        .signal(exitSignal, { reason: `suppressed: ${why}` });
+    if (
+      await signalEnrollment(deps.temporal, enrollment.id, exitSignal, {
+        reason: `suppressed: ${why}`,
+      })
+    ) {
       exited.push(enrollment.id);
-    } catch {
-      // Already finished: nothing to stop.
     }
   }
   return exited;
