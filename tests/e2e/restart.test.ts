@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, isPortFree } from '../../runtime/index.js';
 import { eventually } from '../support/engine.js';
+import { startDrumbeat } from '../support/process.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -38,7 +39,7 @@ describe('drumbeat start, stopped and started again', () => {
       delete env.SMTP_URL;
       const apiUrl = `http://127.0.0.1:${env.PORT ?? ''}`;
 
-      const first = await startDrumbeat(env, children);
+      const first = await startDrumbeat('start', env, children);
       // `drumbeat start` keeps its admin key in DATA_DIR/dev-api-key, as the README shows.
       const key = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
       const api = apiClient({ apiUrl, apiHeaders: { authorization: `Bearer ${key}` } });
@@ -71,7 +72,7 @@ describe('drumbeat start, stopped and started again', () => {
       expect(await isPortFree(Number(env.TEMPORAL_PORT))).toBe(true);
       expect(await isPortFree(Number(env.PORT))).toBe(true);
 
-      await startDrumbeat(env, children);
+      await startDrumbeat('start', env, children);
       const contact = await api.get(`/v1/contacts/lin`);
       expect(contact.body).toMatchObject({
         firstName: 'Lin',
@@ -102,27 +103,4 @@ describe('drumbeat start, stopped and started again', () => {
 async function mailbox(api: ApiClient): Promise<{ subject: string }[]> {
   const { body } = await api.get(`/v1/mailbox?to=lin@example.com`);
   return (body as { data: { subject: string }[] }).data;
-}
-
-async function startDrumbeat(
-  env: NodeJS.ProcessEnv,
-  children: ChildProcess[],
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'start'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(
-    () => {
-      if (child.exitCode !== null) throw new Error(`drumbeat start exited early:\n${output}`);
-      return output.includes('Drumbeat is running') ? true : undefined;
-    },
-    90_000,
-    'drumbeat start to be running',
-  );
-  return child;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { startEngine, type RunningEngine } from '../../runtime/engine.js';
 import { freePort } from '../../runtime/index.js';
 import { eventually, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
+import { startDrumbeat } from '../support/process.js';
 
 interface Received {
   to: string;
@@ -69,7 +70,7 @@ describe('crash safety', () => {
       });
       expect(published.status).toBe(201);
 
-      let worker = await startWorker(env, children);
+      let worker = await startDrumbeat('worker', { ...process.env, ...env }, children);
       const enroll = async (group: string, count: number) => {
         const emails: string[] = [];
         for (let i = 0; i < count; i++) {
@@ -99,7 +100,7 @@ describe('crash safety', () => {
       worker.kill('SIGKILL');
       await new Promise((resolve) => worker.once('exit', resolve));
       smtp.open(); // the held transactions belong to a dead process: nothing of theirs is accepted
-      worker = await startWorker(env, children);
+      worker = await startDrumbeat('worker', { ...process.env, ...env }, children);
 
       const everyone = [...waiting, ...sending];
       await eventually(
@@ -120,29 +121,6 @@ describe('crash safety', () => {
     },
   );
 });
-
-async function startWorker(
-  env: Record<string, string>,
-  children: ChildProcess[],
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'worker'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(
-    () => {
-      if (child.exitCode !== null) throw new Error(`drumbeat worker exited early:\n${output}`);
-      return output.includes('Drumbeat is running');
-    },
-    90_000,
-    'the worker to start',
-  );
-  return child;
-}
 
 /** An SMTP server whose gate, when closed, holds every transaction at RCPT TO (before any data). */
 async function startGatedSmtpServer() {

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../runtime/index.js';
 import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
+import { startDrumbeat } from '../support/process.js';
 
 /**
  * An accepted event is never forgotten: the API process is killed right after answering a
@@ -35,9 +36,9 @@ describe.each(databaseVariants())(
       };
       const base = `http://127.0.0.1:${port}`;
 
-      const first = await startApi(
+      const first = await startDrumbeat(
+        'api',
         { ...env, DRUMBEAT_FAULT: 'exit-before-routing' },
-        base,
         children,
       );
       const key = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
@@ -63,7 +64,7 @@ describe.each(databaseVariants())(
       expect(await accepted.json()).toMatchObject({ accepted: 1 });
       expect(await exited).toBe(137);
 
-      await startApi(env, base, children);
+      await startDrumbeat('api', env, children);
       const contact = await eventually(
         async () => {
           const res = await call('GET', `/v1/contacts/u-${s}`);
@@ -77,22 +78,3 @@ describe.each(databaseVariants())(
     });
   },
 );
-
-async function startApi(env: NodeJS.ProcessEnv, base: string, children: ChildProcess[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'api'], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  await eventually(
-    async () =>
-      (await fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )) || child.exitCode !== null,
-    60_000,
-    'the API to start',
-  );
-  if (child.exitCode !== null) throw new Error(`drumbeat api exited with ${child.exitCode}`);
-  return child;
-}

@@ -1,0 +1,32 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { eventually } from './engine.js';
+
+/**
+ * Runs `drumbeat <command>` as its own process, as a user or a deployment would, and resolves
+ * once it prints that it is running. `env` is the child's whole environment (so a test can leave
+ * variables out). Every child is pushed to `children` so the test can kill
+ * what is left; an early exit fails with the process's output.
+ */
+export async function startDrumbeat(
+  command: 'start' | 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+  children: ChildProcess[],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', command], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`drumbeat ${command} exited early:\n${output}`);
+      return output.includes('Drumbeat is running');
+    },
+    90_000,
+    `drumbeat ${command} to be running`,
+  );
+  return child;
+}
