@@ -1,10 +1,12 @@
 import type { PrismaClient } from '@prisma/client';
 import type { EngineDeps } from '../engine/index.js';
 import type { Mailer, TemplateStore } from '../mail/index.js';
+import type { Sql } from '../store/index.js';
 
 /** Everything activities touch, passed in so tests and entry points wire real parts explicitly. */
 export interface ActivityDeps {
   readonly prisma: PrismaClient;
+  readonly sql: Sql;
   readonly mailer: Mailer;
   readonly templates: TemplateStore;
   readonly config: {

@@ -12,7 +12,7 @@ export interface LoadFactsInput {
 /** A fresh snapshot of the contact for the interpreter's conditions. Read-only: retries are harmless. */
 export async function loadFacts(deps: ActivityDeps, input: LoadFactsInput): Promise<Facts> {
   const facts = await loadContactFacts(
-    deps.prisma,
+    deps.sql,
     input.workspaceId,
     input.contactId,
     input.enrollmentId,

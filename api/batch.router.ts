@@ -56,7 +56,7 @@ export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}
       );
     }
     const accepted = await acceptMessages(
-      engine.prisma,
+      engine,
       workspaceOf(req),
       good.map((g) => g.message),
       receivedAt,

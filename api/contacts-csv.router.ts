@@ -38,7 +38,7 @@ export function contactsCsvRouter(engine: EngineDeps): Router {
           message: 'The first line must name the columns (for example `email,firstName`).',
         },
       ]);
-    const report = await importContacts(engine.prisma, workspaceOf(req), header, records, map);
+    const report = await importContacts(engine, workspaceOf(req), header, records, map);
     void routeInBackground(engine, report.newEventIds);
     res.json({
       imported: report.imported,

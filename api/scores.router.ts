@@ -87,7 +87,7 @@ export function scoresRouter(engine: EngineDeps): Router {
     if (!contact) throw notFound(`Contact \`${key}\``);
     res.json({
       contactId: contact.id,
-      scores: await contactScores(prisma, workspaceId, contact.id),
+      scores: await contactScores(engine, workspaceId, contact.id),
     });
   });
 

@@ -46,6 +46,7 @@ export async function runEmailBench(): Promise<void> {
     const templates = await loadTemplates('templates');
     const deps: ActivityDeps = {
       prisma: database.prisma,
+      sql: database.sql,
       mailer,
       templates,
       config: {

@@ -76,6 +76,7 @@ export async function deploy(config: Config, dir: string, workspaceId: string): 
   });
   const deps: EngineDeps = {
     prisma: database.prisma,
+    sql: database.sql,
     temporal: new Client({ connection, namespace: config.temporalNamespace }),
     taskQueue: config.taskQueue,
     templates,

@@ -49,7 +49,7 @@ export async function importContactsCommand(
   try {
     for (let start = 0; start < records.length; start += IMPORT_CHUNK) {
       const report = await importContacts(
-        db.prisma,
+        db,
         workspaceId,
         header,
         records.slice(start, start + IMPORT_CHUNK),

@@ -1,6 +1,6 @@
-import type { PrismaClient } from '@prisma/client';
 import { newId } from '../store/index.js';
 import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
+import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
@@ -22,8 +22,6 @@ export interface AcceptResult {
   readonly newEventIds: readonly string[];
 }
 
-const TX = { maxWait: 60_000, timeout: 60_000 } as const;
-
 /**
  * Stores valid messages durably and scores them in one transaction per call: contacts are
  * resolved first, then every event is inserted in one statement deduplicated on `messageId`,
@@ -32,13 +30,13 @@ const TX = { maxWait: 60_000, timeout: 60_000 } as const;
  * `routePendingEvents` finishes it after a crash.
  */
 export async function acceptMessages(
-  prisma: PrismaClient,
+  { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
   workspaceId: string,
   messages: readonly IncomingMessage[],
   receivedAt = new Date(),
 ): Promise<AcceptResult> {
-  const active = await activeScoringPlans(prisma, workspaceId);
-  const contactIds = await resolveContacts(prisma, workspaceId, messages);
+  const active = await activeScoringPlans(sql, workspaceId);
+  const contactIds = await resolveContacts(sql, workspaceId, messages);
   const warnings = new Map<number, IdentifyWarning>();
   for (const [i, m] of messages.entries()) {
     const contactId = contactIds[i];
@@ -50,8 +48,8 @@ export async function acceptMessages(
   // Inserted in messageId order so two batches sharing messages lock them in the same order.
   const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
 
-  return prisma.$transaction(async (tx) => {
-    const inserted = await tx.$queryRawUnsafe<{ id: string }[]>(
+  return sql.transaction(async (tx) => {
+    const inserted = await tx.query<{ id: string }>(
       `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at)
        SELECT i, $1, mid, t, n, c, u, a, p::jsonb, ts, $11::timestamp(3)
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamp(3)[])
@@ -59,17 +57,19 @@ export async function acceptMessages(
        ORDER BY o
        ON CONFLICT (workspace_id, message_id) DO NOTHING
        RETURNING id`,
-      workspaceId,
-      ordered.map((r) => r.id),
-      ordered.map((r) => r.m.messageId),
-      ordered.map((r) => r.m.type),
-      ordered.map((r) => r.m.event),
-      ordered.map((r) => r.contactId),
-      ordered.map((r) => r.m.userId),
-      ordered.map((r) => r.m.anonymousId),
-      ordered.map((r) => JSON.stringify(r.m.type === 'identify' ? r.m.traits : r.m.properties)),
-      ordered.map((r) => sqlTime(r.m.timestamp.getTime())),
-      sqlTime(receivedAt.getTime()),
+      [
+        workspaceId,
+        ordered.map((r) => r.id),
+        ordered.map((r) => r.m.messageId),
+        ordered.map((r) => r.m.type),
+        ordered.map((r) => r.m.event),
+        ordered.map((r) => r.contactId),
+        ordered.map((r) => r.m.userId),
+        ordered.map((r) => r.m.anonymousId),
+        ordered.map((r) => JSON.stringify(r.m.type === 'identify' ? r.m.traits : r.m.properties)),
+        ordered.map((r) => sqlTime(r.m.timestamp.getTime())),
+        sqlTime(receivedAt.getTime()),
+      ],
     );
     const fresh = new Set(inserted.map((r) => r.id));
 
@@ -77,11 +77,11 @@ export async function acceptMessages(
     const seen = new Map<string, { id: string; contactId: string | null }>();
     const duplicates = rows.filter((r) => !fresh.has(r.id)).map((r) => r.m.messageId);
     if (duplicates.length > 0) {
-      for (const e of await tx.event.findMany({
-        where: { workspaceId, messageId: { in: duplicates } },
-        select: { id: true, messageId: true, contactId: true },
-      }))
-        seen.set(e.messageId, { id: e.id, contactId: e.contactId });
+      for (const e of await tx.query<{ id: string; message_id: string; contact_id: string | null }>(
+        `SELECT id, message_id, contact_id FROM events WHERE workspace_id = $1 AND message_id = ANY($2::text[])`,
+        [workspaceId, duplicates],
+      ))
+        seen.set(e.message_id, { id: e.id, contactId: e.contact_id });
     }
 
     const scored: NewEvent[] = rows.flatMap((r) =>
@@ -121,21 +121,23 @@ export async function acceptMessages(
       );
       const changes = await updateStages(tx, model, [...ids].sort(), touched, stages, now);
       if (changes.length === 0) continue;
-      const data = changes.map((change) => {
-        const id = newId();
-        stageEvents.push(id);
-        return {
-          id,
+      const stageIds = changes.map(() => newId());
+      stageEvents.push(...stageIds);
+      await tx.query(
+        `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at)
+         SELECT i, $1, 'stage-' || i, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3)
+         FROM unnest($3::text[], $4::text[], $6::text[]) AS x(i, c, p)`,
+        [
           workspaceId,
-          messageId: `stage-${id}`,
-          type: 'track',
-          name: STAGE_CHANGED_EVENT,
-          contactId: change.contactId,
-          properties: { from: change.from, to: change.to, model: change.model, ...change.scores },
-          timestamp: new Date(now),
-        };
-      });
-      await tx.event.createMany({ data });
+          STAGE_CHANGED_EVENT,
+          stageIds,
+          changes.map((c) => c.contactId),
+          sqlTime(now),
+          changes.map((c) =>
+            JSON.stringify({ from: c.from, to: c.to, model: c.model, ...c.scores }),
+          ),
+        ],
+      );
     }
 
     return {
@@ -150,5 +152,5 @@ export async function acceptMessages(
       }),
       newEventIds: [...rows.filter((r) => fresh.has(r.id)).map((r) => r.id), ...stageEvents],
     };
-  }, TX);
+  });
 }

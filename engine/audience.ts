@@ -65,7 +65,7 @@ export async function enrollAudiencePage(
   });
   let enrolled = 0;
   for (const contact of contacts) {
-    const facts = await loadContactFacts(prisma, request.workspaceId, contact.id, null);
+    const facts = await loadContactFacts(deps.sql, request.workspaceId, contact.id, null);
     const trigger = facts && matches(plan, request, contact, facts, now);
     if (!trigger) continue;
     const outcome = await enroll(deps, {

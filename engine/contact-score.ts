@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@prisma/client';
+import type { EngineDeps } from './deps.js';
 import { fitScore, grade, valueAt, type FitRuleResult } from '../scoring/index.js';
 import { activeScoringPlans } from './scoring-plans.js';
 import { factsOf } from './stage-update.js';
@@ -34,7 +34,7 @@ export interface ContactScoreView {
  * which rules gave which points, when, and what decay took away.
  */
 export async function contactScores(
-  prisma: PrismaClient,
+  { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
   workspaceId: string,
   contactId: string,
   nowMs = Date.now(),
@@ -42,7 +42,7 @@ export async function contactScores(
   const contact = await prisma.contact.findFirst({ where: { id: contactId, workspaceId } });
   if (!contact) return [];
   const views: ContactScoreView[] = [];
-  for (const model of await activeScoringPlans(prisma, workspaceId)) {
+  for (const model of await activeScoringPlans(sql, workspaceId)) {
     const stored = await prisma.contactScore.findUnique({
       where: { contactId_versionId: { contactId, versionId: model.versionId } },
     });

@@ -1,11 +1,11 @@
-import type { Contact } from '@prisma/client';
+import type { ContactRecord } from './contact-record.js';
 
 /**
  * A contact as templates and conditions see it: its custom attributes plus the built-in
  * fields, with `firstName`/`lastName` also read from the snake_case and `name` traits that
  * Segment clients send.
  */
-export function contactView(contact: Contact): Record<string, unknown> {
+export function contactView(contact: ContactRecord): Record<string, unknown> {
   const attributes = isRecord(contact.attributes) ? contact.attributes : {};
   const [first, ...rest] = typeof attributes.name === 'string' ? attributes.name.split(' ') : [];
   return {

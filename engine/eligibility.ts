@@ -47,7 +47,7 @@ export async function explainEligibility(
   });
   const verdict =
     contact &&
-    (await entryVerdict(prisma, {
+    (await entryVerdict(deps.sql, {
       workspaceId,
       journeyId: journey.id,
       plan: planOf(latest),

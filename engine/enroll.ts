@@ -1,4 +1,3 @@
-import { Prisma } from '@prisma/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { EntryDecision, Facts, Plan } from '../core/index.js';
 import {
@@ -6,6 +5,7 @@ import {
   journeyWorkflow,
   type JourneyWorkflowInput,
 } from '../workflows/index.js';
+import { sqlTime } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { entryVerdict } from './entry-decision.js';
 
@@ -34,8 +34,7 @@ export type EnrollOutcome =
  * the first attempt did not reach; two triggers at once collide on the id, and one wins.
  */
 export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<EnrollOutcome> {
-  const { prisma } = deps;
-  const verdict = await entryVerdict(prisma, {
+  const verdict = await entryVerdict(deps.sql, {
     ...request,
     trigger: request.trigger.name
       ? { name: request.trigger.name, properties: request.trigger.properties }
@@ -48,7 +47,7 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     // starting it again is harmless, since Temporal refuses a second run of the same id.
     for (const p of past.filter((e) => e.status === 'pending'))
       await start(deps, request, p.id, p.entryKey);
-    const running = past.find((p) => p.endedAt === null);
+    const running = past.find((p) => p.endedAtMs === null);
     return { enrolled: false, enrollmentId: running?.id ?? null, reason: decision.reason };
   }
   const enrollmentId = enrollmentWorkflowId(
@@ -56,24 +55,22 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     request.contactId,
     decision.entryKey,
   );
-  try {
-    await prisma.enrollment.create({
-      data: {
-        id: enrollmentId,
-        workspaceId: request.workspaceId,
-        journeyVersionId: request.journeyVersionId,
-        contactId: request.contactId,
-        entryKey: decision.entryKey,
-        status: 'pending',
-        triggerEventId: request.trigger.eventId,
-      },
-    });
-  } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
-    }
-    throw error;
-  }
+  const created = await deps.sql.query(
+    `INSERT INTO enrollments (id, workspace_id, journey_version_id, contact_id, entry_key, status, trigger_event_id, started_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7::timestamp(3))
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
+    [
+      enrollmentId,
+      request.workspaceId,
+      request.journeyVersionId,
+      request.contactId,
+      decision.entryKey,
+      request.trigger.eventId,
+      sqlTime(Date.now()),
+    ],
+  );
+  if (created.length === 0) return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
   return start(deps, request, enrollmentId, decision.entryKey);
 }
 

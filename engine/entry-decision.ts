@@ -1,4 +1,3 @@
-import type { PrismaClient } from '@prisma/client';
 import {
   decideEntry,
   type EntryDecision,
@@ -6,14 +5,15 @@ import {
   type Facts,
   type Plan,
 } from '../core/index.js';
+import type { Sql } from '../store/index.js';
 import { loadContactFacts } from './facts.js';
 
 export interface PastEnrollmentRow {
   readonly id: string;
   readonly entryKey: string;
   readonly status: string;
-  readonly startedAt: Date;
-  readonly endedAt: Date | null;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number | null;
 }
 
 export type EntryVerdict =
@@ -31,7 +31,7 @@ export type EntryVerdict =
  * when the caller already loaded them for the same event.
  */
 export async function entryVerdict(
-  prisma: PrismaClient,
+  sql: Sql,
   request: {
     readonly workspaceId: string;
     readonly journeyId: string;
@@ -42,12 +42,32 @@ export async function entryVerdict(
   },
 ): Promise<EntryVerdict> {
   const [facts, past] = await Promise.all([
-    request.facts ?? loadContactFacts(prisma, request.workspaceId, request.contactId, null),
-    prisma.enrollment.findMany({
-      where: { contactId: request.contactId, journeyVersion: { journeyId: request.journeyId } },
-      select: { id: true, entryKey: true, status: true, startedAt: true, endedAt: true },
-      orderBy: { startedAt: 'asc' },
-    }),
+    request.facts ?? loadContactFacts(sql, request.workspaceId, request.contactId, null),
+    sql
+      .query<{
+        id: string;
+        entry_key: string;
+        status: string;
+        started_ms: number;
+        ended_ms: number | null;
+      }>(
+        `SELECT e.id, e.entry_key, e.status,
+                (extract(epoch FROM e.started_at) * 1000)::float8 AS started_ms,
+                (extract(epoch FROM e.ended_at) * 1000)::float8 AS ended_ms
+         FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+         WHERE e.contact_id = $1 AND v.journey_id = $2
+         ORDER BY e.started_at, e.id`,
+        [request.contactId, request.journeyId],
+      )
+      .then((rows) =>
+        rows.map((r) => ({
+          id: r.id,
+          entryKey: r.entry_key,
+          status: r.status,
+          startedAtMs: Number(r.started_ms),
+          endedAtMs: r.ended_ms === null ? null : Number(r.ended_ms),
+        })),
+      ),
   ]);
   if (!facts) return { found: false };
   const decision = decideEntry(request.plan, {
@@ -55,8 +75,8 @@ export async function entryVerdict(
     trigger: request.trigger,
     history: past.map((p) => ({
       entryKey: p.entryKey,
-      startedAt: p.startedAt.getTime(),
-      endedAt: p.endedAt?.getTime() ?? null,
+      startedAt: p.startedAtMs,
+      endedAt: p.endedAtMs,
     })),
     now: Date.now(),
   });

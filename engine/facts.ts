@@ -1,6 +1,7 @@
-import type { Contact, PrismaClient } from '@prisma/client';
 import type { EmailActivity, Facts } from '../core/index.js';
 import { fitScore, valueAt } from '../scoring/index.js';
+import type { Sql } from '../store/index.js';
+import { contactRecords, type ContactRecord } from './contact-record.js';
 import { contactView, isRecord } from './contact-view.js';
 import { activeScoringPlans } from './scoring-plans.js';
 import { factsOf } from './stage-update.js';
@@ -11,27 +12,27 @@ import { factsOf } from './stage-update.js';
  * emails were sent. Null when the contact does not exist (erased, or another workspace's).
  */
 export async function loadContactFacts(
-  prisma: PrismaClient,
+  sql: Sql,
   workspaceId: string,
   contactId: string,
   enrollmentId: string | null,
 ): Promise<Facts | null> {
-  const contact = await prisma.contact.findFirst({ where: { id: contactId, workspaceId } });
+  const [contact] = await contactRecords(sql, [contactId], workspaceId);
   if (!contact) return null;
   const attributes = isRecord(contact.attributes) ? contact.attributes : {};
   const emails: Record<string, EmailActivity[]> = {};
   if (enrollmentId) {
-    const sent = await prisma.sideEffect.findMany({
-      where: { enrollmentId, kind: 'sendEmail', status: 'done' },
-      select: { stepId: true },
-    });
-    for (const { stepId } of sent) emails[stepId] = ['sent'];
+    const sent = await sql.query<{ step_id: string }>(
+      `SELECT step_id FROM side_effects WHERE enrollment_id = $1 AND kind = 'sendEmail' AND status = 'done'`,
+      [enrollmentId],
+    );
+    for (const { step_id } of sent) emails[step_id] = ['sent'];
   }
   return {
     contact: contactView(contact),
     tags: strings(attributes.tags),
     lists: strings(attributes.lists),
-    scores: { ...numbers(attributes.scores), ...(await modelScores(prisma, workspaceId, contact)) },
+    scores: { ...numbers(attributes.scores), ...(await modelScores(sql, workspaceId, contact)) },
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,
     emails,
@@ -55,18 +56,23 @@ function numbers(value: unknown): Record<string, number> {
  * steps (`adjustScore`) sit beside them under their own names.
  */
 async function modelScores(
-  prisma: PrismaClient,
+  sql: Sql,
   workspaceId: string,
-  contact: Contact,
+  contact: ContactRecord,
   nowMs = Date.now(),
 ): Promise<Record<string, number>> {
-  const [model] = await activeScoringPlans(prisma, workspaceId);
+  const [model] = await activeScoringPlans(sql, workspaceId);
   if (!model) return {};
-  const stored = await prisma.contactScore.findUnique({
-    where: { contactId_versionId: { contactId: contact.id, versionId: model.versionId } },
-  });
+  const [stored] = await sql.query<{ decayed_sum: number; anchor_ms: number }>(
+    `SELECT decayed_sum, anchor_ms FROM contact_scores WHERE contact_id = $1 AND version_id = $2`,
+    [contact.id, model.versionId],
+  );
   const engagement = stored
-    ? valueAt({ sum: stored.decayedSum, anchorMs: stored.anchorMs }, nowMs, model.plan.halfLifeMs)
+    ? valueAt(
+        { sum: Number(stored.decayed_sum), anchorMs: Number(stored.anchor_ms) },
+        nowMs,
+        model.plan.halfLifeMs,
+      )
     : 0;
   const fit = fitScore(model.plan, factsOf(contact), nowMs).total;
   return { engagement, fit, lead: engagement + fit };

@@ -36,7 +36,7 @@ export async function ingest(
   workspaceId: string,
   message: IncomingMessage,
 ): Promise<IngestResult> {
-  const accepted = await acceptMessages(deps.prisma, workspaceId, [message]);
+  const accepted = await acceptMessages(deps, workspaceId, [message]);
   const first = accepted.messages[0];
   if (!first) throw new Error('acceptMessages returned no result for one message');
   if (first.stored) eventsIngested.inc({ type: message.type, source: 'api' });

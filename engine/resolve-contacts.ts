@@ -1,5 +1,4 @@
-import type { PrismaClient } from '@prisma/client';
-import { newId } from '../store/index.js';
+import { newId, type Sql } from '../store/index.js';
 import type { IncomingMessage } from './ingest.js';
 
 /**
@@ -9,46 +8,42 @@ import type { IncomingMessage } from './ingest.js';
  * has no `userId` yet promotes that contact, so its history carries on under the `userId`.
  */
 export async function resolveContacts(
-  prisma: PrismaClient,
+  sql: Sql,
   workspaceId: string,
   messages: readonly IncomingMessage[],
 ): Promise<(string | null)[]> {
   const userIds = unique(messages.flatMap((m) => (m.userId ? [m.userId] : [])));
-  const byUser = await contactsByUserId(prisma, workspaceId, userIds);
+  const byUser = await contactsByUserId(sql, workspaceId, userIds);
 
   // Promote anonymous contacts that are now identified (userId + anonymousId, no user yet).
   for (const m of messages) {
     if (!m.userId || !m.anonymousId || byUser.has(m.userId)) continue;
-    const promoted = await prisma.$queryRawUnsafe<{ id: string }[]>(
+    const promoted = await sql.query<{ id: string }>(
       `UPDATE contacts SET user_id = $3, updated_at = now()
        WHERE id = (SELECT id FROM contacts WHERE workspace_id = $1 AND anonymous_ids @> ARRAY[$2]::text[] AND user_id IS NULL LIMIT 1)
          AND NOT EXISTS (SELECT 1 FROM contacts WHERE workspace_id = $1 AND user_id = $3)
        RETURNING id`,
-      workspaceId,
-      m.anonymousId,
-      m.userId,
+      [workspaceId, m.anonymousId, m.userId],
     );
     if (promoted[0]) byUser.set(m.userId, promoted[0].id);
   }
 
   const missing = userIds.filter((u) => !byUser.has(u));
   if (missing.length > 0) {
-    await prisma.$executeRawUnsafe(
+    await sql.query(
       `INSERT INTO contacts (id, workspace_id, user_id, updated_at)
        SELECT i, $1, u, now() FROM unnest($2::text[], $3::text[]) AS t(i, u) ORDER BY u
        ON CONFLICT (workspace_id, user_id) DO NOTHING`,
-      workspaceId,
-      missing.map(() => newId()),
-      missing,
+      [workspaceId, missing.map(() => newId()), missing],
     );
-    for (const [u, id] of await contactsByUserId(prisma, workspaceId, missing)) byUser.set(u, id);
+    for (const [u, id] of await contactsByUserId(sql, workspaceId, missing)) byUser.set(u, id);
   }
 
   const anonymous = unique(
     messages.flatMap((m) => (!m.userId && m.anonymousId ? [m.anonymousId] : [])),
   );
   const byAnon = new Map<string, string>();
-  for (const a of anonymous) byAnon.set(a, await anonymousContact(prisma, workspaceId, a));
+  for (const a of anonymous) byAnon.set(a, await anonymousContact(sql, workspaceId, a));
 
   return messages.map((m) =>
     m.userId
@@ -60,37 +55,38 @@ export async function resolveContacts(
 }
 
 async function contactsByUserId(
-  prisma: PrismaClient,
+  sql: Sql,
   workspaceId: string,
   userIds: readonly string[],
 ): Promise<Map<string, string>> {
   if (userIds.length === 0) return new Map();
-  const rows = await prisma.contact.findMany({
-    where: { workspaceId, userId: { in: [...userIds] } },
-    select: { id: true, userId: true },
-  });
-  return new Map(rows.flatMap((r) => (r.userId ? [[r.userId, r.id] as const] : [])));
+  const rows = await sql.query<{ id: string; user_id: string }>(
+    `SELECT id, user_id FROM contacts WHERE workspace_id = $1 AND user_id = ANY($2::text[])`,
+    [workspaceId, userIds],
+  );
+  return new Map(rows.map((r) => [r.user_id, r.id] as const));
 }
 
 /** The contact an anonymous id belongs to, created under a lock so two requests make one. */
 async function anonymousContact(
-  prisma: PrismaClient,
+  sql: Sql,
   workspaceId: string,
   anonymousId: string,
 ): Promise<string> {
-  return prisma.$transaction(async (tx) => {
-    await tx.$executeRawUnsafe(
-      `SELECT pg_advisory_xact_lock(hashtext($1))`,
+  return sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
       `anon:${workspaceId}:${anonymousId}`,
-    );
-    const found = await tx.$queryRawUnsafe<{ id: string }[]>(
+    ]);
+    const found = await tx.query<{ id: string }>(
       `SELECT id FROM contacts WHERE workspace_id = $1 AND anonymous_ids @> ARRAY[$2]::text[] ORDER BY user_id NULLS LAST LIMIT 1`,
-      workspaceId,
-      anonymousId,
+      [workspaceId, anonymousId],
     );
     if (found[0]) return found[0].id;
     const id = newId();
-    await tx.contact.create({ data: { id, workspaceId, anonymousIds: [anonymousId] } });
+    await tx.query(
+      `INSERT INTO contacts (id, workspace_id, anonymous_ids, updated_at) VALUES ($1, $2, ARRAY[$3]::text[], now())`,
+      [id, workspaceId, anonymousId],
+    );
     return id;
   });
 }

@@ -1,19 +1,13 @@
 import type { EngineDeps } from './deps.js';
-import { routeEvent, type RouteResult } from './route.js';
+import { routeEvents, unroutedEvents, type RouteResult } from './route.js';
 
 /** Routes freshly stored events, in the order they were stored. */
 export async function routeStored(
   deps: EngineDeps,
   eventIds: readonly string[],
 ): Promise<Map<string, RouteResult>> {
-  const results = new Map<string, RouteResult>();
-  if (eventIds.length === 0) return results;
-  const events = await deps.prisma.event.findMany({
-    where: { id: { in: [...eventIds] }, routedAt: null },
-    orderBy: { id: 'asc' },
-  });
-  for (const event of events) results.set(event.id, await routeEvent(deps, event));
-  return results;
+  if (eventIds.length === 0) return new Map<string, RouteResult>();
+  return routeEvents(deps, await unroutedEvents(deps, eventIds, eventIds.length));
 }
 
 let queue: Promise<unknown> = Promise.resolve();

@@ -1,4 +1,3 @@
-import type { Prisma } from '@prisma/client';
 import {
   addPoints,
   capBucket,
@@ -9,7 +8,7 @@ import {
   type DecayedSum,
   type ScoredEvent,
 } from '../scoring/index.js';
-import { newId } from '../store/index.js';
+import { newId, type Sql } from '../store/index.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 import { addToCaps, addToScores, type CapRow, type EntryRow, type ScoreRow } from './score-sql.js';
 
@@ -24,7 +23,7 @@ export interface NewEvent extends ScoredEvent {
  * loses both or neither. Returns every touched contact's new score row per model version.
  */
 export async function scoreNewEvents(
-  tx: Prisma.TransactionClient,
+  tx: Sql,
   active: readonly ActiveScoringPlan[],
   events: readonly NewEvent[],
 ): Promise<{ readonly model: ActiveScoringPlan; readonly rows: ScoreRow[] }[]> {

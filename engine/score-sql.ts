@@ -1,10 +1,7 @@
-import type { Prisma } from '@prisma/client';
 import type { DecayedSum } from '../scoring/index.js';
+import { sqlTime, type Sql } from '../store/index.js';
 
-/** Timestamps go to `timestamp(3)` columns as UTC wall-clock text, as Prisma stores them. */
-export function sqlTime(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '');
-}
+export { sqlTime };
 
 /** Half-life for SQL: without decay, infinity makes every factor 2^0 = 1. */
 export function sqlHalfLife(halfLifeMs: number | null): number | string {
@@ -20,7 +17,7 @@ export interface CapRow {
 
 /** Adds raw points to cap buckets (in key order, so concurrent writers lock alike). */
 export async function addToCaps(
-  tx: Prisma.TransactionClient,
+  tx: Sql,
   versionId: string,
   rows: readonly CapRow[],
 ): Promise<Map<string, number>> {
@@ -28,17 +25,19 @@ export async function addToCaps(
   const sorted = [...rows].sort(
     (a, b) => cmp(a.contactId, b.contactId) || cmp(a.ruleId, b.ruleId) || a.bucket - b.bucket,
   );
-  const result = await tx.$queryRawUnsafe<{ key: string; raw: number }[]>(
+  const result = await tx.query<{ key: string; raw: number }>(
     `INSERT INTO score_caps AS k (contact_id, version_id, rule_id, bucket, raw)
      SELECT c, $1, r, b, x FROM unnest($2::text[], $3::text[], $4::bigint[], $5::float8[]) WITH ORDINALITY AS u(c, r, b, x, n)
      ORDER BY n
      ON CONFLICT (contact_id, version_id, rule_id, bucket) DO UPDATE SET raw = k.raw + EXCLUDED.raw
      RETURNING contact_id || '|' || rule_id || '|' || bucket::text AS key, raw`,
-    versionId,
-    sorted.map((r) => r.contactId),
-    sorted.map((r) => r.ruleId),
-    sorted.map((r) => r.bucket),
-    sorted.map((r) => r.raw),
+    [
+      versionId,
+      sorted.map((r) => r.contactId),
+      sorted.map((r) => r.ruleId),
+      sorted.map((r) => r.bucket),
+      sorted.map((r) => r.raw),
+    ],
   );
   return new Map(result.map((r) => [r.key, Number(r.raw)]));
 }
@@ -73,22 +72,20 @@ export interface ScoreRow {
  * -1000: PostgreSQL raises an error where the result would underflow).
  */
 export async function addToScores(
-  tx: Prisma.TransactionClient,
+  tx: Sql,
   versionId: string,
   halfLifeMs: number | null,
   entries: readonly EntryRow[],
   deltas: readonly ScoreDelta[],
 ): Promise<ScoreRow[]> {
   const sorted = [...deltas].sort((a, b) => cmp(a.contactId, b.contactId));
-  const rows = await tx.$queryRawUnsafe<
-    {
-      contact_id: string;
-      points: number;
-      decayed_sum: number;
-      anchor_ms: number;
-      stage: string | null;
-    }[]
-  >(
+  const rows = await tx.query<{
+    contact_id: string;
+    points: number;
+    decayed_sum: number;
+    anchor_ms: number;
+    stage: string | null;
+  }>(
     `WITH entries AS (
        INSERT INTO score_entries (id, contact_id, version_id, event_id, rule_id, requested, points, at)
        SELECT i, c, $1, e, r, q, p, a
@@ -108,19 +105,21 @@ export async function addToScores(
        anchor_ms = GREATEST(s.anchor_ms, EXCLUDED.anchor_ms),
        updated_at = now()
      RETURNING contact_id, points, decayed_sum, anchor_ms, stage`,
-    versionId,
-    sqlHalfLife(halfLifeMs),
-    entries.map((e) => e.id),
-    entries.map((e) => e.contactId),
-    entries.map((e) => e.eventId),
-    entries.map((e) => e.ruleId),
-    entries.map((e) => e.requested),
-    entries.map((e) => e.points),
-    entries.map((e) => sqlTime(e.atMs)),
-    sorted.map((d) => d.contactId),
-    sorted.map((d) => d.points),
-    sorted.map((d) => d.decayed.sum),
-    sorted.map((d) => d.decayed.anchorMs),
+    [
+      versionId,
+      sqlHalfLife(halfLifeMs),
+      entries.map((e) => e.id),
+      entries.map((e) => e.contactId),
+      entries.map((e) => e.eventId),
+      entries.map((e) => e.ruleId),
+      entries.map((e) => e.requested),
+      entries.map((e) => e.points),
+      entries.map((e) => sqlTime(e.atMs)),
+      sorted.map((d) => d.contactId),
+      sorted.map((d) => d.points),
+      sorted.map((d) => d.decayed.sum),
+      sorted.map((d) => d.decayed.anchorMs),
+    ],
   );
   return rows.map((r) => ({
     contactId: r.contact_id,

@@ -1,5 +1,5 @@
-import type { PrismaClient } from '@prisma/client';
 import type { ScoringPlan } from '../definitions/index.js';
+import type { Sql } from '../store/index.js';
 
 export interface ActiveScoringPlan {
   readonly modelId: string;
@@ -19,13 +19,13 @@ const cache = new Map<
  * at once (`forgetActivePlans`).
  */
 export function activeScoringPlans(
-  prisma: PrismaClient,
+  sql: Sql,
   workspaceId: string,
   now = Date.now(),
 ): Promise<ActiveScoringPlan[]> {
   const hit = cache.get(workspaceId);
   if (hit && now - hit.at < TTL_MS) return hit.plans;
-  const plans = load(prisma, workspaceId);
+  const plans = load(sql, workspaceId);
   cache.set(workspaceId, { at: now, plans });
   plans.catch(() => cache.delete(workspaceId));
   return plans;
@@ -35,17 +35,19 @@ export function forgetActivePlans(workspaceId: string): void {
   cache.delete(workspaceId);
 }
 
-async function load(prisma: PrismaClient, workspaceId: string): Promise<ActiveScoringPlan[]> {
-  const models = await prisma.scoringModel.findMany({
-    where: { workspaceId, activeVersionId: { not: null } },
-    include: { versions: true },
-  });
-  return models.flatMap((m) => {
-    const version = m.versions.find((v) => v.id === m.activeVersionId);
-    return version
-      ? [{ modelId: m.id, versionId: version.id, plan: scoringPlanOf(version.plan) }]
-      : [];
-  });
+async function load(sql: Sql, workspaceId: string): Promise<ActiveScoringPlan[]> {
+  const rows = await sql.query<{ model_id: string; version_id: string; plan: unknown }>(
+    `SELECT m.id AS model_id, v.id AS version_id, v.plan
+     FROM scoring_models m JOIN scoring_model_versions v ON v.id = m.active_version_id
+     WHERE m.workspace_id = $1
+     ORDER BY m.created_at, m.id`,
+    [workspaceId],
+  );
+  return rows.map((r) => ({
+    modelId: r.model_id,
+    versionId: r.version_id,
+    plan: scoringPlanOf(r.plan),
+  }));
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { Contact, Prisma } from '@prisma/client';
 import type { Facts } from '../core/index.js';
 import {
   fitScore,
@@ -7,6 +6,8 @@ import {
   type DecayedSum,
   type ScoreValues,
 } from '../scoring/index.js';
+import type { Sql } from '../store/index.js';
+import { contactRecords, type ContactRecord } from './contact-record.js';
 import { contactView, isRecord } from './contact-view.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 
@@ -27,7 +28,7 @@ export const STAGE_CHANGED_EVENT = 'lifecycle_stage_changed';
  * Runs in the same transaction as the change, so the stage event is stored with its cause.
  */
 export async function updateStages(
-  tx: Prisma.TransactionClient,
+  tx: Sql,
   model: ActiveScoringPlan,
   contactIds: readonly string[],
   known: ReadonlyMap<string, DecayedSum>,
@@ -39,16 +40,21 @@ export async function updateStages(
     mayMove(model, known.get(id), stages.get(id), nowMs),
   );
   if (candidates.length === 0) return [];
-  const contacts = await tx.contact.findMany({ where: { id: { in: candidates } } });
+  const contacts = (await contactRecords(tx, candidates)).sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
   const missing = contacts.filter((c) => !known.has(c.id)).map((c) => c.id);
   const stored =
     missing.length === 0
       ? []
-      : await tx.contactScore.findMany({
-          where: { versionId: model.versionId, contactId: { in: missing } },
-        });
+      : await tx.query<{ contact_id: string; decayed_sum: number; anchor_ms: number }>(
+          `SELECT contact_id, decayed_sum, anchor_ms FROM contact_scores
+           WHERE version_id = $1 AND contact_id = ANY($2::text[])`,
+          [model.versionId, missing],
+        );
   const sums = new Map(known);
-  for (const s of stored) sums.set(s.contactId, { sum: s.decayedSum, anchorMs: s.anchorMs });
+  for (const s of stored)
+    sums.set(s.contact_id, { sum: Number(s.decayed_sum), anchorMs: Number(s.anchor_ms) });
 
   const changes: StageChange[] = [];
   for (const contact of contacts) {
@@ -61,7 +67,7 @@ export async function updateStages(
   }
   if (changes.length === 0) return changes;
   // One statement for all changes: a batch can move many contacts at once.
-  await tx.$executeRawUnsafe(
+  await tx.query(
     `WITH c(id, stage) AS (SELECT * FROM unnest($1::text[], $2::text[])),
      s AS (
        UPDATE contact_scores SET stage = c.stage, stage_at = $4::timestamp(3)
@@ -69,10 +75,12 @@ export async function updateStages(
      )
      UPDATE contacts SET attributes = jsonb_set(attributes, '{lifecycleStage}', to_jsonb(c.stage)), updated_at = now()
      FROM c WHERE contacts.id = c.id`,
-    changes.map((c) => c.contactId),
-    changes.map((c) => c.to),
-    model.versionId,
-    new Date(nowMs).toISOString().replace('Z', ''),
+    [
+      changes.map((c) => c.contactId),
+      changes.map((c) => c.to),
+      model.versionId,
+      new Date(nowMs).toISOString().replace('Z', ''),
+    ],
   );
   return changes;
 }
@@ -107,7 +115,7 @@ function fitRange(model: ActiveScoringPlan): [number, number] {
 /** Engagement (decayed to now), fit (from attributes now) and lead for one contact. */
 export function scoreValues(
   model: ActiveScoringPlan,
-  contact: Contact,
+  contact: ContactRecord,
   sum: DecayedSum | undefined,
   nowMs: number,
 ): ScoreValues {
@@ -116,7 +124,7 @@ export function scoreValues(
   return { engagement, fit, lead: engagement + fit };
 }
 
-export function factsOf(contact: Contact): Facts {
+export function factsOf(contact: ContactRecord): Facts {
   const attributes = isRecord(contact.attributes) ? contact.attributes : {};
   return {
     contact: contactView(contact),

@@ -134,6 +134,7 @@ export async function startEngine(
     const temporal = new Client({ connection, namespace: config.temporalNamespace });
     const deps: EngineDeps = {
       prisma: database.prisma,
+      sql: database.sql,
       temporal,
       taskQueue: config.taskQueue,
       templates,
@@ -147,6 +148,7 @@ export async function startEngine(
         cacheSize: config.workerCacheSize,
         activities: createActivities({
           prisma: database.prisma,
+          sql: database.sql,
           mailer,
           templates,
           config: {

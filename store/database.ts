@@ -5,6 +5,7 @@ import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { applyMigrations, type SqlRunner } from './migrate.js';
+import { pgliteSql, postgresSql, type Sql } from './sql.js';
 
 export type DatabaseKind = 'embedded' | 'postgres';
 
@@ -13,6 +14,8 @@ export interface Database {
   /** Where the data lives, for the start-up banner (never includes a password). */
   readonly location: string;
   readonly prisma: PrismaClient;
+  /** The same database through the driver, for hot paths (see `store/sql.ts`). */
+  readonly sql: Sql;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ async function openEmbedded(dataDir: string | null): Promise<Database> {
     kind: 'embedded',
     location: dataDir ?? 'in memory',
     prisma,
+    sql: pgliteSql(lite),
     close: async () => {
       await prisma.$disconnect();
       await lite.close();
@@ -79,13 +83,25 @@ async function openPostgres(url: string, poolSize = 10): Promise<Database> {
   const prisma = new PrismaClient({
     adapter: new PrismaPg({ connectionString: url, max: poolSize }),
   });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: { getTypeParser } });
+  pool.on('error', () => undefined); // an idle connection dropped by the server is replaced
   return {
     kind: 'postgres',
     location: redact(url),
     prisma,
-    close: () => prisma.$disconnect(),
+    sql: postgresSql(pool),
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
   };
 }
+
+/** `timestamp` columns hold UTC wall-clock time (as Prisma writes them), not local time. */
+const getTypeParser: typeof pg.types.getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === pg.types.builtins.TIMESTAMP && format !== 'binary'
+    ? (value: string) => new Date(`${value.replace(' ', 'T')}Z`)
+    : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
 
 function redact(url: string): string {
   try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { PrismaClient } from '@prisma/client';
 import { acceptMessages } from '../accept.js';
 import type { IncomingMessage } from '../ingest.js';
+import type { EngineDeps } from '../deps.js';
 
 /** Where a CSV column goes: a contact field, or an attribute of that name. */
 export type ColumnTarget =
@@ -59,7 +59,7 @@ interface Candidate {
  * chunks of {@link IMPORT_CHUNK}, each chunk one `acceptMessages` call.
  */
 export async function importContacts(
-  prisma: PrismaClient,
+  db: Pick<EngineDeps, 'prisma' | 'sql'>,
   workspaceId: string,
   header: readonly string[],
   records: readonly (readonly string[])[],
@@ -111,7 +111,7 @@ export async function importContacts(
     const chunk = candidates.slice(start, start + IMPORT_CHUNK);
     const emailKeys = chunk.flatMap((c) => (c.email ? [c.email.toLowerCase()] : []));
     const userIds = chunk.flatMap((c) => (c.userId ? [c.userId] : []));
-    const existing = await prisma.contact.findMany({
+    const existing = await db.prisma.contact.findMany({
       where: { workspaceId, OR: [{ emailKey: { in: emailKeys } }, { userId: { in: userIds } }] },
       select: { userId: true, emailKey: true, anonymousIds: true },
     });
@@ -149,7 +149,7 @@ export async function importContacts(
         timestamp: now,
       };
     });
-    const accepted = await acceptMessages(prisma, workspaceId, messages, now);
+    const accepted = await acceptMessages(db, workspaceId, messages, now);
     accepted.messages.forEach((m, i) => {
       const row = chunk[i]?.row ?? 0;
       if (m.warning === 'email-taken')

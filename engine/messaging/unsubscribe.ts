@@ -84,7 +84,7 @@ export async function exitSuppressed(
   for (const enrollment of running) {
     const plan = planOf(enrollment.journeyVersion);
     if (plan.suppression.length === 0) continue;
-    const facts = await loadContactFacts(deps.prisma, workspaceId, contactId, enrollment.id);
+    const facts = await loadContactFacts(deps.sql, workspaceId, contactId, enrollment.id);
     if (!facts || !plan.suppression.some((c) => evaluate(c, facts, now))) continue;
     if (
       await signalEnrollment(deps.temporal, enrollment.id, exitSignal, {

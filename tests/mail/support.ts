@@ -78,7 +78,7 @@ export async function startCapture(): Promise<Capture> {
 
 export function activityDeps(
   engine: {
-    deps: { prisma: PrismaClient; templates: ActivityDeps['templates'] };
+    deps: { prisma: PrismaClient; sql: ActivityDeps['sql']; templates: ActivityDeps['templates'] };
     apiUrl: string | null;
   },
   mailer: Mailer,
@@ -86,6 +86,7 @@ export function activityDeps(
 ): ActivityDeps {
   return {
     prisma: engine.deps.prisma,
+    sql: engine.deps.sql,
     mailer,
     templates: engine.deps.templates,
     config: {
