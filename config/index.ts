@@ -1,5 +1,8 @@
 import { resolve } from 'node:path';
+import { loadDkim, type DkimKey } from './dkim.js';
 import { loadOrCreateDevSecret } from './secret-key.js';
+
+export type { DkimKey } from './dkim.js';
 
 /**
  * Every setting Drumbeat reads, from environment variables only, validated once at start-up.
@@ -21,6 +24,8 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly smtpSinkPort: number;
   readonly mailFrom: string;
+  /** Signs every outgoing message with DKIM when set; see docs/email-and-tasks.md. */
+  readonly dkim: DkimKey | null;
   readonly templatesDir: string;
   readonly publicUrl: string;
   /** Workflows a worker keeps in memory; bounds its memory whatever the number of enrollments. */
@@ -128,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: optionalUrl('SMTP_URL', ['smtp:', 'smtps:']),
     smtpSinkPort: port('SMTP_SINK_PORT', 2525),
     mailFrom: text('MAIL_FROM', 'Drumbeat <drumbeat@localhost>'),
+    dkim: loadDkim(env, problems),
     templatesDir: resolve(text('TEMPLATES_DIR', 'templates')),
     publicUrl: text('PUBLIC_URL', `http://${host}:${apiPort}`).replace(/\/+$/, ''),
     workerCacheSize: positiveInt('WORKER_CACHE_SIZE', 500),

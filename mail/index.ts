@@ -7,7 +7,13 @@ export {
   type TemplateSource,
   type TemplateStore,
 } from './templates.js';
-export { createMailer, isPermanentSmtpError, type Mailer, type OutgoingEmail } from './mailer.js';
+export {
+  createMailer,
+  isPermanentSmtpError,
+  type Mailer,
+  type MailerOptions,
+  type OutgoingEmail,
+} from './mailer.js';
 export { htmlToText } from './html-to-text.js';
 export { directionOf, type TextDirection } from './direction.js';
 export { signToken, verifyToken, type TokenPurpose } from './tokens.js';

@@ -17,11 +17,22 @@ export interface Mailer {
   close(): void;
 }
 
+export interface MailerOptions {
+  /** When set, every message is signed (DKIM-Signature, rsa-sha256, relaxed/relaxed). */
+  readonly dkim?: {
+    readonly domainName: string;
+    readonly keySelector: string;
+    readonly privateKey: string;
+  } | null;
+}
+
 /** Nodemailer over SMTP with a connection pool. */
-export function createMailer(smtpUrl: string): Mailer {
-  const transport = nodemailer.createTransport(
-    smtpUrl.includes('?') ? `${smtpUrl}&pool=true` : `${smtpUrl}?pool=true`,
-  );
+export function createMailer(smtpUrl: string, options: MailerOptions = {}): Mailer {
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    pool: true,
+    ...(options.dkim ? { dkim: { ...options.dkim } } : {}),
+  });
   return {
     async send(email) {
       const info = await transport.sendMail({

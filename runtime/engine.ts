@@ -126,7 +126,7 @@ export async function startEngine(
       stoppers.push(() => sink?.stop());
     }
     const smtpUrl = config.smtpUrl ?? sink?.url ?? '';
-    const mailer: Mailer = createMailer(smtpUrl);
+    const mailer: Mailer = createMailer(smtpUrl, { dkim: config.dkim });
     stoppers.push(() => mailer.close());
 
     const connection = await Connection.connect({ address: temporalAddress });

@@ -15,9 +15,11 @@ export function databaseVariants(): DatabaseVariant[] {
 /**
  * The real engine, as `npm start` runs it, pointed at the run's shared Temporal dev server,
  * with its own task queue, an SMTP sink and API on free ports, and the chosen database.
+ * `env` adds or overrides environment variables (DKIM keys, for example).
  */
 export async function startTestEngine(
   variant: DatabaseVariant,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RunningEngine & { cleanup(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-engine-'));
   const config = loadConfig({
@@ -27,6 +29,7 @@ export async function startTestEngine(
     TEMPORAL_TASK_QUEUE: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     SMTP_SINK_PORT: '0',
     DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
+    ...env,
   });
   const engine = await startEngine(config, {
     workflowBundle: { codePath: inject('workflowBundlePath') },
