@@ -11,8 +11,9 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
 /**
  * Open pixel and click redirects (only in emails of workspaces that turned tracking on).
  * Tokens are signed; a click redirects only to a URL that was in that very message, so the
- * endpoint cannot be used as an open redirect. Both become events (`email_opened`,
- * `email_clicked`) carrying the enrollment and step, for branches and score rules.
+ * endpoint cannot be used as an open redirect. Both become events (`email.opened`,
+ * `email.clicked`, the names score rules and the simulator use) carrying the enrollment and
+ * step: one open per message, one click per (message, URL), however often they are loaded.
  */
 export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Router {
   const router = Router();
@@ -27,8 +28,8 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
       await recordSystemEvent(engine, {
         workspaceId: message.workspaceId,
         contactId: message.contactId,
-        name: 'email_opened',
-        messageId: `email_opened:${message.id}`,
+        name: 'email.opened',
+        messageId: `email.opened:${message.id}`,
         properties: props(message),
       });
     }
@@ -51,8 +52,8 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
     await recordSystemEvent(engine, {
       workspaceId: message.workspaceId,
       contactId: message.contactId,
-      name: 'email_clicked',
-      messageId: `email_clicked:${message.id}:${createHash('sha256').update(click.u).digest('hex').slice(0, 16)}`,
+      name: 'email.clicked',
+      messageId: `email.clicked:${message.id}:${createHash('sha256').update(click.u).digest('hex').slice(0, 16)}`,
       properties: { ...props(message), url: click.u },
     });
     res.redirect(302, click.u);

@@ -18,8 +18,10 @@ export function verifyToken(secret: string, purpose: TokenPurpose, token: string
   const dot = token.indexOf('.');
   if (dot <= 0) return null;
   const body = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = Buffer.from(mac(secret, purpose, body), 'base64url');
+  // The MAC is compared as text: decoding would accept variants of its last character (base64
+  // ignores the unused low bits), so one payload would have several valid tokens.
+  const given = Buffer.from(token.slice(dot + 1));
+  const expected = Buffer.from(mac(secret, purpose, body));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
