@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { renderJson, renderText, signWebhook } from '../mail/index.js';
 import { contactView } from '../engine/index.js';
@@ -20,7 +20,11 @@ export interface CallWebhookInput {
 
 /** How long one call may take before it counts as failed and is retried. */
 const TIMEOUT_MS = 10_000;
-/** 5xx, 429 and network errors are retried (Temporal's backoff) this many times in all. */
+/**
+ * 5xx, 429 and network errors: this many HTTP calls in all (Temporal's backoff between them).
+ * Counted in the side-effect row, not by the activity's attempt number, because attempts the
+ * rate limit held made no call and must not use up the receiver's retries.
+ */
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -76,7 +80,7 @@ export async function callWebhook(
     ...(body === '' ? {} : { 'content-type': 'application/json' }),
   };
 
-  const attempt = Context.current().info.attempt;
+  const attempt = callsMadeBefore(previous) + 1;
   let status: number;
   try {
     const res = await fetch(url, {
@@ -90,8 +94,10 @@ export async function callWebhook(
     status = res.status;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (attempt < MAX_ATTEMPTS)
-      throw ApplicationFailure.retryable(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE');
+    if (attempt < MAX_ATTEMPTS) {
+      await noteCall(deps, key, input, attempt);
+      throw retryLater(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE', attempt);
+    }
     await deps.prisma.sideEffect.upsert({
       where: { key },
       create: {
@@ -109,8 +115,10 @@ export async function callWebhook(
       'WEBHOOK_UNREACHABLE',
     );
   }
-  if ((status >= 500 || status === 429) && attempt < MAX_ATTEMPTS)
-    throw ApplicationFailure.retryable(`${url} answered ${status}; trying again.`, 'WEBHOOK_RETRY');
+  if ((status >= 500 || status === 429) && attempt < MAX_ATTEMPTS) {
+    await noteCall(deps, key, input, attempt);
+    throw retryLater(`${url} answered ${status}; trying again.`, 'WEBHOOK_RETRY', attempt);
+  }
 
   await deps.prisma.webhookCall.updateMany({ where: { key }, data: { status } });
   await deps.prisma.sideEffect.upsert({
@@ -126,6 +134,44 @@ export async function callWebhook(
     update: { status: 'done', result: { status } },
   });
   return { status };
+}
+
+/** Backoff by failed calls (1 s, 2 s, 4 s, ...; at most 5 min), not by attempts the limit held. */
+function retryLater(message: string, type: string, calls: number): ApplicationFailure {
+  const nextRetryDelay = Math.min(1000 * 2 ** (calls - 1), 300_000);
+  return ApplicationFailure.create({ message, type, nextRetryDelay });
+}
+
+/** HTTP calls an earlier attempt made and recorded (0 when none, or after a crash mid-call). */
+function callsMadeBefore(previous: { status: string; result: unknown } | null): number {
+  const result = previous?.status === 'started' ? previous.result : null;
+  return typeof result === 'object' &&
+    result !== null &&
+    'calls' in result &&
+    typeof result.calls === 'number'
+    ? result.calls
+    : 0;
+}
+
+/** Records that one more call was made and failed in a way worth retrying. */
+async function noteCall(
+  deps: ActivityDeps,
+  key: string,
+  input: CallWebhookInput,
+  calls: number,
+): Promise<void> {
+  await deps.prisma.sideEffect.upsert({
+    where: { key },
+    create: {
+      key,
+      enrollmentId: input.enrollmentId,
+      stepId: input.stepId,
+      kind: 'webhook',
+      status: 'started',
+      result: { calls },
+    },
+    update: { status: 'started', result: { calls } },
+  });
 }
 
 /** Counts calls of this journey in the window under a lock; over the limit, retry later. */
