@@ -163,17 +163,25 @@ export function journeysRouter(engine: EngineDeps): Router {
     });
   }
 
-  /** One enrollment: its stored status, its full log, and the workflow's live state. */
+  /**
+   * One enrollment: its stored status, its full log, the emails it held back (quiet hours,
+   * frequency cap) with the reason and the planned send time, and the workflow's live state.
+   */
   router.get('/v1/enrollments/:id', async (req, res) => {
     const id = req.params.id;
+    const workspaceId = workspaceOf(req);
     const enrollment = await prisma.enrollment.findFirst({
-      where: { id, workspaceId: workspaceOf(req) },
+      where: { id, workspaceId },
       include: {
         log: { orderBy: { seq: 'asc' } },
         journeyVersion: { select: { version: true, journey: { select: { key: true } } } },
       },
     });
     if (!enrollment) throw notFound(`Enrollment \`${id}\``);
+    const deferrals = await prisma.sendDeferral.findMany({
+      where: { enrollmentId: id, workspaceId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
     const live = ['active', 'pending'].includes(enrollment.status)
       ? await engine.temporal.workflow
           .getHandle(id)
@@ -203,6 +211,14 @@ export function journeysRouter(engine: EngineDeps): Router {
         kind: e.kind,
         stepId: e.stepId,
         detail: e.detail,
+      })),
+      // `resolvedAt` null: still held; else when the hold ended (sent, or not sent at all).
+      deferrals: deferrals.map((d) => ({
+        stepId: d.stepId,
+        reason: d.reason,
+        at: d.createdAt,
+        until: d.until,
+        resolvedAt: d.resolvedAt,
       })),
     });
   });
