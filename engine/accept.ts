@@ -3,6 +3,7 @@ import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
+import { journeyInterest, routingNeed, spreadByContact } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
 import { activeScoringPlans } from './scoring-plans.js';
 import { sqlTime } from './score-sql.js';
@@ -18,7 +19,7 @@ export interface AcceptedMessage {
 
 export interface AcceptResult {
   readonly messages: readonly AcceptedMessage[];
-  /** Events stored by this call (including stage changes it caused), to be routed. */
+  /** Events stored by this call (including stage changes it caused) that need routing. */
   readonly newEventIds: readonly string[];
 }
 
@@ -48,12 +49,21 @@ export async function acceptMessages(
   // Inserted in messageId order so two batches sharing messages lock them in the same order.
   const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
 
+  const interest = await journeyInterest({ prisma }, workspaceId);
+
   return sql.transaction(async (tx) => {
+    const need = await routingNeed(interest, tx, contactIds);
+    const route = spreadByContact(
+      rows.map((r) => ({ contactId: r.contactId, route: need(r.contactId, r.m.event) })),
+    );
+    const toRoute = new Set(rows.filter((_, i) => route[i]).map((r) => r.id));
+    const routedContacts = new Set(rows.filter((_, i) => route[i]).map((r) => r.contactId));
+    // Events no journey can care about are stored as routed already (see `routingNeed`).
     const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at)
-       SELECT i, $1, mid, t, n, c, u, a, p::jsonb, ts, $11::timestamp(3)
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamp(3)[])
-         WITH ORDINALITY AS x(i, mid, t, n, c, u, a, p, ts, o)
+      `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at, routed_at)
+       SELECT i, $1, mid, t, n, c, u, a, p::jsonb, ts, $11::timestamp(3), CASE WHEN r THEN NULL ELSE $11::timestamp(3) END
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamp(3)[], $12::bool[])
+         WITH ORDINALITY AS x(i, mid, t, n, c, u, a, p, ts, r, o)
        ORDER BY o
        ON CONFLICT (workspace_id, message_id) DO NOTHING
        RETURNING id`,
@@ -69,6 +79,7 @@ export async function acceptMessages(
         ordered.map((r) => JSON.stringify(r.m.type === 'identify' ? r.m.traits : r.m.properties)),
         ordered.map((r) => sqlTime(r.m.timestamp.getTime())),
         sqlTime(receivedAt.getTime()),
+        ordered.map((r) => toRoute.has(r.id)),
       ],
     );
     const fresh = new Set(inserted.map((r) => r.id));
@@ -122,11 +133,14 @@ export async function acceptMessages(
       const changes = await updateStages(tx, model, [...ids].sort(), touched, stages, now);
       if (changes.length === 0) continue;
       const stageIds = changes.map(() => newId());
-      stageEvents.push(...stageIds);
+      const stageRoute = changes.map(
+        (c) => routedContacts.has(c.contactId) || need(c.contactId, STAGE_CHANGED_EVENT),
+      );
+      stageEvents.push(...stageIds.filter((_, i) => stageRoute[i]));
       await tx.query(
-        `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at)
-         SELECT i, $1, 'stage-' || i, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3)
-         FROM unnest($3::text[], $4::text[], $6::text[]) AS x(i, c, p)`,
+        `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at, routed_at)
+         SELECT i, $1, 'stage-' || i, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3), CASE WHEN r THEN NULL ELSE $5::timestamp(3) END
+         FROM unnest($3::text[], $4::text[], $6::text[], $7::bool[]) AS x(i, c, p, r)`,
         [
           workspaceId,
           STAGE_CHANGED_EVENT,
@@ -136,6 +150,7 @@ export async function acceptMessages(
           changes.map((c) =>
             JSON.stringify({ from: c.from, to: c.to, model: c.model, ...c.scores }),
           ),
+          stageRoute,
         ],
       );
     }
@@ -150,7 +165,10 @@ export async function acceptMessages(
           warning: warnings.get(i) ?? null,
         };
       }),
-      newEventIds: [...rows.filter((r) => fresh.has(r.id)).map((r) => r.id), ...stageEvents],
+      newEventIds: [
+        ...rows.filter((r) => fresh.has(r.id) && toRoute.has(r.id)).map((r) => r.id),
+        ...stageEvents,
+      ],
     };
   });
 }

@@ -26,6 +26,8 @@ export interface IngestResult {
   readonly warning?: IdentifyWarning;
 }
 
+const NOTHING_ROUTED: RouteResult = { enrollments: [], signalled: 0 };
+
 /**
  * One message, stored and scored (see `acceptMessages`) and then routed before answering, so
  * the caller sees which journeys it started. If routing fails or the process dies first, the
@@ -45,7 +47,7 @@ export async function ingest(
     eventId: first.eventId,
     contactId: first.contactId,
     stored: first.stored,
-    routing: first.stored ? (routed.get(first.eventId) ?? null) : null,
+    routing: first.stored ? (routed.get(first.eventId) ?? NOTHING_ROUTED) : null,
     ...(first.warning ? { warning: first.warning } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * Plain SQL beside Prisma, for the hot paths (accepting events, routing them, enrolling,

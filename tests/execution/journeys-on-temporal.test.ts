@@ -219,6 +219,71 @@ describe('journeys on Temporal', () => {
     await eventually(async () => (await mails(email)).length === 2, 10_000, 'the second email');
   });
 
+  it('routes only events a journey can care about, and the rest of a batch after a trigger', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `batch-${s}`,
+      triggers: [{ type: 'event', event: `signed_up_${s}` }],
+      steps: [
+        {
+          id: 'wait-paid',
+          type: 'waitForEvent',
+          event: `paid_${s}`,
+          timeout: 'PT30S',
+          onTimeout: 'done',
+        },
+        { id: 'paid', type: 'sendEmail', template: 'welcome', subject: 'Thanks for paying' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const email = await contact(`buyer-${s}`);
+    await contact(`browser-${s}`);
+    const at = (i: number) => new Date(Date.now() - 1000 + i).toISOString();
+    const res = await api.post('/v1/batch', {
+      batch: [
+        {
+          type: 'track',
+          userId: `browser-${s}`,
+          event: `viewed_${s}`,
+          messageId: `v-${s}`,
+          timestamp: at(0),
+        },
+        {
+          type: 'track',
+          userId: `buyer-${s}`,
+          event: `signed_up_${s}`,
+          messageId: `s-${s}`,
+          timestamp: at(1),
+        },
+        // Not a trigger, but the contact just entered a journey in this batch: it is routed too.
+        {
+          type: 'track',
+          userId: `buyer-${s}`,
+          event: `paid_${s}`,
+          messageId: `p-${s}`,
+          timestamp: at(2),
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const routedAt = async (messageId: string) =>
+      (
+        await engine.deps.prisma.event.findFirstOrThrow({
+          where: { messageId },
+          select: { routedAt: true, receivedAt: true },
+        })
+      ).routedAt;
+    // Nobody listens to the browser's page view: stored as routed at once, never routed later.
+    const viewed = await engine.deps.prisma.event.findFirstOrThrow({
+      where: { messageId: `v-${s}` },
+    });
+    expect(viewed.routedAt).toEqual(viewed.receivedAt);
+    await eventually(async () => (await routedAt(`p-${s}`)) !== null, 10_000, 'routing the batch');
+    expect(await routedAt(`s-${s}`)).not.toBeNull();
+    await eventually(async () => (await mails(email)).length === 1, 10_000, 'the thank-you email');
+    expect(await mails(email)).toEqual(['Thanks for paying']);
+  });
+
   it('branches on contact attributes read fresh at the branch', async () => {
     const s = uniqueSuffix();
     await publish({
