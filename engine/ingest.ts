@@ -11,6 +11,11 @@ export interface IncomingMessage {
   readonly messageId: string;
   readonly userId: string | null;
   readonly anonymousId: string | null;
+  /**
+   * The contact, when the caller already knows it (events Drumbeat observes itself, such as
+   * opens and unsubscribes): then `userId` and `anonymousId` are not looked up.
+   */
+  readonly contactId?: string;
   readonly event: string | null;
   readonly traits: Readonly<Record<string, unknown>>;
   readonly properties: Readonly<Record<string, unknown>>;

@@ -2,16 +2,18 @@ import { newId, type Sql } from '../store/index.js';
 import type { IncomingMessage } from './ingest.js';
 
 /**
- * Finds or creates the contact of every message: by `userId`, else by `anonymousId` (an
- * anonymous contact until identified). Set-based (a few statements per batch whatever its
- * size), because this is on the ingest path. A message with both ids whose anonymous contact
- * has no `userId` yet promotes that contact, so its history carries on under the `userId`.
+ * Finds or creates the contact of every message: its `contactId` when the caller knew it (taken
+ * as given, unchecked), else by `userId`, else by `anonymousId` (an anonymous contact until
+ * identified). Set-based (a few statements per batch whatever its size), because this is on
+ * the ingest path. A message with both ids whose anonymous contact has no `userId` yet promotes
+ * that contact, so its history carries on under the `userId`.
  */
 export async function resolveContacts(
   sql: Sql,
   workspaceId: string,
-  messages: readonly IncomingMessage[],
+  all: readonly IncomingMessage[],
 ): Promise<(string | null)[]> {
+  const messages = all.filter((m) => !m.contactId);
   const userIds = unique(messages.flatMap((m) => (m.userId ? [m.userId] : [])));
   const byUser = await contactsByUserId(sql, workspaceId, userIds);
 
@@ -45,12 +47,14 @@ export async function resolveContacts(
   const byAnon = new Map<string, string>();
   for (const a of anonymous) byAnon.set(a, await anonymousContact(sql, workspaceId, a));
 
-  return messages.map((m) =>
-    m.userId
-      ? (byUser.get(m.userId) ?? null)
-      : m.anonymousId
-        ? (byAnon.get(m.anonymousId) ?? null)
-        : null,
+  return all.map(
+    (m) =>
+      m.contactId ??
+      (m.userId
+        ? (byUser.get(m.userId) ?? null)
+        : m.anonymousId
+          ? (byAnon.get(m.anonymousId) ?? null)
+          : null),
   );
 }
 
