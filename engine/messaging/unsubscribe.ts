@@ -18,8 +18,9 @@ export interface UnsubscribeResult {
 /**
  * Unsubscribes an address in one step: the suppression row is written first, so the very
  * next send (which checks it) is already refused; then `contact.unsubscribed` and the
- * `unsubscribed` tag are set (for all-marketing unsubscribes), the `unsubscribed` event is recorded and routed, and running
- * enrollments whose suppression rule now matches get the exit signal.
+ * `unsubscribed` tag are set (for all-marketing unsubscribes), the `email.unsubscribed` event
+ * (the name score rules use) is recorded, scored and routed, and running enrollments whose
+ * suppression rule now matches get the exit signal.
  */
 export async function unsubscribe(
   deps: EngineDeps,
@@ -39,8 +40,8 @@ export async function unsubscribe(
   await recordSystemEvent(deps, {
     workspaceId: ref.w,
     contactId: ref.c,
-    name: 'unsubscribed',
-    messageId: `unsubscribed:${ref.e.toLowerCase()}:${scope}:${Date.now()}`,
+    name: 'email.unsubscribed',
+    messageId: `email.unsubscribed:${ref.e.toLowerCase()}:${scope}:${Date.now()}`,
     properties: { email: ref.e, category: scope, source, emailMessageId: ref.m },
   });
   return { changed, exited: await exitSuppressed(deps, ref.w, ref.c, 'unsubscribed') };

@@ -1,6 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+
+interface ScoreBody {
+  scores: {
+    model: string;
+    engagement: number;
+    explanation: { engagement: { rule: string; events: number; points: number }[] };
+  }[];
+}
 
 interface MailSummary {
   id: string;
@@ -11,8 +20,9 @@ interface MailSummary {
 /**
  * Unsubscribing end to end through real parts: a journey on Temporal sends a marketing email
  * to the engine's SMTP sink; the one-click POST to its List-Unsubscribe URL (as a mailbox
- * provider sends it) suppresses the address in one request, is recorded as an event, and ends
- * the enrollment through its suppression rule before the next email.
+ * provider sends it) suppresses the address in one request, is recorded as `email.unsubscribed`
+ * (which the default scoring model scores), and ends the enrollment through its suppression
+ * rule before the next email.
  */
 describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
@@ -26,9 +36,21 @@ describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) =>
     await engine?.cleanup();
   });
 
-  it('one-click unsubscribe stops the journey and every later marketing email', async () => {
+  it('one-click unsubscribe stops the journey and every later marketing email, and costs 30 points', async () => {
     const suffix = uniqueSuffix();
     const event = `signed_up_${suffix}`;
+    // The default scoring model, under an id of this test's own (the workspace is shared).
+    const defaultModel = JSON.parse(
+      await readFile(new URL('../../examples/default-scoring-model.json', import.meta.url), 'utf8'),
+    ) as Record<string, unknown>;
+    const model = `default-${suffix}`;
+    const scoring = await api.post('/v1/scoring-models', { ...defaultModel, id: model });
+    expect(scoring.status, JSON.stringify(scoring.body)).toBe(201);
+    const scoreOf = async () => {
+      const res = await api.get(`/v1/contacts/u-${suffix}/score`);
+      expect(res.status).toBe(200);
+      return (res.body as ScoreBody).scores.find((s) => s.model === model);
+    };
     const published = await api.post('/v1/journeys', {
       id: `unsub-${suffix}`,
       name: 'Unsubscribe test',
@@ -57,6 +79,8 @@ describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) =>
       const data = (res.body as { data: MailSummary[] }).data;
       return data.length > 0 ? data : null;
     });
+    const before = await scoreOf();
+    expect(before?.explanation.engagement.map((r) => r.rule)).not.toContain('unsubscribed');
     const raw = await (await api.request('GET', `/v1/mailbox/${message?.id ?? ''}/raw`)).text();
     const unfolded = raw.replace(/\r\n[ \t]+/g, ' ');
     expect(unfolded).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
@@ -82,8 +106,15 @@ describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) =>
       { reason: 'unsubscribed', scope: '*', source: 'one-click' },
     ]);
     expect(
-      await prisma.event.findMany({ where: { contactId: contact.id, name: 'unsubscribed' } }),
+      await prisma.event.findMany({ where: { contactId: contact.id, name: 'email.unsubscribed' } }),
     ).toHaveLength(1);
+    // The default model's `unsubscribed` rule (on `email.unsubscribed`) takes its 30 points off.
+    const after = await scoreOf();
+    expect(after?.explanation.engagement.find((r) => r.rule === 'unsubscribed')).toMatchObject({
+      events: 1,
+      points: -30,
+    });
+    expect((before?.engagement ?? NaN) - (after?.engagement ?? NaN)).toBeCloseTo(30, 3);
     const enrollment = await eventually(
       async () => {
         const e = await prisma.enrollment.findFirst({ where: { contactId: contact.id } });
