@@ -15,6 +15,8 @@ import {
   TrackSchema,
   type PageBody,
 } from './schemas/segment.schema.js';
+import { attributeSchema } from '../engine/contacts/attribute-schema.js';
+import { checkedWith } from './traits.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
@@ -40,9 +42,14 @@ export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}
     const receivedAt = new Date();
     const good: { index: number; message: IncomingMessage }[] = [];
     const errors: (ProblemItem & { index: number })[] = [];
+    // Traits are checked against the workspace's declared attributes, message by message.
+    const schema = await attributeSchema(engine.prisma, workspaceOf(req));
     body.batch.forEach((raw, index) => {
       try {
-        good.push({ index, message: toMessage(raw) });
+        const message = toMessage(raw);
+        const traits =
+          message.type === 'identify' ? checkedWith(schema, message.traits, '/traits') : null;
+        good.push({ index, message: traits ? { ...message, traits } : message });
       } catch (error) {
         if (!(error instanceof HttpProblem)) throw error;
         for (const e of error.errors)

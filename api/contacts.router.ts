@@ -1,8 +1,9 @@
 import { Router } from 'express';
-import { contactView, type EngineDeps } from '../engine/index.js';
+import type { EngineDeps } from '../engine/index.js';
 import { decodeTimelineCursor, encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { contactTimeline } from '../engine/contacts/timeline.js';
 import { eraseContact } from '../engine/contacts/erase.js';
+import { contactBody } from './contact-body.js';
 import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
@@ -11,30 +12,7 @@ export function contactsRouter(engine: EngineDeps): Router {
   const router = Router();
 
   router.get('/v1/contacts/:idOrUserId', async (req, res) => {
-    const workspaceId = workspaceOf(req);
-    const key = req.params.idOrUserId;
-    const contact = await engine.prisma.contact.findFirst({
-      where: { workspaceId, OR: [{ id: key }, { userId: key }] },
-      include: {
-        enrollments: {
-          orderBy: { startedAt: 'asc' },
-          include: { journeyVersion: { include: { journey: true } } },
-        },
-      },
-    });
-    if (!contact) throw notFound(`Contact \`${key}\``);
-    res.json({
-      ...contactView(contact),
-      createdAt: contact.createdAt,
-      updatedAt: contact.updatedAt,
-      enrollments: contact.enrollments.map((e) => ({
-        id: e.id,
-        journey: e.journeyVersion.journey.key,
-        version: e.journeyVersion.version,
-        status: e.status,
-        currentStep: e.currentStep,
-      })),
-    });
+    res.json(await contactBody(engine.prisma, workspaceOf(req), req.params.idOrUserId));
   });
 
   router.get('/v1/contacts/:idOrUserId/timeline', async (req, res) => {

@@ -8,6 +8,7 @@ import {
   type TrackBody,
 } from './schemas/segment.schema.js';
 import { invalidInput } from './problem.js';
+import { checkedTraits } from './traits.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
@@ -20,7 +21,10 @@ export function eventsRouter(engine: EngineDeps): Router {
 
   router.post('/v1/identify', async (req, res) => {
     const body = validateIdentify(req.body);
-    const result = await ingest(engine, workspaceOf(req), fromIdentify(body));
+    const workspaceId = workspaceOf(req);
+    const message = fromIdentify(body);
+    const traits = await checkedTraits(engine.prisma, workspaceId, message.traits, '/traits');
+    const result = await ingest(engine, workspaceId, { ...message, traits });
     res.status(200).json({ success: true, ...result });
   });
 

@@ -9,6 +9,12 @@ import {
   CreateWorkspaceSchema,
   UpdateWorkspaceSchema,
 } from './schemas/api-security.schema.js';
+import {
+  AttributeDefinitionSchema,
+  AttributePolicySchema,
+  CreateContactSchema,
+  UpdateContactSchema,
+} from './schemas/contacts.schema.js';
 import { IdentifySchema, TrackSchema } from './schemas/segment.schema.js';
 import { listRoutes } from './routes.js';
 
@@ -59,6 +65,39 @@ documentRoute('GET', '/v1/journeys/:key/enrollments', {
 documentRoute('GET', '/v1/contacts/:idOrUserId', {
   summary: 'A contact and its enrollments',
   tag: 'Contacts',
+});
+documentRoute('POST', '/v1/contacts', {
+  summary: 'Create a contact (written as an identify)',
+  tag: 'Contacts',
+  body: CreateContactSchema,
+});
+documentRoute('PATCH', '/v1/contacts/:idOrUserId', {
+  summary: "Change a contact's email, time zone, locale or attributes",
+  tag: 'Contacts',
+  body: UpdateContactSchema,
+});
+documentRoute('GET', '/v1/attributes', {
+  summary: 'Declared custom attributes',
+  tag: 'Attributes',
+});
+documentRoute('GET', '/v1/attributes/:key', { summary: 'A declared attribute', tag: 'Attributes' });
+documentRoute('PUT', '/v1/attributes/:key', {
+  summary: 'Declare an attribute or change its declaration',
+  tag: 'Attributes',
+  body: AttributeDefinitionSchema,
+});
+documentRoute('DELETE', '/v1/attributes/:key', {
+  summary: 'Forget a declaration (stored values stay)',
+  tag: 'Attributes',
+});
+documentRoute('GET', '/v1/attribute-policy', {
+  summary: 'What happens to undeclared attributes',
+  tag: 'Attributes',
+});
+documentRoute('PUT', '/v1/attribute-policy', {
+  summary: 'Store or reject undeclared attributes',
+  tag: 'Attributes',
+  body: AttributePolicySchema,
 });
 documentRoute('GET', '/v1/workspaces', { summary: "The caller's workspace", tag: 'Workspaces' });
 documentRoute('POST', '/v1/workspaces', {

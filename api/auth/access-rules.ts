@@ -34,12 +34,20 @@ const INGEST_ROUTES: readonly string[] = [
 /** Managing the workspace itself: keys, webhook sources. */
 const ADMIN_PREFIXES: readonly string[] = ['/v1/workspaces', '/v1/api-keys', '/v1/webhook-sources'];
 
+/** Workspace settings anyone with a `write` key may read but only `admin` keys may change. */
+const ADMIN_TO_CHANGE_PREFIXES: readonly string[] = ['/v1/attributes', '/v1/attribute-policy'];
+
 /** The embedded SMTP sink is shared by the whole machine: only the default workspace sees it. */
 export const DEFAULT_WORKSPACE_ONLY_PREFIXES: readonly string[] = ['/v1/mailbox'];
 
 /** The scope a request needs. Anything not listed needs `write`, so new routes are protected. */
 export function requiredScope(method: string, path: string): Scope {
   if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
+  if (
+    method !== 'GET' &&
+    ADMIN_TO_CHANGE_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))
+  )
+    return 'admin';
   if (method === 'POST' && INGEST_ROUTES.includes(path)) return 'ingest';
   return 'write';
 }

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '@prisma/client';
 import { Router } from 'express';
-import { ingest, type EngineDeps } from '../../engine/index.js';
+import { ingest, type EngineDeps, type IncomingMessage } from '../../engine/index.js';
+import { attributeSchema, checkAttributes } from '../../engine/contacts/attribute-schema.js';
 import { rateLimited, webhooksReceived, eventsIngested } from '../../metrics/index.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from '../problem.js';
 import { tooManyRequests, type TokenBuckets } from '../rate-limit.js';
@@ -63,8 +64,22 @@ export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
         mapped.problems,
       );
     }
-    let last: { eventId: string; stored: boolean } = { eventId: '', stored: false };
+    // Mapped traits are checked against the workspace's declared attributes like any identify.
+    const schema = await attributeSchema(engine.prisma, source.workspaceId);
+    const messages: IncomingMessage[] = [];
     for (const message of mapped.messages) {
+      const checked = checkAttributes(schema, message.traits);
+      if (!checked.ok) {
+        webhooksReceived.inc({ outcome: 'invalid' });
+        throw invalidInput(
+          "The payload's traits do not fit this workspace's declared attributes; nothing was stored.",
+          checked.problems.map((p) => ({ ...p, pointer: `/traits${p.pointer}` })),
+        );
+      }
+      messages.push({ ...message, traits: checked.values });
+    }
+    let last: { eventId: string; stored: boolean } = { eventId: '', stored: false };
+    for (const message of messages) {
       // Through the same ingestion as the event API: durable before the 2xx, then routed.
       const result = await ingest(engine, source.workspaceId, message);
       if (result.stored) eventsIngested.inc({ type: message.type, source: 'webhook' });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { acceptMessages } from '../accept.js';
 import type { IncomingMessage } from '../ingest.js';
 import type { EngineDeps } from '../deps.js';
+import { attributeSchema, checkAttributes } from './attribute-schema.js';
 
 /** Where a CSV column goes: a contact field, or an attribute of that name. */
 export type ColumnTarget =
@@ -48,7 +49,8 @@ interface Candidate {
   readonly row: number;
   readonly email: string | null;
   readonly userId: string | null;
-  readonly attributes: Record<string, string>;
+  /** Checked against the workspace's declared attributes and normalised. */
+  readonly attributes: Record<string, unknown>;
   readonly hash: string;
 }
 
@@ -70,6 +72,7 @@ export async function importContacts(
   const warnings: RowProblem[] = [];
   const newEventIds: string[] = [];
   const candidates: Candidate[] = [];
+  const schema = await attributeSchema(db.prisma, workspaceId);
   records.forEach((values, i) => {
     const row = i + 2;
     if (values.length === 1 && values[0] === '') return; // a blank line
@@ -98,10 +101,16 @@ export async function importContacts(
       rejected.push({ row, reason: 'This row has neither an email nor a user id.' });
       return;
     }
+    // Cells are text: `42`, `yes`, `pro, beta` are read as the attribute's declared type.
+    const checked = checkAttributes(schema, attributes, 'text');
+    if (!checked.ok) {
+      rejected.push({ row, reason: checked.problems.map((p) => p.message).join(' ') });
+      return;
+    }
     const hash = createHash('sha256')
       .update(JSON.stringify([email, userId, attributes]))
       .digest('hex');
-    candidates.push({ row, email, userId, attributes, hash });
+    candidates.push({ row, email, userId, attributes: checked.values, hash });
   });
 
   let imported = 0;

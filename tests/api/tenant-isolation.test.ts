@@ -23,6 +23,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
   const journeyKey = `iso-journey-${s}`;
   const userId = `iso-user-${s}`;
   const email = `iso-${s}@example.com`;
+  const attributeKey = `iso_${s}`;
 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
@@ -51,6 +52,11 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
         mapping: { event: '/e', userId: '/u' },
       })
     ).body as { id: string };
+    // Contact data: a declared attribute.
+    await owner.request('PUT', `/v1/attributes/${attributeKey}`, {
+      body: JSON.stringify({ type: 'text' }),
+      headers: { 'content-type': 'application/json' },
+    });
     const enrollment = await eventually(
       // Finished, so the snapshots below cannot change on their own.
       () =>
@@ -79,6 +85,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       event.id,
       mail.id,
       'default',
+      attributeKey,
     );
   });
   afterAll(async () => {
@@ -96,6 +103,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
           `/v1/api-keys/${ownerKeyId}`,
           `/v1/webhook-sources/${ownerSourceId}`,
           `/v1/workspaces/default`,
+          `/v1/attributes/${attributeKey}`,
         ].map(async (p) => (await owner.get(p)).body),
       ),
       (key, value: unknown) => (key === 'lastUsedAt' ? undefined : value),

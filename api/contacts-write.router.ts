@@ -1,0 +1,154 @@
+import type { PrismaClient } from '@prisma/client';
+import { Router } from 'express';
+import { ingest, type EngineDeps } from '../engine/index.js';
+import { attributeSchema, checkAttributes } from '../engine/contacts/attribute-schema.js';
+import { findContact } from '../engine/contacts/find.js';
+import { newId } from '../store/index.js';
+import { contactBody } from './contact-body.js';
+import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
+import {
+  CreateContactSchema,
+  UpdateContactSchema,
+  type UpdateContactBody,
+} from './schemas/contacts.schema.js';
+import { bodyValidator } from './validate-body.js';
+import { workspaceOf } from './workspace.js';
+
+const readCreate = bodyValidator(CreateContactSchema);
+const readUpdate = bodyValidator(UpdateContactSchema);
+
+/**
+ * Creating and updating contacts by API. Fields and attributes are checked against the
+ * workspace's declared attributes, then written as an `identify` (source `api`), so the change
+ * is on the timeline, scores see it and journeys waiting for a condition hear about it.
+ */
+export function contactsWriteRouter(engine: EngineDeps): Router {
+  const router = Router();
+  const { prisma } = engine;
+
+  router.post('/v1/contacts', async (req, res) => {
+    const body = readCreate(req.body);
+    const workspaceId = workspaceOf(req);
+    if (body.userId === undefined && body.email === undefined)
+      throw invalidInput('Say who this contact is.', [
+        {
+          pointer: '/userId',
+          code: 'required',
+          message: 'A contact needs a `userId`, an `email` or both.',
+        },
+      ]);
+    const traits = await checkedFields(prisma, workspaceId, body);
+    const emailKey = typeof traits.email === 'string' ? traits.email.toLowerCase() : null;
+    const taken = await prisma.contact.findFirst({
+      where: {
+        workspaceId,
+        OR: [
+          ...(body.userId === undefined ? [] : [{ userId: body.userId }]),
+          ...(emailKey === null ? [] : [{ emailKey }]),
+        ],
+      },
+      select: { userId: true },
+    });
+    if (taken) {
+      const byUser = body.userId !== undefined && taken.userId === body.userId;
+      throw new HttpProblem(
+        409,
+        `${PROBLEM_BASE}conflict`,
+        'Already exists',
+        'A contact with this user id or email already exists; update it instead.',
+        [
+          {
+            pointer: byUser ? '/userId' : '/email',
+            code: 'duplicate',
+            detail: byUser
+              ? 'Another contact has this user id.'
+              : 'Another contact has this email.',
+          },
+        ],
+      );
+    }
+    // Without a user id the contact is anonymous until an identify names it (like an import).
+    const result = await ingest(engine, workspaceId, {
+      ...identify(traits),
+      userId: body.userId ?? null,
+      anonymousId: body.userId === undefined ? `api:${newId()}` : null,
+    });
+    if (!result.contactId) throw new Error('identify stored no contact');
+    res.status(201).json(await contactBody(prisma, workspaceId, result.contactId));
+  });
+
+  router.patch('/v1/contacts/:idOrUserId', async (req, res) => {
+    const workspaceId = workspaceOf(req);
+    const key = req.params.idOrUserId;
+    const contact = await findContact(prisma, workspaceId, key, { writable: true });
+    if (!contact) throw notFound(`Contact \`${key}\``);
+    const body = readUpdate(req.body);
+    const traits = await checkedFields(prisma, workspaceId, body);
+    if (typeof traits.email === 'string') {
+      const holder = await prisma.contact.findFirst({
+        where: { workspaceId, emailKey: traits.email.toLowerCase(), id: { not: contact.id } },
+        select: { userId: true },
+      });
+      // An anonymous holder is the same person seen earlier: the identify merges it in.
+      if (holder?.userId)
+        throw new HttpProblem(
+          409,
+          `${PROBLEM_BASE}conflict`,
+          'Email taken',
+          'Another contact with a user id has this email.',
+          [{ pointer: '/email', code: 'duplicate', detail: 'Another contact has this email.' }],
+        );
+    }
+    if (Object.keys(traits).length > 0) {
+      const anonymousId = contact.anonymousIds[0] ?? null;
+      if (contact.userId === null && anonymousId === null)
+        throw new Error(`contact ${contact.id} has neither a user id nor an anonymous id`);
+      await ingest(engine, workspaceId, {
+        ...identify(traits),
+        userId: contact.userId,
+        anonymousId: contact.userId === null ? anonymousId : null,
+      });
+    }
+    res.json(await contactBody(prisma, workspaceId, contact.id));
+  });
+
+  return router;
+}
+
+/**
+ * The body's fields and attributes as identify traits, checked and normalised; a 422 with a
+ * pointer per bad value (`/email`, `/attributes/plan`) otherwise.
+ */
+async function checkedFields(
+  prisma: PrismaClient,
+  workspaceId: string,
+  body: UpdateContactBody,
+): Promise<Record<string, unknown>> {
+  const schema = await attributeSchema(prisma, workspaceId);
+  const fields = checkAttributes(schema, {
+    ...(body.email === undefined ? {} : { email: body.email }),
+    ...(body.timezone === undefined ? {} : { timezone: body.timezone }),
+    ...(body.locale === undefined ? {} : { locale: body.locale }),
+  });
+  const attributes = checkAttributes(schema, body.attributes ?? {});
+  const problems = [
+    ...(fields.ok ? [] : fields.problems),
+    ...(attributes.ok
+      ? []
+      : attributes.problems.map((p) => ({ ...p, pointer: `/attributes${p.pointer}` }))),
+  ];
+  if (!fields.ok || !attributes.ok || problems.length > 0)
+    throw invalidInput('Some fields do not fit what this workspace declared.', problems);
+  return { ...attributes.values, ...fields.values };
+}
+
+function identify(traits: Record<string, unknown>) {
+  return {
+    type: 'identify' as const,
+    messageId: `api:${newId()}`,
+    event: null,
+    traits,
+    properties: {},
+    timestamp: new Date(),
+  };
+}

@@ -1,0 +1,113 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  ATTRIBUTE_TYPES,
+  UNKNOWN_ATTRIBUTE_POLICIES,
+} from '../../engine/contacts/attribute-schema.js';
+
+/** Request bodies of the contact data routes: attributes, contacts, tags, lists, subscriptions. */
+
+export const AttributeDefinitionSchema = Type.Object(
+  {
+    type: Type.Union(
+      ATTRIBUTE_TYPES.map((t) => Type.Literal(t)),
+      {
+        title: 'Type',
+        description:
+          '`text`, `number`, `boolean`, `date` (2025-05-01 or an ISO 8601 date-time), `email`, `enum` (one of `values`) or `list` (of text).',
+      },
+    ),
+    label: Type.Optional(
+      Type.String({
+        title: 'Label',
+        description: 'How people see it.',
+        minLength: 1,
+        maxLength: 200,
+      }),
+    ),
+    values: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+        title: 'Values',
+        description: 'For `enum` only: the allowed values.',
+        minItems: 1,
+        maxItems: 500,
+        uniqueItems: true,
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'Attribute definition',
+    description: 'A custom attribute: its type is checked on every write.',
+  },
+);
+export type AttributeDefinitionBody = Static<typeof AttributeDefinitionSchema>;
+
+export const AttributePolicySchema = Type.Object(
+  {
+    unknownAttributes: Type.Union(
+      UNKNOWN_ATTRIBUTE_POLICIES.map((p) => Type.Literal(p)),
+      {
+        title: 'Unknown attributes',
+        description:
+          '`store` (the default): attributes nobody declared are kept as sent; `reject`: a write naming one is refused.',
+      },
+    ),
+  },
+  { additionalProperties: false, title: 'Attribute policy' },
+);
+export type AttributePolicyBody = Static<typeof AttributePolicySchema>;
+
+const ContactFields = {
+  email: Type.Optional(
+    Type.String({ title: 'Email', description: 'Trimmed; unique per workspace.', maxLength: 320 }),
+  ),
+  timezone: Type.Optional(
+    Type.String({
+      title: 'Time zone',
+      description: 'An IANA time zone such as `Europe/Paris`.',
+      maxLength: 100,
+    }),
+  ),
+  locale: Type.Optional(
+    Type.String({
+      title: 'Locale',
+      description: 'A BCP 47 language tag such as `en-GB`.',
+      maxLength: 100,
+    }),
+  ),
+  attributes: Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.Unknown(), {
+      title: 'Attributes',
+      description:
+        'Custom attributes, merged into the ones the contact has (null clears one); checked against the declared attributes.',
+    }),
+  ),
+};
+
+export const CreateContactSchema = Type.Object(
+  {
+    userId: Type.Optional(
+      Type.String({
+        title: 'User id',
+        description: 'Your id for this person.',
+        minLength: 1,
+        maxLength: 255,
+      }),
+    ),
+    ...ContactFields,
+  },
+  {
+    additionalProperties: false,
+    title: 'Create contact',
+    description: 'A new contact, with a `userId`, an `email` or both.',
+  },
+);
+export type CreateContactBody = Static<typeof CreateContactSchema>;
+
+export const UpdateContactSchema = Type.Object(ContactFields, {
+  additionalProperties: false,
+  minProperties: 1,
+  title: 'Update contact',
+  description: 'Only the fields sent change.',
+});
+export type UpdateContactBody = Static<typeof UpdateContactSchema>;
