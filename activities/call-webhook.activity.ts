@@ -50,7 +50,7 @@ export async function callWebhook(
   )
     return { status: recorded.status };
 
-  const journey = await journeyInfo(deps.prisma, input.enrollmentId);
+  const journey = await journeyInfo(deps, input.enrollmentId);
   if (journey?.rateLimit) await takeRateSlot(deps, key, journey.journeyId, journey.rateLimit);
 
   const contact = await deps.prisma.contact.findFirst({

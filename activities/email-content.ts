@@ -1,4 +1,4 @@
-import type { Contact, PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
 import {
   beforeBodyEnd,
   extractLinks,
@@ -9,7 +9,9 @@ import {
   type RenderedEmail,
   type TemplateStore,
 } from '../mail/index.js';
+import type { ContactRecord } from '../engine/contact-record.js';
 import { contactView } from '../engine/index.js';
+import type { Sql } from '../store/index.js';
 
 /**
  * Renders an email for one contact: the template (stored through the API, else a file), the
@@ -19,7 +21,7 @@ import { contactView } from '../engine/index.js';
 export interface ContentRequest {
   readonly template: string;
   readonly subject: string | null;
-  readonly contact: Contact;
+  readonly contact: ContactRecord;
   readonly recipient: RecipientRef;
   readonly trigger: {
     readonly name: string | null;
@@ -42,20 +44,23 @@ export interface TemplateResolver {
 }
 
 /** Stored templates by workspace and name, compiled once per version. */
-export function storedTemplates(prisma: PrismaClient, templates: TemplateStore): TemplateResolver {
+export function storedTemplates(
+  { prisma, sql }: { readonly prisma: PrismaClient; readonly sql: Sql },
+  templates: TemplateStore,
+): TemplateResolver {
   const compiled = new Map<string, CompiledTemplate>();
   return {
     async resolve(workspaceId, name) {
-      const rows = await prisma.$queryRaw<{ id: string; currentVersion: number }[]>`
-        SELECT id, current_version AS "currentVersion" FROM email_templates
-        WHERE workspace_id = ${workspaceId} AND name = ${name}`;
-      const t = rows[0];
+      const [t] = await sql.query<{ id: string; current_version: number }>(
+        `SELECT id, current_version FROM email_templates WHERE workspace_id = $1 AND name = $2`,
+        [workspaceId, name],
+      );
       if (!t) return null;
-      const cacheKey = `${t.id}:${t.currentVersion}`;
+      const cacheKey = `${t.id}:${t.current_version}`;
       const hit = compiled.get(cacheKey);
       if (hit) return hit;
       const v = await prisma.emailTemplateVersion.findUnique({
-        where: { templateId_version: { templateId: t.id, version: t.currentVersion } },
+        where: { templateId_version: { templateId: t.id, version: t.current_version } },
       });
       if (!v) return null;
       const c = templates.compile(v, name);

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '@prisma/client';
 import { isRecord } from '../engine/index.js';
+import type { Sql } from '../store/index.js';
 
 /**
  * What a side effect needs to know about the journey an enrollment belongs to: names for
@@ -19,18 +20,19 @@ export interface JourneyInfo {
 const cache = new Map<string, JourneyInfo>();
 
 export async function journeyInfo(
-  prisma: PrismaClient,
+  { prisma, sql }: { readonly prisma: PrismaClient; readonly sql: Sql },
   enrollmentId: string,
 ): Promise<JourneyInfo | null> {
-  // Plain SQL: this runs on every send, and the model API's per-call cost showed in the bench.
-  const rows = await prisma.$queryRaw<{ journeyVersionId: string }[]>`
-    SELECT journey_version_id AS "journeyVersionId" FROM enrollments WHERE id = ${enrollmentId}`;
-  const enrollment = rows[0];
+  // Plain SQL: this runs on every send, and Prisma's per-call cost showed in the bench.
+  const [enrollment] = await sql.query<{ journey_version_id: string }>(
+    `SELECT journey_version_id FROM enrollments WHERE id = $1`,
+    [enrollmentId],
+  );
   if (!enrollment) return null;
-  const cached = cache.get(enrollment.journeyVersionId);
+  const cached = cache.get(enrollment.journey_version_id);
   if (cached) return cached;
   const version = await prisma.journeyVersion.findUnique({
-    where: { id: enrollment.journeyVersionId },
+    where: { id: enrollment.journey_version_id },
     select: { plan: true, journey: { select: { id: true, key: true, name: true } } },
   });
   if (!version) return null;
@@ -48,6 +50,6 @@ export async function journeyInfo(
         ? { count: rate.count, perMs: rate.perMs }
         : null,
   };
-  cache.set(enrollment.journeyVersionId, info);
+  cache.set(enrollment.journey_version_id, info);
   return info;
 }

@@ -22,7 +22,7 @@ export function messagingOf(deps: ActivityDeps): MessagingParts {
   if (!parts) {
     parts = {
       templates: deps.templates,
-      resolver: storedTemplates(deps.prisma, deps.templates),
+      resolver: storedTemplates(deps, deps.templates),
       links: linkSigner(deps.config.publicUrl, deps.config.secretKey),
     };
     made.set(deps, parts);

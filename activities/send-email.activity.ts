@@ -15,6 +15,7 @@ import {
   claimSideEffect,
   loadContact,
   resolveDeferrals,
+  type MessageRow,
   settleSideEffect,
   suppressionReason,
 } from './send-email.store.js';
@@ -79,7 +80,7 @@ export async function sendEmail(
 ): Promise<SendEmailResult> {
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
   const claimed = await claimSideEffect(
-    deps.prisma,
+    deps.sql,
     key,
     input.enrollmentId,
     input.stepId,
@@ -89,7 +90,7 @@ export async function sendEmail(
   const recorded = settled ? readResult(claimed.result) : null;
   if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
 
-  const contact = await loadContact(deps.prisma, input.workspaceId, input.contactId);
+  const contact = await loadContact(deps.sql, input.workspaceId, input.contactId);
   if (!contact)
     return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
   if (!contact.email)
@@ -100,7 +101,7 @@ export async function sendEmail(
   const marketing = !policy.transactional.includes(category);
   if (marketing) {
     const found = await suppressionReason(
-      deps.prisma,
+      deps.sql,
       input.workspaceId,
       emailKeyOf(contact.email),
       category,
@@ -111,7 +112,7 @@ export async function sendEmail(
 
   const local = createHash('sha256').update(key).digest('hex').slice(0, 32);
   const messageId = `<${local}@drumbeat>`;
-  const journey = await journeyInfo(deps.prisma, input.enrollmentId);
+  const journey = await journeyInfo(deps, input.enrollmentId);
   let content;
   try {
     content = await renderContent(messagingOf(deps), {
@@ -130,7 +131,7 @@ export async function sendEmail(
     throw error;
   }
 
-  const decision = await passGate(deps.prisma, policy, {
+  const decision = await passGate(deps, policy, {
     key,
     messageId: local,
     workspaceId: input.workspaceId,
@@ -177,7 +178,7 @@ export async function sendEmail(
     });
   } catch (error) {
     if (!isPermanentSmtpError(error)) throw error;
-    await deps.prisma.$executeRaw`DELETE FROM email_messages WHERE id = ${local}`;
+    await deps.sql.query(`DELETE FROM email_messages WHERE id = $1`, [local]);
     const reason = error instanceof Error ? error.message : String(error);
     return fail(
       deps,
@@ -186,13 +187,12 @@ export async function sendEmail(
       'SMTP_PERMANENT',
     );
   }
-  return finish(deps, key, {
-    status: 'sent',
-    messageId,
-    to: contact.email,
-    subject: content.subject,
-    alreadySent: false,
-  });
+  return finish(
+    deps,
+    key,
+    { status: 'sent', messageId, to: contact.email, subject: content.subject, alreadySent: false },
+    decision.unrecorded,
+  );
 }
 
 /**
@@ -215,11 +215,17 @@ function holdInTemporal(deferred: Extract<SendEmailResult, { status: 'deferred' 
   throw ApplicationFailure.create({ message, type: 'SEND_DEFERRED', nextRetryDelay: waitMs });
 }
 
-async function finish<T extends Recorded>(deps: ActivityDeps, key: string, result: T): Promise<T> {
+async function finish<T extends Recorded>(
+  deps: ActivityDeps,
+  key: string,
+  result: T,
+  message: MessageRow | null = null,
+): Promise<T> {
   const { alreadySent: _ignored, ...stored } = { alreadySent: false, ...result };
   // `skipped` (suppressed) so conditions on "was this email sent" stay false.
-  await settleSideEffect(deps.prisma, key, result.status === 'sent' ? 'done' : 'skipped', stored);
-  if (result.status !== 'sent') await resolveDeferrals(deps.prisma, key);
+  const status = result.status === 'sent' ? 'done' : 'skipped';
+  await settleSideEffect(deps.sql, key, status, stored, message);
+  if (result.status !== 'sent') await resolveDeferrals(deps.sql, key);
   return result;
 }
 
@@ -229,7 +235,7 @@ async function fail(
   message: string,
   type: string,
 ): Promise<never> {
-  await settleSideEffect(deps.prisma, key, 'failed', { error: message, type });
+  await settleSideEffect(deps.sql, key, 'failed', { error: message, type });
   throw ApplicationFailure.nonRetryable(message, type);
 }
 

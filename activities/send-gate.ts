@@ -1,7 +1,7 @@
 import type { PrismaClient } from '@prisma/client';
 import { decideSend, type MessagingPolicyView, type SendDecision } from '../mail/index.js';
 import { newId } from '../store/index.js';
-import { recordMessage } from './send-email.store.js';
+import type { MessageRow } from './send-email.store.js';
 
 /**
  * The one place where "may this contact get another email now?" is answered and the slot
@@ -29,22 +29,29 @@ export interface GateRequest {
 /** A deferral whose send never came back (its enrollment ended) stops blocking after this. */
 const STALE_MS = 60 * 60 * 1000;
 
+/**
+ * `unrecorded`: the message row still to store once the email has gone (with the side
+ * effect's settlement, in one statement), because no rule needed it reserved beforehand.
+ */
+export type GateDecision =
+  | { readonly type: 'send'; readonly unrecorded: MessageRow | null }
+  | Extract<SendDecision, { type: 'defer' }>;
+
 export async function passGate(
-  prisma: PrismaClient,
+  { prisma }: { readonly prisma: PrismaClient },
   policy: MessagingPolicyView,
   req: GateRequest,
-): Promise<SendDecision> {
+): Promise<GateDecision> {
   const ruled = policy.cap !== null || policy.quietHours !== null || policy.sendDays.length > 0;
   if (!req.restricted || !ruled) {
-    // Nothing to decide: record the message (idempotent by its id) without a transaction.
-    await recordMessage(prisma, {
+    const unrecorded = {
       ...req,
       id: req.messageId,
       countsToCap: req.restricted && req.countsToCap,
-    });
-    return { type: 'send' };
+    };
+    return { type: 'send', unrecorded };
   }
-  return prisma.$transaction(async (tx) => {
+  const decided = await prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.contactId}))`;
     const reserved = await tx.emailMessage.findUnique({ where: { id: req.messageId } });
     if (reserved) return { type: 'send' } as const;
@@ -128,4 +135,5 @@ export async function passGate(
     });
     return decision;
   });
+  return decided.type === 'send' ? { type: 'send', unrecorded: null } : decided;
 }
