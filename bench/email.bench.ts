@@ -1,4 +1,4 @@
-import { pool } from './support.js';
+import { pool, scratchDatabase } from './support.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +10,15 @@ import { createMailer, loadTemplates } from '../mail/index.js';
 import { newId, openDatabase, type PrismaClient } from '../store/index.js';
 import { ratio } from './stats.js';
 
-const EMAILS = Number(process.env.BENCH_EMAILS ?? 400);
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_EMAIL_CONCURRENCY ?? 8);
 
 /**
  * Emails rendered and delivered per second through the send activity (template render, the
  * suppression and frequency-cap checks, the idempotency rows, SMTP) beside Nodemailer alone
  * sending the same pre-rendered message, to the same local SMTP server in the same run, at the
- * same concurrency. Database: PostgreSQL when BENCH_DATABASE_URL is set, else embedded.
+ * same concurrency. Database: a scratch PostgreSQL database (as in production) when one is
+ * reachable, else embedded (BENCH_EMAIL_EMBEDDED=1 forces embedded).
  */
 export async function runEmailBench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'drumbeat-email-bench-'));
@@ -37,7 +38,8 @@ export async function runEmailBench(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.server.address();
   const smtpUrl = `smtp://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const url = process.env.BENCH_DATABASE_URL;
+  const scratch = process.env.BENCH_EMAIL_EMBEDDED ? null : await scratchDatabase('drumbeat_email');
+  const url = scratch?.url;
   const database = await openDatabase(
     url ? { kind: 'postgres', url } : { kind: 'embedded', dataDir: join(dir, 'db') },
   );
@@ -107,6 +109,7 @@ export async function runEmailBench(): Promise<void> {
   } finally {
     mailer.close();
     await database.close();
+    await scratch?.drop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(dir, { recursive: true, force: true });
   }
