@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { createTask } from '../engine/tasks/index.js';
 import { renderText } from '../mail/index.js';
-import { contactView, isRecord } from '../engine/index.js';
+import { contactView } from '../engine/index.js';
+import { ownerRefOf } from '../engine/contacts/owner.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface CreateTaskInput {
@@ -50,7 +51,7 @@ export async function createTaskActivity(
     description: action.description === null ? null : renderText(action.description, data),
     contactId: contact.id,
     assignee: action.assignee,
-    ownerRef: ownerOf(contact),
+    ownerRef: ownerRefOf(contact),
     dueAt: action.dueInMs === null ? null : new Date(Date.now() + action.dueInMs),
     priority: action.priority,
     enrollmentId: input.enrollmentId,
@@ -80,15 +81,6 @@ export async function createTaskActivity(
     update: { status: 'done', result },
   });
   return result;
-}
-
-/** The contact's owner: an `ownerId` column when contacts have one, else the `owner` attribute. */
-function ownerOf(contact: object): string | null {
-  if ('ownerId' in contact && typeof contact.ownerId === 'string') return contact.ownerId;
-  const attributes =
-    'attributes' in contact && isRecord(contact.attributes) ? contact.attributes : {};
-  const owner = attributes.ownerId ?? attributes.owner;
-  return typeof owner === 'string' && owner !== '' ? owner : null;
 }
 
 async function notifyAssignee(

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { ingest, type EngineDeps } from '../engine/index.js';
 import { attributeSchema, checkAttributes } from '../engine/contacts/attribute-schema.js';
 import { findContact } from '../engine/contacts/find.js';
+import { setOwner } from '../engine/contacts/owner.js';
 import { newId } from '../store/index.js';
 import { contactBody } from './contact-body.js';
 import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
@@ -38,6 +39,7 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
         },
       ]);
     const traits = await checkedFields(prisma, workspaceId, body);
+    await checkOwner(prisma, workspaceId, body.ownerId);
     const emailKey = typeof traits.email === 'string' ? traits.email.toLowerCase() : null;
     const taken = await prisma.contact.findFirst({
       where: {
@@ -74,6 +76,8 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
       anonymousId: body.userId === undefined ? `api:${newId()}` : null,
     });
     if (!result.contactId) throw new Error('identify stored no contact');
+    if (body.ownerId !== undefined)
+      await setOwner(prisma, workspaceId, result.contactId, body.ownerId, 'api');
     res.status(201).json(await contactBody(prisma, workspaceId, result.contactId));
   });
 
@@ -84,6 +88,7 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
     if (!contact) throw notFound(`Contact \`${key}\``);
     const body = readUpdate(req.body);
     const traits = await checkedFields(prisma, workspaceId, body);
+    await checkOwner(prisma, workspaceId, body.ownerId);
     if (typeof traits.email === 'string') {
       const holder = await prisma.contact.findFirst({
         where: { workspaceId, emailKey: traits.email.toLowerCase(), id: { not: contact.id } },
@@ -108,6 +113,11 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
         userId: contact.userId,
         anonymousId: contact.userId === null ? anonymousId : null,
       });
+    }
+    if (body.ownerId !== undefined) {
+      const owner = await setOwner(prisma, workspaceId, contact.id, body.ownerId, 'api');
+      // The user was deleted between the check and the write.
+      if (owner.kind === 'unknown-user') throw unknownOwner(body.ownerId ?? '');
     }
     res.json(await contactBody(prisma, workspaceId, contact.id));
   });
@@ -140,6 +150,27 @@ async function checkedFields(
   if (!fields.ok || !attributes.ok || problems.length > 0)
     throw invalidInput('Some fields do not fit what this workspace declared.', problems);
   return { ...attributes.values, ...fields.values };
+}
+
+/** An owner must be a user of the same workspace: otherwise a 422 at `/ownerId`. */
+async function checkOwner(
+  prisma: PrismaClient,
+  workspaceId: string,
+  ownerId: string | null | undefined,
+): Promise<void> {
+  if (ownerId === undefined || ownerId === null) return;
+  const user = await prisma.user.findFirst({ where: { id: ownerId, workspaceId } });
+  if (!user) throw unknownOwner(ownerId);
+}
+
+function unknownOwner(ownerId: string) {
+  return invalidInput('The owner must be a user of this workspace.', [
+    {
+      pointer: '/ownerId',
+      code: 'unknown-user',
+      message: `There is no user \`${ownerId}\` in this workspace (see GET /v1/users).`,
+    },
+  ]);
 }
 
 function identify(traits: Record<string, unknown>) {

@@ -72,7 +72,7 @@ documentRoute('POST', '/v1/contacts', {
   body: CreateContactSchema,
 });
 documentRoute('PATCH', '/v1/contacts/:idOrUserId', {
-  summary: "Change a contact's email, time zone, locale or attributes",
+  summary: "Change a contact's email, time zone, locale, owner or attributes",
   tag: 'Contacts',
   body: UpdateContactSchema,
 });

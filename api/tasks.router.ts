@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { TaskAssignee } from '../core/index.js';
 import type { EngineDeps } from '../engine/index.js';
+import { ownerRefOf } from '../engine/contacts/owner.js';
 import { completeTask, createTask, findUser } from '../engine/tasks/index.js';
 import { invalidInput, notFound } from './problem.js';
 import { bodyValidator } from './validate-body.js';
@@ -116,11 +117,6 @@ export function tasksRouter(engine: EngineDeps): Router {
           message: `There is no contact ${body.contactId}.`,
         },
       ]);
-    const attributes = contact?.attributes;
-    const owner =
-      typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes)
-        ? (attributes.owner ?? attributes.ownerId)
-        : null;
     const { task } = await createTask(engine.prisma, {
       workspaceId,
       key: null,
@@ -128,7 +124,7 @@ export function tasksRouter(engine: EngineDeps): Router {
       description: body.description ?? null,
       contactId: contact?.id ?? null,
       assignee,
-      ownerRef: typeof owner === 'string' ? owner : null,
+      ownerRef: contact ? ownerRefOf(contact) : null,
       dueAt: body.dueAt ? new Date(body.dueAt) : null,
       priority: body.priority ?? 'normal',
       enrollmentId: null,

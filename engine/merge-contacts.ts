@@ -5,9 +5,9 @@ import type { ActiveScoringPlan } from './scoring-plans.js';
 
 /**
  * Merges a duplicate (an anonymous visitor, an imported row with the same email) into the
- * contact that stays: its events, score entries and enrollments move over, its anonymous ids
- * and attributes fill gaps (the staying contact wins on conflicts), then scores are recomputed
- * from the merged history.
+ * contact that stays: its events, score entries, enrollments and recorded changes move over,
+ * its anonymous ids, attributes and owner fill gaps (the staying contact wins on conflicts),
+ * then scores are recomputed from the merged history.
  */
 export async function mergeContacts(
   tx: Prisma.TransactionClient,
@@ -25,6 +25,10 @@ export async function mergeContacts(
   await tx.scoreEntry.deleteMany({ where: { contactId: fromId } });
   await tx.scoreCap.deleteMany({ where: { contactId: fromId } });
   await tx.contactScore.deleteMany({ where: { contactId: fromId } });
+  await tx.attributeChange.updateMany({
+    where: { contactId: fromId },
+    data: { contactId: intoId },
+  });
   await tx.contact.delete({ where: { id: fromId } });
   const attributes = {
     ...(isRecord(from.attributes) ? from.attributes : {}),
@@ -39,6 +43,7 @@ export async function mergeContacts(
       emailKey: into.emailKey ?? from.emailKey,
       timezone: into.timezone ?? from.timezone,
       locale: into.locale ?? from.locale,
+      ownerId: into.ownerId ?? from.ownerId,
     },
   });
   for (const model of active) await rescoreContact(tx, model, intoId);

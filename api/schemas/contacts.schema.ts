@@ -75,6 +75,13 @@ const ContactFields = {
       maxLength: 100,
     }),
   ),
+  ownerId: Type.Optional(
+    Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()], {
+      title: 'Owner',
+      description:
+        'The id of a user of this workspace who owns the contact (tasks assigned to the contact owner go to them); null for nobody.',
+    }),
+  ),
   attributes: Type.Optional(
     Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.Unknown(), {
       title: 'Attributes',

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '@prisma/client';
 
-export type TimelineKind = 'event' | 'score' | 'journeyStep' | 'email' | 'task';
+export type TimelineKind = 'event' | 'score' | 'journeyStep' | 'email' | 'task' | 'attributeChange';
 
 export interface TimelineItem {
   readonly id: string;
@@ -27,13 +27,21 @@ interface Row {
   detail: unknown;
 }
 
-const KINDS: ReadonlySet<string> = new Set(['event', 'score', 'journeyStep', 'email', 'task']);
+const KINDS: ReadonlySet<string> = new Set([
+  'event',
+  'score',
+  'journeyStep',
+  'email',
+  'task',
+  'attributeChange',
+]);
 
 /**
  * Everything that happened to a contact, newest first: its events, score entries, journey
- * steps, emails sent and tasks. One UNION ALL ordered by (time desc, id desc) with a keyset
- * cursor on both, so rows written while someone pages never shift or repeat a page. Ids are
- * prefixed by their source because two tables may hold the same id.
+ * steps, emails sent, tasks and changes made outside an identify (tags, owner, lists). One
+ * UNION ALL ordered by (time desc, id desc) with a keyset cursor on both, so rows written while
+ * someone pages never shift or repeat a page. Ids are prefixed by their source because two
+ * tables may hold the same id.
  */
 export async function contactTimeline(
   prisma: PrismaClient,
@@ -71,6 +79,11 @@ export async function contactTimeline(
               jsonb_build_object('title', t.title, 'status', t.status, 'priority', t.priority,
                                  'dueAt', to_char(t.due_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$), 'completedAt', to_char(t.completed_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$))
          FROM tasks t WHERE t.contact_id = $1
+       UNION ALL
+       SELECT 'change:' || c.id, 'attributeChange', c.at,
+              jsonb_build_object('attribute', c.attribute, 'from', c.before, 'to', c.after,
+                                 'source', c.source)
+         FROM attribute_changes c WHERE c.contact_id = $1
      ) items
      WHERE $2::timestamp(3) IS NULL OR (at, id) < ($2::timestamp(3), $3::text)
      ORDER BY at DESC, id DESC
@@ -104,6 +117,7 @@ function kindOf(kind: string): TimelineKind {
     case 'journeyStep':
     case 'email':
     case 'task':
+    case 'attributeChange':
       return kind;
     default:
       throw new Error(`unexpected timeline kind ${kind}`);

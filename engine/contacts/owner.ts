@@ -1,0 +1,57 @@
+import type { PrismaClient } from '@prisma/client';
+import { isRecord } from '../contact-view.js';
+import { lockContact, recordChange } from './changes.js';
+
+export type OwnerOutcome =
+  | { readonly kind: 'set'; readonly ownerId: string | null; readonly changed: boolean }
+  | { readonly kind: 'unknown-user' }
+  | { readonly kind: 'contact-not-found' };
+
+/**
+ * Makes a user of the same workspace the contact's owner (null: nobody), recording the change.
+ * The owner is the `owner_id` column, which the tasks' "contact owner" strategy reads first.
+ */
+export async function setOwner(
+  prisma: PrismaClient,
+  workspaceId: string,
+  contactId: string,
+  ownerId: string | null,
+  source: string,
+): Promise<OwnerOutcome> {
+  return prisma.$transaction(async (tx) => {
+    if (ownerId !== null) {
+      const user = await tx.user.findFirst({ where: { id: ownerId, workspaceId } });
+      if (!user) return { kind: 'unknown-user' } as const;
+    }
+    await lockContact(tx, contactId);
+    const contact = await tx.contact.findFirst({
+      where: { id: contactId, workspaceId },
+      select: { ownerId: true },
+    });
+    if (!contact) return { kind: 'contact-not-found' } as const;
+    await tx.contact.update({ where: { id: contactId }, data: { ownerId } });
+    const changed = await recordChange(tx, {
+      workspaceId,
+      contactId,
+      attribute: 'ownerId',
+      before: contact.ownerId,
+      after: ownerId,
+      source,
+    });
+    return { kind: 'set', ownerId, changed } as const;
+  });
+}
+
+/**
+ * Who owns a contact, for the tasks' "contact owner" strategy: the `owner_id` column, else an
+ * `ownerId` or `owner` attribute (a user id or email) set before the column existed.
+ */
+export function ownerRefOf(contact: {
+  readonly ownerId: string | null;
+  readonly attributes: unknown;
+}): string | null {
+  if (contact.ownerId) return contact.ownerId;
+  const attributes = isRecord(contact.attributes) ? contact.attributes : {};
+  const owner = attributes.ownerId ?? attributes.owner;
+  return typeof owner === 'string' && owner !== '' ? owner : null;
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspace } from '../api/workspaces.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+import { expectProblem, send } from './support.js';
+
+interface Contact {
+  id: string;
+  userId: string | null;
+  ownerId: string | null;
+  tags?: string[];
+  lists: string[];
+}
+
+interface Timeline {
+  data: {
+    kind: string;
+    detail: { attribute?: string; from?: unknown; to?: unknown; source?: string };
+  }[];
+}
+
+const changesOf = async (api: ApiClient, contact: string, attribute: string) =>
+  ((await api.get(`/v1/contacts/${contact}/timeline?limit=200`)).body as Timeline).data
+    .filter((i) => i.kind === 'attributeChange' && i.detail.attribute === attribute)
+    .map((i) => i.detail);
+
+describe.each(databaseVariants())('tags, lists and owner (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+    api = apiClient(engine);
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  async function contact(s: string, traits: Record<string, unknown> = {}): Promise<Contact> {
+    const userId = `c-${s}-${uniqueSuffix()}`;
+    await api.post('/v1/identify', {
+      userId,
+      traits: { email: `${userId}@example.com`, ...traits },
+    });
+    return (await api.get(`/v1/contacts/${userId}`)).body as Contact;
+  }
+
+  it('sets the owner to a user of the same workspace, and tasks for the contact owner go to them', async () => {
+    const s = uniqueSuffix();
+    const rep = (await api.post('/v1/users', { email: `rep.${s}@example.com`, name: 'Rep' }))
+      .body as { id: string };
+    const other = await createWorkspace(api, `owner ${s}`);
+    const stranger = (
+      await other.api.post('/v1/users', { email: `stranger.${s}@example.com`, name: 'Stranger' })
+    ).body as { id: string };
+    const lead = await contact(s);
+
+    expectProblem(await send(api, 'PATCH', `/v1/contacts/${lead.id}`, { ownerId: stranger.id }), [
+      '/ownerId',
+    ]);
+    expectProblem(await send(api, 'PATCH', `/v1/contacts/${lead.id}`, { ownerId: 'nobody' }), [
+      '/ownerId',
+    ]);
+    // A bad owner refuses the whole update: the attribute beside it is not written either.
+    expectProblem(
+      await send(api, 'PATCH', `/v1/contacts/${lead.id}`, {
+        ownerId: 'nobody',
+        attributes: { note: 'x' },
+      }),
+      ['/ownerId'],
+    );
+    const unchanged = (await api.get(`/v1/contacts/${lead.id}`)).body as Contact & {
+      note?: string;
+    };
+    expect(unchanged.ownerId).toBeNull();
+    expect(unchanged.note).toBeUndefined();
+
+    const owned = await send(api, 'PATCH', `/v1/contacts/${lead.id}`, { ownerId: rep.id });
+    expect(owned.status).toBe(200);
+    expect((owned.body as Contact).ownerId).toBe(rep.id);
+    expect(await changesOf(api, lead.id, 'ownerId')).toEqual([
+      { attribute: 'ownerId', from: null, to: rep.id, source: 'api' },
+    ]);
+
+    // A task for the contact owner, by API and from a journey step, goes to the rep.
+    const task = await api.post('/v1/tasks', {
+      title: 'Call',
+      contactId: lead.id,
+      assignee: { type: 'owner' },
+    });
+    expect((task.body as { assigneeId: string | null }).assigneeId).toBe(rep.id);
+    const event = `handoff_${s}`;
+    const journey = await api.post('/v1/journeys', {
+      id: `owner-${s}`,
+      name: 'Owner hand-off',
+      triggers: [{ type: 'event', event }],
+      steps: [{ id: 'call', type: 'createTask', title: 'Call back', assignee: { type: 'owner' } }],
+    });
+    expect(journey.status, JSON.stringify(journey.body)).toBe(201);
+    await api.post('/v1/track', { userId: lead.userId, event });
+    const fromJourney = await eventually(
+      () =>
+        engine.deps.prisma.task.findFirst({ where: { contactId: lead.id, title: 'Call back' } }),
+      20_000,
+      'the journey task',
+    );
+    expect(fromJourney.assigneeId).toBe(rep.id);
+
+    // Created with an owner; then nobody.
+    const created = await api.post('/v1/contacts', {
+      userId: `owned-${s}`,
+      ownerId: rep.id,
+    });
+    expect(created.status).toBe(201);
+    expect((created.body as Contact).ownerId).toBe(rep.id);
+    expectProblem(await api.post('/v1/contacts', { userId: `x-${s}`, ownerId: stranger.id }), [
+      '/ownerId',
+    ]);
+    expect((await api.get(`/v1/contacts/x-${s}`)).status).toBe(404);
+    const cleared = await send(api, 'PATCH', `/v1/contacts/owned-${s}`, { ownerId: null });
+    expect((cleared.body as Contact).ownerId).toBeNull();
+  });
+});
