@@ -9,7 +9,8 @@ import { factsOf } from './stage-update.js';
 /**
  * A fresh snapshot of a contact for conditions (entry rules, branches, goals): attributes and
  * the tags, lists, scores and lifecycle stage, plus — inside an enrollment — which of its
- * emails were sent. Null when the contact does not exist (erased, or another workspace's).
+ * emails were sent, opened and clicked. Null when the contact does not exist (erased, or
+ * another workspace's).
  */
 export async function loadContactFacts(
   sql: Sql,
@@ -20,14 +21,7 @@ export async function loadContactFacts(
   const [contact] = await contactRecords(sql, [contactId], workspaceId);
   if (!contact) return null;
   const attributes = isRecord(contact.attributes) ? contact.attributes : {};
-  const emails: Record<string, EmailActivity[]> = {};
-  if (enrollmentId) {
-    const sent = await sql.query<{ step_id: string }>(
-      `SELECT step_id FROM side_effects WHERE enrollment_id = $1 AND kind = 'sendEmail' AND status = 'done'`,
-      [enrollmentId],
-    );
-    for (const { step_id } of sent) emails[step_id] = ['sent'];
-  }
+  const emails = enrollmentId ? await emailActivity(sql, contact.id, enrollmentId) : {};
   return {
     contact: contactView(contact),
     tags: strings(attributes.tags),
@@ -37,6 +31,32 @@ export async function loadContactFacts(
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,
     emails,
   };
+}
+
+/**
+ * What the contact did with each email step of the enrollment: `sent` from the step's done
+ * send, `opened` and `clicked` from the tracking events, which carry the enrollment and step.
+ * A click does not count as an open (as in the simulator).
+ */
+async function emailActivity(
+  sql: Sql,
+  contactId: string,
+  enrollmentId: string,
+): Promise<Record<string, EmailActivity[]>> {
+  const rows = await sql.query<{ step_id: string; activity: EmailActivity }>(
+    `SELECT step_id, 'sent' AS activity FROM side_effects
+     WHERE enrollment_id = $1 AND kind = 'sendEmail' AND status = 'done'
+     UNION
+     SELECT properties->>'step', CASE name WHEN 'email.opened' THEN 'opened' ELSE 'clicked' END
+     FROM events
+     WHERE contact_id = $2 AND name IN ('email.opened', 'email.clicked')
+       AND properties->>'enrollmentId' = $1 AND properties->>'step' IS NOT NULL`,
+    [enrollmentId, contactId],
+  );
+  // UNION drops repeats (several opens of one email, or a step sent in several passes).
+  const emails: Record<string, EmailActivity[]> = {};
+  for (const { step_id, activity } of rows) (emails[step_id] ??= []).push(activity);
+  return emails;
 }
 
 function strings(value: unknown): string[] {

@@ -25,7 +25,8 @@ interface Score {
  * gets a journey email (through the engine's SMTP sink) with an open pixel and rewritten links;
  * requesting them records `email.opened` and `email.clicked` for the contact, which the
  * contact's timeline shows and the default scoring model scores. Tokens are signed and a click
- * only redirects to a URL that was in that message. Without tracking, nothing is added.
+ * only redirects to a URL that was in that message. Without tracking, nothing is added. An
+ * open feeds the journey's `emailActivity` conditions for that email's step.
  */
 describe.each(databaseVariants())('open and click tracking (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
@@ -39,8 +40,14 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
     await engine?.cleanup();
   });
 
-  /** A workspace of its own with a two-link template and a journey that sends it. */
-  async function workspaceSending(tracking: boolean) {
+  /**
+   * A workspace of its own with a two-link template and a journey that sends it (step
+   * `offer`), then goes on with the steps `then` gives for that template.
+   */
+  async function workspaceSending(
+    tracking: boolean,
+    then: (template: string, suffix: string) => unknown[] = () => [],
+  ) {
     const suffix = uniqueSuffix();
     const ws = await createWorkspace(operator, `Tracking ${suffix}`);
     if (tracking)
@@ -62,7 +69,7 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
       id: `offer-${suffix}`,
       name: 'Offer',
       triggers: [{ type: 'event', event }],
-      steps: [{ id: 'offer', type: 'sendEmail', template }],
+      steps: [{ id: 'offer', type: 'sendEmail', template }, ...then(template, suffix)],
     });
     expect(journey.status, JSON.stringify(journey.body)).toBe(201);
     return { ws, suffix, event };
@@ -72,7 +79,7 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
     ws: OtherWorkspace,
     suffix: string,
     event: string,
-  ): Promise<{ userId: string; contactId: string; mail: ParsedMail }> {
+  ): Promise<{ userId: string; email: string; contactId: string; mail: ParsedMail }> {
     const userId = `u-${suffix}`;
     const email = `reader.${suffix}@example.com`;
     await ws.api.post('/v1/identify', { userId, traits: { email, firstName: 'Noor' } });
@@ -89,7 +96,7 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
     const contact = await engine.deps.prisma.contact.findFirstOrThrow({
       where: { workspaceId: ws.id, userId },
     });
-    return { userId, contactId: contact.id, mail: await simpleParser(raw) };
+    return { userId, email, contactId: contact.id, mail: await simpleParser(raw) };
   }
 
   /** The path and query of a link in an email (PUBLIC_URL's port is not the test's). */
@@ -261,6 +268,75 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
     const genuine = await fetch(`${operator.baseUrl}${click}`, { redirect: 'manual' });
     expect(genuine.headers.get('location')).toBe(PRICING);
     expect(await eventsOf(contactId, 'email.clicked')).toHaveLength(1);
+  });
+
+  it('branches on emailActivity: an open or a click before the branch picks its path, neither the else path', async () => {
+    // Sends the offer, waits until the contact is next seen on the site (at most an hour), then
+    // follows up according to what the contact did with the offer.
+    const { ws, suffix, event } = await workspaceSending(true, (template, s) => [
+      {
+        id: 'until-back',
+        type: 'waitForEvent',
+        event: `site_visited_${s}`,
+        timeout: 'PT1H',
+        onTimeout: 'opened-offer',
+        next: 'opened-offer',
+      },
+      {
+        id: 'opened-offer',
+        type: 'branch',
+        cases: [
+          {
+            name: 'opened',
+            condition: { type: 'emailActivity', step: 'offer', activity: 'opened' },
+            next: 'glad',
+          },
+          {
+            name: 'clicked',
+            condition: { type: 'emailActivity', step: 'offer', activity: 'clicked' },
+            next: 'clicked',
+          },
+        ],
+        else: 'resend',
+      },
+      { id: 'glad', type: 'sendEmail', template, subject: 'Glad you had a look', next: 'done' },
+      { id: 'clicked', type: 'sendEmail', template, subject: 'Any questions?', next: 'done' },
+      { id: 'resend', type: 'sendEmail', template, subject: 'Did you see your offer?' },
+      { id: 'done', type: 'exit' },
+    ]);
+    const reader = await sendTo(ws, `${suffix}-reader`, event);
+    const clicker = await sendTo(ws, `${suffix}-clicker`, event);
+    const skipper = await sendTo(ws, `${suffix}-skipper`, event);
+    const htmlOf = (mail: ParsedMail) => (typeof mail.html === 'string' ? mail.html : '');
+    const pixel = local(/<img src="([^"]+\/t\/o\/[^"]+)"/.exec(htmlOf(reader.mail))?.[1] ?? '');
+    expect((await fetch(`${operator.baseUrl}${pixel}`)).status).toBe(200);
+    expect(await eventsOf(reader.contactId, 'email.opened')).toHaveLength(1);
+    // A click without the pixel (images blocked): clicked, not opened.
+    const link = local(/href="([^"]+\/t\/c\/[^"]+)"/.exec(htmlOf(clicker.mail))?.[1] ?? '');
+    expect((await fetch(`${operator.baseUrl}${link}`, { redirect: 'manual' })).status).toBe(302);
+    expect(await eventsOf(clicker.contactId, 'email.clicked')).toHaveLength(1);
+
+    for (const who of [reader, clicker, skipper]) {
+      const visit = await ws.api.post('/v1/track', {
+        userId: who.userId,
+        event: `site_visited_${suffix}`,
+      });
+      expect(visit.status).toBe(200);
+    }
+    const subjects = async (email: string) => {
+      const res = await operator.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
+      const data = (res.body as { data: { subject: string | null }[] }).data;
+      return data.length === 2 ? data.map((m) => m.subject).sort() : null;
+    };
+    expect(
+      await eventually(() => subjects(reader.email), 15_000, "the reader's follow-up"),
+    ).toEqual(['Glad you had a look', 'Your offer, Noor']);
+    expect(
+      await eventually(() => subjects(clicker.email), 15_000, "the clicker's follow-up"),
+    ).toEqual(['Any questions?', 'Your offer, Noor']);
+    expect(
+      await eventually(() => subjects(skipper.email), 15_000, "the skipper's follow-up"),
+    ).toEqual(['Did you see your offer?', 'Your offer, Noor']);
   });
 
   it('adds no pixel and leaves links alone when the workspace has tracking off', async () => {
