@@ -180,6 +180,12 @@ export async function runLoadBench(): Promise<void> {
     console.log(
       `  memory (whole process): heap ${avg(firstFifth, 'heap').toFixed(0)} MB in the first fifth -> ${avg(lastFifth, 'heap').toFixed(0)} MB in the last; rss ${avg(firstFifth, 'rss').toFixed(0)} -> ${avg(lastFifth, 'rss').toFixed(0)} MB`,
     );
+    // Memory over time (one sample every 500 ms): stable means flat after warm-up, not growing.
+    const perMinute = memory.filter((_, i) => i > 0 && i % 120 === 0);
+    if (perMinute.length > 0)
+      console.log(
+        `  memory each minute: ${perMinute.map((m, i) => `${i + 1} min heap ${(m.heap / 1048576).toFixed(0)} / rss ${(m.rss / 1048576).toFixed(0)} MB`).join('; ')}`,
+      );
   } finally {
     await engine.stop();
     await temporal.stop();
