@@ -146,15 +146,16 @@ export const JourneySettings = Type.Object(
         {
           count: Type.Integer({
             title: 'Count',
-            description: 'How many emails…',
+            description: 'How many outbound webhook calls…',
             minimum: 1,
             maximum: 1_000_000,
           }),
           per: { ...Duration, description: '…per this period, for the whole journey.' },
         },
         {
-          title: 'Send rate limit',
-          description: 'At most `count` emails per `per`, across all contacts.',
+          title: 'Webhook rate limit',
+          description:
+            'At most `count` calls of the journey’s `webhook` steps per `per`, across all contacts; calls over it wait for a free slot, none is dropped. Emails are not limited by it (see the frequency cap).',
           additionalProperties: false,
         },
       ),

@@ -160,7 +160,7 @@ export function settingsProblems(journey: JourneyDefinition): Problem[] {
     ...durationProblems(
       s.rateLimit?.per,
       ['settings', 'rateLimit', 'per'],
-      'The send rate limit’s period',
+      'The webhook rate limit’s period',
     ),
   ];
   if (s.quietHours && s.quietHours.start === s.quietHours.end) {
