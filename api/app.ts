@@ -9,6 +9,7 @@ import { batchRouter } from './batch.router.js';
 import { contactsRouter } from './contacts.router.js';
 import { contactsCsvRouter } from './contacts-csv.router.js';
 import { contactsWriteRouter } from './contacts-write.router.js';
+import { contactTagsRouter } from './contact-tags.router.js';
 import { docsRouter } from './docs.router.js';
 import { eventsRouter } from './events.router.js';
 import { healthRouter, type ReadinessCheck } from './health.router.js';
@@ -124,6 +125,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(scoresRouter(deps.engine));
   app.use(contactsRouter(deps.engine));
   app.use(contactsWriteRouter(deps.engine));
+  app.use(contactTagsRouter(deps.engine));
   app.use(attributesRouter(deps.engine));
   app.use(usersRouter(deps.engine));
   app.use(teamsRouter(deps.engine));

@@ -1,15 +1,43 @@
 import { Router } from 'express';
-import type { EngineDeps } from '../engine/index.js';
+import type { Prisma } from '@prisma/client';
+import { contactView, type EngineDeps } from '../engine/index.js';
 import { decodeTimelineCursor, encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { contactTimeline } from '../engine/contacts/timeline.js';
 import { eraseContact } from '../engine/contacts/erase.js';
 import { contactBody } from './contact-body.js';
+import { pageOf, pageResult } from './paging.js';
 import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
 /** Contacts by id or by `userId`, with their enrollments. */
 export function contactsRouter(engine: EngineDeps): Router {
   const router = Router();
+
+  /** Contacts of the workspace, paged by id; `?tag=` and `?ownerId=` filter (erased ones are left out). */
+  router.get('/v1/contacts', async (req, res) => {
+    const page = pageOf(req);
+    const where: Prisma.ContactWhereInput[] = [
+      { workspaceId: workspaceOf(req) },
+      { OR: [{ userId: null }, { NOT: { userId: { startsWith: 'erased:' } } }] },
+    ];
+    const { tag, ownerId } = filtersOf(req.query);
+    if (tag !== undefined) where.push({ attributes: { path: ['tags'], array_contains: [tag] } });
+    if (ownerId !== undefined) where.push({ ownerId });
+    if (page.after) where.push({ id: { gt: page.after } });
+    const rows = await engine.prisma.contact.findMany({
+      where: { AND: where },
+      orderBy: { id: 'asc' },
+      take: page.limit + 1,
+    });
+    res.json(
+      pageResult(rows, page, (c) => ({
+        ...contactView(c),
+        ownerId: c.ownerId,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+      })),
+    );
+  });
 
   router.get('/v1/contacts/:idOrUserId', async (req, res) => {
     res.json(await contactBody(engine.prisma, workspaceOf(req), req.params.idOrUserId));
@@ -63,4 +91,26 @@ function timelinePaging(
     });
   if (problems.length > 0) throw invalidInput('The paging parameters have problems.', problems);
   return { limit, cursor };
+}
+
+/** `?tag=` and `?ownerId=`: each, when given, a non-empty text. */
+function filtersOf(query: Record<string, unknown>): { tag?: string; ownerId?: string } {
+  const problems: { pointer: string; code: string; message: string }[] = [];
+  const read = (name: string): string | undefined => {
+    const value = query[name];
+    if (value === undefined) return undefined;
+    if (typeof value === 'string' && value.trim() !== '' && value.length <= 200) return value;
+    problems.push({
+      pointer: `/${name}`,
+      code: 'bad-value',
+      message: `\`${name}\` must be one non-empty text of up to 200 characters.`,
+    });
+    return undefined;
+  };
+  const filters = { tag: read('tag'), ownerId: read('ownerId') };
+  if (problems.length > 0) throw invalidInput('The filters have problems.', problems);
+  return {
+    ...(filters.tag === undefined ? {} : { tag: filters.tag }),
+    ...(filters.ownerId === undefined ? {} : { ownerId: filters.ownerId }),
+  };
 }

@@ -13,6 +13,7 @@ import {
   AttributeDefinitionSchema,
   AttributePolicySchema,
   CreateContactSchema,
+  TagsSchema,
   UpdateContactSchema,
 } from './schemas/contacts.schema.js';
 import { IdentifySchema, TrackSchema } from './schemas/segment.schema.js';
@@ -75,6 +76,19 @@ documentRoute('PATCH', '/v1/contacts/:idOrUserId', {
   summary: "Change a contact's email, time zone, locale, owner or attributes",
   tag: 'Contacts',
   body: UpdateContactSchema,
+});
+documentRoute('GET', '/v1/contacts', {
+  summary: 'List contacts (`?tag=`, `?ownerId=`; cursor-paged)',
+  tag: 'Contacts',
+});
+documentRoute('POST', '/v1/contacts/:idOrUserId/tags', {
+  summary: 'Add tags to a contact',
+  tag: 'Contacts',
+  body: TagsSchema,
+});
+documentRoute('DELETE', '/v1/contacts/:idOrUserId/tags/:tag', {
+  summary: 'Remove a tag from a contact',
+  tag: 'Contacts',
 });
 documentRoute('GET', '/v1/attributes', {
   summary: 'Declared custom attributes',

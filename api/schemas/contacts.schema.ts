@@ -118,3 +118,16 @@ export const UpdateContactSchema = Type.Object(ContactFields, {
   description: 'Only the fields sent change.',
 });
 export type UpdateContactBody = Static<typeof UpdateContactSchema>;
+
+export const TagsSchema = Type.Object(
+  {
+    tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+      title: 'Tags',
+      description: 'Tags to add (those the contact has already are kept once).',
+      minItems: 1,
+      maxItems: 100,
+    }),
+  },
+  { additionalProperties: false, title: 'Add tags' },
+);
+export type TagsBody = Static<typeof TagsSchema>;

@@ -119,4 +119,78 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     const cleared = await send(api, 'PATCH', `/v1/contacts/owned-${s}`, { ownerId: null });
     expect((cleared.body as Contact).ownerId).toBeNull();
   });
+
+  it('adds and removes tags, records each change, filters contacts by tag, and conditions see them', async () => {
+    const s = uniqueSuffix();
+    const vip = `vip-${s}`;
+    const ada = await contact(s, { tags: ['early'] });
+    const grace = await contact(s);
+    await contact(s, { tags: ['early'] });
+
+    // Bad input: answered 4xx with pointers, nothing changes.
+    const tagsUrl = `/v1/contacts/${ada.id}/tags`;
+    expectProblem(await api.post(tagsUrl, { tags: [] }), ['/tags']);
+    expectProblem(await api.post(tagsUrl, { tags: ['ok', '   '] }), ['/tags/1']);
+    expectProblem(await api.post(tagsUrl, { tags: 'vip' }), ['/tags']);
+    expectProblem(await api.post(tagsUrl, { tags: ['x'.repeat(101)] }), ['/tags/0']);
+    expect((await api.post(`/v1/contacts/nobody-${s}/tags`, { tags: [vip] })).status).toBe(404);
+    expect(await changesOf(api, ada.id, 'tags')).toEqual([]);
+    expect(((await api.get(`/v1/contacts/${ada.id}`)).body as Contact).tags).toEqual(['early']);
+
+    const added = await api.post(tagsUrl, { tags: [vip, ' beta ', vip] });
+    expect(added.status).toBe(200);
+    expect(added.body).toMatchObject({ tags: ['early', vip, 'beta'], changed: true });
+    // Adding what is there already changes nothing and records nothing.
+    expect((await api.post(tagsUrl, { tags: ['beta'] })).body).toMatchObject({ changed: false });
+    // By user id too; concurrent additions all land.
+    await Promise.all(
+      ['t1', 't2', 't3', 't4', 't5'].map((t) =>
+        api.post(`/v1/contacts/${grace.userId ?? ''}/tags`, { tags: [t, vip] }),
+      ),
+    );
+    const graceTags = ((await api.get(`/v1/contacts/${grace.id}`)).body as Contact).tags ?? [];
+    expect([...graceTags].sort()).toEqual(['t1', 't2', 't3', 't4', 't5', vip].sort());
+    expect(await changesOf(api, grace.id, 'tags')).toHaveLength(5);
+
+    const removed = await api.request('DELETE', `${tagsUrl}/beta`);
+    expect(await removed.json()).toMatchObject({ tags: ['early', vip], changed: true });
+    const again = await api.request('DELETE', `${tagsUrl}/beta`);
+    expect(await again.json()).toMatchObject({ tags: ['early', vip], changed: false });
+    expect(await changesOf(api, ada.id, 'tags')).toEqual([
+      { attribute: 'tags', from: ['early', vip, 'beta'], to: ['early', vip], source: 'api' },
+      { attribute: 'tags', from: ['early'], to: ['early', vip, 'beta'], source: 'api' },
+    ]);
+
+    // The filter, paged one by one.
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : '';
+      const page = (await api.get(`/v1/contacts?tag=${vip}&limit=1${query}`)).body as {
+        data: Contact[];
+        nextCursor: string | null;
+      };
+      ids.push(...page.data.map((c) => c.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(ids.sort()).toEqual([ada.id, grace.id].sort());
+    expectProblem(await api.get('/v1/contacts?tag='), ['/tag']);
+
+    // Journey conditions read the same tags.
+    const journey = await api.post('/v1/journeys', {
+      id: `tagged-${s}`,
+      name: 'Tagged',
+      triggers: [{ type: 'condition', condition: { type: 'contains', field: 'tags', value: vip } }],
+      steps: [{ id: 'hold', type: 'wait', duration: 'P1D' }],
+    });
+    expect(journey.status, JSON.stringify(journey.body)).toBe(201);
+    await api.post('/v1/track', { userId: ada.userId, event: `seen_${s}` });
+    await eventually(
+      async () =>
+        ((await api.get(`/v1/contacts/${ada.id}`)).body as { enrollments: unknown[] }).enrollments
+          .length === 1,
+      20_000,
+      'the tagged contact to enter the journey',
+    );
+  });
 });
