@@ -5,8 +5,12 @@ export interface LogEntry {
   readonly seq: number;
   /** Workflow time, epoch ms. */
   readonly at: number;
+  /** `branch`, `goalMet` and `exitMet` carry the case or criterion taken and the values read. */
   readonly kind:
     | 'entered'
+    | 'branch'
+    | 'goalMet'
+    | 'exitMet'
     | 'action'
     | 'actionFailed'
     | 'wait'

@@ -1,3 +1,4 @@
+import type { ConditionCheck } from './condition-trace.js';
 import type { EventFacts, Facts } from './facts.js';
 import type { Action } from './plan.js';
 
@@ -83,6 +84,21 @@ export interface Transition {
   readonly command: Command;
   /** Steps entered while handling the input, in order (for paths and step records). */
   readonly entered: readonly string[];
+  /** Choices made on the way, in order: each branch passed, and the goal or exit that ended it. */
+  readonly decisions: readonly Decision[];
+}
+
+/**
+ * Why the interpreter went where it went, for the enrollment's log: a branch's case (`else`
+ * when none held), or the goal or exit met (`suppressed` for suppression), with every
+ * comparison it evaluated and the values it read. Cases after the one taken are not evaluated.
+ */
+export interface Decision {
+  readonly kind: 'branch' | 'goal' | 'exit';
+  /** The branch step, or the step the enrollment was in when the goal or exit was met. */
+  readonly stepId: string | null;
+  readonly took: string;
+  readonly conditions: readonly ConditionCheck[];
 }
 
 export interface EnrollmentStart {

@@ -1,5 +1,6 @@
 export * from './assert-never.js';
 export * from './condition.js';
+export * from './condition-trace.js';
 export * from './duration.js';
 export * from './entry.js';
 export * from './evaluate.js';

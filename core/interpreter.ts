@@ -1,5 +1,5 @@
 import { assertNever } from './assert-never.js';
-import type { EnrollmentState, Input, Transition } from './enrollment.js';
+import type { Decision, EnrollmentState, Input, Transition } from './enrollment.js';
 import { isFinished } from './enrollment.js';
 import { checkInterrupts } from './interrupts.js';
 import type { Plan, PlanStep } from './plan.js';
@@ -27,9 +27,9 @@ export class PlanError extends Error {
 }
 
 export function advance(plan: Plan, state: EnrollmentState, input: Input, now: number): Transition {
-  if (isFinished(state)) return { state, command: CONTINUE, entered: [] };
+  if (isFinished(state)) return { state, command: CONTINUE, entered: [], decisions: [] };
   if (input.type === 'facts') {
-    if (!state.pending) return { state, command: CONTINUE, entered: [] };
+    if (!state.pending) return { state, command: CONTINUE, entered: [], decisions: [] };
     return process(plan, { ...state, pending: null, facts: input.facts }, state.pending, now);
   }
   const facts = input.type === 'start' && input.facts ? input.facts : null;
@@ -37,18 +37,26 @@ export function advance(plan: Plan, state: EnrollmentState, input: Input, now: n
 }
 
 function process(plan: Plan, state: EnrollmentState, input: Input, now: number): Transition {
-  const entered: string[] = [];
-  const result = handle(plan, state, input, now, entered);
+  const trail: Trail = { entered: [], decisions: [] };
+  const result = handle(plan, state, input, now, trail);
   if (result.kind === 'needFacts') {
     return {
       state: { ...state, pending: input, facts: null },
       command: { type: 'loadFacts' },
       entered: [],
+      decisions: [],
     };
   }
   if (result.kind === 'goto') throw new PlanError('A step result escaped the step loop.');
+  if (result.decision) trail.decisions.push(result.decision);
   const next = { ...result.transition.state, facts: null, pending: null };
-  return { state: next, command: result.transition.command, entered };
+  return { state: next, command: result.transition.command, ...trail };
+}
+
+/** What one input went through: the steps entered and the choices made, in order. */
+interface Trail {
+  readonly entered: string[];
+  readonly decisions: Decision[];
 }
 
 function handle(
@@ -56,29 +64,30 @@ function handle(
   state: EnrollmentState,
   input: Input,
   now: number,
-  entered: string[],
+  trail: Trail,
 ): StepResult {
   const ctx: StepContext = { plan, state, now, facts: state.facts };
   const interrupt = checkInterrupts(input, ctx);
   if (interrupt) return interrupt;
   if (input.type === 'start') {
     return state.stepId === null && Object.keys(state.visits).length === 0
-      ? follow(ctx, { kind: 'goto', stepId: plan.entry }, entered)
+      ? follow(ctx, { kind: 'goto', stepId: plan.entry }, trail)
       : emit(state, CONTINUE);
   }
   if (state.stepId === null) return emit(state, CONTINUE);
-  return follow(ctx, resume(stepAt(plan, state.stepId), input, ctx), entered);
+  return follow(ctx, resume(stepAt(plan, state.stepId), input, ctx), trail);
 }
 
 /** Follows `goto`s from step to step until a step hands the shell a command. */
-function follow(ctx: StepContext, first: StepResult, entered: string[]): StepResult {
+function follow(ctx: StepContext, first: StepResult, trail: Trail): StepResult {
   let result = first;
   let state = ctx.state;
   for (let count = 0; result.kind === 'goto'; count++) {
+    if (result.decision) trail.decisions.push(result.decision);
     if (result.stepId === null) return finish(state, 'completed', null);
     if (count >= MAX_STEPS_PER_ADVANCE) return finish(state, 'failed', 'step-limit');
     const stepId = result.stepId;
-    entered.push(stepId);
+    trail.entered.push(stepId);
     state = {
       ...state,
       status: 'active',

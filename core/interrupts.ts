@@ -1,4 +1,6 @@
-import type { Input, Outcome } from './enrollment.js';
+import { traceCondition, type ConditionCheck } from './condition-trace.js';
+import type { PlanCondition } from './condition.js';
+import type { Decision, Input, Outcome } from './enrollment.js';
 import { evaluate } from './evaluate.js';
 import type { EventFacts } from './facts.js';
 import type { Plan, PlanCriterion } from './plan.js';
@@ -6,10 +8,11 @@ import { factsFor, finish, NEED_FACTS, type StepContext, type StepResult } from 
 
 /**
  * Goals, exits and suppression end an enrollment whatever it is doing, so they are checked
- * on every input before the current step sees it. A goal met is a conversion.
+ * on every input before the current step sees it. A goal met is a conversion. The one met is
+ * reported as a decision with the values its condition read; those not met are not.
  */
 export function checkInterrupts(input: Input, ctx: StepContext): StepResult | null {
-  const { plan, state } = ctx;
+  const { plan } = ctx;
   const event = input.type === 'event' ? input.event : undefined;
   const checks: readonly [readonly PlanCriterion[], Outcome][] = [
     [plan.goals, 'converted'],
@@ -19,15 +22,29 @@ export function checkInterrupts(input: Input, ctx: StepContext): StepResult | nu
     for (const criterion of criteria) {
       const met = isMet(criterion, ctx, event);
       if (met === null) return NEED_FACTS;
-      if (met) return finish(state, outcome, criterion.id);
+      if (met) return decided(ctx, outcome, criterion.id, met);
     }
   }
   for (const condition of plan.suppression) {
     const facts = factsFor(ctx, condition);
     if (!facts) return NEED_FACTS;
-    if (evaluate(condition, facts, ctx.now)) return finish(state, 'exited', 'suppressed');
+    if (evaluate(condition, facts, ctx.now)) {
+      return decided(ctx, 'exited', 'suppressed', traceCondition(condition, facts, ctx.now));
+    }
   }
   return null;
+}
+
+function decided(
+  ctx: StepContext,
+  outcome: Outcome,
+  took: string,
+  conditions: readonly ConditionCheck[],
+): StepResult {
+  const result = finish(ctx.state, outcome, took);
+  if (result.kind !== 'emit') return result;
+  const kind: Decision['kind'] = outcome === 'converted' ? 'goal' : 'exit';
+  return { ...result, decision: { kind, stepId: ctx.state.stepId, took, conditions } };
 }
 
 /** Whether the plan has conditions that need the contact's facts at every input. */
@@ -38,18 +55,29 @@ export function watchesConditions(plan: Plan): boolean {
   );
 }
 
-/** Null when the contact's facts are needed to tell. */
+/**
+ * The comparisons that made the criterion true (none for an event without a filter), false
+ * when it is not met, null when the contact's facts are needed to tell.
+ */
 function isMet(
   criterion: PlanCriterion,
   ctx: StepContext,
   event: EventFacts | undefined,
-): boolean | null {
+): readonly ConditionCheck[] | false | null {
   if (criterion.type === 'event') {
     if (!event || event.name !== criterion.event) return false;
-    if (!criterion.filter) return true;
-    const facts = factsFor(ctx, criterion.filter, event);
-    return facts ? evaluate(criterion.filter, facts, ctx.now) : null;
+    if (!criterion.filter) return [];
+    return holds(criterion.filter, ctx, event);
   }
-  const facts = factsFor(ctx, criterion.condition);
-  return facts ? evaluate(criterion.condition, facts, ctx.now) : null;
+  return holds(criterion.condition, ctx);
+}
+
+function holds(
+  condition: PlanCondition,
+  ctx: StepContext,
+  event?: EventFacts,
+): readonly ConditionCheck[] | false | null {
+  const facts = factsFor(ctx, condition, event);
+  if (!facts) return null;
+  return evaluate(condition, facts, ctx.now) && traceCondition(condition, facts, ctx.now);
 }

@@ -1,4 +1,6 @@
 import { assertNever } from './assert-never.js';
+import type { ConditionCheck } from './condition-trace.js';
+import { traceCondition } from './condition-trace.js';
 import { evaluate } from './evaluate.js';
 import { hashUnit } from './hash.js';
 import type { BranchStep, SplitStep } from './plan.js';
@@ -13,17 +15,22 @@ import {
 
 /**
  * Branch steps choose the next step at once and never wait. Conditions see facts loaded for
- * this very input, so an attribute set by the previous action is visible.
+ * this very input, so an attribute set by the previous action is visible. The choice is
+ * reported with the values each evaluated case read.
  */
 export function enterBranch(step: BranchStep, ctx: StepContext): StepResult {
   switch (step.type) {
     case 'branch': {
+      const conditions: ConditionCheck[] = [];
+      const decide = (took: string, next: string | null) =>
+        goto(next, { kind: 'branch', stepId: step.id, took, conditions });
       for (const c of step.cases) {
         const facts = factsFor(ctx, c.condition);
         if (!facts) return NEED_FACTS;
-        if (evaluate(c.condition, facts, ctx.now)) return goto(c.next);
+        conditions.push(...traceCondition(c.condition, facts, ctx.now));
+        if (evaluate(c.condition, facts, ctx.now)) return decide(c.name, c.next);
       }
-      return goto(step.otherwise);
+      return decide('else', step.otherwise);
     }
     case 'split':
       return split(step, ctx);

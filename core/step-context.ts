@@ -1,6 +1,13 @@
 import { assertNever } from './assert-never.js';
 import type { PlanCondition } from './condition.js';
-import type { Command, EnrollmentState, Outcome, Transition, WakeOn } from './enrollment.js';
+import type {
+  Command,
+  Decision,
+  EnrollmentState,
+  Outcome,
+  Transition,
+  WakeOn,
+} from './enrollment.js';
 import type { EventFacts, Facts } from './facts.js';
 import type { Plan, PlanStep } from './plan.js';
 
@@ -18,15 +25,19 @@ export interface StepContext {
  * command to the shell, or ask for facts first (the whole input is then replayed with them).
  */
 export type StepResult =
-  | { readonly kind: 'goto'; readonly stepId: string | null }
-  | { readonly kind: 'emit'; readonly transition: Omit<Transition, 'entered'> }
+  | { readonly kind: 'goto'; readonly stepId: string | null; readonly decision?: Decision }
+  | {
+      readonly kind: 'emit';
+      readonly transition: Omit<Transition, 'entered' | 'decisions'>;
+      readonly decision?: Decision;
+    }
   | { readonly kind: 'needFacts' };
 
 export const NEED_FACTS: StepResult = { kind: 'needFacts' };
 export const CONTINUE: Command = { type: 'continue' };
 
-export function goto(stepId: string | null): StepResult {
-  return { kind: 'goto', stepId };
+export function goto(stepId: string | null, decision?: Decision): StepResult {
+  return decision ? { kind: 'goto', stepId, decision } : { kind: 'goto', stepId };
 }
 
 export function emit(state: EnrollmentState, command: Command): StepResult {

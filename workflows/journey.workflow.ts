@@ -13,6 +13,7 @@ import {
   assertNever,
   startState,
   type Command,
+  type Decision,
   type EnrollmentState,
   type Input,
   type Outcome,
@@ -164,7 +165,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     for (;;) {
       const transition = advance(plan, state, next, Date.now());
       state = transition.state;
-      for (const stepId of transition.entered) note('entered', stepId, {});
+      noteTrail(transition.entered, transition.decisions);
       const { command: c } = transition;
       if (c.type === 'loadFacts') {
         next = { type: 'facts', facts: await loadFacts({ workspaceId, contactId, enrollmentId }) };
@@ -254,6 +255,28 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     await flush('active', stepId);
     await condition(() => !paused || exitReason !== null);
     if (exitReason === null) note('resumed', stepId, {});
+  }
+
+  /**
+   * Logs the steps entered, each branch's decision right after the branch, and a goal or exit
+   * met. Only the log's payload: the commands issued stay the same, so histories replay.
+   */
+  function noteTrail(entered: readonly string[], decisions: readonly Decision[]): void {
+    let d = 0;
+    for (const stepId of entered) {
+      note('entered', stepId, {});
+      const decision = decisions[d];
+      if (decision?.kind === 'branch' && decision.stepId === stepId) {
+        noteDecision(decision);
+        d++;
+      }
+    }
+    for (const decision of decisions.slice(d)) noteDecision(decision);
+  }
+
+  function noteDecision({ kind, stepId, took, conditions }: Decision): void {
+    const logKind = kind === 'branch' ? 'branch' : kind === 'goal' ? 'goalMet' : 'exitMet';
+    note(logKind, stepId, { took, conditions });
   }
 
   function note(

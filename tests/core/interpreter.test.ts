@@ -66,6 +66,72 @@ describe('the interpreter', () => {
     expect(done.state.facts).toBeNull();
   });
 
+  it('reports the case a branch took with the values its conditions read', () => {
+    const plan = planOf(
+      journey([
+        {
+          id: 'check',
+          type: 'branch',
+          cases: [
+            {
+              name: 'big',
+              condition: { type: 'gte', field: 'contact.employees', value: 500 },
+              next: 'big',
+            },
+          ],
+          else: 'small',
+        },
+        { id: 'big', type: 'exit', reason: 'big' },
+        { id: 'small', type: 'exit', reason: 'small' },
+      ]),
+    );
+    const start = { type: 'start', facts: { contact: { employees: 120 } } } as const;
+    const t = advance(plan, contact, start, T0);
+    expect(t.entered).toEqual(['check', 'small']);
+    expect(t.decisions).toEqual([
+      {
+        kind: 'branch',
+        stepId: 'check',
+        took: 'else',
+        conditions: [
+          { field: 'contact.employees', op: 'gte', expected: 500, actual: 120, result: false },
+        ],
+      },
+    ]);
+  });
+
+  it('reports the goal met with the values its condition read', () => {
+    const plan = examplePlan('mql-handoff.json');
+    const first = advance(plan, contact, { type: 'start', facts: { contact: {} } }, T0);
+    expect(first.decisions.filter((d) => d.kind === 'goal')).toEqual([]);
+    const event = { type: 'event', event: { name: 'anything', properties: {} } } as const;
+    const asked = advance(plan, first.state, event, T0);
+    expect(asked.command).toEqual({ type: 'loadFacts' });
+    const met = advance(
+      plan,
+      asked.state,
+      { type: 'facts', facts: { contact: {}, lifecycleStage: 'sql' } },
+      T0,
+    );
+    expect(met.command).toMatchObject({ type: 'finish', outcome: 'converted' });
+    expect(met.decisions).toEqual([
+      {
+        kind: 'goal',
+        stepId: first.state.stepId,
+        took: 'sales-accepted',
+        conditions: [
+          {
+            field: 'lifecycleStage',
+            op: 'in',
+            expected: ['sql', 'opportunity', 'customer'],
+            actual: 'sql',
+            result: true,
+          },
+        ],
+      },
+    ]);
+  });
+
   it('ends the enrollment as a conversion when a goal event arrives during a wait', () => {
     const plan = examplePlan('onboarding-nurture.json');
     const facts = { contact: { timezone: 'Europe/Berlin' }, tags: [] };

@@ -317,6 +317,33 @@ describe('journeys on Temporal', () => {
     expect(
       await eventually(async () => ((await mails(basic)).length ? mails(basic) : undefined)),
     ).toEqual(['Basic tips']);
+
+    // The log says which case each took and what contact.plan held when the branch read it.
+    const decisionOf = async (userId: string) => {
+      const done = await eventually(
+        async () => {
+          const e = await enrollmentOf(userId, `plans-${s}`);
+          return e.status === 'exited' ? e : undefined;
+        },
+        10_000,
+        `${userId} to finish`,
+      );
+      const steps = done.log.map((e) => `${e.kind}:${e.stepId ?? ''}`);
+      expect(steps.slice(0, 3)).toEqual(['entered:by-plan', 'branch:by-plan', expect.any(String)]);
+      return done.log.find((e) => e.kind === 'branch')?.detail;
+    };
+    const check = (actual: string, result: boolean) => ({
+      field: 'contact.plan',
+      op: 'equals',
+      expected: 'pro',
+      actual,
+      result,
+    });
+    expect(await decisionOf(`pro-${s}`)).toEqual({ took: 'pro', conditions: [check('pro', true)] });
+    expect(await decisionOf(`basic-${s}`)).toEqual({
+      took: 'else',
+      conditions: [check('basic', false)],
+    });
   });
 
   it('holds enrollments of a paused journey before their next action, and lets them go on resume', async () => {
