@@ -13,6 +13,7 @@ import {
   AttributeDefinitionSchema,
   AttributePolicySchema,
   CreateContactSchema,
+  SubscriptionChangeSchema,
   TagsSchema,
   UpdateContactSchema,
 } from './schemas/contacts.schema.js';
@@ -89,6 +90,15 @@ documentRoute('POST', '/v1/contacts/:idOrUserId/tags', {
 documentRoute('DELETE', '/v1/contacts/:idOrUserId/tags/:tag', {
   summary: 'Remove a tag from a contact',
   tag: 'Contacts',
+});
+documentRoute('GET', '/v1/contacts/:idOrUserId/subscriptions', {
+  summary: 'Email subscription status for all marketing and per category',
+  tag: 'Contacts',
+});
+documentRoute('PUT', '/v1/contacts/:idOrUserId/subscriptions/:category', {
+  summary: 'Subscribe or unsubscribe a contact (`all` or a category)',
+  tag: 'Contacts',
+  body: SubscriptionChangeSchema,
 });
 documentRoute('GET', '/v1/attributes', {
   summary: 'Declared custom attributes',

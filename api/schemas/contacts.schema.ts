@@ -3,6 +3,7 @@ import {
   ATTRIBUTE_TYPES,
   UNKNOWN_ATTRIBUTE_POLICIES,
 } from '../../engine/contacts/attribute-schema.js';
+import { SUBSCRIPTION_STATUSES } from '../../engine/contacts/subscriptions.js';
 
 /** Request bodies of the contact data routes: attributes, contacts, tags, lists, subscriptions. */
 
@@ -131,3 +132,25 @@ export const TagsSchema = Type.Object(
   { additionalProperties: false, title: 'Add tags' },
 );
 export type TagsBody = Static<typeof TagsSchema>;
+
+export const SubscriptionChangeSchema = Type.Object(
+  {
+    status: Type.Union(
+      SUBSCRIPTION_STATUSES.map((s) => Type.Literal(s)),
+      {
+        title: 'Status',
+        description:
+          '`subscribed` or `unsubscribed`; `bounced` and `complained` (on `all` only) need an admin key.',
+      },
+    ),
+    source: Type.Optional(
+      Type.String({
+        title: 'Source',
+        description: 'Where the change comes from (default `api`), such as `crm` or `support`.',
+        pattern: '^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,49}$',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'Change subscription' },
+);
+export type SubscriptionChangeBody = Static<typeof SubscriptionChangeSchema>;
