@@ -25,6 +25,7 @@ const INGEST_ROUTES: readonly string[] = [
   '/v1/identify',
   '/v1/track',
   '/v1/batch',
+  '/v1/import', // Segment's alias of batch, answered by the same handler
   '/v1/page',
   '/v1/screen',
   '/v1/group',

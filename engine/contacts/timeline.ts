@@ -52,7 +52,8 @@ export async function contactTimeline(
   const rows = await prisma.$queryRawUnsafe<Row[]>(
     `SELECT id, kind, at, detail FROM (
        SELECT 'event:' || e.id AS id, 'event' AS kind, e.timestamp AS at,
-              jsonb_build_object('type', e.type, 'name', e.name, 'properties', e.properties,
+              jsonb_build_object('type', e.type, 'name', e.name, 'messageId', e.message_id,
+                                 'properties', e.properties,
                                  'receivedAt', to_char(e.received_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$)) AS detail
          FROM events e WHERE e.contact_id = $1
        UNION ALL
