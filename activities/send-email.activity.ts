@@ -1,23 +1,16 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { zoneOf } from '../core/index.js';
-import {
-  emailKeyOf,
-  isPermanentSmtpError,
-  TemplateError,
-  type SuppressionReason,
-} from '../mail/index.js';
+import { isPermanentSmtpError, TemplateError, type SuppressionReason } from '../mail/index.js';
 import type { ActivityDeps } from './deps.js';
 import { renderContent } from './email-content.js';
 import { journeyInfo } from './journey-info.js';
 import { messagingOf, policyOf } from './messaging.js';
 import {
-  claimSideEffect,
-  loadContact,
+  claimSend,
   resolveDeferrals,
   type MessageRow,
   settleSideEffect,
-  suppressionReason,
 } from './send-email.store.js';
 import { passGate } from './send-gate.js';
 
@@ -79,35 +72,30 @@ export async function sendEmail(
   input: SendEmailInput,
 ): Promise<SendEmailResult> {
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
-  const claimed = await claimSideEffect(
-    deps.sql,
+  const category = input.category ?? 'marketing';
+  const policy = await policyOf(deps, input.workspaceId);
+  const marketing = !policy.transactional.includes(category);
+  // One round trip: the claim, the contact and (for marketing mail) its suppression.
+  const { claimed, contact, suppressed } = await claimSend(deps.sql, {
     key,
-    input.enrollmentId,
-    input.stepId,
-    'sendEmail',
-  );
+    enrollmentId: input.enrollmentId,
+    stepId: input.stepId,
+    workspaceId: input.workspaceId,
+    contactId: input.contactId,
+    category: marketing ? category : null,
+  });
   const settled = claimed.status === 'done' || claimed.status === 'skipped';
   const recorded = settled ? readResult(claimed.result) : null;
   if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
 
-  const contact = await loadContact(deps.sql, input.workspaceId, input.contactId);
   if (!contact)
     return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
   if (!contact.email)
     return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
-
-  const category = input.category ?? 'marketing';
-  const policy = await policyOf(deps, input.workspaceId);
-  const marketing = !policy.transactional.includes(category);
-  if (marketing) {
-    const found = await suppressionReason(
-      deps.sql,
-      input.workspaceId,
-      emailKeyOf(contact.email),
-      category,
-    );
-    const reason = found === 'bounced' || found === 'complained' ? found : found && 'unsubscribed';
-    if (reason) return finish(deps, key, { status: 'suppressed', to: contact.email, reason });
+  if (suppressed) {
+    const reason =
+      suppressed === 'bounced' || suppressed === 'complained' ? suppressed : 'unsubscribed';
+    return finish(deps, key, { status: 'suppressed', to: contact.email, reason });
   }
 
   const local = createHash('sha256').update(key).digest('hex').slice(0, 32);

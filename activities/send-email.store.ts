@@ -1,5 +1,5 @@
 import type { Prisma } from '@prisma/client';
-import { contactRecords, type ContactRecord } from '../engine/contact-record.js';
+import type { ContactRecord } from '../engine/contact-record.js';
 import type { Sql } from '../store/index.js';
 
 /**
@@ -10,24 +10,6 @@ import type { Sql } from '../store/index.js';
 export interface Claimed {
   readonly status: string;
   readonly result: Prisma.JsonValue | null;
-}
-
-/** Claims the side-effect row (or finds the earlier claim) in one statement. */
-export async function claimSideEffect(
-  sql: Sql,
-  key: string,
-  enrollmentId: string,
-  stepId: string,
-  kind: string,
-): Promise<Claimed> {
-  const rows = await sql.query<Claimed>(
-    `INSERT INTO side_effects (key, enrollment_id, step_id, kind, status, updated_at)
-     VALUES ($1, $2, $3, $4, 'started', now())
-     ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
-     RETURNING status, result`,
-    [key, enrollmentId, stepId, kind],
-  );
-  return rows[0] ?? { status: 'started', result: null };
 }
 
 /**
@@ -53,22 +35,6 @@ export async function settleSideEffect(
      UPDATE side_effects SET status = $1, result = $2::jsonb, updated_at = now() WHERE key = $3`,
     [status, JSON.stringify(result), key, ...messageParams(message)],
   );
-}
-
-/** The newest reason the address may not get this category, or null. */
-export async function suppressionReason(
-  sql: Sql,
-  workspaceId: string,
-  emailKey: string,
-  category: string,
-): Promise<string | null> {
-  const rows = await sql.query<{ reason: string }>(
-    `SELECT reason FROM suppressions
-     WHERE workspace_id = $1 AND email_key = $2 AND scope IN ('*', $3)
-     LIMIT 1`,
-    [workspaceId, emailKey, category],
-  );
-  return rows[0]?.reason ?? null;
 }
 
 /** Records the message (what the cap counts and tracking checks). */
@@ -117,12 +83,61 @@ export async function resolveDeferrals(sql: Sql, key: string): Promise<void> {
   );
 }
 
-/** The contact, with the columns templates and the send rules read. */
-export async function loadContact(
+/**
+ * Claims the send's side-effect row (or finds the earlier claim) and reads the contact and,
+ * when `category` is given, the newest reason its address may not get that category: one
+ * statement, because this runs on every send.
+ */
+export async function claimSend(
   sql: Sql,
-  workspaceId: string,
-  contactId: string,
-): Promise<ContactRecord | null> {
-  const [contact] = await contactRecords(sql, [contactId], workspaceId);
-  return contact ?? null;
+  req: {
+    readonly key: string;
+    readonly enrollmentId: string;
+    readonly stepId: string;
+    readonly workspaceId: string;
+    readonly contactId: string;
+    readonly category: string | null;
+  },
+): Promise<{ claimed: Claimed; contact: ContactRecord | null; suppressed: string | null }> {
+  const [row] = await sql.query<{
+    status: string;
+    result: Prisma.JsonValue | null;
+    id: string | null;
+    user_id: string | null;
+    email: string | null;
+    attributes: Prisma.JsonValue;
+    timezone: string | null;
+    locale: string | null;
+    suppressed: string | null;
+  }>(
+    `WITH claim AS (
+       INSERT INTO side_effects (key, enrollment_id, step_id, kind, status, updated_at)
+       VALUES ($1, $2, $3, 'sendEmail', 'started', now())
+       ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+       RETURNING status, result
+     )
+     SELECT claim.status, claim.result, c.id, c.user_id, c.email, c.attributes, c.timezone, c.locale,
+       CASE WHEN $6::text IS NOT NULL THEN (
+         SELECT s.reason FROM suppressions s
+         WHERE s.workspace_id = $4 AND s.email_key = lower(btrim(c.email)) AND s.scope IN ('*', $6::text)
+         LIMIT 1) END AS suppressed
+     FROM claim LEFT JOIN contacts c ON c.id = $5 AND c.workspace_id = $4`,
+    [req.key, req.enrollmentId, req.stepId, req.workspaceId, req.contactId, req.category],
+  );
+  if (!row) throw new Error(`claiming ${req.key} returned no row`);
+  return {
+    claimed: { status: row.status, result: row.result },
+    contact: row.id
+      ? {
+          id: row.id,
+          workspaceId: req.workspaceId,
+          userId: row.user_id,
+          email: row.email,
+          attributes: row.attributes ?? {},
+          timezone: row.timezone,
+          locale: row.locale,
+        }
+      : null,
+    suppressed: row.suppressed,
+  };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmail, type SendEmailInput } from '../../activities/send-email.activity.js';
-import { loadContact } from '../../activities/send-email.store.js';
+import { claimSend } from '../../activities/send-email.store.js';
 import { suppress, type Mailer } from '../../mail/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
@@ -89,7 +89,24 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
       },
     });
     expect(viaModel?.timezone).toBe('Asia/Tokyo');
-    expect(await loadContact(engine.deps.sql, s.workspaceId, s.contactId)).toEqual(viaModel);
+    const enrollmentId = await s.enrollment();
+    const claim = {
+      key: `${enrollmentId}:read:0`,
+      enrollmentId,
+      stepId: 'read',
+      workspaceId: s.workspaceId,
+      contactId: s.contactId,
+      category: 'marketing',
+    };
+    const first = await claimSend(engine.deps.sql, claim);
+    expect(first).toEqual({
+      claimed: { status: 'started', result: null },
+      contact: viaModel,
+      suppressed: null,
+    });
+    // Another workspace's id reads no contact.
+    const elsewhere = await claimSend(engine.deps.sql, { ...claim, workspaceId: 'nope' });
+    expect(elsewhere.contact).toBeNull();
   });
 
   it('never sends marketing email to a suppressed address, but still sends transactional email', async () => {
