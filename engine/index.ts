@@ -13,7 +13,7 @@ export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from '
 export { loadContactFacts } from './facts.js';
 export { contactView, isRecord } from './contact-view.js';
 export { acceptMessages, type AcceptResult, type AcceptedMessage } from './accept.js';
-export { routeInBackground, routeStored } from './route-stored.js';
+export { backgroundRoutingIdle, routeInBackground, routeStored } from './route-stored.js';
 export {
   publishScoringModel,
   applyScoringVersion,

@@ -28,3 +28,8 @@ export function routeInBackground(deps: EngineDeps, eventIds: readonly string[])
   queue = next;
   return next;
 }
+
+/** Resolves when the batches handed to `routeInBackground` so far are routed (for shutdown). */
+export function backgroundRoutingIdle(): Promise<void> {
+  return queue.then(() => undefined);
+}

@@ -13,7 +13,7 @@ import {
 import { createActivities } from '../activities/index.js';
 import { createApp, createLogger, ensureDevApiKey } from '../api/index.js';
 import type { Config } from '../config/index.js';
-import { routePendingEvents, type EngineDeps } from '../engine/index.js';
+import { backgroundRoutingIdle, routePendingEvents, type EngineDeps } from '../engine/index.js';
 import {
   createMailer,
   loadTemplates,
@@ -195,6 +195,8 @@ export async function startEngine(
       });
       const server: Server = app.listen(config.port, config.host);
       await once(server, 'listening');
+      // After the server closes: batches answered but still routing finish before the store closes.
+      stoppers.push(() => backgroundRoutingIdle());
       stoppers.push(
         () =>
           new Promise<void>((resolve) => {
