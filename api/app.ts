@@ -11,6 +11,7 @@ import { contactsCsvRouter } from './contacts-csv.router.js';
 import { contactsWriteRouter } from './contacts-write.router.js';
 import { contactTagsRouter } from './contact-tags.router.js';
 import { subscriptionsRouter } from './subscriptions.router.js';
+import { listsRouter } from './lists.router.js';
 import { docsRouter } from './docs.router.js';
 import { eventsRouter } from './events.router.js';
 import { healthRouter, type ReadinessCheck } from './health.router.js';
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(contactsWriteRouter(deps.engine));
   app.use(contactTagsRouter(deps.engine));
   app.use(subscriptionsRouter(deps.engine));
+  app.use(listsRouter(deps.engine));
   app.use(attributesRouter(deps.engine));
   app.use(usersRouter(deps.engine));
   app.use(teamsRouter(deps.engine));

@@ -13,16 +13,18 @@ import { workspaceOf } from './workspace.js';
 export function contactsRouter(engine: EngineDeps): Router {
   const router = Router();
 
-  /** Contacts of the workspace, paged by id; `?tag=` and `?ownerId=` filter (erased ones are left out). */
+  /** Contacts of the workspace, paged by id; `?tag=`, `?ownerId=`, `?list=` filter (erased ones are left out). */
   router.get('/v1/contacts', async (req, res) => {
     const page = pageOf(req);
     const where: Prisma.ContactWhereInput[] = [
       { workspaceId: workspaceOf(req) },
       { OR: [{ userId: null }, { NOT: { userId: { startsWith: 'erased:' } } }] },
     ];
-    const { tag, ownerId } = filtersOf(req.query);
+    const { tag, ownerId, list } = filtersOf(req.query);
     if (tag !== undefined) where.push({ attributes: { path: ['tags'], array_contains: [tag] } });
     if (ownerId !== undefined) where.push({ ownerId });
+    if (list !== undefined)
+      where.push({ lists: { some: { list: { OR: [{ id: list }, { key: list }] } } } });
     if (page.after) where.push({ id: { gt: page.after } });
     const rows = await engine.prisma.contact.findMany({
       where: { AND: where },
@@ -93,8 +95,12 @@ function timelinePaging(
   return { limit, cursor };
 }
 
-/** `?tag=` and `?ownerId=`: each, when given, a non-empty text. */
-function filtersOf(query: Record<string, unknown>): { tag?: string; ownerId?: string } {
+/** `?tag=`, `?ownerId=` and `?list=` (id or key): each, when given, a non-empty text. */
+function filtersOf(query: Record<string, unknown>): {
+  tag?: string;
+  ownerId?: string;
+  list?: string;
+} {
   const problems: { pointer: string; code: string; message: string }[] = [];
   const read = (name: string): string | undefined => {
     const value = query[name];
@@ -107,10 +113,11 @@ function filtersOf(query: Record<string, unknown>): { tag?: string; ownerId?: st
     });
     return undefined;
   };
-  const filters = { tag: read('tag'), ownerId: read('ownerId') };
+  const filters = { tag: read('tag'), ownerId: read('ownerId'), list: read('list') };
   if (problems.length > 0) throw invalidInput('The filters have problems.', problems);
   return {
     ...(filters.tag === undefined ? {} : { tag: filters.tag }),
     ...(filters.ownerId === undefined ? {} : { ownerId: filters.ownerId }),
+    ...(filters.list === undefined ? {} : { list: filters.list }),
   };
 }

@@ -13,6 +13,8 @@ import {
   AttributeDefinitionSchema,
   AttributePolicySchema,
   CreateContactSchema,
+  CreateListSchema,
+  ListMembersSchema,
   SubscriptionChangeSchema,
   TagsSchema,
   UpdateContactSchema,
@@ -79,7 +81,7 @@ documentRoute('PATCH', '/v1/contacts/:idOrUserId', {
   body: UpdateContactSchema,
 });
 documentRoute('GET', '/v1/contacts', {
-  summary: 'List contacts (`?tag=`, `?ownerId=`; cursor-paged)',
+  summary: 'List contacts (`?tag=`, `?ownerId=`, `?list=`; cursor-paged)',
   tag: 'Contacts',
 });
 documentRoute('POST', '/v1/contacts/:idOrUserId/tags', {
@@ -99,6 +101,30 @@ documentRoute('PUT', '/v1/contacts/:idOrUserId/subscriptions/:category', {
   summary: 'Subscribe or unsubscribe a contact (`all` or a category)',
   tag: 'Contacts',
   body: SubscriptionChangeSchema,
+});
+documentRoute('POST', '/v1/lists', {
+  summary: 'Create a static list',
+  tag: 'Lists',
+  body: CreateListSchema,
+});
+documentRoute('GET', '/v1/lists', { summary: 'Static lists with their sizes', tag: 'Lists' });
+documentRoute('GET', '/v1/lists/:list', { summary: 'A list (by id or key)', tag: 'Lists' });
+documentRoute('DELETE', '/v1/lists/:list', {
+  summary: 'Delete a list (its members leave it)',
+  tag: 'Lists',
+});
+documentRoute('GET', '/v1/lists/:list/members', {
+  summary: "A list's members (cursor-paged)",
+  tag: 'Lists',
+});
+documentRoute('POST', '/v1/lists/:list/members', {
+  summary: 'Add contacts (by id, user id or email) to a list',
+  tag: 'Lists',
+  body: ListMembersSchema,
+});
+documentRoute('DELETE', '/v1/lists/:list/members/:contact', {
+  summary: 'Take a contact (id, user id or email) off a list',
+  tag: 'Lists',
 });
 documentRoute('GET', '/v1/attributes', {
   summary: 'Declared custom attributes',

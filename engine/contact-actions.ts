@@ -9,6 +9,9 @@ import { planOf } from './journeys.js';
 import { routeEvent } from './route.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 import { toJson } from './json.js';
+import { lockContact, recordChange } from './contacts/changes.js';
+import { changeListsInTx } from './contacts/lists.js';
+import { tagsOf } from './contacts/tags.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { exitSignal } from '../workflows/index.js';
 
@@ -62,6 +65,8 @@ export async function applyContactAction(
   let stageEvent: string | null = null;
   try {
     const outcome = await deps.prisma.$transaction(async (tx) => {
+      // Locked: tags and lists changed through the API at the same time queue up behind this.
+      await lockContact(tx, request.contactId);
       const contact = await tx.contact.findFirst({
         where: { id: request.contactId, workspaceId: request.workspaceId },
       });
@@ -70,11 +75,27 @@ export async function applyContactAction(
         ? { ...contact.attributes }
         : {};
       const before = attributes.lifecycleStage;
+      const tagsBefore = tagsOf(attributes.tags);
       change(attributes, action, { contact: contactView(contact), event: request.trigger });
       await tx.contact.update({
         where: { id: contact.id },
         data: { attributes: toJson(attributes) },
       });
+      const source = `journey step ${request.stepId}`;
+      if (action.type === 'updateTags')
+        await recordChange(tx, {
+          workspaceId: request.workspaceId,
+          contactId: contact.id,
+          attribute: 'tags',
+          before: tagsBefore,
+          after: tagsOf(attributes.tags),
+          source,
+        });
+      // Lists are memberships (the copy in attributes.lists follows); a new name makes a list.
+      if (action.type === 'updateLists')
+        await changeListsInTx(tx, request.workspaceId, contact.id, action, source, {
+          createMissing: true,
+        });
       if (action.type === 'setLifecycleStage' && before !== action.stage) {
         const event = await tx.event.create({
           data: {
@@ -130,17 +151,16 @@ function change(
     case 'updateContact':
       for (const c of action.changes) applyChange(attributes, c, data);
       return;
-    case 'updateTags':
-    case 'updateLists': {
-      const field = action.type === 'updateTags' ? 'tags' : 'lists';
-      const current = Array.isArray(attributes[field])
-        ? attributes[field].filter((v): v is string => typeof v === 'string')
-        : [];
-      attributes[field] = [
+    case 'updateTags': {
+      const current = tagsOf(attributes.tags);
+      attributes.tags = [
         ...new Set([...current.filter((v) => !action.remove.includes(v)), ...action.add]),
       ];
       return;
     }
+    case 'updateLists':
+      return; // memberships, written by changeListsInTx
+
     case 'adjustScore': {
       const scores = isRecord(attributes.scores) ? { ...attributes.scores } : {};
       const now = typeof scores[action.score] === 'number' ? scores[action.score] : 0;

@@ -1,13 +1,14 @@
 import type { Prisma } from '@prisma/client';
 import { isRecord } from './contact-view.js';
+import { mirrorLists } from './contacts/lists.js';
 import { rescoreContact } from './rescore-contact.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 
 /**
  * Merges a duplicate (an anonymous visitor, an imported row with the same email) into the
- * contact that stays: its events, score entries, enrollments and recorded changes move over,
- * its anonymous ids, attributes and owner fill gaps (the staying contact wins on conflicts),
- * then scores are recomputed from the merged history.
+ * contact that stays: its events, score entries, enrollments, list memberships and recorded
+ * changes move over, its anonymous ids, attributes and owner fill gaps (the staying contact
+ * wins on conflicts), then scores are recomputed from the merged history.
  */
 export async function mergeContacts(
   tx: Prisma.TransactionClient,
@@ -29,6 +30,14 @@ export async function mergeContacts(
     where: { contactId: fromId },
     data: { contactId: intoId },
   });
+  // List memberships move over (the staying contact's copy in attributes.lists follows below).
+  await tx.$executeRawUnsafe(
+    `INSERT INTO list_memberships (list_id, contact_id, source, added_at)
+     SELECT list_id, $2, source, added_at FROM list_memberships WHERE contact_id = $1
+     ON CONFLICT DO NOTHING`,
+    fromId,
+    intoId,
+  );
   await tx.contact.delete({ where: { id: fromId } });
   const attributes = {
     ...(isRecord(from.attributes) ? from.attributes : {}),
@@ -46,5 +55,6 @@ export async function mergeContacts(
       ownerId: into.ownerId ?? from.ownerId,
     },
   });
+  await mirrorLists(tx, into.workspaceId, intoId, 'merge');
   for (const model of active) await rescoreContact(tx, model, intoId);
 }

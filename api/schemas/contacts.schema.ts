@@ -154,3 +154,39 @@ export const SubscriptionChangeSchema = Type.Object(
   { additionalProperties: false, title: 'Change subscription' },
 );
 export type SubscriptionChangeBody = Static<typeof SubscriptionChangeSchema>;
+
+export const CreateListSchema = Type.Object(
+  {
+    key: Type.String({
+      title: 'Key',
+      description:
+        'What journeys (`updateLists`) and conditions (`lists`) name the list by, such as `newsletter`.',
+      minLength: 1,
+      maxLength: 100,
+      pattern: '^\\S(.*\\S)?$',
+    }),
+    name: Type.Optional(
+      Type.String({
+        title: 'Name',
+        description: 'How people see it.',
+        minLength: 1,
+        maxLength: 200,
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'Create list', description: 'A static list.' },
+);
+export type CreateListBody = Static<typeof CreateListSchema>;
+
+export const ListMembersSchema = Type.Object(
+  {
+    contacts: Type.Array(Type.String({ minLength: 1, maxLength: 320 }), {
+      title: 'Contacts',
+      description: 'Each a contact id, a user id or an email.',
+      minItems: 1,
+      maxItems: 500,
+    }),
+  },
+  { additionalProperties: false, title: 'Add list members' },
+);
+export type ListMembersBody = Static<typeof ListMembersSchema>;

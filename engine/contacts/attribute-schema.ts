@@ -135,6 +135,16 @@ export function checkAttributes(
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const pointer = `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (key === 'lists') {
+      // Memberships are the truth; attributes.lists is their copy, written only with them.
+      problems.push({
+        pointer,
+        code: 'managed',
+        message:
+          '`lists` cannot be set as an attribute; add the contact to lists with POST /v1/lists/{list}/members.',
+      });
+      continue;
+    }
     const declared = schema.definitions.get(key);
     const builtIn = BUILT_IN.get(key);
     if (value === null || value === undefined) {

@@ -12,6 +12,8 @@ export interface ErasureCounts {
   readonly attributes: number;
   /** Recorded changes (tags, owner, lists) deleted: their values can say things about the person. */
   readonly attributeChanges: number;
+  /** Static lists the contact was taken off. */
+  readonly listMemberships: number;
 }
 
 export type EraseOutcome =
@@ -27,7 +29,8 @@ export function tombstoneOf(contactId: string): string {
  * Right to be forgotten. The contact row stays (enrollments, score entries and the audit point
  * at it) but loses everything personal: email, attributes, time zone, locale, anonymous ids,
  * and its `userId` becomes a tombstone so the same person identifying again starts afresh.
- * Event properties (identify traits included) and recorded attribute changes are cleared.
+ * Event properties (identify traits included) and recorded attribute changes are cleared, and
+ * the contact leaves its static lists.
  * Running enrollments are told to exit after the commit; a workflow already gone is fine. The
  * audit row holds only ids and counts, and its unique key makes a second erase of the same
  * contact a 404.
@@ -55,6 +58,7 @@ export async function eraseContact(
     // Journeys recorded the address they mailed (side-effect results, the enrollment log).
     const scrubbed = await scrubJourneyRecords(tx, contact.id, contact.email);
     const changes = await tx.attributeChange.deleteMany({ where: { contactId: contact.id } });
+    const memberships = await tx.listMembership.deleteMany({ where: { contactId: contact.id } });
     const running = await tx.enrollment.findMany({
       where: { contactId: contact.id, status: { in: ['active', 'pending'] } },
       select: { id: true },
@@ -84,6 +88,7 @@ export async function eraseContact(
       anonymousIds: contact.anonymousIds.length,
       attributes,
       attributeChanges: changes.count,
+      listMemberships: memberships.count,
     };
     await tx.erasureAudit.create({
       data: { id: newId(), workspaceId, contactId: contact.id, counts: { ...counts } },

@@ -24,6 +24,8 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
   const userId = `iso-user-${s}`;
   const email = `iso-${s}@example.com`;
   const attributeKey = `iso_${s}`;
+  const listKey = `iso-list-${s}`;
+  let listId = '';
 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
@@ -52,11 +54,15 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
         mapping: { event: '/e', userId: '/u' },
       })
     ).body as { id: string };
-    // Contact data: a declared attribute.
+    // Contact data: a declared attribute, a tag, a list with the contact on it.
     await owner.request('PUT', `/v1/attributes/${attributeKey}`, {
       body: JSON.stringify({ type: 'text' }),
       headers: { 'content-type': 'application/json' },
     });
+    await owner.post(`/v1/contacts/${contact.id}/tags`, { tags: [listKey] });
+    const list = (await owner.post('/v1/lists', { key: listKey })).body as { id: string };
+    await owner.post(`/v1/lists/${list.id}/members`, { contacts: [userId] });
+    listId = list.id;
     const enrollment = await eventually(
       // Finished, so the snapshots below cannot change on their own.
       () =>
@@ -86,6 +92,8 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       mail.id,
       'default',
       attributeKey,
+      listKey,
+      listId,
     );
   });
   afterAll(async () => {
@@ -104,6 +112,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
           `/v1/webhook-sources/${ownerSourceId}`,
           `/v1/workspaces/default`,
           `/v1/attributes/${attributeKey}`,
+          `/v1/lists/${listId}`,
         ].map(async (p) => (await owner.get(p)).body),
       ),
       (key, value: unknown) => (key === 'lastUsedAt' ? undefined : value),

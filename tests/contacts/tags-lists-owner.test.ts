@@ -193,4 +193,105 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
       'the tagged contact to enter the journey',
     );
   });
+
+  it('keeps static lists: members by id, user id or email, on the timeline, read by conditions and journey steps', async () => {
+    const s = uniqueSuffix();
+    const key = `customers-${s}`;
+    const ada = await contact(s);
+    const grace = await contact(s);
+    const alan = await contact(s);
+
+    // Bad input: problems with pointers, nothing stored.
+    expectProblem(await api.post('/v1/lists', { key: ' padded ' }), ['/key']);
+    expectProblem(await api.post('/v1/lists', { name: 'No key' }), ['/key']);
+    const created = await api.post('/v1/lists', { key, name: 'Customers' });
+    expect(created.status).toBe(201);
+    const list = created.body as { id: string; key: string; members: number };
+    expect(list).toMatchObject({ key, members: 0 });
+    expect((await api.post('/v1/lists', { key })).status).toBe(409);
+    const members = `/v1/lists/${list.id}/members`;
+    const refused = await api.post(members, {
+      contacts: [ada.id, `nobody-${s}`, `${grace.userId ?? ''}@example.com`, 'ghost@example.com'],
+    });
+    expectProblem(refused, ['/contacts/1', '/contacts/3']);
+    expectProblem(await api.post(members, { contacts: [] }), ['/contacts']);
+    expect((await api.post(`/v1/lists/missing-${s}/members`, { contacts: [ada.id] })).status).toBe(
+      404,
+    );
+    expect((await api.get(`/v1/lists/${list.id}`)).body).toMatchObject({ members: 0 });
+    expect(await changesOf(api, ada.id, 'lists')).toEqual([]);
+
+    // By id, user id and email (any case); twice is once.
+    const added = await api.post(`/v1/lists/${key}/members`, {
+      contacts: [ada.id, grace.userId, `${alan.userId ?? ''}@EXAMPLE.com`, ada.id],
+    });
+    expect(added.body).toMatchObject({ added: 3, alreadyMembers: 0 });
+    expect((await api.post(members, { contacts: [ada.id] })).body).toMatchObject({
+      added: 0,
+      alreadyMembers: 1,
+    });
+    expect((await api.get(`/v1/contacts/${ada.id}`)).body).toMatchObject({ lists: [key] });
+    expect(await changesOf(api, ada.id, 'lists')).toEqual([
+      { attribute: 'lists', from: [], to: [key], source: 'api' },
+    ]);
+    const page = (await api.get(`${members}?limit=2`)).body as {
+      data: { contactId: string }[];
+      nextCursor: string | null;
+    };
+    const rest = (await api.get(`${members}?limit=2&cursor=${page.nextCursor ?? ''}`)).body as {
+      data: { contactId: string }[];
+    };
+    expect([...page.data, ...rest.data].map((m) => m.contactId).sort()).toEqual(
+      [ada.id, grace.id, alan.id].sort(),
+    );
+    const filtered = (await api.get(`/v1/contacts?list=${key}`)).body as { data: Contact[] };
+    expect(filtered.data.map((c) => c.id).sort()).toEqual([ada.id, grace.id, alan.id].sort());
+
+    // Conditions read the lists: a condition-triggered journey takes list members only.
+    const journey = await api.post('/v1/journeys', {
+      id: `listed-${s}`,
+      name: 'Listed',
+      triggers: [
+        { type: 'condition', condition: { type: 'contains', field: 'lists', value: key } },
+      ],
+      steps: [
+        { id: 'hold', type: 'wait', duration: 'PT1S' },
+        { id: 'leave', type: 'updateLists', remove: [key], add: [`alumni-${s}`] },
+      ],
+    });
+    expect(journey.status, JSON.stringify(journey.body)).toBe(201);
+    const outsider = await contact(s);
+    await api.post('/v1/track', { userId: ada.userId, event: `seen_${s}` });
+    await api.post('/v1/track', { userId: outsider.userId, event: `seen_${s}` });
+    // The journey's updateLists step moves Ada to a list it creates, through the same tables.
+    const moved = await eventually(
+      async () => {
+        const body = (await api.get(`/v1/contacts/${ada.id}`)).body as Contact;
+        return body.lists.includes(`alumni-${s}`) ? body : undefined;
+      },
+      30_000,
+      'the journey to move the contact between lists',
+    );
+    expect(moved.lists).toEqual([`alumni-${s}`]);
+    expect((await api.get(`/v1/lists/alumni-${s}`)).body).toMatchObject({ members: 1 });
+    expect((await api.get(`/v1/lists/${key}`)).body).toMatchObject({ members: 2 });
+    expect(
+      ((await api.get(`/v1/contacts/${outsider.id}`)).body as { enrollments: unknown[] })
+        .enrollments,
+    ).toEqual([]);
+
+    // Removing by email, then deleting the list: the members lose it.
+    const removed = await api.request(
+      'DELETE',
+      `${members}/${encodeURIComponent(`${grace.userId ?? ''}@example.com`)}`,
+    );
+    expect(await removed.json()).toMatchObject({ removed: true, contactId: grace.id });
+    expect(((await api.get(`/v1/contacts/${grace.id}`)).body as Contact).lists).toEqual([]);
+    expect((await api.request('DELETE', `${members}/nobody-${s}`)).status).toBe(404);
+    const deleted = await api.request('DELETE', `/v1/lists/${list.id}`);
+    expect(await deleted.json()).toMatchObject({ deleted: true, members: 1 });
+    expect(((await api.get(`/v1/contacts/${alan.id}`)).body as Contact).lists).toEqual([]);
+    expect(await changesOf(api, alan.id, 'lists')).toHaveLength(2);
+    expect((await api.get(`/v1/lists/${list.id}`)).status).toBe(404);
+  }, 60_000);
 });
