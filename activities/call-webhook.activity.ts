@@ -3,6 +3,7 @@ import type { Action } from '../core/index.js';
 import { renderJson, renderText, signWebhook } from '../mail/index.js';
 import { contactView } from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
+import { writeSideEffect } from './side-effects.js';
 import { journeyInfo } from './journey-info.js';
 
 export interface CallWebhookInput {
@@ -98,18 +99,12 @@ export async function callWebhook(
       await noteCall(deps, key, input, attempt);
       throw retryLater(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE', attempt);
     }
-    await deps.prisma.sideEffect.upsert({
-      where: { key },
-      create: {
-        key,
-        enrollmentId: input.enrollmentId,
-        stepId: input.stepId,
-        kind: 'webhook',
-        status: 'failed',
-        result: { error: reason },
-      },
-      update: { status: 'failed', result: { error: reason } },
-    });
+    await writeSideEffect(
+      deps.sql,
+      { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' },
+      'failed',
+      { error: reason },
+    );
     throw ApplicationFailure.nonRetryable(
       `Calling ${url} failed ${attempt} times: ${reason}`,
       'WEBHOOK_UNREACHABLE',
@@ -121,18 +116,12 @@ export async function callWebhook(
   }
 
   await deps.prisma.webhookCall.updateMany({ where: { key }, data: { status } });
-  await deps.prisma.sideEffect.upsert({
-    where: { key },
-    create: {
-      key,
-      enrollmentId: input.enrollmentId,
-      stepId: input.stepId,
-      kind: 'webhook',
-      status: 'done',
-      result: { status },
-    },
-    update: { status: 'done', result: { status } },
-  });
+  await writeSideEffect(
+    deps.sql,
+    { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' },
+    'done',
+    { status },
+  );
   return { status };
 }
 
@@ -160,18 +149,12 @@ async function noteCall(
   input: CallWebhookInput,
   calls: number,
 ): Promise<void> {
-  await deps.prisma.sideEffect.upsert({
-    where: { key },
-    create: {
-      key,
-      enrollmentId: input.enrollmentId,
-      stepId: input.stepId,
-      kind: 'webhook',
-      status: 'started',
-      result: { calls },
-    },
-    update: { status: 'started', result: { calls } },
-  });
+  await writeSideEffect(
+    deps.sql,
+    { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' },
+    'started',
+    { calls },
+  );
 }
 
 /** Counts calls of this journey in the window under a lock; over the limit, retry later. */

@@ -5,6 +5,7 @@ import { renderText } from '../mail/index.js';
 import { contactView } from '../engine/index.js';
 import { ownerRefOf } from '../engine/contacts/owner.js';
 import type { ActivityDeps } from './deps.js';
+import { writeSideEffect } from './side-effects.js';
 
 export interface CreateTaskInput {
   readonly workspaceId: string;
@@ -68,18 +69,12 @@ export async function createTaskActivity(
     });
   }
   const result = { taskId: task.id, assigneeId: task.assigneeId };
-  await deps.prisma.sideEffect.upsert({
-    where: { key },
-    create: {
-      key,
-      enrollmentId: input.enrollmentId,
-      stepId: input.stepId,
-      kind: 'createTask',
-      status: 'done',
-      result,
-    },
-    update: { status: 'done', result },
-  });
+  await writeSideEffect(
+    deps.sql,
+    { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'createTask' },
+    'done',
+    result,
+  );
   return result;
 }
 
