@@ -2,8 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config/index.js';
-import { validateJourney, validateScoringModel, type Problem } from '../definitions/index.js';
+import { validateJourney, validateScoringModel } from '../definitions/index.js';
 import { publishJourney, publishScoringModel, type EngineDeps } from '../engine/index.js';
+import { assigneeDirectory } from '../engine/tasks/index.js';
 import { loadTemplates } from '../mail/index.js';
 import { openDatabase } from '../store/index.js';
 import { progressBar } from './progress.js';
@@ -17,9 +18,10 @@ interface Definition {
 }
 
 /**
- * `drumbeat deploy <dir>`: validates every definition under the folder first and publishes
- * nothing if any has a problem; then publishes through the engine, where a definition whose
- * compiled plan is unchanged is left alone. Prints what happened to each.
+ * `drumbeat deploy <dir>`: validates every definition under the folder first (task assignees
+ * against the workspace's teams and users) and publishes nothing if any has a problem; then
+ * publishes through the engine, where a definition whose compiled plan is unchanged is left
+ * alone. Prints what happened to each.
  */
 export async function deploy(config: Config, dir: string, workspaceId: string): Promise<number> {
   const files = await jsonFiles(dir);
@@ -28,41 +30,18 @@ export async function deploy(config: Config, dir: string, workspaceId: string): 
     return 2;
   }
   const templates = await loadTemplates(config.templatesDir);
-  const definitions: Definition[] = [];
+  const documents: { readonly file: string; readonly document: unknown }[] = [];
   let invalid = 0;
   for (const file of files) {
     const name = relative(process.cwd(), file);
-    let document: unknown;
     try {
-      document = JSON.parse(await readFile(file, 'utf8'));
+      documents.push({ file: name, document: JSON.parse(await readFile(file, 'utf8')) });
     } catch (error) {
       console.log(
         `✗ ${name}: not readable JSON (${error instanceof Error ? error.message : String(error)})`,
       );
       invalid++;
-      continue;
     }
-    const kind = kindOf(document);
-    const problems: readonly Problem[] = (() => {
-      const result =
-        kind === 'journey'
-          ? validateJourney(document, { templateExists: (t) => templates.has(t) })
-          : validateScoringModel(document);
-      return result.ok ? [] : result.problems;
-    })();
-    if (problems.length > 0) {
-      invalid++;
-      console.log(`✗ ${name} (${kind}): ${problems.length} problem(s)`);
-      for (const p of problems) console.log(`    ${p.pointer || '/'}  ${p.message}  [${p.code}]`);
-    } else {
-      definitions.push({ file: name, kind, document });
-    }
-  }
-  if (invalid > 0) {
-    console.log(
-      `\n${invalid} of ${files.length} definition(s) have problems; nothing was published.`,
-    );
-    return 1;
   }
 
   const database = await openDatabase(
@@ -83,28 +62,57 @@ export async function deploy(config: Config, dir: string, workspaceId: string): 
   };
   const summary = { published: 0, unchanged: 0 };
   const lines: string[] = [];
-  const bar = progressBar(definitions.length, 'Publishing');
   try {
-    for (const d of definitions) {
+    // Task assignees are checked against the workspace before anything is published, so a
+    // missing team stops the whole deploy rather than half of it.
+    const context = {
+      templateExists: (t: string) => templates.has(t),
+      ...(await assigneeDirectory(deps.prisma, workspaceId)),
+    };
+    const definitions: Definition[] = [];
+    for (const { file, document } of documents) {
+      const kind = kindOf(document);
       const result =
-        d.kind === 'journey'
-          ? await publishJourney(deps, workspaceId, d.document)
-          : await publishScoringModel(deps, workspaceId, d.document);
-      if (!result.ok) throw new Error(`${d.file} was valid a moment ago but is not now`);
-      summary[result.created ? 'published' : 'unchanged']++;
-      lines.push(
-        `${result.created ? '↑' : '='} ${d.file} (${d.kind}): ${result.created ? `published version ${result.version.version}` : `unchanged (version ${result.version.version})`}`,
+        kind === 'journey' ? validateJourney(document, context) : validateScoringModel(document);
+      if (result.ok) {
+        definitions.push({ file, kind, document });
+        continue;
+      }
+      invalid++;
+      console.log(`✗ ${file} (${kind}): ${result.problems.length} problem(s)`);
+      for (const p of result.problems)
+        console.log(`    ${p.pointer || '/'}  ${p.message}  [${p.code}]`);
+    }
+    if (invalid > 0) {
+      console.log(
+        `\n${invalid} of ${files.length} definition(s) have problems; nothing was published.`,
       );
-      bar.tick(d.file);
+      return 1;
+    }
+    const bar = progressBar(definitions.length, 'Publishing');
+    try {
+      for (const d of definitions) {
+        const result =
+          d.kind === 'journey'
+            ? await publishJourney(deps, workspaceId, d.document)
+            : await publishScoringModel(deps, workspaceId, d.document);
+        if (!result.ok) throw new Error(`${d.file} was valid a moment ago but is not now`);
+        summary[result.created ? 'published' : 'unchanged']++;
+        lines.push(
+          `${result.created ? '↑' : '='} ${d.file} (${d.kind}): ${result.created ? `published version ${result.version.version}` : `unchanged (version ${result.version.version})`}`,
+        );
+        bar.tick(d.file);
+      }
+    } finally {
+      bar.done();
     }
   } finally {
-    bar.done();
     await connection.close().catch(() => undefined);
     await database.close();
   }
   console.log(lines.join('\n'));
   console.log(
-    `\n${definitions.length} definition(s) valid; ${summary.published} published, ${summary.unchanged} unchanged (workspace ${workspaceId}).`,
+    `\n${documents.length} definition(s) valid; ${summary.published} published, ${summary.unchanged} unchanged (workspace ${workspaceId}).`,
   );
   return 0;
 }

@@ -257,7 +257,7 @@ function assigneeProblems(
       problem(
         [...path, teamKey],
         'unknown-team',
-        `${said} assigns the task to the team \`${team}\`, which does not exist.`,
+        `${said} assigns its task to the team \`${team}\`, which does not exist in this workspace.`,
       ),
     ];
   }
@@ -266,7 +266,7 @@ function assigneeProblems(
       problem(
         [...path, 'user'],
         'unknown-user',
-        `${said} assigns the task to \`${assignee.user}\`, who is not a user.`,
+        `${said} assigns its task to the user \`${assignee.user}\`, who does not exist in this workspace.`,
       ),
     ];
   }

@@ -14,6 +14,7 @@ import { toJson } from './json.js';
 import { audienceWorkflow } from '../workflows/index.js';
 import { syncJourneySchedules } from './schedules.js';
 import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
+import { assigneeDirectory } from './tasks/index.js';
 import type { EngineDeps } from './deps.js';
 
 export type PublishResult =
@@ -92,8 +93,9 @@ export async function publishJourney(
 }
 
 /**
- * What validation checks references against: the templates, and the journeys of the workspace
- * (a journey may name itself, for example to re-enroll).
+ * What validation checks references against: the templates, the journeys of the workspace
+ * (a journey may name itself, for example to re-enroll), and its teams and users that
+ * `createTask` steps assign to.
  */
 export async function validationContext(
   deps: EngineDeps,
@@ -116,6 +118,7 @@ export async function validationContext(
   return {
     templateExists: (name) => deps.templates.has(name),
     journeyExists: (key) => journeys.has(key),
+    ...(await assigneeDirectory(deps.prisma, workspaceId)),
   };
 }
 

@@ -180,6 +180,7 @@ export async function startEngine(
           process.env.VITEST && !process.env.LOG_LEVEL ? 'warn' : config.logLevel,
         ),
         rateLimit: config.rateLimit,
+        sharedRateLimits: database.kind === 'postgres',
         bodyLimitKb: config.bodyLimitKb,
         metricsToken: config.metricsToken,
         readiness: async () => ({

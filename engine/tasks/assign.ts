@@ -42,6 +42,32 @@ export async function findUser(tx: Tx, workspaceId: string, ref: string): Promis
   return user?.id ?? null;
 }
 
+/**
+ * Which team and user references a journey may name in this workspace, resolved exactly as
+ * assignment resolves them: a team by key or id, a user by id or (trimmed, lower-case) email.
+ * Publishing checks `createTask` assignees against it.
+ */
+export async function assigneeDirectory(
+  prisma: Tx,
+  workspaceId: string,
+): Promise<{ teamExists: (ref: string) => boolean; userExists: (ref: string) => boolean }> {
+  const teams = await prisma.team.findMany({
+    where: { workspaceId },
+    select: { id: true, key: true },
+  });
+  const users = await prisma.user.findMany({
+    where: { workspaceId },
+    select: { id: true, email: true },
+  });
+  const teamRefs = new Set(teams.flatMap((t) => [t.key, t.id]));
+  const userIds = new Set(users.map((u) => u.id));
+  const emails = new Set(users.map((u) => u.email));
+  return {
+    teamExists: (ref) => teamRefs.has(ref),
+    userExists: (ref) => userIds.has(ref) || emails.has(ref.trim().toLowerCase()),
+  };
+}
+
 async function members(tx: Tx, teamId: string): Promise<string[]> {
   const rows = await tx.teamMember.findMany({
     where: { teamId },

@@ -1,3 +1,3 @@
 // Tasks for users (sales reps): creation with assignment strategies, completion as an event.
-export { chooseAssignee, findUser } from './assign.js';
+export { assigneeDirectory, chooseAssignee, findUser } from './assign.js';
 export { completeTask, createTask, type NewTask, type TaskPriority } from './tasks.js';

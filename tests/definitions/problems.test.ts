@@ -72,6 +72,68 @@ describe('semantic checks', () => {
     expect(byCode['unknown-journey']?.pointer).toBe('/steps/6/journey');
   });
 
+  it('checks the teams and users a task is assigned to, only when the workspace is known', () => {
+    const steps = [
+      {
+        id: 'follow-up',
+        type: 'createTask',
+        title: 'Call',
+        assignee: { type: 'roundRobin', team: 'sales-emea' },
+      },
+      {
+        id: 'least',
+        type: 'createTask',
+        title: 'Call',
+        assignee: { type: 'leastLoaded', team: 'sales' },
+      },
+      {
+        id: 'owner',
+        type: 'createTask',
+        title: 'Call',
+        assignee: { type: 'owner', fallbackTeam: 'ghosts' },
+      },
+      {
+        id: 'by-email',
+        type: 'createTask',
+        title: 'Call',
+        assignee: { type: 'user', user: ' Rep@Example.com ' },
+      },
+      { id: 'by-id', type: 'createTask', title: 'Call', assignee: { type: 'user', user: 'u-2' } },
+      {
+        id: 'nobody',
+        type: 'createTask',
+        title: 'Call',
+        assignee: { type: 'user', user: 'ghost@example.com' },
+      },
+    ];
+    const workspace: ValidationContext = {
+      ...context,
+      userExists: (ref) => ref === 'u-2' || ref.trim().toLowerCase() === 'rep@example.com',
+    };
+    expect(problemsOf(journey(steps), workspace)).toEqual([
+      {
+        pointer: '/steps/0/assignee/team',
+        code: 'unknown-team',
+        message:
+          'Step `follow-up` assigns its task to the team `sales-emea`, which does not exist in this workspace.',
+      },
+      {
+        pointer: '/steps/2/assignee/fallbackTeam',
+        code: 'unknown-team',
+        message:
+          'Step `owner` assigns its task to the team `ghosts`, which does not exist in this workspace.',
+      },
+      {
+        pointer: '/steps/5/assignee/user',
+        code: 'unknown-user',
+        message:
+          'Step `nobody` assigns its task to the user `ghost@example.com`, who does not exist in this workspace.',
+      },
+    ]);
+    // Offline validation (`drumbeat validate`, POST /v1/journeys/validate) has no workspace.
+    expect(problemsOf(journey(steps), { templateExists: () => true })).toEqual([]);
+  });
+
   it('checks where condition fields can be read', () => {
     const problems = problemsOf(
       journey([{ id: 'a', type: 'exit' }], {

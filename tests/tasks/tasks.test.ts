@@ -156,6 +156,74 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     expect(events[0]?.routedAt).not.toBeNull();
   });
 
+  it('publishing a journey that assigns to a team or user the workspace lacks is refused, and stores nothing, until they exist', async () => {
+    const suffix = uniqueSuffix();
+    const teamKey = `sales-emea-${suffix}`;
+    const repEmail = `closer.${suffix}@example.com`;
+    const definition = {
+      id: `emea-${suffix}`,
+      name: 'EMEA follow-up',
+      triggers: [{ type: 'event', event: `mql_${suffix}` }],
+      steps: [
+        { id: 'welcome', type: 'sendEmail', template: 'welcome' },
+        {
+          id: 'follow-up',
+          type: 'createTask',
+          title: 'Call {{contact.firstName}}',
+          assignee: { type: 'roundRobin', team: teamKey },
+        },
+        {
+          id: 'close',
+          type: 'createTask',
+          title: 'Close',
+          assignee: { type: 'user', user: repEmail.toUpperCase() },
+        },
+      ],
+    };
+    const refused = await api.post('/v1/journeys', definition);
+    expect(refused.status).toBe(422);
+    expect(refused.contentType).toContain('application/problem+json');
+    expect((refused.body as { errors: unknown[] }).errors).toEqual([
+      {
+        pointer: '/steps/1/assignee/team',
+        code: 'unknown-team',
+        detail: `Step \`follow-up\` assigns its task to the team \`${teamKey}\`, which does not exist in this workspace.`,
+      },
+      {
+        pointer: '/steps/2/assignee/user',
+        code: 'unknown-user',
+        detail: `Step \`close\` assigns its task to the user \`${repEmail.toUpperCase()}\`, who does not exist in this workspace.`,
+      },
+    ]);
+    const draft = await api.post('/v1/journeys?draft=true', definition);
+    expect(draft.status).toBe(422);
+    expect(await engine.deps.prisma.journey.count({ where: { key: definition.id } })).toBe(0);
+    // Plain validation knows no workspace, so it still accepts the definition.
+    expect((await api.post('/v1/journeys/validate', definition)).status).toBe(200);
+
+    const rep = await api.post('/v1/users', { email: repEmail, name: 'Closer' });
+    expect(rep.status).toBe(201);
+    const team = await api.post('/v1/teams', {
+      key: teamKey,
+      name: 'Sales EMEA',
+      members: [repEmail],
+    });
+    expect(team.status).toBe(201);
+    const published = await api.post('/v1/journeys', definition);
+    expect(published.status).toBe(201);
+    // A team may also be named by its id, as assignment resolves it.
+    const byId = await api.post('/v1/journeys', {
+      ...definition,
+      steps: definition.steps.map((step) =>
+        step.id === 'follow-up'
+          ? { ...step, assignee: { type: 'leastLoaded', team: (team.body as { id: string }).id } }
+          : step,
+      ),
+    });
+    expect(byId.status).toBe(201);
+    expect((byId.body as { version: number }).version).toBe(2);
+  });
+
   it('a journey waiting for task_completed moves on when the rep completes the task through the API', async () => {
     const { key, users } = await team(1);
     const suffix = uniqueSuffix();
