@@ -22,7 +22,7 @@ import { createLogger, requestLogger, type Logger, type LogLevel } from './loggi
 import { mailboxRouter } from './mailbox.router.js';
 import { metricsRouter } from './metrics.router.js';
 import { createProblemHandler, HttpProblem, notFoundHandler, PROBLEM_BASE } from './problem.js';
-import { rateLimitPerKey, TokenBuckets, type RateLimit } from './rate-limit.js';
+import { rateLimitPerKey, SharedBuckets, TokenBuckets, type RateLimit } from './rate-limit.js';
 import { requestId } from './request-id.js';
 import { scoresRouter } from './scores.router.js';
 import { tasksRouter } from './tasks.router.js';
@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly publicUrl?: string;
   readonly logger?: Logger;
   readonly rateLimit?: RateLimit;
+  /** Keep rate-limit buckets in the database, shared by every API process (PostgreSQL). */
+  readonly sharedRateLimits?: boolean;
   readonly bodyLimitKb?: number;
   readonly metricsToken?: string | null;
   /** Signs unsubscribe and tracking links (issue 6); those routes are off without it. */
@@ -66,7 +68,10 @@ export function createApp(deps: AppDeps): Express {
   const publicUrl = deps.publicUrl ?? '';
   const logger = deps.logger ?? createLogger(DEFAULT_LOG_LEVEL);
   const keys = new KeyStore(prisma);
-  const buckets = new TokenBuckets(deps.rateLimit ?? { perSecond: 1000, burst: 2000 });
+  const limit = deps.rateLimit ?? { perSecond: 1000, burst: 2000 };
+  const buckets = deps.sharedRateLimits
+    ? new SharedBuckets(deps.engine.sql, limit)
+    : new TokenBuckets(limit);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { Sql } from '../store/index.js';
 import { authOf } from './auth/index.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
 
@@ -9,17 +10,25 @@ export interface RateLimit {
   readonly burst: number;
 }
 
+/** Takes a token for `id`: 0 when allowed, otherwise the seconds until one is available. */
+export interface RateLimiter {
+  take(id: string): Promise<number>;
+}
+
 /**
- * In-process token buckets, one per API key or webhook source. With several API processes the
- * effective limit is per process; that is enough to stop a runaway client.
+ * In-process token buckets, one per API key or webhook source: for the embedded database,
+ * where one process serves everything.
  */
-export class TokenBuckets {
+export class TokenBuckets implements RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly limit: RateLimit) {}
 
-  /** Takes a token; returns 0 when allowed, otherwise the seconds until one is available. */
-  take(id: string, now = Date.now()): number {
+  take(id: string): Promise<number> {
+    return Promise.resolve(this.takeAt(id, Date.now()));
+  }
+
+  takeAt(id: string, now: number): number {
     if (this.limit.perSecond <= 0) return 0;
     const bucket = this.buckets.get(id) ?? { tokens: this.limit.burst, at: now };
     bucket.tokens = Math.min(
@@ -37,6 +46,34 @@ export class TokenBuckets {
   }
 }
 
+/**
+ * Token buckets in PostgreSQL, shared by every API process on the database, so the limit of a
+ * key holds however many processes serve it. One statement a request, on an unlogged table
+ * (no write-ahead log: buckets are not worth a disk flush, and a crash only refills them).
+ */
+export class SharedBuckets implements RateLimiter {
+  constructor(
+    private readonly sql: Sql,
+    private readonly limit: RateLimit,
+  ) {}
+
+  async take(id: string): Promise<number> {
+    if (this.limit.perSecond <= 0) return 0;
+    const [row] = await this.sql.query<{ granted: boolean; tokens: number }>(
+      `INSERT INTO rate_limit_buckets AS b (key, tokens, at_ms, granted) VALUES ($1, $2::float8 - 1, $3, true)
+       ON CONFLICT (key) DO UPDATE SET
+         granted = LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4) >= 1,
+         tokens = LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4)
+           - CASE WHEN LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4) >= 1 THEN 1 ELSE 0 END,
+         at_ms = GREATEST(b.at_ms, $3)
+       RETURNING granted, tokens`,
+      [id, this.limit.burst, Date.now(), this.limit.perSecond],
+    );
+    if (!row || row.granted) return 0;
+    return Math.max(1, Math.ceil((1 - Number(row.tokens)) / this.limit.perSecond));
+  }
+}
+
 export function tooManyRequests(retryAfterSeconds: number): HttpProblem {
   return new HttpProblem(
     429,
@@ -48,16 +85,16 @@ export function tooManyRequests(retryAfterSeconds: number): HttpProblem {
 
 /** Limits authenticated requests per API key; answers 429 with Retry-After. */
 export function rateLimitPerKey(
-  buckets: TokenBuckets,
+  buckets: RateLimiter,
   onLimited: () => void = () => undefined,
 ): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const auth = authOf(req);
     if (!auth) {
       next();
       return;
     }
-    const wait = buckets.take(`key:${auth.keyId}`);
+    const wait = await buckets.take(`key:${auth.keyId}`);
     if (wait > 0) {
       onLimited();
       res.set('Retry-After', String(wait));

@@ -4,7 +4,7 @@ import { ingest, type EngineDeps, type IncomingMessage } from '../../engine/inde
 import { attributeSchema, checkAttributes } from '../../engine/contacts/attribute-schema.js';
 import { rateLimited, webhooksReceived, eventsIngested } from '../../metrics/index.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from '../problem.js';
-import { tooManyRequests, type TokenBuckets } from '../rate-limit.js';
+import { tooManyRequests, type RateLimiter } from '../rate-limit.js';
 import { WebhookMappingSchema } from '../schemas/api-security.schema.js';
 import { bodyValidator } from '../validate-body.js';
 import { applyMapping } from './mapping.js';
@@ -18,7 +18,7 @@ const validateMapping = bodyValidator(WebhookMappingSchema);
  * signed with the source's secret. An unknown source and a bad signature get the same 401, so
  * the answer does not reveal which source ids exist.
  */
-export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
+export function hooksRouter(engine: EngineDeps, buckets: RateLimiter): Router {
   const router = Router();
 
   router.post('/v1/hooks/:sourceId', async (req, res) => {
@@ -47,7 +47,7 @@ export function hooksRouter(engine: EngineDeps, buckets: TokenBuckets): Router {
         "The request is not signed with this source's secret, or its timestamp is too old or too new.",
       );
     }
-    const wait = buckets.take(`source:${source.id}`);
+    const wait = await buckets.take(`source:${source.id}`);
     if (wait > 0) {
       rateLimited.inc({ by: 'source' });
       res.set('Retry-After', String(wait));

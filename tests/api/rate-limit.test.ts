@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestEngine } from '../support/engine.js';
+
+const BURST = 20;
+const PER_SECOND = 1;
+
+/**
+ * With PostgreSQL, every API process takes its tokens from the same buckets in the database:
+ * a key's limit holds however many processes serve it (two engines on one database here).
+ */
+describe('rate limits shared by API processes (PostgreSQL)', () => {
+  const env = { RATE_LIMIT_PER_SECOND: String(PER_SECOND), RATE_LIMIT_BURST: String(BURST) };
+  let first: Awaited<ReturnType<typeof startTestEngine>> | undefined;
+  let second: Awaited<ReturnType<typeof startTestEngine>> | undefined;
+
+  beforeAll(async () => {
+    if (!inject('postgresUrl')) return;
+    first = await startTestEngine('postgres', env);
+    second = await startTestEngine('postgres', env);
+  });
+  afterAll(async () => {
+    await second?.cleanup();
+    await first?.cleanup();
+  });
+
+  it('grants one key no more than its burst plus what refilled, across both processes', async (ctx) => {
+    if (!first || !second) return ctx.skip();
+    // The same key on both processes (the first one's development key).
+    const headers = first.apiHeaders;
+    const get = async (apiUrl: string | null) =>
+      (await fetch(`${apiUrl ?? ''}/v1/journeys`, { headers })).status;
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (let i = 0; i < BURST; i++) statuses.push(await get(first.apiUrl));
+    for (let i = 0; i < BURST; i++) statuses.push(await get(second.apiUrl));
+    const seconds = (performance.now() - started) / 1000;
+
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    const granted = statuses.filter((s) => s === 200).length;
+    // Per-process buckets would grant 2 x BURST; shared ones at most BURST + the refill.
+    expect(granted).toBeLessThanOrEqual(BURST + Math.ceil(seconds * PER_SECOND) + 1);
+    expect(granted).toBeGreaterThanOrEqual(BURST);
+    const limited = await fetch(`${second.apiUrl ?? ''}/v1/journeys`, { headers });
+    if (limited.status === 429) {
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(limited.headers.get('content-type')).toContain('application/problem+json');
+    }
+  });
+});
