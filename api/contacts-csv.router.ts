@@ -1,15 +1,19 @@
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { routeInBackground } from '../engine/index.js';
 import { parseCsv } from '../engine/contacts/csv.js';
 import { exportContacts } from '../engine/contacts/export.js';
 import { importContacts } from '../engine/contacts/import.js';
+import { importJobView, startImportJob } from '../engine/contacts/import-jobs.js';
+import { importsRouter } from './imports.router.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
 /**
  * CSV import and export of contacts. Mounted before the JSON-only check (like the unsubscribe
- * router), because the import body is `text/csv`; only this route parses text bodies.
+ * router), because the import body is `text/csv`; only this route parses text bodies. The import
+ * answers when done, or with `Prefer: respond-async` (or `?async=true`) at once with 202 and a
+ * job to poll at `/v1/imports/:id` (api/imports.router.ts).
  */
 export function contactsCsvRouter(engine: EngineDeps): Router {
   const router = Router();
@@ -38,6 +42,15 @@ export function contactsCsvRouter(engine: EngineDeps): Router {
           message: 'The first line must name the columns (for example `email,firstName`).',
         },
       ]);
+    if (wantsAsync(req)) {
+      const job = await startImportJob(engine, workspaceOf(req), req.body, map, records.length);
+      res
+        .status(202)
+        .location(`/v1/imports/${job.id}`)
+        .setHeader('preference-applied', 'respond-async')
+        .json(importJobView(job, true));
+      return;
+    }
     const report = await importContacts(engine, workspaceOf(req), header, records, map);
     void routeInBackground(engine, report.newEventIds);
     res.json({
@@ -58,7 +71,16 @@ export function contactsCsvRouter(engine: EngineDeps): Router {
     res.end();
   });
 
+  router.use(importsRouter(engine));
   return router;
+}
+
+/** RFC 7240 `Prefer: respond-async` (any other preferences beside it are ignored), or `?async=true`. */
+function wantsAsync(req: Request): boolean {
+  if (req.query.async === 'true') return true;
+  return (req.get('prefer') ?? '')
+    .split(',')
+    .some((p) => (p.split(';')[0] ?? '').trim().toLowerCase() === 'respond-async');
 }
 
 /** `?map=Mail:email,Customer no:userId` renames CSV headers before they are matched. */

@@ -102,6 +102,23 @@ documentRoute('PUT', '/v1/contacts/:idOrUserId/subscriptions/:category', {
   tag: 'Contacts',
   body: SubscriptionChangeSchema,
 });
+documentRoute('POST', '/v1/contacts/import', {
+  summary:
+    'Import contacts from a CSV file (`text/csv`; `?map=`); with `Prefer: respond-async` or `?async=true`, 202 and a job at `Location`',
+  tag: 'Contacts',
+});
+documentRoute('GET', '/v1/contacts/export.csv', {
+  summary: 'Export contacts as CSV',
+  tag: 'Contacts',
+});
+documentRoute('GET', '/v1/imports', {
+  summary: 'Background CSV imports of the workspace with their progress (cursor-paged)',
+  tag: 'Contacts',
+});
+documentRoute('GET', '/v1/imports/:id', {
+  summary: 'A background CSV import: status, doneRows of totalRows, counts, rejected rows so far',
+  tag: 'Contacts',
+});
 documentRoute('POST', '/v1/lists', {
   summary: 'Create a static list',
   tag: 'Lists',

@@ -14,6 +14,7 @@ export { loadContactFacts } from './facts.js';
 export { contactView, isRecord } from './contact-view.js';
 export { acceptMessages, type AcceptResult, type AcceptedMessage } from './accept.js';
 export { backgroundRoutingIdle, routeInBackground, routeStored } from './route-stored.js';
+export { resumeImportJobs } from './contacts/import-jobs.js';
 export {
   publishScoringModel,
   applyScoringVersion,

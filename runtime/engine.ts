@@ -13,7 +13,12 @@ import {
 import { createActivities } from '../activities/index.js';
 import { createApp, createLogger, ensureDevApiKey } from '../api/index.js';
 import type { Config } from '../config/index.js';
-import { backgroundRoutingIdle, routePendingEvents, type EngineDeps } from '../engine/index.js';
+import {
+  backgroundRoutingIdle,
+  resumeImportJobs,
+  routePendingEvents,
+  type EngineDeps,
+} from '../engine/index.js';
 import {
   createMailer,
   loadTemplates,
@@ -211,6 +216,7 @@ export async function startEngine(
       routePendingEvents(deps).catch((error: unknown) =>
         console.error('[drumbeat] routing pending events failed:', error),
       );
+      stoppers.push(resumeImportJobs(deps)); // CSV imports cut short by a stop go on from there
     }
 
     return {

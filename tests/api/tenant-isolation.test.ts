@@ -26,6 +26,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
   const attributeKey = `iso_${s}`;
   const listKey = `iso-list-${s}`;
   let listId = '';
+  let importId = '';
 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
@@ -63,6 +64,18 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
     const list = (await owner.post('/v1/lists', { key: listKey })).body as { id: string };
     await owner.post(`/v1/lists/${list.id}/members`, { contacts: [userId] });
     listId = list.id;
+    // A background CSV import, finished so its snapshot below cannot change on its own.
+    const started = await owner.request('POST', '/v1/contacts/import', {
+      body: `email,firstName\nimport-${s}@example.com,Iso`,
+      headers: { 'content-type': 'text/csv', prefer: 'respond-async' },
+    });
+    importId = ((await started.json()) as { id: string }).id;
+    await eventually(
+      async () =>
+        ((await owner.get(`/v1/imports/${importId}`)).body as { status: string }).status === 'done',
+      30_000,
+      'the import to finish',
+    );
     const enrollment = await eventually(
       // Finished, so the snapshots below cannot change on their own.
       () =>
@@ -94,6 +107,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
       attributeKey,
       listKey,
       listId,
+      importId,
     );
   });
   afterAll(async () => {
@@ -113,6 +127,7 @@ describe.each(databaseVariants())('tenant isolation (%s)', (variant) => {
           `/v1/workspaces/default`,
           `/v1/attributes/${attributeKey}`,
           `/v1/lists/${listId}`,
+          `/v1/imports/${importId}`,
         ].map(async (p) => (await owner.get(p)).body),
       ),
       (key, value: unknown) => (key === 'lastUsedAt' ? undefined : value),

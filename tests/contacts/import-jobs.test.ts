@@ -1,0 +1,227 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPORT_CHUNK } from '../../engine/contacts/import.js';
+import { resumeImportJobs } from '../../engine/index.js';
+import { newId } from '../../store/index.js';
+import { createWorkspace } from '../api/workspaces.js';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+interface JobBody {
+  id: string;
+  status: string;
+  totalRows: number;
+  doneRows: number;
+  imported: number;
+  updated: number;
+  rejectedCount: number;
+  rejected?: { row: number; reason: string }[];
+  warnings?: unknown[];
+  error: string | null;
+}
+
+/**
+ * A generated file of `count` rows: every 37th has a broken email, every 101st neither email
+ * nor user id; the rest are valid. Returns the CSV and what the import should make of it.
+ */
+function generatedFile(s: string, count: number) {
+  const lines = ['E-Mail,first name,plan'];
+  const rejected: { row: number; reason: string }[] = [];
+  const valid: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const row = i + 2; // the header is row 1
+    if (i % 101 === 50) {
+      lines.push(`,Nobody ${i},free`);
+      rejected.push({ row, reason: 'neither' });
+    } else if (i % 37 === 36) {
+      lines.push(`broken-${i}-${s},Broken ${i},free`);
+      rejected.push({ row, reason: 'not an email' });
+    } else {
+      const email = `bulk${i}.${s}@example.com`;
+      lines.push(`${email},Person ${i},${i % 2 === 0 ? 'pro' : 'free'}`);
+      valid.push(email);
+    }
+  }
+  return { csv: lines.join('\n'), rejected, valid };
+}
+
+describe('background CSV import jobs (embedded database)', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  const startImport = async (csv: string, how: 'prefer' | 'query') => {
+    const res = await api.request(
+      'POST',
+      `/v1/contacts/import?map=E-Mail:email${how === 'query' ? '&async=true' : ''}`,
+      {
+        body: csv,
+        headers: {
+          'content-type': 'text/csv',
+          ...(how === 'prefer' ? { prefer: 'respond-async, wait=0' } : {}),
+        },
+      },
+    );
+    return { res, job: (await res.json()) as JobBody };
+  };
+
+  /** Polls the job until it is finished, keeping every `doneRows` seen on the way. */
+  const pollUntilFinished = async (id: string) => {
+    const seen: number[] = [];
+    const job = await eventually(
+      async () => {
+        const res = await api.get(`/v1/imports/${id}`);
+        expect(res.status).toBe(200);
+        const body = res.body as JobBody;
+        seen.push(body.doneRows);
+        return body.status === 'done' || body.status === 'failed' ? body : null;
+      },
+      180_000,
+      `import ${id} to finish`,
+    );
+    return { job, seen };
+  };
+
+  it('imports a large file in the background, with progress, rejected rows and idempotent re-imports', async () => {
+    const s = uniqueSuffix();
+    const file = generatedFile(s, 3_000);
+    const chunks = Math.ceil(3_000 / IMPORT_CHUNK);
+
+    const { res, job: accepted } = await startImport(file.csv, 'prefer');
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/v1/imports/${accepted.id}`);
+    expect(res.headers.get('preference-applied')).toBe('respond-async');
+    expect(accepted).toMatchObject({ status: 'queued', totalRows: 3_000, doneRows: 0 });
+
+    const { job, seen } = await pollUntilFinished(accepted.id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    // Progress only moves forward, a whole chunk at a time, and ends at the file's size.
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    for (const done of seen) expect(done % IMPORT_CHUNK === 0 || done === 3_000).toBe(true);
+    expect(job.doneRows).toBe(job.totalRows);
+    expect(chunks).toBeGreaterThan(1);
+    expect(job).toMatchObject({ imported: file.valid.length, updated: 0 });
+    expect(job.rejectedCount).toBe(file.rejected.length);
+    expect(job.rejected?.map((r) => r.row)).toEqual(file.rejected.map((r) => r.row));
+    job.rejected?.forEach((r, i) => expect(r.reason).toContain(file.rejected[i]?.reason));
+
+    const stored = await engine.deps.prisma.contact.count({
+      where: { emailKey: { in: file.valid.map((e) => e.toLowerCase()) } },
+    });
+    expect(stored).toBe(file.valid.length);
+    const last = await engine.deps.prisma.contact.findFirstOrThrow({
+      where: { emailKey: `bulk2998.${s}@example.com` },
+    });
+    expect(last.attributes).toMatchObject({ firstName: 'Person 2998', plan: 'pro' });
+    // The file is not kept once the job is done.
+    const row = await engine.deps.prisma.importJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(row.csv).toBeNull();
+    expect(row.finishedAt).not.toBeNull();
+
+    // The same file through a second job stores nothing new: every valid row is an update.
+    const again = await startImport(file.csv, 'query');
+    expect(again.res.status).toBe(202);
+    const second = (await pollUntilFinished(again.job.id)).job;
+    expect(second).toMatchObject({
+      status: 'done',
+      imported: 0,
+      updated: file.valid.length,
+      rejectedCount: file.rejected.length,
+    });
+    const events = await engine.deps.prisma.event.count({
+      where: { messageId: { startsWith: 'import:' }, type: 'identify' },
+    });
+    expect(events).toBe(file.valid.length);
+
+    // Both jobs are listed, a page at a time, without their rejected rows.
+    const listed: JobBody[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await api.get(`/v1/imports?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      const body = page.body as { data: JobBody[]; nextCursor: string | null };
+      expect(body.data.length).toBeLessThanOrEqual(1);
+      listed.push(...body.data);
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(listed.map((j) => j.id)).toEqual([accepted.id, again.job.id]);
+    expect(listed[0]).toMatchObject({ rejectedCount: file.rejected.length, status: 'done' });
+    expect(listed[0]?.rejected).toBeUndefined();
+
+    // Another workspace's key sees no such job.
+    const intruder = await createWorkspace(api, `imports ${s}`);
+    const hidden = await intruder.api.get(`/v1/imports/${accepted.id}`);
+    expect(hidden.status).toBe(404);
+    const theirs = await intruder.api.get('/v1/imports');
+    expect((theirs.body as { data: unknown[] }).data).toEqual([]);
+  }, 300_000);
+
+  it('answers small files at once unless asked, and rejects a broken file before making a job', async () => {
+    const s = uniqueSuffix();
+    const sync = await api.request('POST', '/v1/contacts/import', {
+      body: `email\nsmall.${s}@example.com`,
+      headers: { 'content-type': 'text/csv', prefer: 'return=minimal' },
+    });
+    expect(sync.status).toBe(200);
+    expect(await sync.json()).toMatchObject({ imported: 1, updated: 0 });
+
+    const before = await engine.deps.prisma.importJob.count();
+    const broken = await api.request('POST', '/v1/contacts/import?async=true', {
+      body: 'email\n"unclosed',
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(broken.status).toBe(422);
+    expect(await engine.deps.prisma.importJob.count()).toBe(before);
+  });
+
+  it('resumes a job a stopped process left running, from the rows it had done', async () => {
+    const s = uniqueSuffix();
+    const file = generatedFile(s, 1_200);
+    // As a process stopped after the first chunk leaves it: that chunk imported and counted.
+    const first = await api.request('POST', '/v1/contacts/import?map=E-Mail:email', {
+      body: file.csv
+        .split('\n')
+        .slice(0, IMPORT_CHUNK + 1)
+        .join('\n'),
+      headers: { 'content-type': 'text/csv' },
+    });
+    const firstReport = (await first.json()) as {
+      imported: number;
+      rejected: { row: number; reason: string }[];
+    };
+    const id = newId();
+    await engine.deps.prisma.importJob.create({
+      data: {
+        id,
+        workspaceId: 'default',
+        status: 'running',
+        csv: file.csv,
+        mapping: { 'E-Mail': 'email' },
+        totalRows: 1_200,
+        doneRows: IMPORT_CHUNK,
+        imported: firstReport.imported,
+        rejected: firstReport.rejected,
+      },
+    });
+
+    resumeImportJobs(engine.deps); // what the API does when it starts
+    const { job } = await pollUntilFinished(id);
+    expect(job).toMatchObject({
+      status: 'done',
+      doneRows: 1_200,
+      imported: file.valid.length,
+      updated: 0,
+    });
+    expect(job.rejected?.map((r) => r.row)).toEqual(file.rejected.map((r) => r.row));
+    const stored = await engine.deps.prisma.contact.count({
+      where: { emailKey: { in: file.valid.map((e) => e.toLowerCase()) } },
+    });
+    expect(stored).toBe(file.valid.length);
+  }, 180_000);
+});
