@@ -83,7 +83,7 @@ async function openPostgres(url: string, poolSize = 10): Promise<Database> {
   const prisma = new PrismaClient({
     adapter: new PrismaPg({ connectionString: url, max: poolSize }),
   });
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: { getTypeParser } });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: utcTimestamps() });
   pool.on('error', () => undefined); // an idle connection dropped by the server is replaced
   return {
     kind: 'postgres',
@@ -98,10 +98,14 @@ async function openPostgres(url: string, poolSize = 10): Promise<Database> {
 }
 
 /** `timestamp` columns hold UTC wall-clock time (as Prisma writes them), not local time. */
-const getTypeParser: typeof pg.types.getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
-  oid === pg.types.builtins.TIMESTAMP && format !== 'binary'
-    ? (value: string) => new Date(`${value.replace(' ', 'T')}Z`)
-    : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+function utcTimestamps(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(
+    pg.types.builtins.TIMESTAMP,
+    (value) => new Date(`${value.replace(' ', 'T')}Z`),
+  );
+  return types;
+}
 
 function redact(url: string): string {
   try {

@@ -46,8 +46,7 @@ export function pgliteSql(lite: PGlite): Sql {
   const on = (db: PGlite | Transaction): Sql => ({
     query: async <R extends object>(text: string, params?: readonly unknown[]) =>
       (await db.query<R>(text, params ? [...params] : undefined)).rows,
-    transaction: (work) =>
-      db === lite ? lite.transaction((tx) => work(on(tx))) : work(on(db)),
+    transaction: (work) => (db === lite ? lite.transaction((tx) => work(on(tx))) : work(on(db))),
   });
   return on(lite);
 }
