@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Prisma, type PrismaClient } from '@prisma/client';
+import { isUniqueViolation } from '../store/index.js';
 import type { RequestHandler, Response } from 'express';
 import { canonicalJson } from '../definitions/index.js';
 import { authOf } from './auth/index.js';
@@ -46,8 +47,7 @@ export function idempotency(prisma: PrismaClient): RequestHandler {
       try {
         await prisma.idempotencyRecord.create({ data: { key, requestHash, status: IN_PROGRESS } });
       } catch (error) {
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
-          continue;
+        if (isUniqueViolation(error)) continue;
         throw error;
       }
       recordResponse(prisma, res, key);

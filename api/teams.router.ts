@@ -1,9 +1,8 @@
-import { Prisma } from '@prisma/client';
 import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { findUser } from '../engine/tasks/index.js';
-import { newId } from '../store/index.js';
+import { isUniqueViolation, newId } from '../store/index.js';
 import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -54,7 +53,7 @@ export function teamsRouter(engine: EngineDeps): Router {
       });
       res.status(201).json(team);
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+      if (isUniqueViolation(error))
         throw new HttpProblem(
           409,
           `${PROBLEM_BASE}conflict`,

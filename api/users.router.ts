@@ -1,8 +1,7 @@
-import { Prisma } from '@prisma/client';
 import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
-import { newId } from '../store/index.js';
+import { isUniqueViolation, newId } from '../store/index.js';
 import { HttpProblem, notFound, PROBLEM_BASE } from './problem.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -33,7 +32,7 @@ export function usersRouter(engine: EngineDeps): Router {
       });
       res.status(201).json(user);
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+      if (isUniqueViolation(error))
         throw new HttpProblem(
           409,
           `${PROBLEM_BASE}conflict`,

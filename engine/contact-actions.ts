@@ -1,7 +1,6 @@
-import { Prisma } from '@prisma/client';
 import Handlebars from 'handlebars';
 import type { Action, ContactChange } from '../core/index.js';
-import { newId } from '../store/index.js';
+import { isUniqueViolation, newId } from '../store/index.js';
 import { contactView, isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
@@ -131,8 +130,7 @@ export async function applyContactAction(
     if (!outcome) return { applied: false, error: 'contact-not-found' };
   } catch (error) {
     // Another attempt of the same step got there first.
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
-      return { applied: false, detail: { alreadyApplied: true } };
+    if (isUniqueViolation(error)) return { applied: false, detail: { alreadyApplied: true } };
     throw error;
   }
   if (stageEvent) {

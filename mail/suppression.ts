@@ -1,4 +1,5 @@
-import { Prisma, type PrismaClient } from '@prisma/client';
+import type { PrismaClient } from '@prisma/client';
+import { isUniqueViolation } from '../store/index.js';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -51,8 +52,7 @@ export async function suppress(
     });
     return true;
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
-      return false;
+    if (isUniqueViolation(error)) return false;
     throw error;
   }
 }

@@ -146,9 +146,6 @@ export async function changeSubscription(
   });
   switch (status) {
     case 'unsubscribed': {
-      // Checked first: on the embedded database a repeated insert is not reported as a duplicate.
-      if (await suppressed(prisma, workspaceId, emailKey, 'unsubscribed', scope))
-        return { kind: 'changed', changed: false };
       const ref = { w: workspaceId, c: contact.id, e: contact.email, k: category, m: null };
       return { kind: 'changed', changed: (await unsubscribe(deps, ref, scope, source)).changed };
     }
@@ -157,8 +154,6 @@ export async function changeSubscription(
       if (!admin) return { kind: 'needs-admin' };
       if (scope !== '*') return { kind: 'address-wide' };
       const reason = status;
-      if (await suppressed(prisma, workspaceId, emailKey, reason, '*'))
-        return { kind: 'changed', changed: false };
       const changed = await suppress(prisma, {
         workspaceId,
         email: contact.email,
@@ -236,20 +231,6 @@ export async function changeSubscription(
       return { kind: 'changed', changed: true };
     }
   }
-}
-
-async function suppressed(
-  prisma: PrismaClient,
-  workspaceId: string,
-  emailKey: string,
-  reason: string,
-  scope: string,
-): Promise<boolean> {
-  const row = await prisma.suppression.findFirst({
-    where: { workspaceId, emailKey, reason, scope },
-    select: { id: true },
-  });
-  return row !== null;
 }
 
 /**

@@ -1,6 +1,6 @@
-import { Prisma, type PrismaClient, type Task } from '@prisma/client';
+import type { PrismaClient, Task } from '@prisma/client';
 import type { TaskAssignee } from '../../core/index.js';
-import { newId } from '../../store/index.js';
+import { isUniqueViolation, newId } from '../../store/index.js';
 import type { EngineDeps } from '../deps.js';
 import { recordSystemEvent } from '../messaging/system-event.js';
 import { chooseAssignee } from './assign.js';
@@ -64,11 +64,7 @@ export async function createTask(
     });
     return { task: created, created: true };
   } catch (error) {
-    if (
-      task.key &&
-      error instanceof Prisma.PrismaClientKnownRequestError &&
-      error.code === 'P2002'
-    ) {
+    if (task.key && isUniqueViolation(error)) {
       const existing = await prisma.task.findUnique({ where: { key: task.key } });
       if (existing) return { task: existing, created: false };
     }
