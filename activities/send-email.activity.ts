@@ -6,12 +6,7 @@ import type { ActivityDeps } from './deps.js';
 import { renderContent } from './email-content.js';
 import { journeyInfo } from './journey-info.js';
 import { messagingOf, policyOf } from './messaging.js';
-import {
-  claimSend,
-  resolveDeferrals,
-  type MessageRow,
-  settleSideEffect,
-} from './send-email.store.js';
+import { claimSend, type MessageRow, settleSideEffect } from './send-email.store.js';
 import { passGate } from './send-gate.js';
 
 export interface SendEmailInput {
@@ -213,7 +208,6 @@ async function finish<T extends Recorded>(
   // `skipped` (suppressed) so conditions on "was this email sent" stay false.
   const status = result.status === 'sent' ? 'done' : 'skipped';
   await settleSideEffect(deps.sql, key, status, stored, message);
-  if (result.status !== 'sent') await resolveDeferrals(deps.sql, key);
   return result;
 }
 

@@ -13,8 +13,9 @@ export interface Claimed {
 }
 
 /**
- * Marks the side effect settled; with `message`, also records the sent email in the same
- * statement (one commit, not two, on the common path where no send rule had to reserve it).
+ * Marks the side effect settled in one statement (one commit) with what goes with it: a sent
+ * or skipped email ends the send's deferrals, and `message` records the sent email when no
+ * send rule had to reserve it beforehand.
  */
 export async function settleSideEffect(
   sql: Sql,
@@ -23,17 +24,17 @@ export async function settleSideEffect(
   result: Prisma.InputJsonObject,
   message: MessageRow | null = null,
 ): Promise<void> {
-  if (!message) {
-    await sql.query(
-      `UPDATE side_effects SET status = $1, result = $2::jsonb, updated_at = now() WHERE key = $3`,
-      [status, JSON.stringify(result), key],
-    );
-    return;
-  }
+  const ctes = [
+    ...(status === 'failed'
+      ? []
+      : [
+          `d AS (UPDATE send_deferrals SET resolved_at = now() WHERE key = $3 AND resolved_at IS NULL)`,
+        ]),
+    ...(message ? [`m AS (${insertMessage(3)})`] : []),
+  ];
   await sql.query(
-    `WITH m AS (${insertMessage(3)})
-     UPDATE side_effects SET status = $1, result = $2::jsonb, updated_at = now() WHERE key = $3`,
-    [status, JSON.stringify(result), key, ...messageParams(message)],
+    `${ctes.length > 0 ? `WITH ${ctes.join(', ')} ` : ''}UPDATE side_effects SET status = $1, result = $2::jsonb, updated_at = now() WHERE key = $3`,
+    [status, JSON.stringify(result), key, ...(message ? messageParams(message) : [])],
   );
 }
 
@@ -74,13 +75,6 @@ function messageParams(m: MessageRow): unknown[] {
     m.countsToCap,
     [...m.links],
   ];
-}
-
-export async function resolveDeferrals(sql: Sql, key: string): Promise<void> {
-  await sql.query(
-    `UPDATE send_deferrals SET resolved_at = now() WHERE key = $1 AND resolved_at IS NULL`,
-    [key],
-  );
 }
 
 /**

@@ -159,10 +159,27 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
       const history = await engine.deps.prisma.sendDeferral.findMany({
         where: { enrollmentId: enrollment },
       });
-      expect(history).toMatchObject([{ reason: 'quietHours', stepId: 'welcome' }]);
+      expect(history).toMatchObject([
+        { reason: 'quietHours', stepId: 'welcome', resolvedAt: null },
+      ]);
       expect(capture.to(email)).toHaveLength(0);
+
+      // The workspace drops its quiet hours: the held send goes out with no rule to pass (fresh
+      // dependencies, so no cached policy), and its deferral ends with it.
+      await engine.deps.prisma.messagingPolicy.deleteMany({
+        where: { workspaceId: s.workspaceId },
+      });
+      const later = await sendEmail(activityDeps(engine, mailer), input(s, enrollment));
+      expect(later).toMatchObject({ status: 'sent', alreadySent: false });
+      const ended = await engine.deps.prisma.sendDeferral.findMany({
+        where: { enrollmentId: enrollment },
+      });
+      expect(ended).toHaveLength(1);
+      expect(ended[0]?.resolvedAt).toBeInstanceOf(Date);
     } finally {
-      await engine.deps.prisma.messagingPolicy.delete({ where: { workspaceId: s.workspaceId } });
+      await engine.deps.prisma.messagingPolicy.deleteMany({
+        where: { workspaceId: s.workspaceId },
+      });
     }
   });
 

@@ -1,0 +1,3 @@
+-- CreateIndex
+CREATE INDEX "send_deferrals_key_idx" ON "send_deferrals"("key");
+
