@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { zoneOf } from '../core/index.js';
-import { isPermanentSmtpError, TemplateError, type SuppressionReason } from '../mail/index.js';
+import {
+  isPermanentSmtpError,
+  suppressionReasonOf,
+  TemplateError,
+  type SuppressionReason,
+} from '../mail/index.js';
 import type { ActivityDeps } from './deps.js';
 import { renderContent } from './email-content.js';
 import { journeyInfo } from './journey-info.js';
@@ -88,8 +93,7 @@ export async function sendEmail(
   if (!contact.email)
     return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
   if (suppressed) {
-    const reason =
-      suppressed === 'bounced' || suppressed === 'complained' ? suppressed : 'unsubscribed';
+    const reason = suppressionReasonOf(suppressed);
     return finish(deps, key, { status: 'suppressed', to: contact.email, reason });
   }
 
@@ -225,7 +229,7 @@ function readResult(value: unknown): Recorded | null {
   if (typeof value !== 'object' || value === null) return null;
   const v: Record<string, unknown> = { ...value };
   if (v.status === 'suppressed' && typeof v.to === 'string') {
-    const reason = v.reason === 'bounced' || v.reason === 'complained' ? v.reason : 'unsubscribed';
+    const reason = suppressionReasonOf(v.reason);
     return { status: 'suppressed', to: v.to, reason };
   }
   const { messageId, to, subject } = v;

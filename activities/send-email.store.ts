@@ -38,11 +38,6 @@ export async function settleSideEffect(
   );
 }
 
-/** Records the message (what the cap counts and tracking checks). */
-export async function recordMessage(sql: Sql, m: MessageRow): Promise<void> {
-  await sql.query(INSERT_MESSAGE, messageParams(m));
-}
-
 export interface MessageRow {
   readonly id: string;
   readonly workspaceId: string;
@@ -61,8 +56,6 @@ function insertMessage(offset: number): string {
     VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}::text[], now())
     ON CONFLICT (id) DO NOTHING`;
 }
-
-const INSERT_MESSAGE = insertMessage(0);
 
 function messageParams(m: MessageRow): unknown[] {
   return [

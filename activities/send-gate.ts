@@ -55,51 +55,48 @@ export async function passGate(
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.contactId}))`;
     const reserved = await tx.emailMessage.findUnique({ where: { id: req.messageId } });
     if (reserved) return { type: 'send' } as const;
-    let decision: SendDecision = { type: 'send' };
-    if (req.restricted) {
-      const cap = req.countsToCap ? policy.cap : null;
-      const since = new Date(req.now - (cap?.periodMs ?? 0));
-      const sent = cap
-        ? await tx.emailMessage.findMany({
-            where: { contactId: req.contactId, countsToCap: true, sentAt: { gt: since } },
-            select: { sentAt: true },
-          })
-        : [];
-      const waiting = cap
-        ? await tx.sendDeferral.findMany({
-            where: {
-              contactId: req.contactId,
-              resolvedAt: null,
-              key: { not: req.key },
-              until: { lte: new Date(req.now), gt: new Date(req.now - STALE_MS) },
-            },
-            select: { key: true, priority: true, createdAt: true },
-          })
-        : [];
-      const mine = await tx.sendDeferral.findFirst({
-        where: { key: req.key },
-        orderBy: { createdAt: 'asc' },
-        select: { createdAt: true },
-      });
-      const queuedAt = mine?.createdAt.getTime() ?? req.now;
-      const ahead = new Set(
-        waiting
-          .filter(
-            (w) =>
-              w.priority > req.priority ||
-              (w.priority === req.priority && w.createdAt.getTime() < queuedAt),
-          )
-          .map((w) => w.key),
-      ).size;
-      decision = decideSend({
-        now: req.now,
-        zone: req.zone,
-        window: { quietHours: policy.quietHours, sendDays: policy.sendDays },
-        cap,
-        sentAt: sent.map((s) => s.sentAt.getTime()),
-        ahead,
-      });
-    }
+    const cap = req.countsToCap ? policy.cap : null;
+    const since = new Date(req.now - (cap?.periodMs ?? 0));
+    const sent = cap
+      ? await tx.emailMessage.findMany({
+          where: { contactId: req.contactId, countsToCap: true, sentAt: { gt: since } },
+          select: { sentAt: true },
+        })
+      : [];
+    const waiting = cap
+      ? await tx.sendDeferral.findMany({
+          where: {
+            contactId: req.contactId,
+            resolvedAt: null,
+            key: { not: req.key },
+            until: { lte: new Date(req.now), gt: new Date(req.now - STALE_MS) },
+          },
+          select: { key: true, priority: true, createdAt: true },
+        })
+      : [];
+    const mine = await tx.sendDeferral.findFirst({
+      where: { key: req.key },
+      orderBy: { createdAt: 'asc' },
+      select: { createdAt: true },
+    });
+    const queuedAt = mine?.createdAt.getTime() ?? req.now;
+    const ahead = new Set(
+      waiting
+        .filter(
+          (w) =>
+            w.priority > req.priority ||
+            (w.priority === req.priority && w.createdAt.getTime() < queuedAt),
+        )
+        .map((w) => w.key),
+    ).size;
+    const decision: SendDecision = decideSend({
+      now: req.now,
+      zone: req.zone,
+      window: { quietHours: policy.quietHours, sendDays: policy.sendDays },
+      cap,
+      sentAt: sent.map((s) => s.sentAt.getTime()),
+      ahead,
+    });
     if (decision.type === 'defer') {
       await tx.sendDeferral.create({
         data: {
@@ -124,7 +121,7 @@ export async function passGate(
         enrollmentId: req.enrollmentId,
         stepId: req.stepId,
         category: req.category,
-        countsToCap: req.restricted && req.countsToCap,
+        countsToCap: req.countsToCap,
         links: [...req.links],
         sentAt: new Date(req.now),
       },

@@ -23,7 +23,12 @@ export * from './policy/index.js';
 export { startSmtpSink } from './smtp-sink.js';
 export type { CapturedMessage, SmtpSink, SmtpSinkOptions } from './smtp-sink.js';
 export { linkSigner, type ClickRef, type LinkSigner, type RecipientRef } from './message-links.js';
-export { emailKeyOf, suppress, suppressionFor, type SuppressionReason } from './suppression.js';
+export {
+  emailKeyOf,
+  suppress,
+  suppressionReasonOf,
+  type SuppressionReason,
+} from './suppression.js';
 export { loadMessagingPolicy, type MessagingPolicyView } from './messaging-policy.js';
 export { renderJson, renderText } from './text-template.js';
 export { signWebhook, webhookSigningSecret } from './webhook-signature.js';

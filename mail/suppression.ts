@@ -12,20 +12,9 @@ export function emailKeyOf(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** Why this address may not receive an email of this category, or null when it may. */
-export async function suppressionFor(
-  prisma: PrismaClient,
-  workspaceId: string,
-  email: string,
-  category: string,
-): Promise<SuppressionReason | null> {
-  const row = await prisma.suppression.findFirst({
-    where: { workspaceId, emailKey: emailKeyOf(email), scope: { in: ['*', category] } },
-    select: { reason: true },
-  });
-  if (!row) return null;
-  const r = row.reason;
-  return r === 'bounced' || r === 'complained' ? r : 'unsubscribed';
+/** A stored suppression reason as sends report it (anything else counts as an unsubscribe). */
+export function suppressionReasonOf(stored: unknown): SuppressionReason {
+  return stored === 'bounced' || stored === 'complained' ? stored : 'unsubscribed';
 }
 
 /** Records a suppression; repeating it changes nothing. Returns true when it is new. */
