@@ -42,11 +42,13 @@ export async function ingest(
   deps: EngineDeps,
   workspaceId: string,
   message: IncomingMessage,
+  /** Where it came from, for the `drumbeat_events_ingested_total` counter. */
+  source: 'api' | 'webhook' = 'api',
 ): Promise<IngestResult> {
   const accepted = await acceptMessages(deps, workspaceId, [message]);
   const first = accepted.messages[0];
   if (!first) throw new Error('acceptMessages returned no result for one message');
-  if (first.stored) eventsIngested.inc({ type: message.type, source: 'api' });
+  if (first.stored) eventsIngested.inc({ type: message.type, source });
   const routed = await routeStored(deps, accepted.newEventIds);
   return {
     eventId: first.eventId,

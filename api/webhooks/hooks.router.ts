@@ -2,7 +2,7 @@ import type { PrismaClient } from '@prisma/client';
 import { Router } from 'express';
 import { ingest, type EngineDeps, type IncomingMessage } from '../../engine/index.js';
 import { attributeSchema, checkAttributes } from '../../engine/contacts/attribute-schema.js';
-import { rateLimited, webhooksReceived, eventsIngested } from '../../metrics/index.js';
+import { rateLimited, webhooksReceived } from '../../metrics/index.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from '../problem.js';
 import { tooManyRequests, type RateLimiter } from '../rate-limit.js';
 import { WebhookMappingSchema } from '../schemas/api-security.schema.js';
@@ -81,8 +81,7 @@ export function hooksRouter(engine: EngineDeps, buckets: RateLimiter): Router {
     let last: { eventId: string; stored: boolean } = { eventId: '', stored: false };
     for (const message of messages) {
       // Through the same ingestion as the event API: durable before the 2xx, then routed.
-      const result = await ingest(engine, source.workspaceId, message);
-      if (result.stored) eventsIngested.inc({ type: message.type, source: 'webhook' });
+      const result = await ingest(engine, source.workspaceId, message, 'webhook');
       last = { eventId: result.eventId, stored: result.stored };
     }
     webhooksReceived.inc({ outcome: last.stored ? 'accepted' : 'duplicate' });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { clientWith } from './workspaces.js';
+import { eventsIngested } from '../../metrics/index.js';
 
 /** A billing system's payload, signed as a Standard Webhooks sender signs it. */
 function signStandard(secret: string, id: string, timestamp: number, body: string): string {
@@ -67,8 +68,17 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
       'webhook-signature': signStandard(source.secret, id, ts, payload),
     });
 
+    const before = await ingestedBySource();
     const first = await send(headers('msg_1', now));
     expect(first.status).toBe(202);
+    // Each stored event is counted once, as a webhook event.
+    const stored = await engine.deps.prisma.event.count({ where: { userId: customer } });
+    expect(stored).toBeGreaterThan(0);
+    const after = await ingestedBySource();
+    expect({ api: after.api - before.api, webhook: after.webhook - before.webhook }).toEqual({
+      api: 0,
+      webhook: stored,
+    });
     const contact = await api.get(`/v1/contacts/${customer}`);
     expect(contact.body).toMatchObject({ email: `${customer}@example.com`, plan: 'pro' });
     const events = await engine.deps.prisma.event.findMany({
@@ -152,3 +162,11 @@ describe.each(databaseVariants())('inbound webhooks (%s)', (variant) => {
     );
   });
 });
+
+/** `drumbeat_events_ingested_total` summed per source (the registry is per test process). */
+async function ingestedBySource(): Promise<{ api: number; webhook: number }> {
+  const { values } = await eventsIngested.get();
+  const sum = (source: string) =>
+    values.filter((v) => v.labels.source === source).reduce((n, v) => n + v.value, 0);
+  return { api: sum('api'), webhook: sum('webhook') };
+}
