@@ -1,12 +1,12 @@
-import { newId } from '../store/index.js';
+import { newId, sqlTime } from '../store/index.js';
 import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
-import { journeyInterest, routingNeed, spreadByContact } from './route-need.js';
+import { journeyInterest } from './journeys.js';
+import { routingNeed, spreadByContact } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
 import { activeScoringPlans } from './scoring-plans.js';
-import { sqlTime } from './score-sql.js';
 import { STAGE_CHANGED_EVENT, updateStages } from './stage-update.js';
 
 export interface AcceptedMessage {
@@ -114,22 +114,13 @@ export async function acceptMessages(
     const now = Date.now();
     const stageEvents: string[] = [];
     for (const model of active) {
-      const touched = new Map(
-        (results.find((r) => r.model === model)?.rows ?? []).map((row) => [
-          row.contactId,
-          row.decayed,
-        ]),
-      );
+      const scoredRows = results.find((r) => r.model === model)?.rows ?? [];
+      const touched = new Map(scoredRows.map((row) => [row.contactId, row.decayed]));
       const ids = new Set(touched.keys());
       rows.forEach(
         (r) => r.m.type === 'identify' && fresh.has(r.id) && r.contactId && ids.add(r.contactId),
       );
-      const stages = new Map(
-        (results.find((r) => r.model === model)?.rows ?? []).map((row) => [
-          row.contactId,
-          row.stage,
-        ]),
-      );
+      const stages = new Map(scoredRows.map((row) => [row.contactId, row.stage]));
       const changes = await updateStages(tx, model, [...ids].sort(), touched, stages, now);
       if (changes.length === 0) continue;
       const stageIds = changes.map(() => newId());

@@ -75,6 +75,7 @@ export async function enrollAudiencePage(
       plan,
       contactId: contact.id,
       trigger: { eventId: null, name: trigger.name, properties: trigger.properties },
+      facts,
     });
     if (outcome.enrolled) enrolled++;
   }

@@ -5,7 +5,7 @@ import { contactView, isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { planOf } from './journeys.js';
-import { routeEvent } from './route.js';
+import { routeStored } from './route-stored.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 import { toJson } from './json.js';
 import { lockContact, recordChange } from './contacts/changes.js';
@@ -133,10 +133,7 @@ export async function applyContactAction(
     if (isUniqueViolation(error)) return { applied: false, detail: { alreadyApplied: true } };
     throw error;
   }
-  if (stageEvent) {
-    const event = await deps.prisma.event.findUnique({ where: { id: stageEvent } });
-    if (event) await routeEvent(deps, event);
-  }
+  if (stageEvent) await routeStored(deps, [stageEvent]);
   return { applied: true };
 }
 

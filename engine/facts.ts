@@ -1,10 +1,9 @@
 import type { EmailActivity, Facts } from '../core/index.js';
-import { fitScore, valueAt } from '../scoring/index.js';
 import type { Sql } from '../store/index.js';
 import { contactRecords, type ContactRecord } from './contact-record.js';
 import { contactView, isRecord } from './contact-view.js';
 import { activeScoringPlans } from './scoring-plans.js';
-import { factsOf } from './stage-update.js';
+import { scoreValues } from './stage-update.js';
 
 /**
  * A fresh snapshot of a contact for conditions (entry rules, branches, goals): attributes and
@@ -87,13 +86,8 @@ async function modelScores(
     `SELECT decayed_sum, anchor_ms FROM contact_scores WHERE contact_id = $1 AND version_id = $2`,
     [contact.id, model.versionId],
   );
-  const engagement = stored
-    ? valueAt(
-        { sum: Number(stored.decayed_sum), anchorMs: Number(stored.anchor_ms) },
-        nowMs,
-        model.plan.halfLifeMs,
-      )
-    : 0;
-  const fit = fitScore(model.plan, factsOf(contact), nowMs).total;
-  return { engagement, fit, lead: engagement + fit };
+  const sum = stored
+    ? { sum: Number(stored.decayed_sum), anchorMs: Number(stored.anchor_ms) }
+    : undefined;
+  return { ...scoreValues(model, contact, sum, nowMs) };
 }

@@ -8,7 +8,7 @@ export {
   planOf,
   type PublishResult,
 } from './journeys.js';
-export { routeEvent, routePendingEvents, type RouteResult } from './route.js';
+export { routePendingEvents, type RouteResult } from './route.js';
 export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from './lifecycle.js';
 export { loadContactFacts } from './facts.js';
 export { contactView, isRecord } from './contact-view.js';

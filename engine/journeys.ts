@@ -6,7 +6,7 @@ import {
   type Problem,
   type ValidationContext,
 } from '../definitions/index.js';
-import { evaluate, type Facts, type Plan } from '../core/index.js';
+import { evaluate, type Facts, type Plan, type PlanTrigger } from '../core/index.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { newId } from '../store/index.js';
@@ -203,18 +203,17 @@ export async function journeysTriggeredBy(
   return journeys.flatMap(({ journeyId, versionId, plan }) => {
     const fires = plan.triggers.some(
       (t) =>
-        (t.type === 'lifecycleChange' &&
-          event.name === STAGE_CHANGED_EVENT &&
+        triggerEventName(t) === event.name &&
+        ((t.type === 'lifecycleChange' &&
           (t.from === null || t.from === event.properties.from) &&
           (t.to === null || t.to === event.properties.to)) ||
-        (t.type === 'event' &&
-          t.event === event.name &&
-          (!t.filter ||
-            evaluate(
-              t.filter,
-              { contact: {}, event: event.properties, trigger: event.properties },
-              now,
-            ))),
+          (t.type === 'event' &&
+            (!t.filter ||
+              evaluate(
+                t.filter,
+                { contact: {}, event: event.properties, trigger: event.properties },
+                now,
+              )))),
     );
     return fires ? [{ journeyId, versionId, plan }] : [];
   });
@@ -238,12 +237,49 @@ export async function journeysMatchedBy(
 
 /** Whether any active journey of the workspace has a condition trigger (so facts are worth loading). */
 export async function hasConditionTriggers(
-  deps: EngineDeps,
+  deps: Pick<EngineDeps, 'prisma'>,
   workspaceId: string,
   now = Date.now(),
 ): Promise<boolean> {
-  const journeys = await activeJourneys(deps.prisma, workspaceId, now);
-  return journeys.some(({ plan }) => plan.triggers.some((t) => t.type === 'condition'));
+  return (await journeyInterest(deps, workspaceId, now)).conditions;
+}
+
+/** The event name a trigger starts on, or null for triggers that no event name starts. */
+export function triggerEventName(trigger: PlanTrigger): string | null {
+  switch (trigger.type) {
+    case 'event':
+      return trigger.event;
+    case 'lifecycleChange':
+      return STAGE_CHANGED_EVENT;
+    case 'condition':
+    case 'date':
+    case 'manual':
+    case 'schedule':
+    case 'webhook':
+      return null;
+  }
+}
+
+/** What the workspace's active journeys trigger on, as routing decides which events matter. */
+export interface JourneyInterest {
+  /** Some active journey has a condition trigger: every contact's events may start it. */
+  readonly conditions: boolean;
+  /** Event names that trigger active journeys. */
+  readonly events: ReadonlySet<string>;
+}
+
+export async function journeyInterest(
+  deps: Pick<EngineDeps, 'prisma'>,
+  workspaceId: string,
+  now = Date.now(),
+): Promise<JourneyInterest> {
+  const triggers = (await activeJourneys(deps.prisma, workspaceId, now)).flatMap(
+    ({ plan }) => plan.triggers,
+  );
+  return {
+    conditions: triggers.some((t) => t.type === 'condition'),
+    events: new Set(triggers.flatMap((t) => triggerEventName(t) ?? [])),
+  };
 }
 
 /**

@@ -1,8 +1,6 @@
 import type { Sql } from '../store/index.js';
-import type { EngineDeps } from './deps.js';
-import { activeJourneys } from './journey-catalog.js';
+import type { JourneyInterest } from './journeys.js';
 import { RUNNING_STATUSES } from './signal.js';
-import { STAGE_CHANGED_EVENT } from './stage-update.js';
 
 /** Whether a stored event needs routing: `contactId` null means no contact, so never. */
 export type RoutingNeed = (contactId: string | null, eventName: string | null) => boolean;
@@ -37,31 +35,6 @@ export async function routingNeed(
         );
   return (contactId, eventName) =>
     contactId !== null && (busy.has(contactId) || (eventName !== null && names.has(eventName)));
-}
-
-export interface JourneyInterest {
-  /** Some active journey has a condition trigger: every contact's events may start it. */
-  readonly conditions: boolean;
-  /** Event names that trigger active journeys. */
-  readonly events: ReadonlySet<string>;
-}
-
-/** What the workspace's active journeys trigger on (read before a transaction: it may query). */
-export async function journeyInterest(
-  deps: Pick<EngineDeps, 'prisma'>,
-  workspaceId: string,
-): Promise<JourneyInterest> {
-  const triggers = (await activeJourneys(deps.prisma, workspaceId)).flatMap(
-    ({ plan }) => plan.triggers,
-  );
-  return {
-    conditions: triggers.some((t) => t.type === 'condition'),
-    events: new Set(
-      triggers.flatMap((t) =>
-        t.type === 'event' ? [t.event] : t.type === 'lifecycleChange' ? [STAGE_CHANGED_EVENT] : [],
-      ),
-    ),
-  };
 }
 
 /**

@@ -62,12 +62,6 @@ export async function routeEvents(
   return results;
 }
 
-/** Routes one event (see `routeEvents`). */
-export async function routeEvent(deps: EngineDeps, event: RoutableEvent): Promise<RouteResult> {
-  const results = await routeEvents(deps, [event]);
-  return results.get(event.id) ?? { enrollments: [], signalled: 0 };
-}
-
 async function routeOne(
   deps: EngineDeps,
   event: RoutableEvent,

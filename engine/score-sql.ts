@@ -1,8 +1,6 @@
 import type { DecayedSum } from '../scoring/index.js';
 import { sqlTime, type Sql } from '../store/index.js';
 
-export { sqlTime };
-
 /** Half-life for SQL: without decay, infinity makes every factor 2^0 = 1. */
 export function sqlHalfLife(halfLifeMs: number | null): number | string {
   return halfLifeMs ?? 'Infinity';

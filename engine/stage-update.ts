@@ -6,7 +6,7 @@ import {
   type DecayedSum,
   type ScoreValues,
 } from '../scoring/index.js';
-import type { Sql } from '../store/index.js';
+import { sqlTime, type Sql } from '../store/index.js';
 import { contactRecords, type ContactRecord } from './contact-record.js';
 import { contactView, isRecord } from './contact-view.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
@@ -75,12 +75,7 @@ export async function updateStages(
      )
      UPDATE contacts SET attributes = jsonb_set(attributes, '{lifecycleStage}', to_jsonb(c.stage)), updated_at = now()
      FROM c WHERE contacts.id = c.id`,
-    [
-      changes.map((c) => c.contactId),
-      changes.map((c) => c.to),
-      model.versionId,
-      new Date(nowMs).toISOString().replace('Z', ''),
-    ],
+    [changes.map((c) => c.contactId), changes.map((c) => c.to), model.versionId, sqlTime(nowMs)],
   );
   return changes;
 }
