@@ -2,7 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { Prisma, PrismaClient } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import { exitSignal } from '../../workflows/index.js';
-import { signalEnrollment } from '../signal.js';
+import { isRecord } from '../contact-view.js';
+import { lockContact } from './changes.js';
+import { RUNNING_STATUSES, signalEnrollment } from '../signal.js';
 
 export interface ErasureCounts {
   readonly eventsCleared: number;
@@ -46,7 +48,7 @@ export async function eraseContact(
     });
     if (!contact) return null;
     // Lock the row so two erasures of the same contact queue up; the second then sees the audit.
-    await tx.$executeRawUnsafe(`SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, contact.id);
+    await lockContact(tx, contact.id);
     const done = await tx.erasureAudit.findUnique({
       where: { workspaceId_contactId: { workspaceId, contactId: contact.id } },
     });
@@ -60,15 +62,10 @@ export async function eraseContact(
     const changes = await tx.attributeChange.deleteMany({ where: { contactId: contact.id } });
     const memberships = await tx.listMembership.deleteMany({ where: { contactId: contact.id } });
     const running = await tx.enrollment.findMany({
-      where: { contactId: contact.id, status: { in: ['active', 'pending'] } },
+      where: { contactId: contact.id, status: { in: [...RUNNING_STATUSES] } },
       select: { id: true },
     });
-    const attributes =
-      typeof contact.attributes === 'object' &&
-      contact.attributes !== null &&
-      !Array.isArray(contact.attributes)
-        ? Object.keys(contact.attributes).length
-        : 0;
+    const attributes = isRecord(contact.attributes) ? Object.keys(contact.attributes).length : 0;
     await tx.contact.update({
       where: { id: contact.id },
       data: {

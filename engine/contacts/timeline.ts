@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@prisma/client';
+import { isRecord } from '../contact-view.js';
 
 export type TimelineKind = 'event' | 'score' | 'journeyStep' | 'email' | 'task' | 'attributeChange';
 
@@ -104,10 +105,7 @@ export async function contactTimeline(
 
 function toItem(row: Row): TimelineItem {
   if (!KINDS.has(row.kind)) throw new Error(`unexpected timeline kind ${row.kind}`);
-  const detail =
-    typeof row.detail === 'object' && row.detail !== null && !Array.isArray(row.detail)
-      ? Object.fromEntries(Object.entries(row.detail))
-      : {};
+  const detail = isRecord(row.detail) ? { ...row.detail } : {};
   return { id: row.id, kind: kindOf(row.kind), at: row.at, detail };
 }
 
