@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import type { DkimKey } from '../config/index.js';
 
 export interface OutgoingEmail {
   readonly from: string;
@@ -19,11 +20,7 @@ export interface Mailer {
 
 export interface MailerOptions {
   /** When set, every message is signed (DKIM-Signature, rsa-sha256, relaxed/relaxed). */
-  readonly dkim?: {
-    readonly domainName: string;
-    readonly keySelector: string;
-    readonly privateKey: string;
-  } | null;
+  readonly dkim?: DkimKey | null;
 }
 
 /** Nodemailer over SMTP with a connection pool. */
