@@ -46,7 +46,7 @@ describe('a stock Segment client (embedded database)', () => {
     const created = await api.post('/v1/api-keys', { name: 'website', scope: 'ingest' });
     expect(created.status).toBe(201);
     writeKey = (created.body as { key: string }).key;
-  }, 60_000);
+  });
   afterAll(async () => engine?.cleanup());
 
   /** A fresh client per call, as a site would construct one; closed (and flushed) before return. */

@@ -31,7 +31,7 @@ describe.each(databaseVariants())('typed custom attributes (%s database)', (vari
     await declare('beta', { type: 'boolean' });
     await declare('interests', { type: 'list' });
     await declare('nickname', { type: 'text' });
-  }, 60_000);
+  });
   afterAll(async () => {
     await engine?.cleanup();
   });

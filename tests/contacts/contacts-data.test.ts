@@ -15,7 +15,7 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
     api = apiClient(engine);
-  }, 60_000);
+  });
   afterAll(async () => {
     await engine?.cleanup();
   });

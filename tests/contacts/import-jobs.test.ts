@@ -50,7 +50,7 @@ describe('background CSV import jobs (embedded database)', () => {
   beforeAll(async () => {
     engine = await startTestEngine('embedded');
     api = apiClient(engine);
-  }, 60_000);
+  });
   afterAll(async () => {
     await engine?.cleanup();
   });

@@ -41,7 +41,7 @@ describe.each(databaseVariants())('email subscriptions per category (%s database
       steps: [{ id: 'news', type: 'sendEmail', template: 'welcome', category: 'newsletter' }],
     });
     expect(journey.status, JSON.stringify(journey.body)).toBe(201);
-  }, 60_000);
+  });
   afterAll(async () => {
     await engine?.cleanup();
   });

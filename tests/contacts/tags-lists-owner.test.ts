@@ -30,7 +30,7 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
   beforeAll(async () => {
     engine = await startTestEngine(variant);
     api = apiClient(engine);
-  }, 60_000);
+  });
   afterAll(async () => {
     await engine?.cleanup();
   });
