@@ -1,9 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import {
+  AudienceRunError,
   enrollAudiencePage,
   type AudiencePage,
   type AudiencePageRequest,
   type AudienceReason,
+  type AudienceRunStatus,
 } from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -39,15 +41,26 @@ export async function audiencePage(
       'This worker cannot enroll contacts (no engine).',
       'NO_ENGINE',
     );
-  return enrollAudiencePage(deps.engine, input);
+  try {
+    return await enrollAudiencePage(deps.engine, input);
+  } catch (error) {
+    if (error instanceof AudienceRunError)
+      throw ApplicationFailure.nonRetryable(error.message, error.type);
+    throw error;
+  }
 }
 
-export async function finishAudienceRun(
-  deps: ActivityDeps,
-  input: { readonly runId: string; readonly status: 'done' | 'failed' },
-): Promise<void> {
+export interface AudienceRunEnd {
+  readonly runId: string;
+  readonly status: Exclude<AudienceRunStatus, 'running'>;
+  /** For `failed` and `cancelled`: why, in words for a marketer. */
+  readonly failure?: string;
+}
+
+/** Records how the pass ended; repeating it writes the same. */
+export async function finishAudienceRun(deps: ActivityDeps, input: AudienceRunEnd): Promise<void> {
   await deps.prisma.audienceRun.update({
     where: { id: input.runId },
-    data: { status: input.status, finishedAt: new Date() },
+    data: { status: input.status, failure: input.failure ?? null, finishedAt: new Date() },
   });
 }

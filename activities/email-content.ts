@@ -11,7 +11,6 @@ import {
 } from '../mail/index.js';
 import type { ContactRecord } from '../engine/contact-record.js';
 import { contactView } from '../engine/index.js';
-import type { Sql } from '../store/index.js';
 
 /**
  * Renders an email for one contact: the template (stored through the API, else a file), the
@@ -20,6 +19,8 @@ import type { Sql } from '../store/index.js';
  */
 export interface ContentRequest {
   readonly template: string;
+  /** The workspace's stored template of that name, read with the send's rows; else a file. */
+  readonly storedTemplate: StoredTemplateRef | null;
   readonly subject: string | null;
   readonly contact: ContactRecord;
   readonly recipient: RecipientRef;
@@ -39,28 +40,32 @@ export interface EmailContent extends RenderedEmail {
   readonly unsubscribeUrl: string;
 }
 
-export interface TemplateResolver {
-  resolve(workspaceId: string, name: string): Promise<CompiledTemplate | null>;
+/** A stored template's current version, as the send's read found it. */
+export interface StoredTemplateRef {
+  readonly id: string;
+  readonly version: number;
 }
 
-/** Stored templates by workspace and name, compiled once per version. */
+export interface TemplateResolver {
+  compiled(ref: StoredTemplateRef, name: string): Promise<CompiledTemplate | null>;
+}
+
+/**
+ * Stored templates compiled once per version. The caller reads which version is current (the
+ * send does it in the statement that reads its other rows), so a hit costs no round trip.
+ */
 export function storedTemplates(
-  { prisma, sql }: { readonly prisma: PrismaClient; readonly sql: Sql },
+  { prisma }: { readonly prisma: PrismaClient },
   templates: TemplateStore,
 ): TemplateResolver {
   const compiled = new Map<string, CompiledTemplate>();
   return {
-    async resolve(workspaceId, name) {
-      const [t] = await sql.query<{ id: string; current_version: number }>(
-        `SELECT id, current_version FROM email_templates WHERE workspace_id = $1 AND name = $2`,
-        [workspaceId, name],
-      );
-      if (!t) return null;
-      const cacheKey = `${t.id}:${t.current_version}`;
+    async compiled(ref, name) {
+      const cacheKey = `${ref.id}:${ref.version}`;
       const hit = compiled.get(cacheKey);
       if (hit) return hit;
       const v = await prisma.emailTemplateVersion.findUnique({
-        where: { templateId_version: { templateId: t.id, version: t.current_version } },
+        where: { templateId_version: { templateId: ref.id, version: ref.version } },
       });
       if (!v) return null;
       const c = templates.compile(v, name);
@@ -74,8 +79,7 @@ export async function renderContent(
   deps: { templates: TemplateStore; resolver: TemplateResolver; links: LinkSigner },
   req: ContentRequest,
 ): Promise<EmailContent> {
-  const unsubscribeUrl = deps.links.unsubscribeUrl(req.recipient);
-  const preferencesUrl = deps.links.preferencesUrl(req.recipient);
+  const { unsubscribeUrl, preferencesUrl } = deps.links.recipientUrls(req.recipient);
   const data = {
     contact: contactView(req.contact),
     event: req.trigger,
@@ -84,7 +88,8 @@ export async function renderContent(
     unsubscribeUrl,
     preferencesUrl,
   };
-  const stored = await deps.resolver.resolve(req.recipient.w, req.template);
+  const stored =
+    req.storedTemplate && (await deps.resolver.compiled(req.storedTemplate, req.template));
   const rendered = stored
     ? deps.templates.renderCompiled(stored, data, { subject: req.subject }, req.template)
     : deps.templates.render(req.template, data, { subject: req.subject });

@@ -7,6 +7,7 @@ import {
   audiencePage,
   finishAudienceRun,
   startAudienceRun,
+  type AudienceRunEnd,
   type AudienceRunStart,
 } from './audience.activity.js';
 import type { AudiencePageRequest } from '../engine/index.js';
@@ -102,8 +103,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Audience runs (enroll existing, schedules, date triggers): start, one page, finish. */
     startAudienceRun: (input: AudienceRunStart) => startAudienceRun(deps, input),
     audiencePage: (input: AudiencePageRequest) => audiencePage(deps, input),
-    finishAudienceRun: (input: { readonly runId: string; readonly status: 'done' | 'failed' }) =>
-      finishAudienceRun(deps, input),
+    finishAudienceRun: (input: AudienceRunEnd) => finishAudienceRun(deps, input),
     /** Loads the contact's facts for the interpreter's conditions; read-only, safe to retry. */
     loadFacts: (input: LoadFactsInput) => loadFacts(deps, input),
     /** Mirrors the enrollment's status and step into the store for listing; idempotent. */

@@ -20,19 +20,26 @@ export interface JourneyInfo {
 const cache = new Map<string, JourneyInfo>();
 
 export async function journeyInfo(
-  { prisma, sql }: { readonly prisma: PrismaClient; readonly sql: Sql },
+  deps: { readonly prisma: PrismaClient; readonly sql: Sql },
   enrollmentId: string,
 ): Promise<JourneyInfo | null> {
-  // Plain SQL: this runs on every send, and Prisma's per-call cost showed in the bench.
-  const [enrollment] = await sql.query<{ journey_version_id: string }>(
+  // Plain SQL: this runs on every webhook call, and Prisma's per-call cost showed in the bench.
+  const [enrollment] = await deps.sql.query<{ journey_version_id: string }>(
     `SELECT journey_version_id FROM enrollments WHERE id = $1`,
     [enrollmentId],
   );
-  if (!enrollment) return null;
-  const cached = cache.get(enrollment.journey_version_id);
+  return enrollment ? journeyVersionInfo(deps, enrollment.journey_version_id) : null;
+}
+
+/** The same for a journey version the caller already read (the send reads it with its rows). */
+export async function journeyVersionInfo(
+  { prisma }: { readonly prisma: PrismaClient },
+  versionId: string,
+): Promise<JourneyInfo | null> {
+  const cached = cache.get(versionId);
   if (cached) return cached;
   const version = await prisma.journeyVersion.findUnique({
-    where: { id: enrollment.journey_version_id },
+    where: { id: versionId },
     select: { plan: true, journey: { select: { id: true, key: true, name: true } } },
   });
   if (!version) return null;
@@ -50,6 +57,6 @@ export async function journeyInfo(
         ? { count: rate.count, perMs: rate.perMs }
         : null,
   };
-  cache.set(enrollment.journey_version_id, info);
+  cache.set(versionId, info);
   return info;
 }

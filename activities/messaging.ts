@@ -1,6 +1,6 @@
 import {
   linkSigner,
-  loadMessagingPolicy,
+  readMessagingPolicy,
   type LinkSigner,
   type MessagingPolicyView,
   type TemplateStore,
@@ -48,7 +48,7 @@ export async function policyOf(
   }
   const hit = cache.get(workspaceId);
   if (hit && Date.now() - hit.at < POLICY_TTL_MS) return hit.policy;
-  const policy = await loadMessagingPolicy(deps.prisma, workspaceId);
+  const policy = await readMessagingPolicy(deps.sql, workspaceId);
   cache.set(workspaceId, { at: Date.now(), policy });
   return policy;
 }

@@ -1,4 +1,4 @@
-import type { Prisma } from '@prisma/client';
+import { sqlTime } from '../store/index.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface LogEntry {
@@ -33,32 +33,44 @@ export interface RecordEnrollmentInput {
   readonly log?: readonly LogEntry[];
 }
 
-/** Writes the enrollment's status, step and new log entries; safe to repeat. */
+/**
+ * Writes the enrollment's status, step and new log entries in one statement; safe to repeat,
+ * which it must be: the workflow runs it as a local activity, so a worker that dies before the
+ * workflow task completes means it runs again. Log entries are keyed by (enrollment, seq) and
+ * a repeat inserts none; status and step are the same values again; `ended_at` keeps the time
+ * of the first final write.
+ */
 export async function recordEnrollment(
   deps: ActivityDeps,
   input: RecordEnrollmentInput,
 ): Promise<void> {
-  const finished = input.status !== 'active';
   const log = input.log ?? [];
-  await deps.prisma.$transaction([
-    deps.prisma.enrollmentLogEntry.createMany({
-      data: log.map((e) => ({
-        enrollmentId: input.enrollmentId,
-        seq: e.seq,
-        at: new Date(e.at),
-        kind: e.kind,
-        stepId: e.stepId,
-        detail: JSON.parse(JSON.stringify(e.detail)) as Prisma.InputJsonObject,
-      })),
-      skipDuplicates: true,
-    }),
-    deps.prisma.enrollment.update({
-      where: { id: input.enrollmentId },
-      data: {
-        status: input.status,
-        currentStep: input.stepId,
-        ...(finished ? { endedAt: new Date() } : {}),
-      },
-    }),
-  ]);
+  const updated = await deps.sql.query<{ id: string }>(
+    `WITH log AS (
+       INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
+       SELECT $1, l.seq, l.at, l.kind, l.step_id, l.detail::jsonb
+       FROM unnest($2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[])
+         AS l(seq, at, kind, step_id, detail)
+       ON CONFLICT (enrollment_id, seq) DO NOTHING
+     )
+     UPDATE enrollments
+     SET status = $7, current_step = $8,
+         ended_at = CASE WHEN $9::bool THEN coalesce(ended_at, $10::timestamp(3)) ELSE ended_at END
+     WHERE id = $1
+     RETURNING id`,
+    [
+      input.enrollmentId,
+      log.map((e) => e.seq),
+      log.map((e) => sqlTime(e.at)),
+      log.map((e) => e.kind),
+      log.map((e) => e.stepId),
+      log.map((e) => JSON.stringify(e.detail)),
+      input.status,
+      input.stepId,
+      input.status !== 'active',
+      sqlTime(Date.now()),
+    ],
+  );
+  // Retried like any failure: the row is written before the workflow starts.
+  if (updated.length === 0) throw new Error(`Enrollment ${input.enrollmentId} is not stored.`);
 }

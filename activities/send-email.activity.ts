@@ -9,9 +9,14 @@ import {
 } from '../mail/index.js';
 import type { ActivityDeps } from './deps.js';
 import { renderContent } from './email-content.js';
-import { journeyInfo } from './journey-info.js';
+import { journeyVersionInfo } from './journey-info.js';
 import { messagingOf, policyOf } from './messaging.js';
-import { claimSend, type MessageRow, settleSideEffect } from './send-email.store.js';
+import {
+  readSend,
+  settleSideEffect,
+  type MessageRow,
+  type SideEffectKey,
+} from './send-email.store.js';
 import { passGate } from './send-gate.js';
 
 export interface SendEmailInput {
@@ -60,9 +65,10 @@ type Recorded = Exclude<SendEmailResult, { status: 'deferred' }>;
 
 /**
  * Sends one email for (enrollment, step, iteration) exactly once in the normal case: the
- * side-effect row is claimed before sending and marked done after, so a retry of a finished
- * send returns the recorded result. If a worker dies between the SMTP hand-off and the mark,
- * the retry sends again with the same Message-ID, which receivers use to drop the copy.
+ * side-effect row is settled (done, skipped or failed) after the send, so a retry of a finished
+ * send returns the recorded result. If a worker dies between the SMTP hand-off and the
+ * settlement, the retry sends again with the same Message-ID, which receivers use to drop the
+ * copy.
  * Marketing mail is never sent to a suppressed address and waits (never drops) for quiet
  * hours, allowed days and the frequency cap. Transient SMTP errors are thrown for Temporal's
  * backoff; permanent ones (5xx, no address, broken template) are recorded and non-retryable.
@@ -72,38 +78,44 @@ export async function sendEmail(
   input: SendEmailInput,
 ): Promise<SendEmailResult> {
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
+  const effect: SideEffectKey = { key, enrollmentId: input.enrollmentId, stepId: input.stepId };
   const category = input.category ?? 'marketing';
   const policy = await policyOf(deps, input.workspaceId);
   const marketing = !policy.transactional.includes(category);
-  // One round trip: the claim, the contact and (for marketing mail) its suppression.
-  const { claimed, contact, suppressed } = await claimSend(deps.sql, {
-    key,
-    enrollmentId: input.enrollmentId,
-    stepId: input.stepId,
-    workspaceId: input.workspaceId,
-    contactId: input.contactId,
-    category: marketing ? category : null,
-  });
-  const settled = claimed.status === 'done' || claimed.status === 'skipped';
-  const recorded = settled ? readResult(claimed.result) : null;
+  // One read-only round trip: the earlier outcome, the contact, (for marketing mail) its
+  // suppression, the journey version and the stored template's current version.
+  const { previous, contact, suppressed, journeyVersionId, storedTemplate } = await readSend(
+    deps.sql,
+    {
+      key,
+      enrollmentId: input.enrollmentId,
+      workspaceId: input.workspaceId,
+      contactId: input.contactId,
+      category: marketing ? category : null,
+      template: input.template,
+    },
+  );
+  const settled = previous?.status === 'done' || previous?.status === 'skipped';
+  const recorded = settled ? readResult(previous.result) : null;
   if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
 
   if (!contact)
-    return fail(deps, key, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
+    return fail(deps, effect, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
   if (!contact.email)
-    return fail(deps, key, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
+    return fail(deps, effect, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
   if (suppressed) {
     const reason = suppressionReasonOf(suppressed);
-    return finish(deps, key, { status: 'suppressed', to: contact.email, reason });
+    return finish(deps, effect, { status: 'suppressed', to: contact.email, reason });
   }
 
   const local = createHash('sha256').update(key).digest('hex').slice(0, 32);
   const messageId = `<${local}@drumbeat>`;
-  const journey = await journeyInfo(deps, input.enrollmentId);
+  const journey = journeyVersionId ? await journeyVersionInfo(deps, journeyVersionId) : null;
   let content;
   try {
     content = await renderContent(messagingOf(deps), {
       template: input.template,
+      storedTemplate,
       subject: input.subject,
       contact,
       recipient: { w: input.workspaceId, c: contact.id, e: contact.email, k: category, m: local },
@@ -114,7 +126,7 @@ export async function sendEmail(
       tracking: { opens: policy.trackOpens, clicks: policy.trackClicks },
     });
   } catch (error) {
-    if (error instanceof TemplateError) return fail(deps, key, error.message, error.code);
+    if (error instanceof TemplateError) return fail(deps, effect, error.message, error.code);
     throw error;
   }
 
@@ -165,18 +177,18 @@ export async function sendEmail(
     });
   } catch (error) {
     if (!isPermanentSmtpError(error)) throw error;
-    await deps.sql.query(`DELETE FROM email_messages WHERE id = $1`, [local]);
     const reason = error instanceof Error ? error.message : String(error);
     return fail(
       deps,
-      key,
+      effect,
       `The mail server refused the email for good: ${reason}`,
       'SMTP_PERMANENT',
+      local,
     );
   }
   return finish(
     deps,
-    key,
+    effect,
     { status: 'sent', messageId, to: contact.email, subject: content.subject, alreadySent: false },
     decision.unrecorded,
   );
@@ -204,24 +216,32 @@ function holdInTemporal(deferred: Extract<SendEmailResult, { status: 'deferred' 
 
 async function finish<T extends Recorded>(
   deps: ActivityDeps,
-  key: string,
+  effect: SideEffectKey,
   result: T,
   message: MessageRow | null = null,
 ): Promise<T> {
   const { alreadySent: _ignored, ...stored } = { alreadySent: false, ...result };
   // `skipped` (suppressed) so conditions on "was this email sent" stay false.
   const status = result.status === 'sent' ? 'done' : 'skipped';
-  await settleSideEffect(deps.sql, key, status, stored, message);
+  await settleSideEffect(deps.sql, effect, status, stored, { message });
   return result;
 }
 
+/** Records the failure (dropping the email's reservation when `unreserve` names it) and ends. */
 async function fail(
   deps: ActivityDeps,
-  key: string,
+  effect: SideEffectKey,
   message: string,
   type: string,
+  unreserve?: string,
 ): Promise<never> {
-  await settleSideEffect(deps.sql, key, 'failed', { error: message, type });
+  await settleSideEffect(
+    deps.sql,
+    effect,
+    'failed',
+    { error: message, type },
+    unreserve === undefined ? {} : { unreserve },
+  );
   throw ApplicationFailure.nonRetryable(message, type);
 }
 

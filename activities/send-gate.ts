@@ -1,6 +1,5 @@
-import type { PrismaClient } from '@prisma/client';
 import { decideSend, type MessagingPolicyView, type SendDecision } from '../mail/index.js';
-import { newId } from '../store/index.js';
+import { newId, sqlTime, type Sql } from '../store/index.js';
 import type { MessageRow } from './send-email.store.js';
 
 /**
@@ -38,7 +37,7 @@ export type GateDecision =
   | Extract<SendDecision, { type: 'defer' }>;
 
 export async function passGate(
-  { prisma }: { readonly prisma: PrismaClient },
+  { sql }: { readonly sql: Sql },
   policy: MessagingPolicyView,
   req: GateRequest,
 ): Promise<GateDecision> {
@@ -51,86 +50,109 @@ export async function passGate(
     };
     return { type: 'send', unrecorded };
   }
-  const decided = await prisma.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.contactId}))`;
-    const reserved = await tx.emailMessage.findUnique({ where: { id: req.messageId } });
-    if (reserved) return { type: 'send' } as const;
-    const cap = req.countsToCap ? policy.cap : null;
-    const since = new Date(req.now - (cap?.periodMs ?? 0));
-    const sent = cap
-      ? await tx.emailMessage.findMany({
-          where: { contactId: req.contactId, countsToCap: true, sentAt: { gt: since } },
-          select: { sentAt: true },
-        })
-      : [];
-    const waiting = cap
-      ? await tx.sendDeferral.findMany({
-          where: {
-            contactId: req.contactId,
-            resolvedAt: null,
-            key: { not: req.key },
-            until: { lte: new Date(req.now), gt: new Date(req.now - STALE_MS) },
-          },
-          select: { key: true, priority: true, createdAt: true },
-        })
-      : [];
-    const mine = await tx.sendDeferral.findFirst({
-      where: { key: req.key },
-      orderBy: { createdAt: 'asc' },
-      select: { createdAt: true },
-    });
-    const queuedAt = mine?.createdAt.getTime() ?? req.now;
-    const ahead = new Set(
-      waiting
-        .filter(
-          (w) =>
-            w.priority > req.priority ||
-            (w.priority === req.priority && w.createdAt.getTime() < queuedAt),
-        )
-        .map((w) => w.key),
-    ).size;
-    const decision: SendDecision = decideSend({
-      now: req.now,
-      zone: req.zone,
-      window: { quietHours: policy.quietHours, sendDays: policy.sendDays },
-      cap,
-      sentAt: sent.map((s) => s.sentAt.getTime()),
-      ahead,
-    });
-    if (decision.type === 'defer') {
-      await tx.sendDeferral.create({
-        data: {
-          id: newId(),
-          key: req.key,
-          workspaceId: req.workspaceId,
-          contactId: req.contactId,
-          enrollmentId: req.enrollmentId,
-          stepId: req.stepId,
-          priority: req.priority,
-          reason: decision.reason,
-          until: new Date(decision.until),
-        },
+  // Plain SQL (store/sql.ts), four statements inside the transaction: Prisma's per-call cost
+  // made this path several times slower. The lock is its own statement so that the reads after
+  // it see every send that held it before.
+  const decided = await sql.transaction(
+    async (tx): Promise<SendDecision | { type: 'reserved' }> => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [req.contactId], {
+        name: 'send-gate-lock',
       });
+      const cap = req.countsToCap ? policy.cap : null;
+      const [state] = await tx.query<GateState>(
+        `SELECT EXISTS (SELECT 1 FROM email_messages WHERE id = $1) AS reserved,
+         CASE WHEN $2::boolean THEN (
+           SELECT coalesce(json_agg((extract(epoch FROM sent_at) * 1000)::float8), '[]'::json)
+           FROM email_messages
+           WHERE contact_id = $3 AND counts_to_cap AND sent_at > $4::timestamp(3)) END AS sent,
+         CASE WHEN $2::boolean THEN (
+           SELECT coalesce(json_agg(json_build_object('key', key, 'priority', priority,
+             'createdMs', (extract(epoch FROM created_at) * 1000)::float8)), '[]'::json)
+           FROM send_deferrals
+           WHERE contact_id = $3 AND resolved_at IS NULL AND key <> $5
+             AND until <= $6::timestamp(3) AND until > $7::timestamp(3)) END AS waiting,
+         (SELECT (extract(epoch FROM min(created_at)) * 1000)::float8
+          FROM send_deferrals WHERE key = $5) AS mine_ms`,
+        [
+          req.messageId,
+          cap !== null,
+          req.contactId,
+          sqlTime(req.now - (cap?.periodMs ?? 0)),
+          req.key,
+          sqlTime(req.now),
+          sqlTime(req.now - STALE_MS),
+        ],
+        { name: 'send-gate-read' },
+      );
+      if (state?.reserved) return { type: 'reserved' };
+      const queuedAt = state?.mine_ms ?? req.now;
+      const ahead = new Set(
+        (state?.waiting ?? [])
+          .filter(
+            (w) =>
+              w.priority > req.priority || (w.priority === req.priority && w.createdMs < queuedAt),
+          )
+          .map((w) => w.key),
+      ).size;
+      const decision: SendDecision = decideSend({
+        now: req.now,
+        zone: req.zone,
+        window: { quietHours: policy.quietHours, sendDays: policy.sendDays },
+        cap,
+        sentAt: state?.sent ?? [],
+        ahead,
+      });
+      if (decision.type === 'defer') {
+        await tx.query(
+          `INSERT INTO send_deferrals (id, key, workspace_id, contact_id, enrollment_id, step_id, priority, reason, until, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamp(3), $10::timestamp(3))`,
+          [
+            newId(),
+            req.key,
+            req.workspaceId,
+            req.contactId,
+            req.enrollmentId,
+            req.stepId,
+            req.priority,
+            decision.reason,
+            sqlTime(decision.until),
+            sqlTime(req.now),
+          ],
+          { name: 'send-gate-defer' },
+        );
+        return decision;
+      }
+      // The reservation (which the cap counts) and the end of this send's earlier deferrals.
+      await tx.query(
+        `WITH d AS (UPDATE send_deferrals SET resolved_at = $10::timestamp(3) WHERE key = $9 AND resolved_at IS NULL)
+       INSERT INTO email_messages (id, workspace_id, contact_id, enrollment_id, step_id, category, counts_to_cap, links, sent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $10::timestamp(3))`,
+        [
+          req.messageId,
+          req.workspaceId,
+          req.contactId,
+          req.enrollmentId,
+          req.stepId,
+          req.category,
+          req.countsToCap,
+          [...req.links],
+          req.key,
+          sqlTime(req.now),
+        ],
+        { name: 'send-gate-reserve' },
+      );
       return decision;
-    }
-    await tx.emailMessage.create({
-      data: {
-        id: req.messageId,
-        workspaceId: req.workspaceId,
-        contactId: req.contactId,
-        enrollmentId: req.enrollmentId,
-        stepId: req.stepId,
-        category: req.category,
-        countsToCap: req.countsToCap,
-        links: [...req.links],
-        sentAt: new Date(req.now),
-      },
-    });
-    await tx.sendDeferral.updateMany({
-      where: { key: req.key, resolvedAt: null },
-      data: { resolvedAt: new Date(req.now) },
-    });
-    return decision;
-  });
-  return decided.type === 'send' ? { type: 'send', unrecorded: null } : decided;
+    },
+  );
+  return decided.type === 'defer' ? decided : { type: 'send', unrecorded: null };
+}
+
+interface GateState {
+  readonly reserved: boolean;
+  /** Sends that count toward the cap within its period (epoch ms); null without a cap. */
+  readonly sent: number[] | null;
+  /** Other sends of this contact waiting for a slot now; null without a cap. */
+  readonly waiting: { key: string; priority: number; createdMs: number }[] | null;
+  /** When this send was first held, if it was. */
+  readonly mine_ms: number | null;
 }

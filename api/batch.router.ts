@@ -31,9 +31,10 @@ export interface BatchRouterOptions {
 }
 
 /**
- * Segment's `batch` (and `import`, its alias in stock clients): the good messages are stored,
- * deduplicated and scored before the answer, the bad ones are listed one by one (index, JSON
- * pointer, reason). Journeys are routed after the answer; the events are durable by then.
+ * Segment's `batch` (and `import`, its alias in stock clients): the good messages are stored and
+ * deduplicated before the answer, the bad ones are listed one by one (index, JSON pointer,
+ * reason). Scoring (engine/scorer.ts) and then routing follow the answer; the events are durable
+ * by then, and score reads wait for the scorer, so a client reads what it wrote.
  */
 export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}): Router {
   const router = Router();
@@ -67,6 +68,7 @@ export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}
       workspaceOf(req),
       good.map((g) => g.message),
       receivedAt,
+      'later',
     );
     good.forEach((g, i) => {
       if (accepted.messages[i]?.stored) eventsIngested.inc({ type: g.message.type, source: 'api' });

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '@prisma/client';
 import { contactView } from '../engine/index.js';
+import { ownerIdOf } from '../engine/contacts/owner.js';
 import { notFound } from './problem.js';
 
 /**
@@ -22,11 +23,9 @@ export async function contactBody(
     },
   });
   if (!contact) throw notFound(`Contact \`${key}\``);
-  const view = contactView(contact);
   return {
-    ...view,
-    // The column first, then an `ownerId` attribute from before it existed (what tasks read).
-    ownerId: contact.ownerId ?? view.ownerId ?? null,
+    ...contactView(contact),
+    ownerId: ownerIdOf(contact),
     lists: contact.lists.map((m) => m.list.key),
     createdAt: contact.createdAt,
     updatedAt: contact.updatedAt,

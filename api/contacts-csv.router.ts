@@ -1,10 +1,12 @@
 import express, { Router, type Request } from 'express';
 import type { EngineDeps } from '../engine/index.js';
-import { routeInBackground } from '../engine/index.js';
+import { isRecord, routeInBackground } from '../engine/index.js';
+import { COLUMN_MAPPING_FORMAT, parseColumnMapping } from '../engine/contacts/column-mapping.js';
 import { parseCsv } from '../engine/contacts/csv.js';
 import { exportContacts } from '../engine/contacts/export.js';
 import { importContacts } from '../engine/contacts/import.js';
 import { importJobView, startImportJob } from '../engine/contacts/import-jobs.js';
+import { idempotency } from './idempotency.js';
 import { importsRouter } from './imports.router.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from './problem.js';
 import { workspaceOf } from './workspace.js';
@@ -19,7 +21,10 @@ export function contactsCsvRouter(engine: EngineDeps): Router {
   const router = Router();
   const csv = express.text({ type: 'text/csv', limit: '20mb' });
 
-  router.post('/v1/contacts/import', csv, async (req, res) => {
+  // The app's Idempotency-Key check runs after its JSON parser, which this route comes before.
+  const onceOnly = idempotency(engine.prisma, { replayHeaders: jobHeaders });
+
+  router.post('/v1/contacts/import', csv, onceOnly, async (req, res) => {
     if (!req.is('text/csv') || typeof req.body !== 'string')
       throw new HttpProblem(
         415,
@@ -44,11 +49,7 @@ export function contactsCsvRouter(engine: EngineDeps): Router {
       ]);
     if (wantsAsync(req)) {
       const job = await startImportJob(engine, workspaceOf(req), req.body, map, records.length);
-      res
-        .status(202)
-        .location(`/v1/imports/${job.id}`)
-        .setHeader('preference-applied', 'respond-async')
-        .json(importJobView(job, true));
+      res.status(202).set(jobHeaders(202, job)).json(importJobView(job, true));
       return;
     }
     const report = await importContacts(engine, workspaceOf(req), header, records, map);
@@ -75,6 +76,12 @@ export function contactsCsvRouter(engine: EngineDeps): Router {
   return router;
 }
 
+/** Where to poll a job the import started, also when a repeat with its Idempotency-Key replays it. */
+function jobHeaders(status: number, body: unknown): Record<string, string> {
+  if (status !== 202 || !isRecord(body) || typeof body.id !== 'string') return {};
+  return { location: `/v1/imports/${body.id}`, 'preference-applied': 'respond-async' };
+}
+
 /** RFC 7240 `Prefer: respond-async` (any other preferences beside it are ignored), or `?async=true`. */
 function wantsAsync(req: Request): boolean {
   if (req.query.async === 'true') return true;
@@ -85,20 +92,14 @@ function wantsAsync(req: Request): boolean {
 
 /** `?map=Mail:email,Customer no:userId` renames CSV headers before they are matched. */
 function mappingOf(raw: unknown): Map<string, string> {
-  const map = new Map<string, string>();
-  if (raw === undefined) return map;
-  const problem = invalidInput('The column mapping has problems.', [
+  if (raw === undefined) return new Map();
+  const map = typeof raw === 'string' ? parseColumnMapping(raw) : null;
+  if (map) return map;
+  throw invalidInput('The column mapping has problems.', [
     {
       pointer: '/map',
       code: 'bad-format',
-      message: '`map` must look like `Column:target,Other column:target`.',
+      message: `\`map\` must look like \`${COLUMN_MAPPING_FORMAT}\`.`,
     },
   ]);
-  if (typeof raw !== 'string') throw problem;
-  for (const pair of raw.split(',')) {
-    const at = pair.lastIndexOf(':');
-    if (at <= 0 || at === pair.length - 1) throw problem;
-    map.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
-  }
-  return map;
 }

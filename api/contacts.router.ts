@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import type { Prisma } from '@prisma/client';
-import { contactView, type EngineDeps } from '../engine/index.js';
+import { contactView, settleScores, type EngineDeps } from '../engine/index.js';
 import { decodeTimelineCursor, encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { contactTimeline } from '../engine/contacts/timeline.js';
 import { eraseContact } from '../engine/contacts/erase.js';
+import { ownerIdOf } from '../engine/contacts/owner.js';
 import { contactBody } from './contact-body.js';
 import { pageOf, pageResult } from './paging.js';
 import { invalidInput, notFound } from './problem.js';
@@ -22,7 +23,11 @@ export function contactsRouter(engine: EngineDeps): Router {
     ];
     const { tag, ownerId, list } = filtersOf(req.query);
     if (tag !== undefined) where.push({ attributes: { path: ['tags'], array_contains: [tag] } });
-    if (ownerId !== undefined) where.push({ ownerId });
+    // The owner as `ownerIdOf` shows it: the column, else an `ownerId` attribute.
+    if (ownerId !== undefined)
+      where.push({
+        OR: [{ ownerId }, { ownerId: null, attributes: { path: ['ownerId'], equals: ownerId } }],
+      });
     if (list !== undefined)
       where.push({ lists: { some: { list: { OR: [{ id: list }, { key: list }] } } } });
     if (page.after) where.push({ id: { gt: page.after } });
@@ -34,7 +39,7 @@ export function contactsRouter(engine: EngineDeps): Router {
     res.json(
       pageResult(rows, page, (c) => ({
         ...contactView(c),
-        ownerId: c.ownerId,
+        ownerId: ownerIdOf(c),
         createdAt: c.createdAt,
         updatedAt: c.updatedAt,
       })),
@@ -54,6 +59,7 @@ export function contactsRouter(engine: EngineDeps): Router {
       select: { id: true },
     });
     if (!contact) throw notFound(`Contact \`${key}\``);
+    await settleScores(engine); // the points of events just sent in a batch show with them
     const page = await contactTimeline(engine.prisma, contact.id, limit, cursor);
     res.json({
       data: page.data,

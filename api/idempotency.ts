@@ -10,13 +10,26 @@ const KEEP_MS = 24 * 60 * 60 * 1000;
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 const IN_PROGRESS = 0;
 
+export interface IdempotencyOptions {
+  /**
+   * Headers a replay sets again, derived from the kept status and body (only those two are
+   * kept): the `Location` of a job the first request started, for example.
+   */
+  readonly replayHeaders?: (status: number, body: Prisma.JsonValue) => Record<string, string>;
+}
+
 /**
  * `Idempotency-Key` on any authenticated POST: the first response (2xx or 4xx) is kept for 24
- * hours with a hash of the request body and replayed for a repeat (`Idempotent-Replayed: true`).
- * The same key with a different body is refused (422); a repeat that arrives while the first is
- * still running gets 409. A 5xx is not kept, so the client can retry with the same key.
+ * hours with a hash of the request body (and of the query string, when there is one) and
+ * replayed for a repeat (`Idempotent-Replayed: true`). The same key with a different body is
+ * refused (422); a repeat that arrives while the first is still running gets 409. A 5xx is not
+ * kept, so the client can retry with the same key. It needs the parsed body: the app mounts it
+ * after the JSON parser, and routes that parse their own bodies (the CSV import) after theirs.
  */
-export function idempotency(prisma: PrismaClient): RequestHandler {
+export function idempotency(
+  prisma: PrismaClient,
+  options: IdempotencyOptions = {},
+): RequestHandler {
   return async (req, res, next) => {
     const given = req.headers['idempotency-key'];
     const auth = authOf(req);
@@ -32,8 +45,11 @@ export function idempotency(prisma: PrismaClient): RequestHandler {
         'Idempotency-Key must be 1 to 255 visible ASCII characters, for example a UUID.',
       );
     const key = `${auth.workspaceId}:${req.method}:${req.path}:${given}`;
+    const body: unknown = req.body ?? null;
+    // `?map=` changes what a CSV import does; without a query the hash is the body's alone.
+    const query = Object.keys(req.query).length > 0 ? req.query : null;
     const requestHash = createHash('sha256')
-      .update(canonicalJson(req.body ?? null))
+      .update(canonicalJson(query ? { body, query } : body))
       .digest('hex');
 
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -41,7 +57,7 @@ export function idempotency(prisma: PrismaClient): RequestHandler {
       if (existing && existing.createdAt.getTime() < Date.now() - KEEP_MS) {
         await prisma.idempotencyRecord.deleteMany({ where: { key } });
       } else if (existing) {
-        replay(res, existing, requestHash);
+        replay(res, existing, requestHash, options);
         return;
       }
       try {
@@ -62,6 +78,7 @@ function replay(
   res: Response,
   record: { requestHash: string; status: number; body: Prisma.JsonValue },
   requestHash: string,
+  options: IdempotencyOptions,
 ): void {
   if (record.requestHash !== requestHash)
     throw new HttpProblem(
@@ -72,6 +89,7 @@ function replay(
     );
   if (record.status === IN_PROGRESS) throw conflict();
   res.status(record.status).set('Idempotent-Replayed', 'true');
+  res.set(options.replayHeaders?.(record.status, record.body) ?? {});
   if (record.body === null) {
     res.end();
     return;

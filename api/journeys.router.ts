@@ -10,6 +10,7 @@ import { SimulateSchema, type SimulateBody } from './schemas/simulate.schema.js'
 import { bodyValidator } from './validate-body.js';
 import {
   explainEligibility,
+  listAudienceRuns,
   planOf,
   publishDraft,
   changeJourneyStatus,
@@ -286,28 +287,16 @@ export function journeysRouter(engine: EngineDeps): Router {
     });
   });
 
-  /** Passes over the audience (enroll existing on publish, schedules, date triggers) with progress. */
+  /**
+   * Passes over the audience (enroll existing on publish, schedules, date triggers) with
+   * progress; a failed or cancelled run says why in `failure`.
+   */
   router.get('/v1/journeys/:key/audience-runs', async (req, res) => {
     const journey = await prisma.journey.findUnique({
       where: { workspaceId_key: { workspaceId: workspaceOf(req), key: req.params.key } },
     });
     if (!journey) throw notFound(`Journey \`${req.params.key}\``);
-    const runs = await prisma.audienceRun.findMany({
-      where: { journeyId: journey.id },
-      orderBy: { startedAt: 'desc' },
-      take: 50,
-    });
-    res.json({
-      data: runs.map((r) => ({
-        id: r.id,
-        reason: r.reason,
-        status: r.status,
-        scanned: r.scanned,
-        enrolled: r.enrolled,
-        startedAt: r.startedAt,
-        finishedAt: r.finishedAt,
-      })),
-    });
+    res.json({ data: await listAudienceRuns(engine, journey.id) });
   });
 
   router.post('/v1/journeys/:key/publish', async (req, res) => {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { exitSuppressed, recordSystemEvent } from '../engine/messaging/index.js';
-import { emailKeyOf, suppress, webhookSigningSecret } from '../mail/index.js';
+import { ADDRESS_EVENTS, emailKeyOf, suppress, webhookSigningSecret } from '../mail/index.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
@@ -30,7 +30,8 @@ const readBody = bodyValidator(MailEvents);
 /**
  * Inbound bounces and complaints from a mail relay (authenticated by an API key, like every
  * /v1 route; the key's workspace is the one suppressed in). Hard bounces and complaints
- * suppress the address for good and end journeys whose suppression rule says so. Also shows
+ * suppress the address for good and end journeys whose suppression rule says so; each event is
+ * recorded as `email.bounced` or `email.complained` for the contact with that address. Also shows
  * the `whsec_` secret outbound webhook calls are signed with, for receivers to verify.
  */
 export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router {
@@ -69,7 +70,7 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
       await recordSystemEvent(engine, {
         workspaceId,
         contactId: contact.id,
-        name: event.type === 'complaint' ? 'email_complained' : 'email_bounced',
+        name: ADDRESS_EVENTS[reason],
         messageId: `${reason}:${emailKeyOf(event.email)}:${event.messageId ?? String(req.get('x-request-id') ?? Date.now())}`,
         properties: {
           email: event.email,

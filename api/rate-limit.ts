@@ -48,10 +48,15 @@ export class TokenBuckets implements RateLimiter {
 
 /**
  * Token buckets in PostgreSQL, shared by every API process on the database, so the limit of a
- * key holds however many processes serve it. One statement a request, on an unlogged table
- * (no write-ahead log: buckets are not worth a disk flush, and a crash only refills them).
+ * key holds however many processes serve it. A process takes tokens in leases (up to a tenth of
+ * a second's refill at once) and spends them locally for at most a second, so a busy key costs
+ * one statement per lease rather than per request; tokens come only from the shared bucket, so
+ * leasing never grants more than the limit (an unspent lease is simply lost). The table is
+ * unlogged: buckets are not worth a disk flush, and a crash only refills them.
  */
 export class SharedBuckets implements RateLimiter {
+  private readonly leases = new Map<string, { tokens: number; until: number }>();
+
   constructor(
     private readonly sql: Sql,
     private readonly limit: RateLimit,
@@ -59,18 +64,32 @@ export class SharedBuckets implements RateLimiter {
 
   async take(id: string): Promise<number> {
     if (this.limit.perSecond <= 0) return 0;
-    const [row] = await this.sql.query<{ granted: boolean; tokens: number }>(
-      `INSERT INTO rate_limit_buckets AS b (key, tokens, at_ms, granted) VALUES ($1, $2::float8 - 1, $3, true)
+    const now = Date.now();
+    const lease = this.leases.get(id);
+    if (lease && lease.tokens >= 1 && now < lease.until) {
+      lease.tokens -= 1;
+      return 0;
+    }
+    const want = Math.max(1, Math.min(this.limit.burst, Math.floor(this.limit.perSecond / 10)));
+    const available = `LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4)`;
+    const taken = `CASE WHEN ${available} >= 1 THEN LEAST($5, floor(${available})) ELSE 0 END`;
+    const [row] = await this.sql.query<{ taken: number; tokens: number }>(
+      `INSERT INTO rate_limit_buckets AS b (key, tokens, at_ms, granted, taken)
+       VALUES ($1, $2::float8 - LEAST($5::float8, $2::float8), $3, true, LEAST($5::float8, $2::float8))
        ON CONFLICT (key) DO UPDATE SET
-         granted = LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4) >= 1,
-         tokens = LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4)
-           - CASE WHEN LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4) >= 1 THEN 1 ELSE 0 END,
+         granted = ${available} >= 1,
+         taken = ${taken},
+         tokens = ${available} - ${taken},
          at_ms = GREATEST(b.at_ms, $3)
-       RETURNING granted, tokens`,
-      [id, this.limit.burst, Date.now(), this.limit.perSecond],
+       RETURNING taken, tokens`,
+      [id, this.limit.burst, now, this.limit.perSecond, want],
     );
-    if (!row || row.granted) return 0;
-    return Math.max(1, Math.ceil((1 - Number(row.tokens)) / this.limit.perSecond));
+    const got = Number(row?.taken ?? 0);
+    if (this.leases.size > 50_000) this.leases.clear();
+    if (got > 1) this.leases.set(id, { tokens: got - 1, until: now + 1000 });
+    else this.leases.delete(id);
+    if (got >= 1) return 0;
+    return Math.max(1, Math.ceil((1 - Number(row?.tokens ?? 0)) / this.limit.perSecond));
   }
 }
 

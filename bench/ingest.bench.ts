@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../config/index.js';
+import { scoreLags, settleScores } from '../engine/index.js';
 import { startEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { newId } from '../store/index.js';
@@ -20,8 +21,9 @@ const ADMIN_URL =
  * Ingestion throughput on PostgreSQL: Segment `batch` requests of 100 events from several
  * concurrent clients, scored under the default model (examples/default-scoring-model.json),
  * against raw multi-row INSERTs of the same rows through `pg` into the same table, same run.
- * Also: request latency (acceptance is when the score is readable: scoring commits with the
- * event) and how long background routing of the same events takes to drain.
+ * The API's rate counts until every event's score is readable (the background scorer has
+ * caught up). Also: acceptance-to-score-readable times, request latency, and how long
+ * background routing of the same events takes to drain.
  */
 export async function runIngestBench(): Promise<void> {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -95,8 +97,12 @@ export async function runIngestBench(): Promise<void> {
         }
       }),
     );
+    const acceptSeconds = (performance.now() - apiStart) / 1000;
+    // Scores are written by the background scorer: the run ends when all of them are readable.
+    await settleScores(engine.deps);
     const apiSeconds = (performance.now() - apiStart) / 1000;
     const total = CLIENTS * BATCHES * PER_BATCH;
+    const lags = scoreLags().slice(-total);
 
     const routeStart = performance.now();
     for (;;) {
@@ -147,13 +153,18 @@ export async function runIngestBench(): Promise<void> {
     console.log(
       `\nIngestion through batch (PostgreSQL; ${CLIENTS} clients x ${BATCHES} batches x ${PER_BATCH} events, ${USERS} contacts, default scoring model)`,
     );
-    console.log(`  batch API, scored        ${apiRate.toFixed(0)} events/s`);
+    console.log(
+      `  batch API, scored        ${apiRate.toFixed(0)} events/s   (all ${total} scored ${apiSeconds.toFixed(2)} s after the first request; answered by ${acceptSeconds.toFixed(2)} s)`,
+    );
     console.log(
       `  raw multi-row INSERT     ${rawRate.toFixed(0)} events/s   (same rows, pg driver, same table)`,
     );
     console.log(`  ratio API/raw            ${ratio(apiRate, rawRate)}   (target >= 0.50x)`);
     console.log(
-      `  acceptance -> score readable: scores commit with the events; request p50 ${ms(percentile(latencies, 50))}   p99 ${ms(percentile(latencies, 99))}`,
+      `  acceptance -> score readable   p50 ${ms(percentile(lags, 50))}   p99 ${ms(percentile(lags, 99))}   (background scorer, ${lags.length} events)`,
+    );
+    console.log(
+      `  batch request              p50 ${ms(percentile(latencies, 50))}   p99 ${ms(percentile(latencies, 99))}`,
     );
     console.log(
       `  background routing drained ${routeSeconds.toFixed(1)} s after the last batch was answered`,

@@ -3,8 +3,13 @@ import { join, relative } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import { validateJourney, validateScoringModel } from '../definitions/index.js';
-import { publishJourney, publishScoringModel, type EngineDeps } from '../engine/index.js';
-import { assigneeDirectory } from '../engine/tasks/index.js';
+import {
+  keyOf,
+  publishJourney,
+  publishScoringModel,
+  validationContext,
+  type EngineDeps,
+} from '../engine/index.js';
 import { loadTemplates } from '../mail/index.js';
 import { openDatabase } from '../store/index.js';
 import { progressBar } from './progress.js';
@@ -19,9 +24,9 @@ interface Definition {
 
 /**
  * `drumbeat deploy <dir>`: validates every definition under the folder first (task assignees
- * against the workspace's teams and users) and publishes nothing if any has a problem; then
- * publishes through the engine, where a definition whose compiled plan is unchanged is left
- * alone. Prints what happened to each.
+ * against the workspace's teams and users, enroll steps against its journeys and the folder's)
+ * and publishes nothing if any has a problem; then publishes through the engine, where a
+ * definition whose compiled plan is unchanged is left alone. Prints what happened to each.
  */
 export async function deploy(config: Config, dir: string, workspaceId: string): Promise<number> {
   const files = await jsonFiles(dir);
@@ -63,12 +68,13 @@ export async function deploy(config: Config, dir: string, workspaceId: string): 
   const summary = { published: 0, unchanged: 0 };
   const lines: string[] = [];
   try {
-    // Task assignees are checked against the workspace before anything is published, so a
-    // missing team stops the whole deploy rather than half of it.
-    const context = {
-      templateExists: (t: string) => templates.has(t),
-      ...(await assigneeDirectory(deps.prisma, workspaceId)),
-    };
+    // References (task assignees, journeys that enroll steps name) are checked against the
+    // workspace before anything is published, so a missing one stops the whole deploy rather
+    // than half of it. Journeys of this deploy count as existing: they are published with it.
+    const deploying = documents.flatMap((d) =>
+      kindOf(d.document) === 'journey' ? keyOf(d.document) : [],
+    );
+    const context = await validationContext(deps, workspaceId, deploying);
     const definitions: Definition[] = [];
     for (const { file, document } of documents) {
       const kind = kindOf(document);
@@ -94,7 +100,7 @@ export async function deploy(config: Config, dir: string, workspaceId: string): 
       for (const d of definitions) {
         const result =
           d.kind === 'journey'
-            ? await publishJourney(deps, workspaceId, d.document)
+            ? await publishJourney(deps, workspaceId, d.document, { deploying })
             : await publishScoringModel(deps, workspaceId, d.document);
         if (!result.ok) throw new Error(`${d.file} was valid a moment ago but is not now`);
         summary[result.created ? 'published' : 'unchanged']++;

@@ -2,14 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { IMPORT_CHUNK, importContacts, type RowProblem } from '../engine/contacts/import.js';
+import { COLUMN_MAPPING_FORMAT, parseColumnMapping } from '../engine/contacts/column-mapping.js';
 import { parseCsv } from '../engine/contacts/csv.js';
+import { scorePass } from '../engine/scorer.js';
 import { DEFAULT_WORKSPACE_ID, openDatabase } from '../store/index.js';
 import { progressBar } from './progress.js';
 
 /**
  * `drumbeat import-contacts <file.csv> [--workspace id] [--map "Column:target,…"]`: the same
  * import as POST /v1/contacts/import (dedupe on email, idempotent re-imports), with a progress
- * bar. The identify events it stores are routed to journeys when the API next starts.
+ * bar. The identify events it stores are scored before it ends and routed to journeys when the
+ * API next starts.
  */
 export async function importContactsCommand(
   config: Config,
@@ -30,10 +33,11 @@ export async function importContactsCommand(
     console.error(`${file} is empty.`);
     return 1;
   }
-  const map = new Map<string, string>();
-  for (const pair of (options.map ?? '').split(',').filter(Boolean)) {
-    const [from = '', to = ''] = pair.split(':');
-    if (from.trim() && to.trim()) map.set(from.trim(), to.trim());
+  const map =
+    options.map === undefined ? new Map<string, string>() : parseColumnMapping(options.map);
+  if (!map) {
+    console.error(`--map must look like "${COLUMN_MAPPING_FORMAT}".`);
+    return 2;
   }
   const workspaceId = options.workspace ?? DEFAULT_WORKSPACE_ID;
   const db = await openDatabase(
@@ -61,6 +65,8 @@ export async function importContactsCommand(
       rejected.push(...report.rejected.map((r) => ({ ...r, row: r.row + start })));
       bar.tick();
     }
+    // The rows' events are scored here (the API's background scorer would, once it runs).
+    while ((await scorePass(db.sql)).more);
   } finally {
     bar.done();
     await db.close();

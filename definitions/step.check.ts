@@ -50,15 +50,7 @@ export function stepProblems(check: StepCheck): Problem[] {
       );
     case 'enroll':
     case 'unenroll':
-      return check.context.journeyExists && !check.context.journeyExists(step.journey)
-        ? [
-            problem(
-              at('journey'),
-              'unknown-journey',
-              `${said} refers to the journey \`${step.journey}\`, which does not exist.`,
-            ),
-          ]
-        : [];
+      return journeyProblems(step, at('journey'), said, check.context);
     case 'wait':
       return [
         ...durationProblems(step.duration, at('duration'), `${said} waits`),
@@ -205,6 +197,34 @@ function placeholderProblems(
         `${said} uses \`contact.${attr}\`, which contacts do not have.`,
       ),
     );
+}
+
+/**
+ * The journey an `enroll` or `unenroll` step names must exist in the workspace; one to enroll
+ * in must also not be archived (removing contacts from an archived one is harmless).
+ */
+function journeyProblems(
+  step: Extract<StepDefinition, { type: 'enroll' | 'unenroll' }>,
+  path: readonly (string | number)[],
+  said: string,
+  context: ValidationContext,
+): Problem[] {
+  const key = step.journey;
+  const does =
+    step.type === 'enroll'
+      ? `${said} enrolls the contact in the journey \`${key}\``
+      : `${said} removes the contact from the journey \`${key}\``;
+  if (context.journeyExists && !context.journeyExists(key))
+    return [problem(path, 'unknown-journey', `${does}, which does not exist in this workspace.`)];
+  if (step.type === 'enroll' && context.journeyArchived?.(key))
+    return [
+      problem(
+        path,
+        'archived-journey',
+        `${does}, which is archived: publish that journey again first, or pick another one.`,
+      ),
+    ];
+  return [];
 }
 
 function dateFieldProblems(

@@ -9,6 +9,8 @@ export interface ValidationContext {
   /** Variables a template uses, such as `contact.firstName`; undefined when unknown. */
   readonly templateVariables?: (name: string) => readonly string[] | undefined;
   readonly journeyExists?: (id: string) => boolean;
+  /** True for a journey that exists but is archived: no one can be enrolled in it. */
+  readonly journeyArchived?: (id: string) => boolean;
   readonly teamExists?: (id: string) => boolean;
   readonly userExists?: (idOrEmail: string) => boolean;
   /** The contact attribute schema: name to type. Enables type and variable checks. */

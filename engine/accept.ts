@@ -1,13 +1,14 @@
-import { newId, sqlTime } from '../store/index.js';
+import { newId, sqlTime, type Sql } from '../store/index.js';
 import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
 import { journeyInterest } from './journeys.js';
-import { routingNeed, spreadByContact } from './route-need.js';
+import { acceptTracks, firstStored, isPlainTrack } from './accept-tracks.js';
+import { routedContactsCtes } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
+import { recordStages } from './scorer.js';
 import { activeScoringPlans } from './scoring-plans.js';
-import { STAGE_CHANGED_EVENT, updateStages } from './stage-update.js';
 
 export interface AcceptedMessage {
   readonly eventId: string;
@@ -24,17 +25,40 @@ export interface AcceptResult {
 }
 
 /**
- * Stores valid messages durably and scores them in one transaction per call: contacts are
- * resolved first, then every event is inserted in one statement deduplicated on `messageId`,
- * and only the rows that statement actually inserted are scored. When this returns, the events
- * and their scores are committed; routing them (journeys) is the caller's next step, and
- * `routePendingEvents` finishes it after a crash.
+ * When scores are written: `now`, in the transaction that stores the events (single messages,
+ * whose caller reads the score next); `later`, by the background scorer in large groups (bulk
+ * ingestion; see engine/scorer.ts, and `settleScores` for readers that must see them).
+ */
+export type Scoring = 'now' | 'later';
+
+/**
+ * Stores valid messages durably: contacts are resolved first, then every event is inserted in
+ * one statement deduplicated on `messageId`. With `scoring: 'now'` the rows that statement
+ * actually inserted are scored in the same transaction; with `later` they are marked for the
+ * background scorer, and the insert commits on its own. Routing them (journeys) is the
+ * caller's next step, and `routePendingEvents` finishes it after a crash.
  */
 export async function acceptMessages(
-  { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
+  deps: Pick<EngineDeps, 'prisma' | 'sql'>,
   workspaceId: string,
   messages: readonly IncomingMessage[],
   receivedAt = new Date(),
+  scoring: Scoring = 'now',
+): Promise<AcceptResult> {
+  if (scoring === 'later' && messages.every(isPlainTrack))
+    return acceptTracks(deps, workspaceId, messages, receivedAt, (rest) =>
+      resolveAndAccept(deps, workspaceId, rest, receivedAt, scoring),
+    );
+  return resolveAndAccept(deps, workspaceId, messages, receivedAt, scoring);
+}
+
+/** The general path: contacts resolved first (identify, anonymous ids, promotions), then stored. */
+async function resolveAndAccept(
+  { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
+  workspaceId: string,
+  messages: readonly IncomingMessage[],
+  receivedAt: Date,
+  scoring: Scoring,
 ): Promise<AcceptResult> {
   const active = await activeScoringPlans(sql, workspaceId);
   const contactIds = await resolveContacts(sql, workspaceId, messages);
@@ -45,28 +69,36 @@ export async function acceptMessages(
     const warning = await applyIdentify(prisma, active, workspaceId, contactId, m);
     if (warning) warnings.set(i, warning);
   }
-  const rows = messages.map((m, i) => ({ m, id: newId(), contactId: contactIds[i] ?? null }));
+  const rows = messages.map((m, i) => ({
+    // An identify whose contact was erased meanwhile keeps no traits in its stored event either.
+    m: warnings.get(i) === 'contact-erased' ? { ...m, traits: {} } : m,
+    id: newId(),
+    contactId: contactIds[i] ?? null,
+  }));
   // Inserted in messageId order so two batches sharing messages lock them in the same order.
   const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
 
   const interest = await journeyInterest({ prisma }, workspaceId);
 
-  return sql.transaction(async (tx) => {
-    const need = await routingNeed(interest, tx, contactIds);
-    const route = spreadByContact(
-      rows.map((r) => ({ contactId: r.contactId, route: need(r.contactId, r.m.event) })),
-    );
-    const toRoute = new Set(rows.filter((_, i) => route[i]).map((r) => r.id));
-    const routedContacts = new Set(rows.filter((_, i) => route[i]).map((r) => r.contactId));
-    // Events no journey can care about are stored as routed already (see `routingNeed`).
-    const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at, routed_at)
-       SELECT i, $1, mid, t, n, c, u, a, p::jsonb, ts, $11::timestamp(3), CASE WHEN r THEN NULL ELSE $11::timestamp(3) END
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamp(3)[], $12::bool[])
-         WITH ORDINALITY AS x(i, mid, t, n, c, u, a, p, ts, r, o)
+  const later = scoring === 'later';
+  const inTransaction = <T>(work: (tx: Sql) => Promise<T>) =>
+    later ? work(sql) : sql.transaction(work);
+  return inTransaction(async (tx) => {
+    // Routing is decided in the same statement (see engine/route-need.ts).
+    const inserted = await tx.query<{ id: string; route: boolean }>(
+      `WITH x AS (
+         SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamp(3)[], $12::bool[])
+           WITH ORDINALITY AS x(i, mid, t, n, c, u, a, p, ts, s, o)
+       ),
+       ${routedContactsCtes('x', { conditions: '$13::bool', events: '$14::text[]' })}
+       INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties, timestamp, received_at, routed_at, score_xid)
+       SELECT i, $1, mid, t, n, c, u, a, p::jsonb, ts, $11::timestamp(3),
+         CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $11::timestamp(3) END,
+         CASE WHEN s THEN pg_current_xact_id() END
+       FROM x
        ORDER BY o
        ON CONFLICT (workspace_id, message_id) DO NOTHING
-       RETURNING id`,
+       RETURNING id, routed_at IS NULL AS route`,
       [
         workspaceId,
         ordered.map((r) => r.id),
@@ -79,70 +111,49 @@ export async function acceptMessages(
         ordered.map((r) => JSON.stringify(r.m.type === 'identify' ? r.m.traits : r.m.properties)),
         ordered.map((r) => sqlTime(r.m.timestamp.getTime())),
         sqlTime(receivedAt.getTime()),
-        ordered.map((r) => toRoute.has(r.id)),
+        ordered.map((r) => later && scorable(r.m, r.contactId)),
+        interest.conditions,
+        [...interest.events],
       ],
     );
+    const toRoute = new Set(inserted.filter((r) => r.route).map((r) => r.id));
     const fresh = new Set(inserted.map((r) => r.id));
 
     // Duplicates answer with the event stored the first time.
-    const seen = new Map<string, { id: string; contactId: string | null }>();
-    const duplicates = rows.filter((r) => !fresh.has(r.id)).map((r) => r.m.messageId);
-    if (duplicates.length > 0) {
-      for (const e of await tx.query<{ id: string; message_id: string; contact_id: string | null }>(
-        `SELECT id, message_id, contact_id FROM events WHERE workspace_id = $1 AND message_id = ANY($2::text[])`,
-        [workspaceId, duplicates],
-      ))
-        seen.set(e.message_id, { id: e.id, contactId: e.contact_id });
-    }
-
-    const scored: NewEvent[] = rows.flatMap((r) =>
-      fresh.has(r.id) && r.m.type === 'track' && r.m.event && r.contactId
-        ? [
-            {
-              id: r.id,
-              contactId: r.contactId,
-              name: r.m.event,
-              properties: r.m.properties,
-              atMs: r.m.timestamp.getTime(),
-            },
-          ]
-        : [],
+    const seen = await firstStored(
+      tx,
+      workspaceId,
+      rows.filter((r) => !fresh.has(r.id)).map((r) => r.m.messageId),
     );
-    const results = await scoreNewEvents(tx, active, scored);
 
-    // Thresholds: contacts whose engagement moved, and identified contacts whose fit may have.
-    const now = Date.now();
+    // Scored now, in this transaction; with `later`, the scorer takes them from the cursor.
     const stageEvents: string[] = [];
-    for (const model of active) {
-      const scoredRows = results.find((r) => r.model === model)?.rows ?? [];
-      const touched = new Map(scoredRows.map((row) => [row.contactId, row.decayed]));
-      const ids = new Set(touched.keys());
-      rows.forEach(
-        (r) => r.m.type === 'identify' && fresh.has(r.id) && r.contactId && ids.add(r.contactId),
+    if (!later) {
+      const scored: NewEvent[] = rows.flatMap((r) =>
+        fresh.has(r.id) && r.m.type === 'track' && r.m.event && r.contactId
+          ? [
+              {
+                id: r.id,
+                contactId: r.contactId,
+                name: r.m.event,
+                properties: r.m.properties,
+                atMs: r.m.timestamp.getTime(),
+              },
+            ]
+          : [],
       );
-      const stages = new Map(scoredRows.map((row) => [row.contactId, row.stage]));
-      const changes = await updateStages(tx, model, [...ids].sort(), touched, stages, now);
-      if (changes.length === 0) continue;
-      const stageIds = changes.map(() => newId());
-      const stageRoute = changes.map(
-        (c) => routedContacts.has(c.contactId) || need(c.contactId, STAGE_CHANGED_EVENT),
+      const identified = rows.flatMap((r) =>
+        r.m.type === 'identify' && fresh.has(r.id) && r.contactId ? [r.contactId] : [],
       );
-      stageEvents.push(...stageIds.filter((_, i) => stageRoute[i]));
-      await tx.query(
-        `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at, routed_at)
-         SELECT i, $1, 'stage-' || i, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3), CASE WHEN r THEN NULL ELSE $5::timestamp(3) END
-         FROM unnest($3::text[], $4::text[], $6::text[], $7::bool[]) AS x(i, c, p, r)`,
-        [
+      stageEvents.push(
+        ...(await recordStages(
+          tx,
           workspaceId,
-          STAGE_CHANGED_EVENT,
-          stageIds,
-          changes.map((c) => c.contactId),
-          sqlTime(now),
-          changes.map((c) =>
-            JSON.stringify({ from: c.from, to: c.to, model: c.model, ...c.scores }),
-          ),
-          stageRoute,
-        ],
+          active,
+          await scoreNewEvents(tx, active, scored),
+          identified,
+          interest,
+        )),
       );
     }
 
@@ -162,4 +173,9 @@ export async function acceptMessages(
       ],
     };
   });
+}
+
+/** Events the scorer has work for: a named track event or an identify, of a known contact. */
+function scorable(m: IncomingMessage, contactId: string | null): boolean {
+  return contactId !== null && (m.type === 'identify' || (m.type === 'track' && !!m.event));
 }

@@ -1,11 +1,18 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
 import { isRecord } from './contact-view.js';
 import type { IncomingMessage } from './ingest.js';
+import { lockContact } from './contacts/changes.js';
+import { tombstoneOf } from './contacts/erase.js';
 import { mergeContacts } from './merge-contacts.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 
-/** Why an identify's email was not set; the message itself is still stored. */
-export type IdentifyWarning = 'email-taken';
+/**
+ * Why an identify's traits were not (all) applied; the message itself is still stored.
+ * `email-taken`: another identified contact holds the email. `contact-erased`: the contact was
+ * erased after this message found it; nothing is written back onto it, and the stored event
+ * keeps no traits.
+ */
+export type IdentifyWarning = 'email-taken' | 'contact-erased';
 
 /**
  * Applies an identify's traits to its contact: attributes merge (new values win), time zone
@@ -23,6 +30,14 @@ export async function applyIdentify(
 ): Promise<IdentifyWarning | null> {
   return prisma.$transaction(
     async (tx) => {
+      // Under the contact's lock, so an erasure that committed first is seen (and one that
+      // comes later waits for this write, then clears it).
+      await lockContact(tx, contactId);
+      const locked = await tx.contact.findUnique({
+        where: { id: contactId },
+        select: { userId: true },
+      });
+      if (locked?.userId === tombstoneOf(contactId)) return 'contact-erased';
       let warning: IdentifyWarning | null = null;
       const email = typeof message.traits.email === 'string' ? message.traits.email.trim() : '';
       const emailKey = email === '' ? null : email.toLowerCase();

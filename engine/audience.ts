@@ -1,7 +1,15 @@
-import type { Contact } from '@prisma/client';
+import type { AudienceRun, Contact } from '@prisma/client';
+import {
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import {
   evaluate,
   localParts,
+  PLAN_FORMAT,
   readField,
   toEpoch,
   zoneOf,
@@ -21,6 +29,23 @@ import { planOf } from './journeys.js';
  * enrollment exactly as for live events, so a repeated page enrolls no one twice.
  */
 export type AudienceReason = 'publish' | 'schedule' | 'date';
+
+/**
+ * `failed` and `cancelled` runs carry a `failure` a marketer can read. A run that is cancelled
+ * records that itself; one terminated in Temporal cannot, and is settled when listed.
+ */
+export type AudienceRunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** A pass that no retry can help; its message is what the API shows as the run's failure. */
+export class AudienceRunError extends Error {
+  override readonly name = 'AudienceRunError';
+  constructor(
+    readonly type: 'unreadable-plan',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface AudiencePageRequest {
   readonly runId: string;
@@ -55,6 +80,14 @@ export async function enrollAudiencePage(
   if (!journey || !latest || journey.status !== 'active')
     return { nextCursor: null, scanned: 0, enrolled: 0 };
   const plan = planOf(latest);
+  // A stored plan is whatever the Drumbeat that published it wrote (a newer one, mid-upgrade).
+  const format: unknown = plan.format;
+  if (format !== PLAN_FORMAT)
+    throw new AudienceRunError(
+      'unreadable-plan',
+      `Version ${latest.version} of this journey was saved in a format this Drumbeat cannot read ` +
+        `(plan format ${String(format)}, this one reads ${PLAN_FORMAT}): publish the journey again.`,
+    );
   const contacts = await prisma.contact.findMany({
     where: {
       workspaceId: request.workspaceId,
@@ -89,6 +122,109 @@ export async function enrollAudiencePage(
     },
   });
   return { nextCursor, scanned: contacts.length, enrolled };
+}
+
+export interface AudienceRunView {
+  readonly id: string;
+  readonly reason: string;
+  readonly status: string;
+  readonly scanned: number;
+  readonly enrolled: number;
+  readonly failure: string | null;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+}
+
+/**
+ * A journey's latest passes over its audience, newest first. A run the store still calls
+ * running is checked against Temporal: one that ended without recording it (terminated, timed
+ * out, or failed before it could) is settled now, so no run says `running` forever.
+ */
+export async function listAudienceRuns(
+  deps: EngineDeps,
+  journeyId: string,
+): Promise<AudienceRunView[]> {
+  const runs = await deps.prisma.audienceRun.findMany({
+    where: { journeyId },
+    orderBy: { startedAt: 'desc' },
+    take: 50,
+  });
+  const settled = await Promise.all(
+    runs.map(async (run) => (run.status === 'running' ? settleAudienceRun(deps, run) : run)),
+  );
+  return settled.map((r) => ({
+    id: r.id,
+    reason: r.reason,
+    status: r.status,
+    scanned: r.scanned,
+    enrolled: r.enrolled,
+    failure: r.failure,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  }));
+}
+
+async function settleAudienceRun(deps: EngineDeps, run: AudienceRun): Promise<AudienceRun> {
+  const end = await endInTemporal(deps, run.id);
+  if (!end) return run;
+  // Only a row still `running`: the workflow's own record, if it made one meanwhile, wins.
+  await deps.prisma.audienceRun.updateMany({
+    where: { id: run.id, status: 'running' },
+    data: end,
+  });
+  return (await deps.prisma.audienceRun.findUnique({ where: { id: run.id } })) ?? run;
+}
+
+type RunEnd = {
+  readonly status: Exclude<AudienceRunStatus, 'running'>;
+  readonly failure: string | null;
+  readonly finishedAt: Date;
+};
+
+/** How the run's workflow (the last of its continued runs) ended; null while it runs. */
+async function endInTemporal(deps: EngineDeps, workflowId: string): Promise<RunEnd | null> {
+  const handle = deps.temporal.workflow.getHandle(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) return null;
+    return {
+      status: 'failed',
+      failure: 'Temporal has no record of this run any more, so it is not running.',
+      finishedAt: new Date(),
+    };
+  }
+  if (description.status.name === 'RUNNING') return null;
+  const finishedAt = description.closeTime ?? new Date();
+  try {
+    await handle.result();
+    return { status: 'done', failure: null, finishedAt };
+  } catch (error) {
+    const cause = error instanceof WorkflowFailedError ? error.cause : error;
+    if (cause instanceof TerminatedFailure)
+      return {
+        status: 'cancelled',
+        failure: `Stopped in Temporal (terminated): ${cause.message}`,
+        finishedAt,
+      };
+    if (cause instanceof CancelledFailure)
+      return { status: 'cancelled', failure: 'The run was cancelled.', finishedAt };
+    if (cause instanceof TimeoutFailure)
+      return {
+        status: 'failed',
+        failure: 'The run went past its time limit in Temporal.',
+        finishedAt,
+      };
+    const message = innermostMessage(cause);
+    return { status: 'failed', failure: message || 'The run failed in Temporal.', finishedAt };
+  }
+}
+
+function innermostMessage(error: unknown): string {
+  let message = '';
+  for (let e: unknown = error; e instanceof Error; e = e.cause) message = e.message || message;
+  return message;
 }
 
 type Match = { readonly name: string; readonly properties: Record<string, unknown> } | null;

@@ -3,6 +3,7 @@ import { fitScore, grade, valueAt, type FitRuleResult } from '../scoring/index.j
 import { activeScoringPlans } from './scoring-plans.js';
 import { factsOf } from './stage-update.js';
 import { isRecord } from './contact-view.js';
+import { settleScores } from './scorer.js';
 
 export interface RuleExplanation {
   readonly rule: string;
@@ -34,11 +35,13 @@ export interface ContactScoreView {
  * which rules gave which points, when, and what decay took away.
  */
 export async function contactScores(
-  { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
+  deps: EngineDeps,
   workspaceId: string,
   contactId: string,
   nowMs = Date.now(),
 ): Promise<ContactScoreView[]> {
+  const { prisma, sql } = deps;
+  await settleScores(deps); // what the caller sent in a batch is scored before it is read
   const contact = await prisma.contact.findFirst({ where: { id: contactId, workspaceId } });
   if (!contact) return [];
   const views: ContactScoreView[] = [];

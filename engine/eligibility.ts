@@ -1,5 +1,6 @@
 import type { EntryDecision } from '../core/index.js';
 import type { EngineDeps } from './deps.js';
+import { settleScores } from './scorer.js';
 import { entryVerdict } from './entry-decision.js';
 import { planOf } from './journeys.js';
 
@@ -34,6 +35,7 @@ export async function explainEligibility(
   trigger: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> } | null,
 ): Promise<Eligibility> {
   const { prisma } = deps;
+  await settleScores(deps); // score conditions see the events already accepted
   const journey = await prisma.journey.findUnique({
     where: { workspaceId_key: { workspaceId, key: journeyKey } },
     include: {

@@ -16,8 +16,11 @@ export interface EnrollRequest {
   readonly plan: Plan;
   readonly contactId: string;
   readonly trigger: JourneyWorkflowInput['trigger'];
-  /** The contact's facts, when the caller already loaded them for this event. */
-  readonly facts?: Facts;
+  /**
+   * The contact's facts, when the caller loaded them for this event, or is loading them (the
+   * entry decision then reads the contact's earlier enrollments meanwhile); null: not found.
+   */
+  readonly facts?: Facts | Promise<Facts | null>;
 }
 
 type Refusal = Extract<EntryDecision, { enroll: false }>['reason'] | 'contact-not-found';

@@ -28,7 +28,7 @@ export type EntryVerdict =
  * The journey's entry rules (the pure `decideEntry` the simulator uses) applied to the
  * contact's facts and its earlier enrollments in the journey. Enrolling and "why is this
  * contact not in this journey?" both ask here, so they cannot disagree. `facts` may be given
- * when the caller already loaded them for the same event.
+ * when the caller already loaded them for the same event, or is still loading them.
  */
 export async function entryVerdict(
   sql: Sql,
@@ -38,7 +38,7 @@ export async function entryVerdict(
     readonly plan: Plan;
     readonly contactId: string;
     readonly trigger: EventFacts | null;
-    readonly facts?: Facts;
+    readonly facts?: Facts | Promise<Facts | null>;
   },
 ): Promise<EntryVerdict> {
   const [facts, past] = await Promise.all([

@@ -5,7 +5,9 @@ export {
   publishDraft,
   publishJourney,
   journeysTriggeredBy,
+  keyOf,
   planOf,
+  validationContext,
   type PublishResult,
 } from './journeys.js';
 export { routePendingEvents, type RouteResult } from './route.js';
@@ -14,6 +16,7 @@ export { loadContactFacts } from './facts.js';
 export { contactView, isRecord } from './contact-view.js';
 export { acceptMessages, type AcceptResult, type AcceptedMessage } from './accept.js';
 export { backgroundRoutingIdle, routeInBackground, routeStored } from './route-stored.js';
+export { runScorer, scoreLags, settleScores } from './scorer.js';
 export { resumeImportJobs } from './contacts/import-jobs.js';
 export {
   publishScoringModel,
@@ -26,10 +29,14 @@ export { contactScores, type ContactScoreView } from './contact-score.js';
 export { scoringPlanOf } from './scoring-plans.js';
 export { explainEligibility, type Eligibility } from './eligibility.js';
 export {
+  AudienceRunError,
   enrollAudiencePage,
+  listAudienceRuns,
   type AudiencePage,
   type AudiencePageRequest,
   type AudienceReason,
+  type AudienceRunStatus,
+  type AudienceRunView,
 } from './audience.js';
 export { syncJourneySchedules, scheduleId } from './schedules.js';
 export {

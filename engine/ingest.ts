@@ -2,8 +2,7 @@ import { eventsIngested } from '../metrics/index.js';
 import type { IdentifyWarning } from './apply-identify.js';
 import { acceptMessages } from './accept.js';
 import type { EngineDeps } from './deps.js';
-import { routeStored } from './route-stored.js';
-import type { RouteResult } from './route.js';
+import { routeEvents, unroutedEvents, type RouteResult } from './route.js';
 
 /** A Segment `identify` or `track` message after request validation. */
 export interface IncomingMessage {
@@ -49,7 +48,24 @@ export async function ingest(
   const first = accepted.messages[0];
   if (!first) throw new Error('acceptMessages returned no result for one message');
   if (first.stored) eventsIngested.inc({ type: message.type, source });
-  const routed = await routeStored(deps, accepted.newEventIds);
+  // The event itself is routed from what is in hand; only the stage changes it caused are read.
+  const own = accepted.newEventIds.includes(first.eventId);
+  const caused = accepted.newEventIds.filter((id) => id !== first.eventId);
+  const routed = await routeEvents(deps, [
+    ...(own
+      ? [
+          {
+            id: first.eventId,
+            workspaceId,
+            type: message.type,
+            name: message.event,
+            contactId: first.contactId,
+            properties: message.type === 'identify' ? message.traits : message.properties,
+          },
+        ]
+      : []),
+    ...(caused.length > 0 ? await unroutedEvents(deps, caused, caused.length) : []),
+  ]);
   return {
     eventId: first.eventId,
     contactId: first.contactId,

@@ -37,9 +37,17 @@ export async function publishJourney(
   deps: EngineDeps,
   workspaceId: string,
   document: unknown,
-  options: { readonly draft?: boolean } = {},
+  options: {
+    readonly draft?: boolean;
+    /** Keys of journeys published in the same deploy, which enroll steps may name. */
+    readonly deploying?: readonly string[];
+  } = {},
 ): Promise<PublishResult> {
-  const validated = validateJourney(document, await validationContext(deps, workspaceId, document));
+  const context = await validationContext(deps, workspaceId, [
+    ...(options.deploying ?? []),
+    ...keyOf(document),
+  ]);
+  const validated = validateJourney(document, context);
   if (!validated.ok) return validated;
   const definition: JourneyDefinition = validated.value;
   const plan = compileJourney(definition);
@@ -93,33 +101,39 @@ export async function publishJourney(
 }
 
 /**
- * What validation checks references against: the templates, the journeys of the workspace
- * (a journey may name itself, for example to re-enroll), and its teams and users that
- * `createTask` steps assign to.
+ * What validation checks references against: the templates, the journeys of the workspace and
+ * which of them are archived, and its teams and users that `createTask` steps assign to.
+ * `publishing` are the keys about to be published (the journey itself, which may name itself
+ * to re-enroll, and the others of a deploy): they count as existing and not archived, since
+ * publishing makes them so.
  */
 export async function validationContext(
   deps: EngineDeps,
   workspaceId: string,
-  document: unknown,
+  publishing: readonly string[],
 ): Promise<ValidationContext> {
-  const journeys = new Set(
-    (await deps.prisma.journey.findMany({ where: { workspaceId }, select: { key: true } })).map(
-      (j) => j.key,
-    ),
-  );
-  if (
-    typeof document === 'object' &&
+  const journeys = await deps.prisma.journey.findMany({
+    where: { workspaceId },
+    select: { key: true, status: true },
+  });
+  const statuses = new Map(journeys.map((j) => [j.key, j.status]));
+  for (const key of publishing) statuses.set(key, 'published now');
+  return {
+    templateExists: (name) => deps.templates.has(name),
+    journeyExists: (key) => statuses.has(key),
+    journeyArchived: (key) => statuses.get(key) === 'archived',
+    ...(await assigneeDirectory(deps.prisma, workspaceId)),
+  };
+}
+
+/** The journey key a document gives, if it gives one. */
+export function keyOf(document: unknown): string[] {
+  return typeof document === 'object' &&
     document !== null &&
     'id' in document &&
     typeof document.id === 'string'
-  ) {
-    journeys.add(document.id);
-  }
-  return {
-    templateExists: (name) => deps.templates.has(name),
-    journeyExists: (key) => journeys.has(key),
-    ...(await assigneeDirectory(deps.prisma, workspaceId)),
-  };
+    ? [document.id]
+    : [];
 }
 
 export type PublishDraftResult =

@@ -7,7 +7,8 @@ import type { ActiveScoringPlan } from './scoring-plans.js';
 /**
  * Recomputes one contact's score under one model version from its whole event history and
  * replaces what was stored: used when a model version is applied and when contacts merge.
- * The score row is locked first, so an ingest for the same contact waits, then adds on top.
+ * The score row is locked first, so an ingest or a scorer pass for the same contact waits, then
+ * adds on top; events a pass had not reached before that are left to it (see engine/scorer.ts).
  */
 export async function rescoreContact(
   tx: Prisma.TransactionClient,
@@ -20,10 +21,15 @@ export async function rescoreContact(
     contactId,
     model.versionId,
   );
-  const events = await tx.event.findMany({
-    where: { contactId, type: 'track' },
-    select: { id: true, name: true, properties: true, timestamp: true },
-  });
+  // Events the background scorer has not reached are left to it: it adds them on top.
+  const events = await tx.$queryRawUnsafe<
+    { id: string; name: string | null; properties: Prisma.JsonValue; timestamp: Date }[]
+  >(
+    `SELECT e.id, e.name, e.properties, e.timestamp FROM events e, score_cursor c
+     WHERE e.contact_id = $1 AND e.type = 'track' AND c.id = 'events'
+       AND (e.score_xid IS NULL OR (e.score_xid, e.id) <= (c.xid, c.event_id))`,
+    contactId,
+  );
   const folded = foldEvents(model.plan, events.map(foldEvent));
   await tx.scoreEntry.deleteMany({ where: { contactId, versionId: model.versionId } });
   await tx.scoreCap.deleteMany({ where: { contactId, versionId: model.versionId } });

@@ -1,5 +1,6 @@
 import type { EngineDeps } from './deps.js';
 import { routeEvents, unroutedEvents, type RouteResult } from './route.js';
+import { settleScores } from './scorer.js';
 
 /** Routes freshly stored events, in the order they were stored. */
 export async function routeStored(
@@ -13,13 +14,15 @@ export async function routeStored(
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * Routes a batch's events after the API has answered, one batch at a time per process so a
- * firehose does not starve the database of connections. A failure leaves the events unrouted
- * (they are durable); `routePendingEvents` routes them on the next start.
+ * Scores and routes a batch's events after the API has answered, one batch at a time per
+ * process so a firehose does not starve the database of connections. Scores come first: routing
+ * may evaluate score conditions. A failure leaves the events unrouted (they are durable);
+ * `routePendingEvents` routes them on the next start.
  */
 export function routeInBackground(deps: EngineDeps, eventIds: readonly string[]): Promise<void> {
   const next = queue.then(async () => {
     try {
+      await settleScores(deps);
       await routeStored(deps, eventIds);
     } catch (error) {
       console.error('[drumbeat] routing a batch failed; it is retried on the next start:', error);

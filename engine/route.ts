@@ -5,6 +5,7 @@ import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { loadContactFacts } from './facts.js';
 import { hasConditionTriggers, journeysMatchedBy, journeysTriggeredBy } from './journeys.js';
+import { settleScores } from './scorer.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 
 export interface RouteResult {
@@ -45,7 +46,8 @@ export async function routeEvents(
     if (!event.contactId) results.set(event.id, { enrollments: [], signalled: 0 });
     else byContact.set(event.contactId, [...(byContact.get(event.contactId) ?? []), event]);
   }
-  const running = await runningEnrollments(deps, [...byContact.keys()]);
+  // Read while the first contacts' journeys and facts are looked up (see routeOne).
+  const running = runningEnrollments(deps, [...byContact.keys()]);
   // Each contact's events in order; different contacts side by side (they share nothing).
   const queue = [...byContact];
   const lane = async () => {
@@ -55,7 +57,10 @@ export async function routeEvents(
         results.set(event.id, await routeOne(deps, event, contactId, running));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(ROUTE_LANES, queue.length) }, lane));
+  await Promise.all([
+    running,
+    ...Array.from({ length: Math.min(ROUTE_LANES, queue.length) }, lane),
+  ]);
   await deps.sql.query(`UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`, [
     events.map((e) => e.id),
   ]);
@@ -66,29 +71,35 @@ async function routeOne(
   deps: EngineDeps,
   event: RoutableEvent,
   contactId: string,
-  running: Map<string, string[]>,
+  /** The running enrollments of the batch's contacts; this routing adds the ones it starts. */
+  runningRead: Promise<Map<string, string[]>>,
 ): Promise<RouteResult> {
   const properties = propertiesOf(event);
   const name = event.type === 'track' ? (event.name ?? '') : `$${event.type}`;
-  const listening = running.get(contactId) ?? [];
-  const [told, triggered, watchesConditions] = await Promise.all([
-    Promise.all(
-      listening.map((id) =>
-        signalEnrollment(deps.temporal, id, contactEventSignal, { id: event.id, name, properties }),
-      ),
-    ),
+  // From the process's journey cache: no round trip as a rule.
+  const [triggered, watchesConditions] = await Promise.all([
     event.type === 'track' && event.name
       ? journeysTriggeredBy(deps, event.workspaceId, { name: event.name, properties })
       : Promise.resolve([]),
     hasConditionTriggers(deps, event.workspaceId),
   ]);
-  if (triggered.length === 0 && !watchesConditions)
-    return { enrollments: [], signalled: told.length };
+  // The contact's facts are read once for this event and shared by every entry decision. They
+  // load while the running enrollments are read and told, and the first entry decision reads
+  // the contact's earlier enrollments meanwhile: a round trip's wait each, not one after another.
+  const entering = triggered.length > 0 || watchesConditions;
+  const loading = entering ? loadContactFacts(deps.sql, event.workspaceId, contactId, null) : null;
+  // Awaited below; this keeps a failure from going unhandled while the signals are sent.
+  loading?.catch(() => undefined);
+  const running = await runningRead;
+  const told = await Promise.all(
+    (running.get(contactId) ?? []).map((id) =>
+      signalEnrollment(deps.temporal, id, contactEventSignal, { id: event.id, name, properties }),
+    ),
+  );
+  if (!loading) return { enrollments: [], signalled: told.length };
 
-  // The contact's facts are read once for this event and shared by every entry decision.
-  const facts: Facts | null = await loadContactFacts(deps.sql, event.workspaceId, contactId, null);
-  const matched =
-    facts && watchesConditions ? await journeysMatchedBy(deps, event.workspaceId, facts) : [];
+  const facts: Facts | null = watchesConditions ? await loading : null;
+  const matched = facts ? await journeysMatchedBy(deps, event.workspaceId, facts) : [];
   const enrollments: EnrollOutcome[] = [];
   for (const journey of [
     ...triggered,
@@ -101,7 +112,7 @@ async function routeOne(
       plan: journey.plan,
       contactId,
       trigger: { eventId: event.id, name: event.name ?? name, properties },
-      ...(facts ? { facts } : {}),
+      facts: loading,
     });
     enrollments.push(outcome);
     // Later events of the batch reach the new enrollment like any running one.
@@ -129,6 +140,7 @@ async function runningEnrollments(
 
 /** Routes events that were stored but never routed (the process stopped in between). */
 export async function routePendingEvents(deps: EngineDeps, batchSize = 100): Promise<number> {
+  await settleScores(deps); // events a crash left unscored are scored before they are routed
   let routed = 0;
   for (;;) {
     const pending = await unroutedEvents(deps, null, batchSize);

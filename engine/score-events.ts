@@ -17,17 +17,24 @@ export interface NewEvent extends ScoredEvent {
   readonly contactId: string;
 }
 
+/** What scoring did under one model version: every touched contact's new score row. */
+export interface ModelScores {
+  readonly model: ActiveScoringPlan;
+  readonly rows: ScoreRow[];
+}
+
 /**
- * Scores freshly stored events inside the transaction that stored them, so an event is scored
- * exactly when it is stored: a duplicate `messageId` is neither stored nor scored, and a crash
- * loses both or neither. Returns every touched contact's new score row per model version.
+ * Scores freshly stored events in the transaction that owns them (the one that stored them, or
+ * the scorer pass that moves the cursor past them), so each event is scored exactly once: a
+ * duplicate `messageId` is neither stored nor scored, and a crash loses both or neither.
+ * Returns every touched contact's new score row per model version.
  */
 export async function scoreNewEvents(
   tx: Sql,
   active: readonly ActiveScoringPlan[],
   events: readonly NewEvent[],
-): Promise<{ readonly model: ActiveScoringPlan; readonly rows: ScoreRow[] }[]> {
-  const results = [];
+): Promise<ModelScores[]> {
+  const results: ModelScores[] = [];
   for (const model of active) {
     const candidates = events.flatMap((event) =>
       matchingRules(model.plan, event).map((rule) => ({ event, rule })),

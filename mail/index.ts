@@ -24,11 +24,16 @@ export { startSmtpSink } from './smtp-sink.js';
 export type { CapturedMessage, SmtpSink, SmtpSinkOptions } from './smtp-sink.js';
 export { linkSigner, type ClickRef, type LinkSigner, type RecipientRef } from './message-links.js';
 export {
+  ADDRESS_EVENTS,
   emailKeyOf,
   suppress,
   suppressionReasonOf,
   type SuppressionReason,
 } from './suppression.js';
-export { loadMessagingPolicy, type MessagingPolicyView } from './messaging-policy.js';
+export {
+  loadMessagingPolicy,
+  readMessagingPolicy,
+  type MessagingPolicyView,
+} from './messaging-policy.js';
 export { renderJson, renderText } from './text-template.js';
 export { signWebhook, webhookSigningSecret } from './webhook-signature.js';

@@ -27,6 +27,8 @@ export interface ClickRef {
 export interface LinkSigner {
   unsubscribeUrl(ref: RecipientRef): string;
   preferencesUrl(ref: RecipientRef): string;
+  /** Both of the above from one signature (they carry the same token); every send needs both. */
+  recipientUrls(ref: RecipientRef): { unsubscribeUrl: string; preferencesUrl: string };
   openUrl(ref: RecipientRef): string;
   clickUrl(messageId: string, url: string): string;
   readRecipient(purpose: 'unsubscribe' | 'open', token: string): RecipientRef | null;
@@ -38,6 +40,10 @@ export function linkSigner(publicUrl: string, secret: string): LinkSigner {
   return {
     unsubscribeUrl: (ref) => `${base}/u/${signToken(secret, 'unsubscribe', ref)}`,
     preferencesUrl: (ref) => `${base}/u/${signToken(secret, 'unsubscribe', ref)}/preferences`,
+    recipientUrls(ref) {
+      const unsubscribeUrl = `${base}/u/${signToken(secret, 'unsubscribe', ref)}`;
+      return { unsubscribeUrl, preferencesUrl: `${unsubscribeUrl}/preferences` };
+    },
     openUrl: (ref) => `${base}/t/o/${signToken(secret, 'open', ref)}`,
     clickUrl: (m, u) => `${base}/t/c/${signToken(secret, 'click', { m, u })}`,
     readRecipient: (purpose, token) => recipientOf(verifyToken(secret, purpose, token)),

@@ -12,6 +12,15 @@ export function emailKeyOf(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/**
+ * The event a bounce or complaint becomes on the contact's timeline, dotted like every other
+ * email event (`email.opened`, `email.unsubscribed`), so score rules and triggers name it once.
+ */
+export const ADDRESS_EVENTS = {
+  bounced: 'email.bounced',
+  complained: 'email.complained',
+} as const satisfies Record<Exclude<SuppressionReason, 'unsubscribed'>, string>;
+
 /** A stored suppression reason as sends report it (anything else counts as an unsubscribe). */
 export function suppressionReasonOf(stored: unknown): SuppressionReason {
   return stored === 'bounced' || stored === 'complained' ? stored : 'unsubscribed';

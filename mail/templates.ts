@@ -101,6 +101,18 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
     templates.set(name, compile(parseTemplateFile(name, await readFile(file, 'utf8')), name));
   }
   const stored = new Set<string>();
+  // A step's own subject is compiled once, not on every send; the bound keeps a process that
+  // sees many distinct subjects from growing without end.
+  const subjects = new Map<string, HandlebarsTemplateDelegate>();
+  const subjectOverride = (text: string): HandlebarsTemplateDelegate => {
+    let compiled = subjects.get(text);
+    if (!compiled) {
+      if (subjects.size >= 1000) subjects.clear();
+      compiled = hbs.compile(text, { noEscape: true });
+      subjects.set(text, compiled);
+    }
+    return compiled;
+  };
 
   const renderCompiled: TemplateStore['renderCompiled'] = (
     t,
@@ -110,9 +122,7 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
   ) => {
     try {
       const subject = (
-        overrides?.subject
-          ? hbs.compile(overrides.subject, { noEscape: true })(data)
-          : t.subject(data)
+        overrides?.subject ? subjectOverride(overrides.subject)(data) : t.subject(data)
       ).trim();
       const preheader = (t.preheader?.(data) ?? '').trim();
       const content = t.body(data);

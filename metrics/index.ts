@@ -29,6 +29,13 @@ export const eventsIngested = new Counter({
   registers: [registry],
 });
 
+export const scoreLagSeconds = new Histogram({
+  name: 'drumbeat_score_lag_seconds',
+  help: 'Time from accepting a bulk-ingested event to its score being committed by the background scorer.',
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
 export const enrollmentsByState = new Gauge({
   name: 'drumbeat_enrollments',
   help: 'Enrollments by state, read from the database when scraped.',

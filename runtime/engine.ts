@@ -17,6 +17,7 @@ import {
   backgroundRoutingIdle,
   resumeImportJobs,
   routePendingEvents,
+  runScorer,
   type EngineDeps,
 } from '../engine/index.js';
 import {
@@ -212,6 +213,8 @@ export async function startEngine(
       );
       const address = server.address();
       apiUrl = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
+      // Bulk-ingested events are scored in the background (engine/scorer.ts), from any process.
+      stoppers.push(runScorer(deps));
       // Events stored before a crash but never routed are routed now.
       routePendingEvents(deps).catch((error: unknown) =>
         console.error('[drumbeat] routing pending events failed:', error),

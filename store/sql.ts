@@ -9,7 +9,16 @@ import type pg from 'pg';
  * milliseconds in SQL, so neither driver's date parsing matters.
  */
 export interface Sql {
-  query<R extends object>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * `name` makes it a prepared statement on PostgreSQL (parsed and planned once per
+   * connection), for statements that run on every event or send; the embedded database
+   * ignores it.
+   */
+  query<R extends object>(
+    text: string,
+    params?: readonly unknown[],
+    options?: { readonly name?: string },
+  ): Promise<R[]>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
 }
@@ -21,8 +30,15 @@ export function sqlTime(ms: number): string {
 
 export function postgresSql(pool: pg.Pool): Sql {
   const on = (client: pg.Pool | pg.PoolClient, inTransaction: boolean): Sql => ({
-    query: async <R extends object>(text: string, params?: readonly unknown[]) =>
-      (await client.query<R>(text, params ? [...params] : undefined)).rows,
+    query: async <R extends object>(
+      text: string,
+      params?: readonly unknown[],
+      options?: { readonly name?: string },
+    ) => {
+      const values = params ? [...params] : undefined;
+      const name = options?.name;
+      return (await client.query<R>(name ? { name, text, values } : { text, values })).rows;
+    },
     transaction: async (work) => {
       if (inTransaction) return work(on(client, true));
       const conn = await pool.connect();

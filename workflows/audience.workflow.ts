@@ -1,4 +1,13 @@
-import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { AudienceReason } from '../engine/index.js';
 
@@ -26,6 +35,8 @@ const PAGES_PER_RUN = 200;
  * One pass over a journey's audience, page by page, with its progress in the store (see
  * GET /v1/journeys/:id/audience-runs). Started on publish (`enrollExisting`), by a schedule
  * trigger's Temporal Schedule, or daily for a date trigger. Long passes continue as new.
+ * A page that fails for good, or a cancellation, ends the run as `failed` or `cancelled` with
+ * the reason recorded, then fails or cancels the workflow as well.
  */
 export async function audienceWorkflow(
   input: AudienceWorkflowInput,
@@ -38,6 +49,20 @@ export async function audienceWorkflow(
       journeyId: input.journeyId,
       reason: input.reason,
     });
+  try {
+    await enrollPages(input, runId);
+  } catch (error) {
+    const end = endOf(error);
+    // Before the patch a failure ended the workflow at once and left the run `running`.
+    if (end && patched('audience-run-records-its-end'))
+      await CancellationScope.nonCancellable(() => finishAudienceRun({ runId, ...end }));
+    throw error;
+  }
+  await finishAudienceRun({ runId, status: 'done' });
+  return { runId };
+}
+
+async function enrollPages(input: AudienceWorkflowInput, runId: string): Promise<void> {
   let cursor = input.cursor ?? null;
   for (let pages = 0; ; pages++) {
     if (pages >= PAGES_PER_RUN && cursor)
@@ -52,8 +77,23 @@ export async function audienceWorkflow(
       pageSize: PAGE_SIZE,
     });
     cursor = page.nextCursor;
-    if (!cursor) break;
+    if (!cursor) return;
   }
-  await finishAudienceRun({ runId, status: 'done' });
-  return { runId };
+}
+
+/** How a pass ends for an error, in words for a marketer; null for anything else (continue-as-new). */
+function endOf(
+  error: unknown,
+): { readonly status: 'failed' | 'cancelled'; readonly failure: string } | null {
+  if (isCancellation(error)) return { status: 'cancelled', failure: 'The run was cancelled.' };
+  if (!(error instanceof ActivityFailure)) return null;
+  const cause = error.cause;
+  if (cause instanceof TimeoutFailure)
+    return {
+      status: 'failed',
+      failure:
+        'Contacts could not be enrolled for a day, so the run stopped' +
+        (cause.cause?.message ? `: ${cause.cause.message}` : '.'),
+    };
+  return { status: 'failed', failure: cause?.message ?? error.message };
 }

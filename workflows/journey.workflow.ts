@@ -4,6 +4,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -53,6 +54,11 @@ interface ResumePoint {
   readonly seenEventIds: readonly string[];
   readonly logSeq: number;
   readonly paused: boolean;
+  /**
+   * Events heard but not used yet (carried from an action, or come in while the run wrote its
+   * log before continuing as new): already in `seenEventIds`, so only this keeps them.
+   */
+  readonly pendingEvents?: readonly ContactEvent[];
 }
 
 export interface JourneyWorkflowResult {
@@ -65,11 +71,29 @@ export interface JourneyWorkflowResult {
  * restarts); then the step's failure rule applies. Each side effect is idempotent by
  * (enrollment, step, iteration), so a retry after a timeout or a worker crash cannot repeat it.
  */
-const { performAction, recordEnrollment, loadFacts } = proxyActivities<Activities>({
+const retried = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+} as const;
+const { performAction, recordEnrollment, loadFacts } = proxyActivities<Activities>(retried);
+
+/**
+ * The enrollment's own record (status, step, log) and the contact's facts are a database
+ * statement or two each: as local activities the worker runs them inside the workflow task,
+ * which spares the server a task dispatch, start, completion and the workflow task after it.
+ * Same timeouts and retries; a local activity runs again when the worker dies before the
+ * workflow task completes, which both allow (facts are read-only; the record is keyed by
+ * enrollment and log seq, see recordEnrollment).
+ */
+const local = proxyLocalActivities<Activities>(retried);
+
+/** Histories from before the change keep scheduling these as regular activities on replay. */
+function bookkeeping(): Pick<Activities, 'recordEnrollment' | 'loadFacts'> {
+  return patched('bookkeeping-as-local-activities')
+    ? { recordEnrollment: local.recordEnrollment, loadFacts: local.loadFacts }
+    : { recordEnrollment, loadFacts };
+}
 
 type Settled = Exclude<Command, { type: 'loadFacts' | 'continue' }>;
 
@@ -89,7 +113,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
   const { plan, contactId, workspaceId, resume } = input;
   const inbox: ContactEvent[] = [];
   /** Events heard during actions that nothing used yet: offered to the next wait. */
-  const carried: ContactEvent[] = [];
+  const carried: ContactEvent[] = [...(resume?.pendingEvents ?? [])];
   const seen = new Set<string>(resume?.seenEventIds ?? []);
   const log: LogEntry[] = [];
   let seq = resume?.logSeq ?? 0;
@@ -134,9 +158,19 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
           workflowInfo().continueAsNewSuggested
         ) {
           await flush('active', command.stepId);
+          // Only the next run's input changes (replay does not compare it), so no patch: a
+          // history that dropped these events still replays.
+          const pendingEvents = [...carried, ...inbox];
           return continueAsNew<typeof journeyWorkflow>({
             ...input,
-            resume: { state, command, seenEventIds: [...seen], logSeq: seq, paused },
+            resume: {
+              state,
+              command,
+              seenEventIds: [...seen],
+              logSeq: seq,
+              paused,
+              ...(pendingEvents.length > 0 ? { pendingEvents } : {}),
+            },
           });
         }
         // An event that came while an action ran (a task completed right after it was created)
@@ -168,7 +202,10 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
       noteTrail(transition.entered, transition.decisions);
       const { command: c } = transition;
       if (c.type === 'loadFacts') {
-        next = { type: 'facts', facts: await loadFacts({ workspaceId, contactId, enrollmentId }) };
+        next = {
+          type: 'facts',
+          facts: await bookkeeping().loadFacts({ workspaceId, contactId, enrollmentId }),
+        };
         continue;
       }
       if (c.type === 'continue') {
@@ -292,7 +329,13 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     stepId: string | null,
     reason: string | null = null,
   ): Promise<void> {
-    await recordEnrollment({ enrollmentId, status, stepId, reason, log: log.splice(0) });
+    await bookkeeping().recordEnrollment({
+      enrollmentId,
+      status,
+      stepId,
+      reason,
+      log: log.splice(0),
+    });
   }
 
   async function finish(

@@ -4,6 +4,7 @@ import { newId } from '../../store/index.js';
 import { exitSignal } from '../../workflows/index.js';
 import { isRecord } from '../contact-view.js';
 import { lockContact } from './changes.js';
+import { eraseImportRows } from './erase-import-rows.js';
 import { RUNNING_STATUSES, signalEnrollment } from '../signal.js';
 
 export interface ErasureCounts {
@@ -16,6 +17,8 @@ export interface ErasureCounts {
   readonly attributeChanges: number;
   /** Static lists the contact was taken off. */
   readonly listMemberships: number;
+  /** Its rows taken out of the files that unfinished CSV import jobs keep. */
+  readonly importRows: number;
 }
 
 export type EraseOutcome =
@@ -31,28 +34,33 @@ export function tombstoneOf(contactId: string): string {
  * Right to be forgotten. The contact row stays (enrollments, score entries and the audit point
  * at it) but loses everything personal: email, attributes, time zone, locale, anonymous ids,
  * and its `userId` becomes a tombstone so the same person identifying again starts afresh.
- * Event properties (identify traits included) and recorded attribute changes are cleared, and
- * the contact leaves its static lists.
+ * Event properties (identify traits included) and recorded attribute changes are cleared, the
+ * contact leaves its static lists, and its rows leave the files of unfinished CSV imports.
  * Running enrollments are told to exit after the commit; a workflow already gone is fine. The
  * audit row holds only ids and counts, and its unique key makes a second erase of the same
- * contact a 404.
+ * contact a 404, unless `again` is set: then an erased contact that a write in flight during
+ * the erase filled again (an import chunk, see import-jobs.ts) is cleared again, and the first
+ * audit stays.
  */
 export async function eraseContact(
   deps: { readonly prisma: PrismaClient; readonly temporal: Client },
   workspaceId: string,
   key: string,
+  options: { readonly again?: boolean } = {},
 ): Promise<EraseOutcome> {
   const result = await deps.prisma.$transaction(async (tx) => {
-    const contact = await tx.contact.findFirst({
+    const found = await tx.contact.findFirst({
       where: { workspaceId, OR: [{ id: key }, { userId: key }] },
+      select: { id: true },
     });
-    if (!contact) return null;
+    if (!found) return null;
     // Lock the row so two erasures of the same contact queue up; the second then sees the audit.
-    await lockContact(tx, contact.id);
+    await lockContact(tx, found.id);
+    const contact = await tx.contact.findUniqueOrThrow({ where: { id: found.id } });
     const done = await tx.erasureAudit.findUnique({
       where: { workspaceId_contactId: { workspaceId, contactId: contact.id } },
     });
-    if (done) return null;
+    if (done && options.again !== true) return null;
     const events = await tx.event.updateMany({
       where: { contactId: contact.id },
       data: { properties: {}, userId: null, anonymousId: null },
@@ -61,6 +69,7 @@ export async function eraseContact(
     const scrubbed = await scrubJourneyRecords(tx, contact.id, contact.email);
     const changes = await tx.attributeChange.deleteMany({ where: { contactId: contact.id } });
     const memberships = await tx.listMembership.deleteMany({ where: { contactId: contact.id } });
+    const importRows = await eraseImportRows(tx, contact);
     const running = await tx.enrollment.findMany({
       where: { contactId: contact.id, status: { in: [...RUNNING_STATUSES] } },
       select: { id: true },
@@ -86,10 +95,12 @@ export async function eraseContact(
       attributes,
       attributeChanges: changes.count,
       listMemberships: memberships.count,
+      importRows,
     };
-    await tx.erasureAudit.create({
-      data: { id: newId(), workspaceId, contactId: contact.id, counts: { ...counts } },
-    });
+    if (!done)
+      await tx.erasureAudit.create({
+        data: { id: newId(), workspaceId, contactId: contact.id, counts: { ...counts } },
+      });
     return { contactId: contact.id, counts, running: running.map((r) => r.id) };
   });
   if (!result) return { kind: 'not-found' };

@@ -1,9 +1,12 @@
-import type { ImportJob, Prisma } from '@prisma/client';
+import type { ImportJob } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import type { EngineDeps } from '../deps.js';
 import { routeInBackground } from '../route-stored.js';
+import { storedColumnMapping } from './column-mapping.js';
 import { parseCsv } from './csv.js';
-import { IMPORT_CHUNK, importContacts, type RowProblem } from './import.js';
+import { eraseContact } from './erase.js';
+import { isBlankRow, rowKeys } from './erase-import-rows.js';
+import { columnTarget, IMPORT_CHUNK, importContacts, type RowProblem } from './import.js';
 
 /** A job as the API shows it; the CSV itself is never shown again. */
 export type ImportJobRow = Omit<ImportJob, 'csv'>;
@@ -123,31 +126,47 @@ function runnerOf(deps: EngineDeps): Runner {
  * synchronous route does, and records each chunk's counts with `doneRows` in one statement
  * guarded by the `doneRows` it started from: if two processes resume one job, only one of them
  * counts a chunk and the other stops.
+ *
+ * An erase blanks its contact's rows in the stored file (erase-import-rows.ts), so after an
+ * erase in the workspace the file is read again before the next chunk, and the copy in hand
+ * does not bring the person back. An erase that commits while a chunk is being imported may
+ * still have been undone by it: the rows of that chunk the erase blanked are looked up after
+ * the chunk, and the contacts they led to are erased too, before their events are routed.
  */
 async function runJob(
   deps: EngineDeps,
   jobId: string,
   state: { readonly stopping: boolean },
 ): Promise<void> {
+  // Counted before the file is read, so an erase committed in between is seen as new.
+  let erasures = await erasureCount(deps, jobId);
   const job = await deps.prisma.importJob.update({
     where: { id: jobId },
     data: { status: 'running' },
   });
   let doneRows = job.doneRows;
   try {
-    const parsed = parseCsv(job.csv ?? '');
-    if (!parsed.ok) throw new Error(`line ${parsed.line}: ${parsed.reason}`);
-    const [header = [], ...records] = parsed.records;
-    const map = new Map(
-      Object.entries(isStringRecord(job.mapping) ? job.mapping : {}).filter(
-        (e): e is [string, string] => typeof e[1] === 'string',
-      ),
-    );
+    let [header = [], ...records] = recordsOf(job.csv);
+    const map = storedColumnMapping(job.mapping);
+    const reread = async (): Promise<boolean> => {
+      const now = await erasureCount(deps, jobId);
+      if (now === erasures) return false;
+      erasures = now;
+      const current = await deps.prisma.importJob.findUnique({
+        where: { id: jobId },
+        select: { csv: true },
+      });
+      [header = [], ...records] = recordsOf(current?.csv ?? null);
+      return true;
+    };
     while (doneRows < records.length) {
       if (state.stopping) return; // still `running`: the next start goes on from here
+      await reread();
       const start = doneRows;
       const chunk = records.slice(start, start + IMPORT_CHUNK);
       const report = await importContacts(deps, job.workspaceId, header, chunk, map);
+      if (await reread())
+        await eraseAgain(deps, job.workspaceId, header, map, chunk, start, records);
       void routeInBackground(deps, report.newEventIds);
       // Row numbers count from the chunk's start; shift them to the file's.
       const shift = (p: RowProblem) => ({ row: p.row + start, reason: p.reason });
@@ -167,6 +186,10 @@ async function runJob(
       data: { status: 'done', csv: null, finishedAt: new Date() },
     });
   } catch (error) {
+    // A stopping process may lose its database under the chunk in hand. That says nothing
+    // about the job, which stays `running` for the next start (or for another process that
+    // resumed it too) to go on with.
+    if (state.stopping) throw error;
     await deps.prisma.importJob.updateMany({
       where: { id: jobId, status: 'running' },
       data: {
@@ -180,6 +203,49 @@ async function runJob(
   }
 }
 
-function isStringRecord(value: Prisma.JsonValue): value is Prisma.JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * Erases the contacts that rows of the chunk just imported lead to, when an erase blanked
+ * those rows in the file meanwhile (`records` is the file as read after the chunk): the import
+ * may have written the person again after the erase.
+ */
+async function eraseAgain(
+  deps: EngineDeps,
+  workspaceId: string,
+  header: readonly string[],
+  map: ReadonlyMap<string, string>,
+  chunk: readonly (readonly string[])[],
+  start: number,
+  records: readonly (readonly string[])[],
+): Promise<void> {
+  const targets = header.map((h) => columnTarget(h, map));
+  const keys = chunk
+    .filter((values, i) => !isBlankRow(values) && isBlankRow(records[start + i] ?? []))
+    .map((values) => rowKeys(targets, values));
+  if (keys.length === 0) return;
+  const again = await deps.prisma.contact.findMany({
+    where: {
+      workspaceId,
+      OR: keys.flatMap((k) => [
+        ...(k.emailKey === null ? [] : [{ emailKey: k.emailKey }]),
+        ...(k.userId === null ? [] : [{ userId: k.userId }]),
+      ]),
+    },
+    select: { id: true },
+  });
+  // A contact erased already but written again by the chunk is cleared again.
+  for (const contact of again) await eraseContact(deps, workspaceId, contact.id, { again: true });
+}
+
+function recordsOf(csv: string | null): string[][] {
+  const parsed = parseCsv(csv ?? '');
+  if (!parsed.ok) throw new Error(`line ${parsed.line}: ${parsed.reason}`);
+  return parsed.records;
+}
+
+/** Erasures in the job's workspace so far; they only ever grow. */
+async function erasureCount(deps: EngineDeps, jobId: string): Promise<number> {
+  const [row] = await deps.prisma.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM erasure_audits
+    WHERE workspace_id = (SELECT workspace_id FROM import_jobs WHERE id = ${jobId})`;
+  return row?.n ?? 0;
 }

@@ -158,7 +158,7 @@ export async function importContacts(
         timestamp: now,
       };
     });
-    const accepted = await acceptMessages(db, workspaceId, messages, now);
+    const accepted = await acceptMessages(db, workspaceId, messages, now, 'later');
     accepted.messages.forEach((m, i) => {
       const row = chunk[i]?.row ?? 0;
       if (m.warning === 'email-taken')

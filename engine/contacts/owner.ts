@@ -43,15 +43,30 @@ export async function setOwner(
 }
 
 /**
- * Who owns a contact, for the tasks' "contact owner" strategy: the `owner_id` column, else an
- * `ownerId` or `owner` attribute (a user id or email) set before the column existed.
+ * The contact's owner as the API shows it in `ownerId`, in the list and in the detail alike:
+ * the `owner_id` column, else an `ownerId` attribute (a user id) set before the column existed.
  */
-export function ownerRefOf(contact: {
+export function ownerIdOf(contact: OwnedContact): string | null {
+  if (contact.ownerId) return contact.ownerId;
+  return textOf(isRecord(contact.attributes) ? contact.attributes.ownerId : undefined);
+}
+
+/**
+ * Who owns a contact, for the tasks' "contact owner" strategy: `ownerIdOf`, else an `owner`
+ * attribute (a user id or email) set before the column existed.
+ */
+export function ownerRefOf(contact: OwnedContact): string | null {
+  return (
+    ownerIdOf(contact) ??
+    textOf(isRecord(contact.attributes) ? contact.attributes.owner : undefined)
+  );
+}
+
+interface OwnedContact {
   readonly ownerId: string | null;
   readonly attributes: unknown;
-}): string | null {
-  if (contact.ownerId) return contact.ownerId;
-  const attributes = isRecord(contact.attributes) ? contact.attributes : {};
-  const owner = attributes.ownerId ?? attributes.owner;
-  return typeof owner === 'string' && owner !== '' ? owner : null;
+}
+
+function textOf(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
 }

@@ -1,5 +1,5 @@
 import type { Contact, PrismaClient, Suppression } from '@prisma/client';
-import { emailKeyOf, loadMessagingPolicy, suppress } from '../../mail/index.js';
+import { ADDRESS_EVENTS, emailKeyOf, loadMessagingPolicy, suppress } from '../../mail/index.js';
 import type { EngineDeps } from '../deps.js';
 import { exitSuppressed, recordSystemEvent, unsubscribe } from '../messaging/index.js';
 import { newId } from '../../store/index.js';
@@ -165,7 +165,7 @@ export async function changeSubscription(
       await recordSystemEvent(deps, {
         workspaceId,
         contactId: contact.id,
-        name: reason === 'complained' ? 'email_complained' : 'email_bounced',
+        name: ADDRESS_EVENTS[reason],
         messageId: `${reason}:${emailKey}:${source}:${Date.now()}`,
         properties: { email: contact.email, source },
       });

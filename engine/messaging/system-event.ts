@@ -3,7 +3,7 @@ import type { EngineDeps } from '../deps.js';
 import { routeStored } from '../route-stored.js';
 
 /**
- * Records an event Drumbeat itself observed (email.opened, email.clicked, email_bounced,
+ * Records an event Drumbeat itself observed (email.opened, email.clicked, email.bounced,
  * task_completed, ...) for a contact it already knows: stored and scored by `acceptMessages`,
  * as an accepted event is, then routed, so journeys and score rules see it. `messageId` makes
  * it idempotent: recording the same one twice stores, scores and routes it once.

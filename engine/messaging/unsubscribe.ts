@@ -1,9 +1,12 @@
-import type { Prisma } from '@prisma/client';
 import { evaluate } from '../../core/index.js';
 import { suppress, type RecipientRef } from '../../mail/index.js';
 import { exitSignal } from '../../workflows/index.js';
 import { RUNNING_STATUSES, signalEnrollment } from '../signal.js';
+import { isRecord } from '../contact-view.js';
+import { lockContact, recordChange } from '../contacts/changes.js';
+import { tagsOf } from '../contacts/tags.js';
 import type { EngineDeps } from '../deps.js';
+import { toJson } from '../json.js';
 import { loadContactFacts } from '../facts.js';
 import { planOf } from '../journeys.js';
 import { recordSystemEvent } from './system-event.js';
@@ -36,7 +39,7 @@ export async function unsubscribe(
     source,
   });
   if (!changed) return { changed, exited: [] };
-  if (scope === '*') await markUnsubscribed(deps, ref.c);
+  if (scope === '*') await markUnsubscribed(deps, ref.w, ref.c, source);
   await recordSystemEvent(deps, {
     workspaceId: ref.w,
     contactId: ref.c,
@@ -49,24 +52,30 @@ export async function unsubscribe(
 
 /**
  * Makes the unsubscribe visible to conditions: `contact.unsubscribed` is true and the contact
- * carries the `unsubscribed` tag, which is what suppression rules in the examples test.
+ * carries the `unsubscribed` tag, which is what suppression rules in the examples test. Like
+ * every other writer of a contact it holds the contact's lock, so a tag or list change made at
+ * the same time is not overwritten, and the tag change is recorded for the timeline.
  */
-async function markUnsubscribed(deps: EngineDeps, contactId: string): Promise<void> {
-  const contact = await deps.prisma.contact.findUnique({ where: { id: contactId } });
-  if (!contact) return;
-  const current =
-    typeof contact.attributes === 'object' &&
-    contact.attributes !== null &&
-    !Array.isArray(contact.attributes)
-      ? contact.attributes
-      : {};
-  const tags = Array.isArray(current.tags) ? current.tags.filter((t) => typeof t === 'string') : [];
-  const attributes: Prisma.InputJsonObject = {
-    ...current,
-    unsubscribed: true,
-    tags: tags.includes('unsubscribed') ? tags : [...tags, 'unsubscribed'],
-  };
-  await deps.prisma.contact.update({ where: { id: contactId }, data: { attributes } });
+async function markUnsubscribed(
+  deps: EngineDeps,
+  workspaceId: string,
+  contactId: string,
+  source: string,
+): Promise<void> {
+  await deps.prisma.$transaction(async (tx) => {
+    await lockContact(tx, contactId);
+    const contact = await tx.contact.findFirst({ where: { id: contactId, workspaceId } });
+    if (!contact) return;
+    const attributes = isRecord(contact.attributes) ? contact.attributes : {};
+    const before = tagsOf(attributes.tags);
+    const after = before.includes('unsubscribed') ? before : [...before, 'unsubscribed'];
+    if (attributes.unsubscribed === true && after === before) return;
+    await tx.contact.update({
+      where: { id: contactId },
+      data: { attributes: toJson({ ...attributes, unsubscribed: true, tags: after }) },
+    });
+    await recordChange(tx, { workspaceId, contactId, attribute: 'tags', before, after, source });
+  });
 }
 
 /** Sends the exit signal to the contact's running enrollments whose suppression rule holds. */

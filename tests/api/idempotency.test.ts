@@ -68,4 +68,51 @@ describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
         .status,
     ).toBe(201);
   });
+
+  it('replays a CSV import retried with the same key, and imports it once', async () => {
+    const s = uniqueSuffix();
+    // A header of this test's own, so its jobs can be told from other tests' by their mapping.
+    const header = `Mail ${s}`;
+    const csv = `${header},plan\ncsv1.${s}@example.com,pro\ncsv2.${s}@example.com,free\n`;
+    const mapped = `/v1/contacts/import?map=${encodeURIComponent(`${header}:email`)}`;
+    const upload = (key: string, path: string, prefer?: string) =>
+      api.request('POST', path, {
+        body: csv,
+        headers: {
+          'content-type': 'text/csv',
+          'idempotency-key': key,
+          ...(prefer ? { prefer } : {}),
+        },
+      });
+
+    const key = `idem-${s}`;
+    const first = await upload(key, mapped);
+    const again = await upload(key, mapped);
+    expect(first.status).toBe(200);
+    const firstBody: unknown = await first.json();
+    expect(firstBody).toMatchObject({ imported: 2, updated: 0 });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    // Imported again, it would answer `updated: 2`.
+    expect(await again.json()).toEqual(firstBody);
+    // The same key with another mapping is a different request: refused.
+    const remapped = await upload(key, `${mapped},plan:tier`);
+    expect(remapped.status).toBe(422);
+
+    // In the background: one job, and the repeat answers with it and where to poll it.
+    const asyncKey = `idem-async-${s}`;
+    const started = await upload(asyncKey, mapped, 'respond-async');
+    expect(started.status).toBe(202);
+    const job = (await started.json()) as { id: string };
+    const repeat = await upload(asyncKey, mapped, 'respond-async');
+    expect(repeat.status).toBe(202);
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    expect(repeat.headers.get('location')).toBe(`/v1/imports/${job.id}`);
+    expect(((await repeat.json()) as { id: string }).id).toBe(job.id);
+    const jobs = await engine.deps.prisma.importJob.findMany({
+      where: { mapping: { path: [header], equals: 'email' } },
+      select: { id: true },
+    });
+    expect(jobs).toEqual([{ id: job.id }]);
+  });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SharedBuckets } from '../../api/rate-limit.js';
 import { startTestEngine } from '../support/engine.js';
 
 const BURST = 20;
@@ -45,5 +46,33 @@ describe('rate limits shared by API processes (PostgreSQL)', () => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(limited.headers.get('content-type')).toContain('application/problem+json');
     }
+  });
+
+  it('leases tokens to each process without granting more than the shared bucket holds', async (ctx) => {
+    if (!first || !second) return ctx.skip();
+    // 100 a second with a burst of 20: each process leases 10 tokens at a time.
+    const limit = { perSecond: 100, burst: 20 };
+    const processes = [
+      new SharedBuckets(first.deps.sql, limit),
+      new SharedBuckets(second.deps.sql, limit),
+    ];
+    const key = `lease-test-${Date.now()}`;
+    const bucket = async () =>
+      (
+        await first?.deps.sql.query<{ taken: number; tokens: number }>(
+          'SELECT taken, tokens FROM rate_limit_buckets WHERE key = $1',
+          [key],
+        )
+      )?.[0];
+    // The first request leases 10 tokens from the shared bucket in one statement.
+    const started = performance.now();
+    expect(await processes[0]?.take(key)).toBe(0);
+    expect(await bucket()).toEqual({ taken: 10, tokens: 10 });
+    let granted = 1;
+    for (let i = 1; i < 60; i++) if ((await processes[i % 2]?.take(key)) === 0) granted++;
+    const seconds = (performance.now() - started) / 1000;
+    // Leases come out of the shared bucket: no more than burst plus refill, however split.
+    expect(granted).toBeLessThanOrEqual(limit.burst + Math.ceil(seconds * limit.perSecond) + 1);
+    expect(granted).toBeGreaterThanOrEqual(limit.burst);
   });
 });

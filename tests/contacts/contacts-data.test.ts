@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../engine/contacts/csv.js';
+import { acceptMessages } from '../../engine/index.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 
@@ -204,5 +205,39 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
     expect(await erased.json()).toMatchObject({
       counts: { eventsCleared: 1, anonymousIds: 1, journeyRecordsScrubbed: 0 },
     });
+  });
+
+  it('writes nothing back onto a contact that an identify found just before it was erased', async () => {
+    const s = uniqueSuffix();
+    const identified = await api.post('/v1/identify', {
+      userId: `late-${s}`,
+      traits: { email: `late-${s}@example.com` },
+    });
+    const { contactId } = identified.body as { contactId: string };
+    expect((await api.request('DELETE', `/v1/contacts/${contactId}`)).status).toBe(200);
+
+    // An identify resolved to the contact before the erase committed, applied after it.
+    const accepted = await acceptMessages(engine.deps, 'default', [
+      {
+        type: 'identify',
+        messageId: `late-${s}-2`,
+        userId: `late-${s}`,
+        anonymousId: null,
+        contactId,
+        event: null,
+        traits: { email: `late-${s}@example.com`, plan: 'pro' },
+        properties: {},
+        timestamp: new Date(),
+      },
+    ]);
+    expect(accepted.messages[0]?.warning).toBe('contact-erased');
+    const contact = await engine.deps.prisma.contact.findUniqueOrThrow({
+      where: { id: contactId },
+    });
+    expect(contact).toMatchObject({ email: null, emailKey: null, attributes: {} });
+    const event = await engine.deps.prisma.event.findUniqueOrThrow({
+      where: { id: accepted.messages[0]?.eventId ?? '' },
+    });
+    expect(event.properties).toEqual({});
   });
 });

@@ -1,9 +1,11 @@
+import type { PrismaClient } from '@prisma/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMPORT_CHUNK } from '../../engine/contacts/import.js';
 import { resumeImportJobs } from '../../engine/index.js';
+import { isRecord } from '../../engine/index.js';
 import { newId } from '../../store/index.js';
 import { createWorkspace } from '../api/workspaces.js';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 interface JobBody {
@@ -44,6 +46,100 @@ function generatedFile(s: string, count: number) {
   return { csv: lines.join('\n'), rejected, valid };
 }
 
+async function startImport(api: ApiClient, csv: string, how: 'prefer' | 'query') {
+  const res = await api.request(
+    'POST',
+    `/v1/contacts/import?map=E-Mail:email${how === 'query' ? '&async=true' : ''}`,
+    {
+      body: csv,
+      headers: {
+        'content-type': 'text/csv',
+        ...(how === 'prefer' ? { prefer: 'respond-async, wait=0' } : {}),
+      },
+    },
+  );
+  return { res, job: (await res.json()) as JobBody };
+}
+
+/** Polls the job until it is finished, keeping every `doneRows` seen on the way. */
+async function pollUntilFinished(api: ApiClient, id: string) {
+  const seen: number[] = [];
+  const job = await eventually(
+    async () => {
+      const res = await api.get(`/v1/imports/${id}`);
+      expect(res.status).toBe(200);
+      const body = res.body as JobBody;
+      seen.push(body.doneRows);
+      return body.status === 'done' || body.status === 'failed' ? body : null;
+    },
+    180_000,
+    `import ${id} to finish`,
+  );
+  return { job, seen };
+}
+
+/**
+ * A contact identified before the import, and the file with her row twice: early (written
+ * another way: spaces, capitals) and last.
+ */
+async function herAndFile(api: ApiClient, s: string, count: number) {
+  const her = { userId: `ada-${s}`, email: `ada.${s}@example.com`, name: `Ada Secret ${s}` };
+  await api.post('/v1/identify', {
+    userId: her.userId,
+    traits: { email: her.email, company: `Co ${s}` },
+  });
+  const file = generatedFile(s, count);
+  const lines = file.csv.split('\n');
+  lines.splice(2, 0, ` ${her.email.toUpperCase()} ,${her.name},pro`);
+  lines.push(`${her.email},${her.name},free`);
+  return { her, file, csv: lines.join('\n') };
+}
+
+/** Import jobs (read from the table itself) that still mention her address or her name. */
+async function tracesOf(prisma: PrismaClient, her: { email: string; name: string }) {
+  const rows = await prisma.$queryRawUnsafe<{ job: string }[]>(
+    `SELECT row_to_json(j)::text AS job FROM import_jobs j`,
+  );
+  const needles = [her.email.toLowerCase(), her.name.toLowerCase()];
+  return rows.map((r) => r.job.toLowerCase()).filter((job) => needles.some((n) => job.includes(n)));
+}
+
+/**
+ * Waits for the job to end, reading its row (the API is not asked: an embedded database keeps
+ * the process busy while a job runs), and checks she was not brought back and nothing else was
+ * lost. Returns the job's counts.
+ */
+async function expectGoneAfter(
+  prisma: PrismaClient,
+  id: string,
+  her: { email: string; name: string },
+  file: ReturnType<typeof generatedFile>,
+) {
+  const job = await eventually(
+    async () => {
+      const row = await prisma.importJob.findUniqueOrThrow({ where: { id } });
+      return row.status === 'done' || row.status === 'failed' ? row : null;
+    },
+    180_000,
+    `import ${id} to finish`,
+  );
+  expect(job).toMatchObject({ status: 'done', error: null, csv: null });
+  expect(job.doneRows).toBe(job.totalRows);
+  // Her rows are not rejected; the others are, one row further down than in the file.
+  const rejected = Array.isArray(job.rejected) ? job.rejected : [];
+  expect(rejected.map((r) => (isRecord(r) ? r.row : r))).toEqual(
+    file.rejected.map((r) => r.row + 1),
+  );
+  expect(await tracesOf(prisma, her)).toEqual([]);
+  expect(await prisma.contact.count({ where: { emailKey: her.email } })).toBe(0);
+  expect(
+    await prisma.contact.count({
+      where: { attributes: { path: ['firstName'], equals: her.name } },
+    }),
+  ).toBe(0);
+  return job;
+}
+
 describe('background CSV import jobs (embedded database)', () => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
   let api: ApiClient;
@@ -55,50 +151,18 @@ describe('background CSV import jobs (embedded database)', () => {
     await engine?.cleanup();
   });
 
-  const startImport = async (csv: string, how: 'prefer' | 'query') => {
-    const res = await api.request(
-      'POST',
-      `/v1/contacts/import?map=E-Mail:email${how === 'query' ? '&async=true' : ''}`,
-      {
-        body: csv,
-        headers: {
-          'content-type': 'text/csv',
-          ...(how === 'prefer' ? { prefer: 'respond-async, wait=0' } : {}),
-        },
-      },
-    );
-    return { res, job: (await res.json()) as JobBody };
-  };
-
-  /** Polls the job until it is finished, keeping every `doneRows` seen on the way. */
-  const pollUntilFinished = async (id: string) => {
-    const seen: number[] = [];
-    const job = await eventually(
-      async () => {
-        const res = await api.get(`/v1/imports/${id}`);
-        expect(res.status).toBe(200);
-        const body = res.body as JobBody;
-        seen.push(body.doneRows);
-        return body.status === 'done' || body.status === 'failed' ? body : null;
-      },
-      180_000,
-      `import ${id} to finish`,
-    );
-    return { job, seen };
-  };
-
   it('imports a large file in the background, with progress, rejected rows and idempotent re-imports', async () => {
     const s = uniqueSuffix();
     const file = generatedFile(s, 1_200);
     const chunks = Math.ceil(1_200 / IMPORT_CHUNK);
 
-    const { res, job: accepted } = await startImport(file.csv, 'prefer');
+    const { res, job: accepted } = await startImport(api, file.csv, 'prefer');
     expect(res.status).toBe(202);
     expect(res.headers.get('location')).toBe(`/v1/imports/${accepted.id}`);
     expect(res.headers.get('preference-applied')).toBe('respond-async');
     expect(accepted).toMatchObject({ status: 'queued', totalRows: 1_200, doneRows: 0 });
 
-    const { job, seen } = await pollUntilFinished(accepted.id);
+    const { job, seen } = await pollUntilFinished(api, accepted.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('done');
     // Progress only moves forward, a whole chunk at a time, and ends at the file's size.
@@ -125,9 +189,9 @@ describe('background CSV import jobs (embedded database)', () => {
     expect(row.finishedAt).not.toBeNull();
 
     // The same file through a second job stores nothing new: every valid row is an update.
-    const again = await startImport(file.csv, 'query');
+    const again = await startImport(api, file.csv, 'query');
     expect(again.res.status).toBe(202);
-    const second = (await pollUntilFinished(again.job.id)).job;
+    const second = (await pollUntilFinished(api, again.job.id)).job;
     expect(second).toMatchObject({
       status: 'done',
       imported: 0,
@@ -211,7 +275,7 @@ describe('background CSV import jobs (embedded database)', () => {
     });
 
     resumeImportJobs(engine.deps); // what the API does when it starts
-    const { job } = await pollUntilFinished(id);
+    const { job } = await pollUntilFinished(api, id);
     expect(job).toMatchObject({
       status: 'done',
       doneRows: 1_200,
@@ -224,4 +288,85 @@ describe('background CSV import jobs (embedded database)', () => {
     });
     expect(stored).toBe(file.valid.length);
   }, 180_000);
+  it('erasing a contact takes her rows out of a job a stopped process left, and the resumed job skips them', async () => {
+    const s = uniqueSuffix();
+    const { her, file, csv } = await herAndFile(api, s, 1_200);
+    // As a process stopped after the first chunk leaves it (her early row imported and counted).
+    const first = await api.request('POST', '/v1/contacts/import?map=E-Mail:email', {
+      body: csv
+        .split('\n')
+        .slice(0, IMPORT_CHUNK + 1)
+        .join('\n'),
+      headers: { 'content-type': 'text/csv' },
+    });
+    const firstReport = (await first.json()) as {
+      imported: number;
+      updated: number;
+      rejected: { row: number; reason: string }[];
+    };
+    expect(firstReport.updated).toBe(1);
+    const id = newId();
+    await engine.deps.prisma.importJob.create({
+      data: {
+        id,
+        workspaceId: 'default',
+        status: 'running',
+        csv,
+        mapping: { 'E-Mail': 'email' },
+        totalRows: 1_202,
+        doneRows: IMPORT_CHUNK,
+        imported: firstReport.imported,
+        updated: firstReport.updated,
+        rejected: firstReport.rejected,
+      },
+    });
+    expect(await tracesOf(engine.deps.prisma, her)).toHaveLength(1);
+
+    const erased = await api.request('DELETE', `/v1/contacts/${her.userId}`);
+    expect(erased.status).toBe(200);
+    expect(((await erased.json()) as { counts: Record<string, number> }).counts.importRows).toBe(2);
+    expect(await tracesOf(engine.deps.prisma, her)).toEqual([]);
+
+    resumeImportJobs(engine.deps);
+    const job = await expectGoneAfter(engine.deps.prisma, id, her, file);
+    expect(job).toMatchObject({ totalRows: 1_202, imported: file.valid.length, updated: 1 });
+  }, 180_000);
 });
+
+// In the embedded database a running job keeps the process busy until it ends, so only here
+// can an erase arrive while the job is halfway through its file.
+describe.runIf(databaseVariants().includes('postgres'))(
+  'background CSV import jobs and erasure (postgres database)',
+  () => {
+    let engine: Awaited<ReturnType<typeof startTestEngine>>;
+    let api: ApiClient;
+    beforeAll(async () => {
+      engine = await startTestEngine('postgres');
+      api = apiClient(engine);
+    });
+    afterAll(async () => {
+      await engine?.cleanup();
+    });
+
+    it('an erase during a background import takes her rows out, and later chunks do not bring her back', async () => {
+      const s = uniqueSuffix();
+      const { her, file, csv } = await herAndFile(api, s, 1_200);
+      const { res, job: accepted } = await startImport(api, csv, 'prefer');
+      expect(res.status).toBe(202);
+
+      const erased = await api.request('DELETE', `/v1/contacts/${her.userId}`);
+      expect(erased.status).toBe(200);
+      const { counts } = (await erased.json()) as { counts: Record<string, number> };
+      // Both rows were still in the file: the job had not finished.
+      expect(counts.importRows).toBe(2);
+      expect(await tracesOf(engine.deps.prisma, her)).toEqual([]);
+
+      const job = await expectGoneAfter(engine.deps.prisma, accepted.id, her, file);
+      expect(job.totalRows).toBe(1_202);
+      // Her early row is in the first chunk, which the erase may overtake: counted as an update
+      // (or as new, if the erase came between the chunk's lookup and its write), then erased.
+      expect(job.imported).toBeGreaterThanOrEqual(file.valid.length);
+      expect(job.imported + job.updated).toBeLessThanOrEqual(file.valid.length + 1);
+    }, 300_000);
+  },
+);

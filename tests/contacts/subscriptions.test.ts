@@ -141,6 +141,60 @@ describe.each(databaseVariants())('email subscriptions per category (%s database
     expect(after.unsubscribed).toBeUndefined();
   });
 
+  const tagChanges = async (id: string) =>
+    (
+      (await admin.get(`/v1/contacts/${id}/timeline?limit=200`)).body as {
+        data: { kind: string; detail: { attribute?: string } }[];
+      }
+    ).data
+      .filter((i) => i.kind === 'attributeChange' && i.detail.attribute === 'tags')
+      .map((i) => i.detail);
+
+  it('records the unsubscribed tag an unsubscribe from everything sets on the timeline', async () => {
+    const c = await contact();
+    await admin.post(`/v1/contacts/${c.id}/tags`, { tags: ['early'] });
+    await set(writer, c.id, 'all', { status: 'unsubscribed', source: 'crm' });
+    expect(await tagChanges(c.id)).toEqual([
+      { attribute: 'tags', from: ['early'], to: ['early', 'unsubscribed'], source: 'crm' },
+      { attribute: 'tags', from: [], to: ['early'], source: 'api' },
+    ]);
+  });
+
+  // One connection on the embedded database: two writers cannot interleave there.
+  it.runIf(variant === 'postgres')(
+    'an unsubscribe waits for the contact lock instead of overwriting a concurrent tag change',
+    async () => {
+      const c = await contact();
+      const { prisma } = engine.deps;
+      let unsubscribing: Promise<JsonResponse> | undefined;
+      await prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRawUnsafe(`SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, c.id);
+          unsubscribing = set(writer, c.id, 'all', { status: 'unsubscribed' });
+          // Until the unsubscribe is stuck behind this transaction's lock on the contact.
+          for (let waiting = 0; waiting === 0;) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            );
+            waiting = rows[0]?.n ?? 0;
+          }
+          await tx.$executeRawUnsafe(
+            `UPDATE contacts SET attributes = jsonb_set(attributes, '{tags}', '["vip"]') WHERE id = $1`,
+            c.id,
+          );
+        },
+        { timeout: 30_000 },
+      );
+      expect((await unsubscribing)?.status).toBe(200);
+      expect((await admin.get(`/v1/contacts/${c.id}`)).body).toMatchObject({
+        tags: ['vip', 'unsubscribed'],
+        unsubscribed: true,
+      });
+    },
+  );
+
   it('keeps bounces and complaints for admin keys and the mail-events webhook', async () => {
     const c = await contact();
     const refused = await set(writer, c.id, 'all', { status: 'bounced' });
@@ -157,7 +211,7 @@ describe.each(databaseVariants())('email subscriptions per category (%s database
       marketing: 'bounced',
       newsletter: 'bounced',
     });
-    expect((await eventsOf(c.id))[0]).toEqual({ name: 'email_bounced', category: undefined });
+    expect((await eventsOf(c.id))[0]).toEqual({ name: 'email.bounced', category: undefined });
     // A write key cannot clear it, not even for one category; an admin key can, on `all`.
     expect((await set(writer, c.id, 'all', { status: 'subscribed' })).status).toBe(403);
     expect((await set(writer, c.id, 'marketing', { status: 'subscribed' })).status).toBe(403);

@@ -120,6 +120,44 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     expect((cleared.body as Contact).ownerId).toBeNull();
   });
 
+  it('shows the same owner in the contacts list as in the contact, and filters by it', async () => {
+    const s = uniqueSuffix();
+    const rep = (await api.post('/v1/users', { email: `rep2.${s}@example.com`, name: 'Rep' }))
+      .body as { id: string };
+    const other = (await api.post('/v1/users', { email: `other.${s}@example.com`, name: 'O' }))
+      .body as { id: string };
+    const tag = `owned-${s}`;
+    // An `ownerId` attribute from before the column, the column, both (the column wins), none.
+    const legacy = await contact(s, { tags: [tag], ownerId: rep.id });
+    const column = await contact(s, { tags: [tag] });
+    const both = await contact(s, { tags: [tag], ownerId: other.id });
+    const nobody = await contact(s, { tags: [tag] });
+    for (const c of [column, both])
+      expect((await send(api, 'PATCH', `/v1/contacts/${c.id}`, { ownerId: rep.id })).status).toBe(
+        200,
+      );
+
+    const listed = ((await api.get(`/v1/contacts?tag=${tag}`)).body as { data: Contact[] }).data;
+    const owners = Object.fromEntries(listed.map((c) => [c.id, c.ownerId]));
+    expect(owners).toEqual({
+      [legacy.id]: rep.id,
+      [column.id]: rep.id,
+      [both.id]: rep.id,
+      [nobody.id]: null,
+    });
+    for (const c of [legacy, column, both, nobody])
+      expect(((await api.get(`/v1/contacts/${c.id}`)).body as Contact).ownerId).toBe(owners[c.id]);
+
+    const byOwner = async (ownerId: string) =>
+      (
+        (await api.get(`/v1/contacts?tag=${tag}&ownerId=${ownerId}`)).body as { data: Contact[] }
+      ).data
+        .map((c) => c.id)
+        .sort();
+    expect(await byOwner(rep.id)).toEqual([legacy.id, column.id, both.id].sort());
+    expect(await byOwner(other.id)).toEqual([]);
+  });
+
   it('adds and removes tags, records each change, filters contacts by tag, and conditions see them', async () => {
     const s = uniqueSuffix();
     const vip = `vip-${s}`;

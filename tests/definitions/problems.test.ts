@@ -134,6 +134,44 @@ describe('semantic checks', () => {
     expect(problemsOf(journey(steps), { templateExists: () => true })).toEqual([]);
   });
 
+  it('refuses enrolling in a journey that does not exist or is archived, at the step’s journey field', () => {
+    const steps = [
+      { id: 'upsell', type: 'enroll', journey: 'upsell-2024', next: 'nurture' },
+      { id: 'nurture', type: 'enroll', journey: 'nurture', next: 'stop-old' },
+      { id: 'stop-old', type: 'unenroll', journey: 'upsell-2024', next: 'stop-gone' },
+      { id: 'stop-gone', type: 'unenroll', journey: 'never-was', next: 'onboard' },
+      { id: 'onboard', type: 'enroll', journey: 'welcome-series' },
+    ];
+    const workspace: ValidationContext = {
+      ...context,
+      journeyExists: (key) => ['welcome-series', 'upsell-2024'].includes(key),
+      journeyArchived: (key) => key === 'upsell-2024',
+    };
+    expect(problemsOf(journey(steps), workspace)).toEqual([
+      {
+        pointer: '/steps/0/journey',
+        code: 'archived-journey',
+        message:
+          'Step `upsell` enrolls the contact in the journey `upsell-2024`, which is archived: publish that journey again first, or pick another one.',
+      },
+      {
+        pointer: '/steps/1/journey',
+        code: 'unknown-journey',
+        message:
+          'Step `nurture` enrolls the contact in the journey `nurture`, which does not exist in this workspace.',
+      },
+      // Removing contacts from an archived journey is harmless; from a missing one, a mistake.
+      {
+        pointer: '/steps/3/journey',
+        code: 'unknown-journey',
+        message:
+          'Step `stop-gone` removes the contact from the journey `never-was`, which does not exist in this workspace.',
+      },
+    ]);
+    // Offline validation has no workspace, so it cannot tell.
+    expect(problemsOf(journey(steps), { templateExists: () => true })).toEqual([]);
+  });
+
   it('checks where condition fields can be read', () => {
     const problems = problemsOf(
       journey([{ id: 'a', type: 'exit' }], {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmail, type SendEmailInput } from '../../activities/send-email.activity.js';
-import { claimSend } from '../../activities/send-email.store.js';
+import { readSend } from '../../activities/send-email.store.js';
 import { suppress, type Mailer } from '../../mail/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
@@ -90,22 +90,24 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
     });
     expect(viaModel?.timezone).toBe('Asia/Tokyo');
     const enrollmentId = await s.enrollment();
-    const claim = {
+    const read = {
       key: `${enrollmentId}:read:0`,
       enrollmentId,
-      stepId: 'read',
       workspaceId: s.workspaceId,
       contactId: s.contactId,
       category: 'marketing',
+      template: 'welcome',
     };
-    const first = await claimSend(engine.deps.sql, claim);
+    const first = await readSend(engine.deps.sql, read);
     expect(first).toEqual({
-      claimed: { status: 'started', result: null },
+      previous: null,
       contact: viaModel,
       suppressed: null,
+      journeyVersionId: s.versionId,
+      storedTemplate: null,
     });
     // Another workspace's id reads no contact.
-    const elsewhere = await claimSend(engine.deps.sql, { ...claim, workspaceId: 'nope' });
+    const elsewhere = await readSend(engine.deps.sql, { ...read, workspaceId: 'nope' });
     expect(elsewhere.contact).toBeNull();
   });
 

@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { acceptMessages, settleScores } from '../../engine/index.js';
+import { scorePass } from '../../engine/scorer.js';
+import type { Sql } from '../../store/index.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 
@@ -187,5 +191,97 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
     expect((await scoreOf(userId)).engagement).toBe(6);
     const contact = await api.get(`/v1/contacts/${userId}`);
     expect(contact.body).toMatchObject({ email: `${userId}@Example.com` });
+  });
+});
+
+/**
+ * Bulk events are scored by the background scorer, whose cursor follows transaction ids. A
+ * transaction that stored events early but commits late must not be skipped: the cursor may
+ * not pass it while it runs, and scores it once when it commits. Only PostgreSQL has
+ * concurrent transactions to show this with.
+ */
+describe.runIf(inject('postgresUrl'))('the background scorer and late commits', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  const s = uniqueSuffix();
+  const model = `late-${s}`;
+  const clicked = `late_clicked_${s}`;
+
+  beforeAll(async () => {
+    engine = await startTestEngine('postgres');
+    api = apiClient(engine);
+    const published = await api.post('/v1/scoring-models', {
+      id: model,
+      name: 'Late commits',
+      engagement: { rules: [{ id: 'click', event: clicked, points: 3 }] },
+    });
+    expect(published.status).toBe(201);
+    await held.connect();
+  });
+  afterAll(async () => {
+    await held.end();
+    await engine?.cleanup();
+  });
+
+  const points = async (userId: string): Promise<number> => {
+    const rows = await engine.deps.sql.query<{ points: number }>(
+      `SELECT s.points FROM contact_scores s JOIN contacts c ON c.id = s.contact_id
+       JOIN scoring_models m ON m.active_version_id = s.version_id
+       WHERE c.user_id = $1 AND m.key = $2`,
+      [userId, model],
+    );
+    return Number(rows[0]?.points ?? 0);
+  };
+  const click = (userId: string) => ({
+    type: 'track' as const,
+    messageId: `${userId}-${uniqueSuffix()}`,
+    userId,
+    anonymousId: null,
+    event: clicked,
+    traits: {},
+    properties: {},
+    timestamp: new Date(),
+  });
+
+  it('does not pass a transaction that commits after later ones, and scores it once', async () => {
+    const early = `early-${uniqueSuffix()}`;
+    const late = `late-${uniqueSuffix()}`;
+    for (const userId of [early, late]) {
+      await api.post('/v1/batch', { batch: [{ type: 'track', userId, event: clicked }] });
+      await settleScores(engine.deps);
+      expect(await points(userId)).toBe(3);
+    }
+
+    // A batch accepted inside a transaction that stays open, as a slow request would be.
+    await held.query('BEGIN');
+    const inHeld: Sql = {
+      query: async <R extends object>(text: string, params?: readonly unknown[]) =>
+        (await held.query<R>(text, params ? [...params] : [])).rows,
+      transaction: (work) => work(inHeld),
+    };
+    await acceptMessages(
+      { prisma: engine.deps.prisma, sql: inHeld },
+      'default',
+      [click(early)],
+      new Date(),
+      'later',
+    );
+    // A later batch commits first; passes may not score past the open transaction.
+    const answered = await api.post('/v1/batch', {
+      batch: [{ type: 'track', userId: late, event: clicked }],
+    });
+    expect(answered.status).toBe(200);
+    for (let i = 0; i < 3; i++) await scorePass(engine.deps.sql);
+    expect(await points(early)).toBe(3);
+    expect(await points(late)).toBe(3);
+
+    await held.query('COMMIT');
+    await settleScores(engine.deps);
+    expect(await points(early)).toBe(6);
+    expect(await points(late)).toBe(6);
+    for (let i = 0; i < 3; i++) await scorePass(engine.deps.sql);
+    expect(await points(early)).toBe(6);
+    expect(await points(late)).toBe(6);
   });
 });

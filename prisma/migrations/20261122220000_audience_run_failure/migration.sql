@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "audience_runs" ADD COLUMN     "failure" TEXT;

@@ -1,0 +1,131 @@
+import type { Prisma } from '@prisma/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+interface Run {
+  id: string;
+  status: string;
+  scanned: number;
+  enrolled: number;
+  failure: string | null;
+  finishedAt: string | null;
+}
+
+/**
+ * A pass over a journey's audience ("enroll contacts who already match" on publish) never
+ * stays `running` once its workflow has ended: a failure, a cancellation or a termination in
+ * Temporal shows in GET /v1/journeys/:key/audience-runs with a reason a marketer can read.
+ */
+describe('audience runs that do not finish', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+  // Live routing evaluates the same unreadable trigger on every identify in the workspace:
+  // archive each test's journey so the next test's contacts can be stored.
+  const published: string[] = [];
+  afterEach(async () => {
+    for (const key of published.splice(0)) await api.post(`/v1/journeys/${key}/archive`, {});
+  });
+
+  /**
+   * Saves a draft that enrolls existing gold members, then changes its stored plan (to what
+   * another Drumbeat version sharing the database would have saved), publishes it, and
+   * returns the pass that publishing started.
+   */
+  async function publishWithStoredPlan(key: string, changes: Prisma.JsonObject): Promise<Run> {
+    await api.post('/v1/identify', {
+      userId: `member-${key}`,
+      traits: { email: `member-${key}@example.com`, tier: `gold-${key}` },
+    });
+    const draft = await api.post('/v1/journeys?draft=true', {
+      id: key,
+      name: 'Gold members',
+      triggers: [
+        {
+          type: 'condition',
+          condition: { type: 'equals', field: 'contact.tier', value: `gold-${key}` },
+        },
+      ],
+      entry: { enrollExisting: true },
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    const version = await engine.deps.prisma.journeyVersion.findFirstOrThrow({
+      where: { journey: { key } },
+    });
+    await engine.deps.prisma.journeyVersion.update({
+      where: { id: version.id },
+      data: { plan: { ...(version.plan as Prisma.JsonObject), ...changes } },
+    });
+    const publishing = await api.post(`/v1/journeys/${key}/publish`, {});
+    expect(publishing.status, JSON.stringify(publishing.body)).toBe(200);
+    published.push(key);
+    return eventually(async () => (await runsOf(key))[0], 10_000, 'the pass to start');
+  }
+
+  const runsOf = async (key: string) =>
+    ((await api.get(`/v1/journeys/${key}/audience-runs`)).body as { data: Run[] }).data;
+
+  /** A trigger condition this Drumbeat does not know: every page fails and is retried. */
+  const unknownCondition = {
+    triggers: [{ type: 'condition', condition: { type: 'inSegment', segment: 'gold' } }],
+  };
+
+  it('a pass that cannot read the journey ends failed, and the API says why', async () => {
+    const key = `newer-${uniqueSuffix()}`;
+    // A newer Drumbeat's plan (format 3, a condition kind this one lacks): no retry can help.
+    await publishWithStoredPlan(key, { ...unknownCondition, format: 3 });
+
+    const run = await eventually(
+      async () => {
+        const [latest] = await runsOf(key);
+        return latest?.status !== 'running' ? latest : undefined;
+      },
+      20_000,
+      'the pass to end',
+    );
+    expect(run).toMatchObject({ status: 'failed', enrolled: 0 });
+    expect(run.failure).toMatch(/cannot read \(plan format 3, this one reads 2\)/);
+    expect(run.failure).toMatch(/publish the journey again/);
+    expect(run.finishedAt).not.toBeNull();
+  });
+
+  it('a pass cancelled in Temporal records that it was cancelled', async () => {
+    const key = `cancel-${uniqueSuffix()}`;
+    const started = await publishWithStoredPlan(key, unknownCondition);
+    const handle = engine.deps.temporal.workflow.getHandle(started.id);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+
+    // The workflow recorded it itself: the store says so before anyone lists the runs.
+    const stored = await engine.deps.prisma.audienceRun.findUnique({ where: { id: started.id } });
+    expect(stored).toMatchObject({ status: 'cancelled', failure: 'The run was cancelled.' });
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect((await runsOf(key))[0]).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('a pass terminated in Temporal is not left running', async () => {
+    const key = `stop-${uniqueSuffix()}`;
+    const started = await publishWithStoredPlan(key, unknownCondition);
+    expect(started.status).toBe('running');
+    const handle = engine.deps.temporal.workflow.getHandle(started.id);
+    await handle.terminate('started by mistake');
+
+    const [run] = await runsOf(key);
+    expect(run).toMatchObject({
+      id: started.id,
+      status: 'cancelled',
+      failure: 'Stopped in Temporal (terminated): started by mistake',
+    });
+    expect(run?.finishedAt).not.toBeNull();
+    const stored = await engine.deps.prisma.audienceRun.findUnique({ where: { id: started.id } });
+    expect(stored?.status, 'settled in the store too').toBe('cancelled');
+  });
+});

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspace } from '../api/workspaces.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient } from '../support/http.js';
+import { startCapture, type Capture } from './support.js';
+
+interface TimelineItem {
+  kind: string;
+  detail: { name?: string; properties?: Record<string, unknown>; status?: string };
+}
+
+/**
+ * A relay reports a hard bounce through the inbound mail-events webhook of a running engine
+ * (a real HTTP call with an API key). The address is suppressed, the bounce is the contact's
+ * `email.bounced` event, dotted like every other email event, and the next marketing email
+ * of a journey is never handed to the SMTP server (a real one in the test process) for it,
+ * while the same journey mails another contact.
+ */
+describe.each(databaseVariants())('bounces from the relay webhook (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let capture: Capture;
+
+  beforeAll(async () => {
+    capture = await startCapture();
+    engine = await startTestEngine(variant, { SMTP_URL: capture.url });
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+    await capture?.stop();
+  });
+
+  it('suppresses a hard-bounced address, records email.bounced, and sends it no more marketing email', async () => {
+    const suffix = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Bounces ${suffix}`);
+    const event = `promo_${suffix}`;
+    const published = await ws.api.post('/v1/journeys', {
+      id: `promo-${suffix}`,
+      name: 'Promotion',
+      triggers: [{ type: 'event', event }],
+      steps: [{ id: 'offer', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const gone = `gone.${suffix}@example.com`;
+    const kept = `kept.${suffix}@example.com`;
+    for (const [userId, email] of [
+      [`gone-${suffix}`, gone],
+      [`kept-${suffix}`, kept],
+    ] as const)
+      expect(
+        (await ws.api.post('/v1/identify', { userId, traits: { email, firstName: 'Noor' } }))
+          .status,
+      ).toBe(200);
+
+    // As a relay reports it: the address in other case, as mailbox providers often echo it.
+    const reported = await ws.api.post('/v1/mail-events', {
+      events: [{ type: 'bounce', bounceType: 'hard', email: gone.toUpperCase() }],
+    });
+    expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+    expect(reported.body).toEqual({ received: 1, suppressed: 1 });
+
+    const subscriptions = await ws.api.get(`/v1/contacts/gone-${suffix}/subscriptions`);
+    const statuses = (subscriptions.body as { subscriptions: { status: string }[] }).subscriptions;
+    expect(subscriptions.body).toMatchObject({
+      subscriptions: statuses.map(() => ({ status: 'bounced', source: 'webhook' })),
+    });
+    expect(statuses[0]).toMatchObject({ category: 'all' });
+    const timelineOf = async (userId: string) => {
+      const res = await ws.api.get(`/v1/contacts/${userId}/timeline`);
+      expect(res.status).toBe(200);
+      return (res.body as { data: TimelineItem[] }).data;
+    };
+    const events = (await timelineOf(`gone-${suffix}`)).filter((i) => i.kind === 'event');
+    const bounce = events.filter((i) => i.detail.name === 'email.bounced');
+    expect(bounce).toHaveLength(1);
+    expect(bounce[0]?.detail.properties).toMatchObject({ email: gone.toUpperCase() });
+
+    for (const userId of [`gone-${suffix}`, `kept-${suffix}`])
+      expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
+    expect(await capture.waitFor(kept)).toHaveLength(1);
+    // The bounced contact's send step ran and was skipped for the suppression.
+    const skipped = await eventually(
+      async () =>
+        (await timelineOf(`gone-${suffix}`)).find(
+          (i) => i.kind === 'email' && i.detail.status === 'skipped',
+        ),
+      20_000,
+      'the skipped send',
+    );
+    expect(skipped.detail).toMatchObject({ result: { status: 'suppressed', reason: 'bounced' } });
+    const arrived = (address: string) =>
+      capture.messages.filter((m) => m.to.some((to) => to.toLowerCase() === address));
+    expect(arrived(kept)).toHaveLength(1);
+    expect(arrived(gone)).toHaveLength(0);
+  });
+});
