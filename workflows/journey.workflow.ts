@@ -59,6 +59,8 @@ interface ResumePoint {
    * log before continuing as new): already in `seenEventIds`, so only this keeps them.
    */
   readonly pendingEvents?: readonly ContactEvent[];
+  /** An exit that came while the run wrote its log before continuing as new: the next run ends. */
+  readonly exitReason?: string;
 }
 
 export interface JourneyWorkflowResult {
@@ -117,7 +119,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
   const seen = new Set<string>(resume?.seenEventIds ?? []);
   const log: LogEntry[] = [];
   let seq = resume?.logSeq ?? 0;
-  let exitReason: string | null = null;
+  let exitReason: string | null = resume?.exitReason ?? null;
   let paused = resume?.paused ?? false;
   const trigger =
     input.trigger.name === null
@@ -159,7 +161,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         ) {
           await flush('active', command.stepId);
           // Only the next run's input changes (replay does not compare it), so no patch: a
-          // history that dropped these events still replays.
+          // history that dropped these events or an exit still replays.
           const pendingEvents = [...carried, ...inbox];
           return continueAsNew<typeof journeyWorkflow>({
             ...input,
@@ -170,6 +172,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
               logSeq: seq,
               paused,
               ...(pendingEvents.length > 0 ? { pendingEvents } : {}),
+              ...(exitReason !== null ? { exitReason } : {}),
             },
           });
         }

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { planOf } from '../../engine/index.js';
 import { newId } from '../../store/index.js';
-import { contactEventSignal, journeyWorkflow } from '../../workflows/index.js';
-import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { contactEventSignal, exitSignal, journeyWorkflow } from '../../workflows/index.js';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -94,5 +95,109 @@ describe('events carried across continue-as-new', () => {
       orderBy: { seq: 'asc' },
     });
     expect(entered.map((e) => e.stepId)).toEqual(['ask', 'wait-confirm', 'thanks']);
+  });
+});
+
+/**
+ * An exit (goal met elsewhere, unsubscribe, archive) that arrives while the run writes its log
+ * just before continuing as new still ends the enrollment at once, rather than leaving it in a
+ * day-long wait. The log write is held on a row lock (PostgreSQL) so the exit lands in exactly
+ * that moment. With the log written by a local activity, Temporal refuses the continue-as-new
+ * while the signal is unhandled and the run sees the exit first; histories from before local
+ * bookkeeping wrote the log as a regular activity, and there the run carries the exit into the
+ * next one (`resume.exitReason`).
+ */
+describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  beforeAll(async () => {
+    engine = await startTestEngine('postgres');
+    api = apiClient(engine);
+    await held.connect();
+  });
+  afterAll(async () => {
+    await held.end().catch(() => undefined);
+    await engine?.cleanup();
+  });
+
+  it('ends the enrollment when the exit came while the run wrote its log before continuing', async () => {
+    const s = uniqueSuffix();
+    const key = `exit-can-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Wait a day',
+      triggers: [{ type: 'event', event: `signed_up_${s}` }],
+      steps: [
+        { id: 'ask', type: 'sendEmail', template: 'welcome' },
+        {
+          id: 'wait-confirm',
+          type: 'waitForEvent',
+          event: `confirmed_${s}`,
+          timeout: 'P1D',
+          onTimeout: 'missed',
+        },
+        { id: 'missed', type: 'exit' },
+      ],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    await api.post('/v1/identify', { userId: key, traits: { email: `${key}@example.com` } });
+    const prisma = engine.deps.prisma;
+    const contact = await prisma.contact.findFirstOrThrow({ where: { userId: key } });
+    const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
+    const enrollmentId = `enrollment/test-exit-can/${s}`;
+    await prisma.enrollment.create({
+      data: {
+        id: enrollmentId,
+        workspaceId: contact.workspaceId,
+        journeyVersionId: version.id,
+        contactId: contact.id,
+        entryKey: newId(),
+        status: 'pending',
+      },
+    });
+
+    // NO KEY UPDATE blocks the log write's UPDATE of the enrollment, not the send's rows that
+    // only reference it. The first log write is the one right before continuing as new.
+    await held.query('BEGIN');
+    await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflow, {
+      workflowId: enrollmentId,
+      taskQueue: engine.deps.taskQueue,
+      args: [
+        {
+          workspaceId: contact.workspaceId,
+          journeyVersionId: version.id,
+          contactId: contact.id,
+          plan: planOf(version),
+          trigger: { eventId: null, name: null, properties: {} },
+          historyLimit: 6,
+        },
+      ],
+    });
+    await eventually(
+      async () => {
+        const [row] = (
+          await held.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows;
+        return (row?.n ?? 0) > 0;
+      },
+      30_000,
+      'the log write to wait on the lock',
+    );
+    await handle.signal(exitSignal, { reason: 'unsubscribed' });
+    await held.query('COMMIT');
+
+    const result = await Promise.race([
+      handle.result(),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 30_000)),
+    ]);
+    expect(result, 'the exit ended the enrollment').toEqual({
+      outcome: 'exited',
+      reason: 'unsubscribed',
+    });
   });
 });
