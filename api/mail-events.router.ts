@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
-import { exitSuppressed, recordSystemEvent } from '../engine/messaging/index.js';
+import {
+  exitSuppressed,
+  recordSystemEvent,
+  sentEmailOf,
+  sentEmailProperties,
+} from '../engine/messaging/index.js';
 import { ADDRESS_EVENTS, emailKeyOf, suppress, webhookSigningSecret } from '../mail/index.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -17,7 +22,13 @@ const MailEvent = Type.Object(
         description: 'Hard bounces suppress the address; soft ones are only recorded.',
       }),
     ),
-    messageId: Type.Optional(Type.String({ maxLength: 500 })),
+    messageId: Type.Optional(
+      Type.String({
+        maxLength: 500,
+        description:
+          'The Message-ID of the email that bounced or was complained about, as sent (`<…@…>`, brackets optional): ties the report to the journey step that sent it.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -31,7 +42,8 @@ const readBody = bodyValidator(MailEvents);
  * Inbound bounces and complaints from a mail relay (authenticated by an API key, like every
  * /v1 route; the key's workspace is the one suppressed in). Hard bounces and complaints
  * suppress the address for good and end journeys whose suppression rule says so; each event is
- * recorded as `email.bounced` or `email.complained` for the contact with that address. Also shows
+ * recorded as `email.bounced` or `email.complained` for the contact with that address, with the
+ * enrollment and step of the email when its Message-ID is one Drumbeat sent. Also shows
  * the `whsec_` secret outbound webhook calls are signed with, for receivers to verify.
  */
 export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router {
@@ -67,6 +79,7 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
         select: { id: true },
       });
       if (!contact) continue;
+      const sent = await sentEmailOf(engine, workspaceId, contact.id, event.messageId);
       await recordSystemEvent(engine, {
         workspaceId,
         contactId: contact.id,
@@ -76,6 +89,7 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
           email: event.email,
           bounceType: event.bounceType ?? 'hard',
           emailMessageId: event.messageId ?? null,
+          ...(sent ? sentEmailProperties(sent) : {}),
         },
       });
       if (permanent) await exitSuppressed(engine, workspaceId, contact.id, reason);

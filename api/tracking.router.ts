@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
-import { recordSystemEvent } from '../engine/messaging/index.js';
+import { recordSystemEvent, sentEmailProperties } from '../engine/messaging/index.js';
 import { linkSigner } from '../mail/index.js';
 import type { SigningConfig } from './signing-config.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
@@ -30,7 +30,7 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
         contactId: message.contactId,
         name: 'email.opened',
         messageId: `email.opened:${message.id}`,
-        properties: props(message),
+        properties: sentEmailProperties(message),
       });
     }
     // Always the pixel, even for a bad token: an image request has no one to show an error to.
@@ -54,24 +54,10 @@ export function trackingRouter(engine: EngineDeps, signing: SigningConfig): Rout
       contactId: message.contactId,
       name: 'email.clicked',
       messageId: `email.clicked:${message.id}:${createHash('sha256').update(click.u).digest('hex').slice(0, 16)}`,
-      properties: { ...props(message), url: click.u },
+      properties: { ...sentEmailProperties(message), url: click.u },
     });
     res.redirect(302, click.u);
   });
 
   return router;
-}
-
-function props(message: {
-  id: string;
-  enrollmentId: string | null;
-  stepId: string | null;
-  category: string;
-}) {
-  return {
-    emailMessageId: message.id,
-    enrollmentId: message.enrollmentId,
-    step: message.stepId,
-    category: message.category,
-  };
 }

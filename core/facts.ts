@@ -9,7 +9,28 @@ export interface EventFacts {
 }
 
 /** What a contact did with an email this enrollment sent: the enrollment history conditions read. */
-export type EmailActivity = 'sent' | 'delivered' | 'opened' | 'clicked' | 'bounced';
+export const EMAIL_ACTIVITIES = [
+  'sent',
+  'delivered',
+  'opened',
+  'clicked',
+  'bounced',
+  'complained',
+] as const;
+export type EmailActivity = (typeof EMAIL_ACTIVITIES)[number];
+
+/**
+ * The events that record what happened to a sent email, and the activity each stands for. They
+ * carry the `step` (and, on the engine, the `enrollmentId`) of the send; `sent` comes from the
+ * send itself. The simulator reads them from its timeline, the engine from stored events.
+ */
+export const EMAIL_ACTIVITY_EVENTS = {
+  'email.delivered': 'delivered',
+  'email.opened': 'opened',
+  'email.clicked': 'clicked',
+  'email.bounced': 'bounced',
+  'email.complained': 'complained',
+} as const satisfies Readonly<Record<string, EmailActivity>>;
 
 export interface Facts {
   /** Contact attributes plus the built-in fields (`email`, `firstName`, `timezone`, ...). */

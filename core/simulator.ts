@@ -2,7 +2,7 @@ import type { EnrollmentState, Input, Outcome } from './enrollment.js';
 import { startState } from './enrollment.js';
 import { decideEntry, type PastEnrollment } from './entry.js';
 import { evaluate } from './evaluate.js';
-import type { EmailActivity, EventFacts, Facts } from './facts.js';
+import { EMAIL_ACTIVITY_EVENTS, type EmailActivity, type EventFacts, type Facts } from './facts.js';
 import { advance } from './interpreter.js';
 import { MinHeap } from './min-heap.js';
 import type { Action, Plan } from './plan.js';
@@ -78,12 +78,7 @@ export interface SimulationResult {
   }[];
 }
 
-const EMAIL_EVENTS: Readonly<Record<string, EmailActivity>> = {
-  'email.delivered': 'delivered',
-  'email.opened': 'opened',
-  'email.clicked': 'clicked',
-  'email.bounced': 'bounced',
-};
+const EMAIL_EVENTS: Readonly<Record<string, EmailActivity>> = EMAIL_ACTIVITY_EVENTS;
 /** Commands for one input before the simulator calls it a runaway enrollment. */
 const MAX_COMMANDS_PER_INPUT = 10_000;
 const YEAR_MS = 366 * 86_400_000;

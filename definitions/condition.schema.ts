@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { EMAIL_ACTIVITIES } from '../core/index.js';
 import { Duration, FieldPath, ID_PATTERN, OneOf } from './common.schema.js';
 import { TaggedUnion } from './tagged-union.js';
 
@@ -155,9 +156,9 @@ export const ConditionSchema = Type.Recursive(
               description: 'The id of a `sendEmail` step.',
               pattern: ID_PATTERN,
             }),
-            activity: OneOf(['sent', 'delivered', 'opened', 'clicked', 'bounced'], {
+            activity: OneOf(EMAIL_ACTIVITIES, {
               title: 'Activity',
-              description: 'sent, delivered, opened, clicked or bounced.',
+              description: 'sent, delivered, opened, clicked, bounced or complained.',
             }),
           },
         ),

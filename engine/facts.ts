@@ -1,4 +1,4 @@
-import type { EmailActivity, Facts } from '../core/index.js';
+import { EMAIL_ACTIVITY_EVENTS, type EmailActivity, type Facts } from '../core/index.js';
 import type { DecayedSum } from '../scoring/index.js';
 import type { Sql } from '../store/index.js';
 import { contactRecords } from './contact-record.js';
@@ -39,8 +39,10 @@ export async function loadContactFacts(
 
 /**
  * What the contact did with each email step of the enrollment: `sent` from the step's done
- * send, `opened` and `clicked` from the tracking events, which carry the enrollment and step.
- * A click does not count as an open (as in the simulator).
+ * send; `opened`, `clicked`, `bounced` and `complained` from the events that report them
+ * (`EMAIL_ACTIVITY_EVENTS`), which carry the enrollment and step of the email: tracking events
+ * always, bounces and complaints when the relay gave the email's Message-ID. A click does not
+ * count as an open (as in the simulator).
  */
 async function emailActivity(
   sql: Sql,
@@ -51,17 +53,25 @@ async function emailActivity(
     `SELECT step_id, 'sent' AS activity FROM side_effects
      WHERE enrollment_id = $1 AND kind = 'sendEmail' AND status = 'done'
      UNION
-     SELECT properties->>'step', CASE name WHEN 'email.opened' THEN 'opened' ELSE 'clicked' END
-     FROM events
-     WHERE contact_id = $2 AND name IN ('email.opened', 'email.clicked')
-       AND properties->>'enrollmentId' = $1 AND properties->>'step' IS NOT NULL`,
-    [enrollmentId, contactId],
+     SELECT e.properties->>'step', a.activity
+     FROM events e JOIN unnest($3::text[], $4::text[]) AS a(name, activity) ON a.name = e.name
+     WHERE e.contact_id = $2
+       AND e.properties->>'enrollmentId' = $1 AND e.properties->>'step' IS NOT NULL`,
+    [
+      enrollmentId,
+      contactId,
+      ACTIVITY_EVENTS.map(([name]) => name),
+      ACTIVITY_EVENTS.map(([, activity]) => activity),
+    ],
   );
   // UNION drops repeats (several opens of one email, or a step sent in several passes).
   const emails: Record<string, EmailActivity[]> = {};
   for (const { step_id, activity } of rows) (emails[step_id] ??= []).push(activity);
   return emails;
 }
+
+/** Event name and activity pairs, passed to the query as two arrays for its `unnest`. */
+const ACTIVITY_EVENTS = Object.entries(EMAIL_ACTIVITY_EVENTS);
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];

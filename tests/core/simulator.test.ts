@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulate, type SimContact } from '../../core/index.js';
-import { DAY, examplePlan, HOUR, T0 } from './examples.js';
+import { DAY, examplePlan, HOUR, journey, planOf, T0 } from './examples.js';
 
 const berlin = (id: string, extra: Partial<SimContact> = {}): SimContact => ({
   id,
@@ -113,6 +113,61 @@ describe('the simulator on a virtual clock', () => {
     });
     expect(leaver).toMatchObject({ outcome: 'exited', reason: 'suppressed', endedAt: T0 + DAY });
     expect(result.actions.map((a) => a.stepId)).toEqual(['welcome', 'welcome']);
+  });
+
+  it('branches on a bounce or a complaint about an email of the enrollment', () => {
+    const plan = planOf(
+      journey([
+        { id: 'offer', type: 'sendEmail', template: 'welcome' },
+        { id: 'later', type: 'wait', duration: 'P1D' },
+        {
+          id: 'what-became',
+          type: 'branch',
+          cases: [
+            {
+              name: 'bounced',
+              condition: { type: 'emailActivity', step: 'offer', activity: 'bounced' },
+              next: 'fix-address',
+            },
+            {
+              name: 'complained',
+              condition: { type: 'emailActivity', step: 'offer', activity: 'complained' },
+              next: 'stop-mailing',
+            },
+          ],
+          else: 'follow-up',
+        },
+        { id: 'fix-address', type: 'exit' },
+        { id: 'stop-mailing', type: 'exit' },
+        { id: 'follow-up', type: 'exit' },
+      ]),
+    );
+    const who = ['bouncer', 'complainer', 'reader'];
+    const result = simulate({
+      plan,
+      contacts: who.map((id) => berlin(id)),
+      timeline: [
+        ...who.map((contactId) => ({ at: T0, contactId, name: 'go' })),
+        {
+          at: T0 + HOUR,
+          contactId: 'bouncer',
+          name: 'email.bounced',
+          properties: { step: 'offer' },
+        },
+        {
+          at: T0 + HOUR,
+          contactId: 'complainer',
+          name: 'email.complained',
+          properties: { step: 'offer' },
+        },
+      ],
+      start: T0,
+    });
+    expect(result.enrollments.map((e) => [e.contactId, e.path.at(-1)?.stepId])).toEqual([
+      ['bouncer', 'fix-address'],
+      ['complainer', 'stop-mailing'],
+      ['reader', 'follow-up'],
+    ]);
   });
 
   it('follows a webinar: reminders relative to its start, follow-up by attendance, correlated by webinar id', () => {

@@ -14,7 +14,8 @@ interface TimelineItem {
  * (a real HTTP call with an API key). The address is suppressed, the bounce is the contact's
  * `email.bounced` event, dotted like every other email event, and the next marketing email
  * of a journey is never handed to the SMTP server (a real one in the test process) for it,
- * while the same journey mails another contact.
+ * while the same journey mails another contact. A bounce or complaint that gives the email's
+ * Message-ID reaches the enrollment that sent it: `emailActivity` sees it on that step.
  */
 describe.each(databaseVariants())('bounces from the relay webhook (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
@@ -91,5 +92,107 @@ describe.each(databaseVariants())('bounces from the relay webhook (%s database)'
       capture.messages.filter((m) => m.to.some((to) => to.toLowerCase() === address));
     expect(arrived(kept)).toHaveLength(1);
     expect(arrived(gone)).toHaveLength(0);
+  });
+
+  it('a bounce or a complaint naming the email takes the journey down that branch of emailActivity', async () => {
+    const suffix = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Bounce branches ${suffix}`);
+    const event = `offer_${suffix}`;
+    // Sends the offer, gives the relay until the contact is next seen, then follows up
+    // according to what became of the offer (no suppression rule: the journey goes on).
+    const published = await ws.api.post('/v1/journeys', {
+      id: `offer-${suffix}`,
+      name: 'Offer with follow-up',
+      triggers: [{ type: 'event', event }],
+      steps: [
+        { id: 'offer', type: 'sendEmail', template: 'welcome' },
+        {
+          id: 'until-back',
+          type: 'waitForEvent',
+          event: `site_visited_${suffix}`,
+          timeout: 'PT1H',
+          onTimeout: 'what-became',
+          next: 'what-became',
+        },
+        {
+          id: 'what-became',
+          type: 'branch',
+          cases: [
+            {
+              name: 'bounced',
+              condition: { type: 'emailActivity', step: 'offer', activity: 'bounced' },
+              next: 'fix-address',
+            },
+            {
+              name: 'complained',
+              condition: { type: 'emailActivity', step: 'offer', activity: 'complained' },
+              next: 'stop-mailing',
+            },
+          ],
+          else: 'follow-up',
+        },
+        { id: 'fix-address', type: 'updateTags', add: ['needs-new-address'], next: 'done' },
+        { id: 'stop-mailing', type: 'updateTags', add: ['complained'], next: 'done' },
+        { id: 'follow-up', type: 'updateTags', add: ['offer-delivered'], next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+
+    const people = ['bouncer', 'complainer', 'reader'].map((who) => ({
+      userId: `${who}-${suffix}`,
+      email: `${who}.${suffix}@example.com`,
+    }));
+    for (const { userId, email } of people) {
+      expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+      expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
+    }
+    const [bouncer, complainer, reader] = people;
+    if (!bouncer || !complainer || !reader) throw new Error('three contacts');
+    const messageIdTo = async (email: string) => {
+      const [arrived] = await capture.waitFor(email);
+      const id = arrived?.parsed.messageId;
+      if (!id) throw new Error(`no Message-ID on the email to ${email}`);
+      return id;
+    };
+    // Relays echo the Message-ID as sent, or without its angle brackets.
+    const reported = await ws.api.post('/v1/mail-events', {
+      events: [
+        {
+          type: 'bounce',
+          bounceType: 'hard',
+          email: bouncer.email,
+          messageId: await messageIdTo(bouncer.email),
+        },
+        {
+          type: 'complaint',
+          email: complainer.email,
+          messageId: (await messageIdTo(complainer.email)).replace(/^<|>$/g, ''),
+        },
+      ],
+    });
+    expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+    await messageIdTo(reader.email);
+
+    const pathOf = async (userId: string) => {
+      const contact = await ws.api.get(`/v1/contacts/${userId}`);
+      const [enrollment] = (contact.body as { enrollments: { id: string }[] }).enrollments;
+      const res = await ws.api.get(`/v1/enrollments/${encodeURIComponent(enrollment?.id ?? '')}`);
+      const body = res.body as { endedAt: string | null; log: { kind: string; stepId: string }[] };
+      return body.endedAt && body.log.filter((e) => e.kind === 'entered').map((e) => e.stepId);
+    };
+    for (const { userId } of people)
+      expect(
+        (await ws.api.post('/v1/track', { userId, event: `site_visited_${suffix}` })).status,
+      ).toBe(200);
+    const expected = [
+      [bouncer, 'fix-address'],
+      [complainer, 'stop-mailing'],
+      [reader, 'follow-up'],
+    ] as const;
+    for (const [who, last] of expected)
+      expect(
+        await eventually(() => pathOf(who.userId), 20_000, `${who.userId}'s enrollment to end`),
+      ).toEqual(['offer', 'until-back', 'what-became', last, 'done']);
   });
 });
