@@ -303,6 +303,8 @@ export function journeysRouter(engine: EngineDeps): Router {
     const result = await publishDraft(engine, workspaceOf(req), req.params.key);
     if (!result.ok && result.reason === 'not-found')
       throw notFound(`Journey \`${req.params.key}\``);
+    if (!result.ok && result.reason === 'invalid')
+      throw invalidInput('The draft has problems now; nothing was published.', result.problems);
     if (!result.ok) {
       throw new HttpProblem(
         409,

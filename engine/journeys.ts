@@ -138,9 +138,15 @@ export function keyOf(document: unknown): string[] {
 
 export type PublishDraftResult =
   | { readonly ok: true; readonly journey: Journey; readonly version: JourneyVersion }
-  | { readonly ok: false; readonly reason: 'not-found' | 'no-draft' };
+  | { readonly ok: false; readonly reason: 'not-found' | 'no-draft' }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly problems: readonly Problem[] };
 
-/** Publishes a journey's latest draft version as it was validated when saved. */
+/**
+ * Publishes a journey's latest draft version. The draft is validated again against the
+ * workspace as it is now, as `publishJourney` would validate it, since what it names may have
+ * gone since it was saved (a journey it enrolls into archived, a team or template removed);
+ * with problems nothing is published.
+ */
 export async function publishDraft(
   deps: EngineDeps,
   workspaceId: string,
@@ -155,6 +161,9 @@ export async function publishDraft(
     orderBy: { version: 'desc' },
   });
   if (!latest || latest.publishedAt) return { ok: false, reason: 'no-draft' };
+  const context = await validationContext(deps, workspaceId, [key]);
+  const validated = validateJourney(latest.definition, context);
+  if (!validated.ok) return { ok: false, reason: 'invalid', problems: validated.problems };
   const status = journey.status === 'paused' ? 'paused' : 'active';
   const [updated, version] = await deps.prisma.$transaction([
     deps.prisma.journey.update({ where: { id: journey.id }, data: { status } }),

@@ -25,8 +25,9 @@ const journey = (id: string, steps: unknown[]) => ({
 /**
  * A journey whose `enroll` step names a journey the workspace does not have, or one that is
  * archived, is refused when it is published (problem+json, the pointer of the step's `journey`
- * field, a sentence a marketer understands) and nothing is stored; `drumbeat deploy` checks
- * the same before it publishes anything, counting the journeys it deploys as existing.
+ * field, a sentence a marketer understands) and nothing is stored, and so is publishing a saved
+ * draft whose target was archived after it was saved; `drumbeat deploy` checks the same before
+ * it publishes anything, counting the journeys it deploys as existing.
  */
 describe.each(databaseVariants())(
   'enroll steps name journeys that exist (%s database)',
@@ -84,6 +85,41 @@ describe.each(databaseVariants())(
       });
       const accepted = await ws.api.post('/v1/journeys', handoff(`upsell-${s}`));
       expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    });
+
+    it('refuses publishing a saved draft whose enroll target was archived since, and publishes nothing', async () => {
+      const s = uniqueSuffix();
+      const upsell = journey(`upsell-${s}`, [{ id: 'offer', type: 'sendEmail', template: 'tips' }]);
+      expect((await ws.api.post('/v1/journeys', upsell)).status).toBe(201);
+      const handoff = journey(`handoff-${s}`, [
+        { id: 'welcome', type: 'sendEmail', template: 'welcome', next: 'upsell' },
+        { id: 'upsell', type: 'enroll', journey: `upsell-${s}` },
+      ]);
+      // Saved while the upsell journey runs: the reference is fine then.
+      const saved = await ws.api.post('/v1/journeys?draft=true', handoff);
+      expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+      expect((await ws.api.post(`/v1/journeys/upsell-${s}/archive`, {})).status).toBe(200);
+
+      const refused = await ws.api.post(`/v1/journeys/handoff-${s}/publish`, {});
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((refused.body as ProblemBody).errors).toEqual([
+        {
+          pointer: '/steps/1/journey',
+          code: 'archived-journey',
+          detail: `Step \`upsell\` enrolls the contact in the journey \`upsell-${s}\`, which is archived: publish that journey again first, or pick another one.`,
+        },
+      ]);
+      expect((await ws.api.get(`/v1/journeys/handoff-${s}`)).body).toMatchObject({
+        status: 'draft',
+        versions: [{ version: 1, publishedAt: null }],
+      });
+
+      // Once the upsell journey is published again, the same draft publishes.
+      expect((await ws.api.post('/v1/journeys', upsell)).status).toBe(200);
+      const published = await ws.api.post(`/v1/journeys/handoff-${s}/publish`, {});
+      expect(published.status, JSON.stringify(published.body)).toBe(200);
+      expect(published.body).toMatchObject({ status: 'active', version: 1 });
     });
 
     it('drumbeat deploy refuses the whole folder for one missing journey, and accepts journeys that name each other', async (ctx) => {
