@@ -10,3 +10,4 @@ export { newId } from './ids.js';
 export type { PrismaClient, Prisma } from '@prisma/client';
 export { pgliteSql, postgresSql, sqlTime, type Sql } from './sql.js';
 export { isUniqueViolation } from './unique-violation.js';
+export { coalesce } from './coalesce.js';

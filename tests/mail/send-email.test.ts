@@ -111,6 +111,37 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
     expect(elsewhere.contact).toBeNull();
   });
 
+  it('sends side by side, sharing statements, each once with its own record, a repeat among them included', async () => {
+    const sends = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const email = `batch${i}.${uniqueSuffix()}@example.com`;
+        const s = await seed(engine.deps.prisma, { email });
+        return { email, job: input(s, await s.enrollment()) };
+      }),
+    );
+    const first = sends[0];
+    if (!first) throw new Error('no sends seeded');
+    // The first send twice at once: both read and settle in the same statements.
+    const results = await Promise.all([
+      ...sends.map(({ job }) => sendEmail(deps, job)),
+      sendEmail(deps, first.job),
+    ]);
+    expect(results.every((r) => r.status === 'sent')).toBe(true);
+    const effects = await engine.deps.prisma.sideEffect.findMany({
+      where: { enrollmentId: { in: sends.map(({ job }) => job.enrollmentId) } },
+    });
+    expect(effects).toHaveLength(12);
+    expect(effects.every((e) => e.status === 'done')).toBe(true);
+    const messages = await engine.deps.prisma.emailMessage.findMany({
+      where: { enrollmentId: { in: sends.map(({ job }) => job.enrollmentId) } },
+    });
+    expect(messages).toHaveLength(12);
+    for (const { email } of sends.slice(1)) expect(await capture.waitFor(email)).toHaveLength(1);
+    // Both sends of the repeated key may reach SMTP (same Message-ID, which receivers drop).
+    const repeated = await capture.waitFor(first.email);
+    expect(new Set(repeated.map((m) => m.parsed?.messageId)).size).toBe(1);
+  });
+
   it('never sends marketing email to a suppressed address, but still sends transactional email', async () => {
     const email = `bounced.${uniqueSuffix()}@example.com`;
     const s = await seed(engine.deps.prisma, { email });

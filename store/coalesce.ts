@@ -1,0 +1,60 @@
+/**
+ * Turns a statement that takes many items into one call per item, running the calls that
+ * arrive while a statement is in flight together as the next one. A lone call goes at once, so
+ * nothing waits for company; under load (a worker sending many emails side by side) a round
+ * trip and a commit serve many calls, which is where the database's per-statement cost and the
+ * process switches around each round trip went.
+ *
+ * `run` answers each item in order. When a statement of several items fails, each item is run
+ * alone, so one bad row fails only its own call.
+ */
+export function coalesce<I, O>(
+  run: (items: readonly I[]) => Promise<readonly O[]>,
+  options: { readonly maxBatch?: number; readonly lanes?: number } = {},
+): (item: I) => Promise<O> {
+  const maxBatch = options.maxBatch ?? 64;
+  const lanes = options.lanes ?? 1;
+  const queue: Waiting<I, O>[] = [];
+  let inFlight = 0;
+
+  const runAlone = async (w: Waiting<I, O>) => {
+    try {
+      answer([w], await run([w.item]));
+    } catch (error) {
+      w.reject(error);
+    }
+  };
+
+  const next = async (): Promise<void> => {
+    const batch = queue.splice(0, maxBatch);
+    if (batch.length === 0) return;
+    inFlight++;
+    try {
+      answer(batch, await run(batch.map((w) => w.item)));
+    } catch (error) {
+      if (batch.length === 1 && batch[0]) batch[0].reject(error);
+      else await Promise.all(batch.map(runAlone));
+    } finally {
+      inFlight--;
+    }
+    if (inFlight < lanes) await next();
+  };
+
+  return (item) =>
+    new Promise<O>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      if (inFlight < lanes) void next();
+    });
+}
+
+interface Waiting<I, O> {
+  readonly item: I;
+  readonly resolve: (value: O) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function answer<I, O>(batch: readonly Waiting<I, O>[], answers: readonly O[]): void {
+  for (const [i, a] of answers.entries()) batch[i]?.resolve(a);
+  for (const w of batch.slice(answers.length))
+    w.reject(new Error('a batched statement returned fewer answers than it was given items'));
+}
