@@ -15,7 +15,9 @@ import {
   publishDraft,
   changeJourneyStatus,
   publishJourney,
+  readStoredPlan,
   type EngineDeps,
+  type StoredPlan,
   type JourneyCommand,
 } from '../engine/index.js';
 import { stateQuery } from '../workflows/index.js';
@@ -25,6 +27,21 @@ import { workspaceOf } from './workspace.js';
 
 /** Journey definitions: validate, publish (a new immutable version when changed), read. */
 const readSimulation = bodyValidator(SimulateSchema);
+
+/**
+ * What is wrong with the version events would start (the latest published one), for
+ * GET /v1/journeys/:key: null when its stored plan reads, else why routing leaves it out.
+ */
+function planProblem(version: { version: number; read: StoredPlan } | undefined) {
+  if (!version || version.read.ok) return null;
+  return {
+    code: 'unreadable-plan',
+    version: version.version,
+    detail:
+      `Version ${version.version} of this journey was saved in a form this Drumbeat cannot ` +
+      `read (${version.read.detail}), so no event starts it: publish the journey again.`,
+  };
+}
 
 export function journeysRouter(engine: EngineDeps): Router {
   const router = Router();
@@ -96,14 +113,17 @@ export function journeysRouter(engine: EngineDeps): Router {
       where: { journeyVersionId: { in: journey.versions.map((v) => v.id) } },
       _count: { _all: true },
     });
+    const versions = journey.versions.map((v) => ({ ...v, read: readStoredPlan(v.plan) }));
     res.json({
       id: journey.key,
       name: journey.name,
       status: journey.status,
-      versions: journey.versions.map((v) => ({
+      problem: planProblem(versions.find((v) => v.publishedAt !== null)),
+      versions: versions.map((v) => ({
         version: v.version,
         hash: v.hash,
         publishedAt: v.publishedAt,
+        readable: v.read.ok,
         enrollments: Object.fromEntries(
           counts.filter((c) => c.journeyVersionId === v.id).map((c) => [c.status, c._count._all]),
         ),

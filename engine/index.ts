@@ -10,6 +10,7 @@ export {
   validationContext,
   type PublishResult,
 } from './journeys.js';
+export { readStoredPlan, type StoredPlan } from './stored-plan.js';
 export { routePendingEvents, type RouteResult } from './route.js';
 export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from './lifecycle.js';
 export { loadContactFacts } from './facts.js';

@@ -14,6 +14,7 @@ import { toJson } from './json.js';
 import { audienceWorkflow } from '../workflows/index.js';
 import { syncJourneySchedules } from './schedules.js';
 import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
+import { readStoredPlan } from './stored-plan.js';
 import { assigneeDirectory } from './tasks/index.js';
 import type { EngineDeps } from './deps.js';
 
@@ -31,7 +32,8 @@ export type PublishResult =
  * published at once (the journey becomes active; a paused one stays paused) or, with
  * `draft`, kept unpublished until `publishDraft`. A definition whose plan hash equals the
  * latest version's makes no new version (a publish of an identical draft publishes that
- * draft). Nothing is stored when validation fails.
+ * draft), unless that version's stored plan cannot be read. Nothing is stored when validation
+ * fails.
  */
 export async function publishJourney(
   deps: EngineDeps,
@@ -72,7 +74,8 @@ export async function publishJourney(
       where: { journeyId: journey.id },
       orderBy: { version: 'desc' },
     });
-    if (latest && latest.hash === plan.hash) {
+    // An unreadable latest version (an older format) is replaced even when the hash matches.
+    if (latest && latest.hash === plan.hash && readStoredPlan(latest.plan).ok) {
       if (draft || latest.publishedAt)
         return { ok: true as const, journey, version: latest, created: false };
       const version = await tx.journeyVersion.update({

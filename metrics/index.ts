@@ -77,3 +77,9 @@ export const rateLimited = new Counter({
   labelNames: ['by'] as const,
   registers: [registry],
 });
+
+export const unreadableJourneys = new Counter({
+  name: 'drumbeat_unreadable_journeys_total',
+  help: 'Active journey versions left out of routing because their stored plan cannot be read (an older format, or damaged): once per version and process.',
+  registers: [registry],
+});

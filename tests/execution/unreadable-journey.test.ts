@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readStoredPlan } from '../../engine/index.js';
+import { registry } from '../../metrics/index.js';
+import { examplePlan, JOURNEY_EXAMPLES } from '../core/examples.js';
+import { createWorkspace } from '../api/workspaces.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient } from '../support/http.js';
+
+describe('reading a stored plan', () => {
+  it.each(JOURNEY_EXAMPLES)('reads the compiled plan of %s as stored', (file) => {
+    const plan = examplePlan(file);
+    expect(readStoredPlan(JSON.parse(JSON.stringify(plan)))).toEqual({ ok: true, plan });
+  });
+
+  it('refuses plans of another format, damaged ones and what is no plan at all', () => {
+    const plan: Record<string, unknown> = { ...examplePlan('welcome-series.json') };
+    expect(readStoredPlan({ ...plan, format: 1 })).toEqual({
+      ok: false,
+      detail: 'plan format 1; this Drumbeat reads format 2',
+    });
+    expect(readStoredPlan({ ...plan, triggers: [{ type: 'event' }] })).toMatchObject({ ok: false });
+    expect(
+      readStoredPlan({
+        ...plan,
+        triggers: [{ type: 'event', event: 'x', filter: { type: 'equals', value: 1 } }],
+      }),
+    ).toMatchObject({ ok: false, detail: 'the stored plan is damaged' });
+    expect(readStoredPlan({ ...plan, enrollment: null })).toMatchObject({ ok: false });
+    expect(readStoredPlan('not a plan')).toMatchObject({ ok: false });
+  });
+});
+
+/**
+ * A stored journey whose plan this Drumbeat cannot read (written by an older version, or
+ * damaged) is left out of routing, logged once with its id and counted, instead of failing
+ * every identify and track of its workspace: the other journeys go on enrolling and sending,
+ * and GET /v1/journeys/:key says what is wrong with it.
+ */
+describe.each(databaseVariants())('an unreadable stored journey (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+    vi.restoreAllMocks();
+  });
+
+  it('is skipped by routing and shown as unreadable, while the rest of the workspace works', async () => {
+    const s = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Unreadable ${s}`);
+    const legacyDefinition = {
+      id: `legacy-${s}`,
+      name: 'Legacy',
+      triggers: [{ type: 'event', event: `signed_up_${s}` }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'tips' }],
+    };
+    const legacy = await ws.api.post('/v1/journeys', legacyDefinition);
+    expect(legacy.status, JSON.stringify(legacy.body)).toBe(201);
+    // What an older Drumbeat might have left: another plan format, with its triggers elsewhere.
+    const journey = await engine.deps.prisma.journey.findFirstOrThrow({
+      where: { workspaceId: ws.id, key: `legacy-${s}` },
+      include: { versions: true },
+    });
+    const [version] = journey.versions;
+    if (!version) throw new Error('the legacy journey has a version');
+    await engine.deps.prisma.journeyVersion.update({
+      where: { id: version.id },
+      data: { plan: { format: 1, trigger: { event: `signed_up_${s}` }, steps: [] } },
+    });
+    // Publishing another journey refreshes the workspace's cached journeys at once.
+    const welcome = await ws.api.post('/v1/journeys', {
+      id: `welcome-${s}`,
+      name: 'Welcome',
+      triggers: [{ type: 'event', event: `signed_up_${s}` }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(welcome.status, JSON.stringify(welcome.body)).toBe(201);
+
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const skipped = async () =>
+      (await registry.getSingleMetric('drumbeat_unreadable_journeys_total')?.get())?.values.reduce(
+        (sum, v) => sum + v.value,
+        0,
+      ) ?? 0;
+    const before = await skipped();
+    const email = `ada.${s}@example.com`;
+    const identified = await ws.api.post('/v1/identify', {
+      userId: `ada-${s}`,
+      traits: { email, firstName: 'Ada' },
+    });
+    expect(identified.status, JSON.stringify(identified.body)).toBe(200);
+    const signUp = () => ws.api.post('/v1/track', { userId: `ada-${s}`, event: `signed_up_${s}` });
+    const tracked = await signUp();
+    expect(tracked.status, JSON.stringify(tracked.body)).toBe(200);
+    // Past the two seconds the workspace's journeys are cached for: read from the store again.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await signUp()).status).toBe(200);
+    const mail = await eventually(async () => {
+      const res = await apiClient(engine).get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
+      const data = (res.body as { data: { subject: string }[] }).data;
+      return data.length > 0 ? data : null;
+    });
+    expect(mail.map((m) => m.subject)).toEqual(['Welcome to Drumbeat, Ada!']);
+
+    // Logged once with the journey's id however many events pass it by, and counted once.
+    const logged = errors.mock.calls.filter((call) => call.join(' ').includes(journey.id));
+    errors.mockRestore();
+    expect(logged).toHaveLength(1);
+    expect(String(logged[0]?.[0])).toContain(`legacy-${s}`);
+    expect((await skipped()) - before).toBe(1);
+
+    const shown = await ws.api.get(`/v1/journeys/legacy-${s}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({
+      id: `legacy-${s}`,
+      status: 'active',
+      problem: {
+        code: 'unreadable-plan',
+        version: 1,
+        detail: expect.stringContaining('publish the journey again') as unknown,
+      },
+      versions: [{ version: 1, readable: false }],
+    });
+    expect((await ws.api.get(`/v1/journeys/welcome-${s}`)).body).toMatchObject({
+      problem: null,
+      versions: [{ version: 1, readable: true }],
+    });
+
+    // Published again unchanged, it gets a readable version 2 and starts contacts again.
+    const republished = await ws.api.post('/v1/journeys', legacyDefinition);
+    expect(republished.status, JSON.stringify(republished.body)).toBe(201);
+    expect(republished.body).toMatchObject({ version: 2, created: true });
+    expect((await ws.api.get(`/v1/journeys/legacy-${s}`)).body).toMatchObject({
+      problem: null,
+      versions: [
+        { version: 2, readable: true },
+        { version: 1, readable: false },
+      ],
+    });
+    expect((await signUp()).status).toBe(200);
+    const tips = await eventually(async () => {
+      const res = await apiClient(engine).get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
+      const data = (res.body as { data: { subject: string }[] }).data;
+      return data.length > 1 ? data : null;
+    });
+    expect(tips.map((m) => m.subject)).toContain('3 tips to get started, Ada');
+  });
+});
