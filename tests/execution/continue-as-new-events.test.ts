@@ -2,7 +2,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { planOf } from '../../engine/index.js';
 import { newId } from '../../store/index.js';
-import { contactEventSignal, exitSignal, journeyWorkflow } from '../../workflows/index.js';
+import {
+  contactEventSignal,
+  exitSignal,
+  journeyWorkflow,
+  type JourneyWorkflowInput,
+} from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
@@ -44,41 +49,14 @@ describe('events carried across continue-as-new', () => {
       ],
     });
     expect(published.status, JSON.stringify(published.body)).toBe(201);
-    await api.post('/v1/identify', {
-      userId: key,
-      traits: { email: `${key}@example.com`, firstName: 'Cai' },
-    });
-    const prisma = engine.deps.prisma;
-    const contact = await prisma.contact.findFirstOrThrow({ where: { userId: key } });
-    const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
-    const enrollmentId = `enrollment/test-carry/${s}`;
-    await prisma.enrollment.create({
-      data: {
-        id: enrollmentId,
-        workspaceId: contact.workspaceId,
-        journeyVersionId: version.id,
-        contactId: contact.id,
-        entryKey: newId(),
-        status: 'pending',
-      },
-    });
+    const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
 
     // The confirmation is delivered with the start, so it is already there while `ask` sends:
-    // it is carried to the wait. The low history limit makes the workflow continue as new at
-    // that wait (the first run has about ten events by then; the next run starts with three).
+    // it is carried to the wait, where the workflow continues as new.
     const handle = await engine.deps.temporal.workflow.signalWithStart(journeyWorkflow, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
-      args: [
-        {
-          workspaceId: contact.workspaceId,
-          journeyVersionId: version.id,
-          contactId: contact.id,
-          plan: planOf(version),
-          trigger: { eventId: null, name: null, properties: {} },
-          historyLimit: 6,
-        },
-      ],
+      args: [input],
       signal: contactEventSignal,
       signalArgs: [{ id: `confirm-${s}`, name: `confirmed_${s}`, properties: {} }],
     });
@@ -90,7 +68,7 @@ describe('events carried across continue-as-new', () => {
       outcome: 'completed',
       reason: null,
     });
-    const entered = await prisma.enrollmentLogEntry.findMany({
+    const entered = await engine.deps.prisma.enrollmentLogEntry.findMany({
       where: { enrollmentId, kind: 'entered' },
       orderBy: { seq: 'asc' },
     });
@@ -141,21 +119,7 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
       ],
     });
     expect(published.status, JSON.stringify(published.body)).toBe(201);
-    await api.post('/v1/identify', { userId: key, traits: { email: `${key}@example.com` } });
-    const prisma = engine.deps.prisma;
-    const contact = await prisma.contact.findFirstOrThrow({ where: { userId: key } });
-    const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
-    const enrollmentId = `enrollment/test-exit-can/${s}`;
-    await prisma.enrollment.create({
-      data: {
-        id: enrollmentId,
-        workspaceId: contact.workspaceId,
-        journeyVersionId: version.id,
-        contactId: contact.id,
-        entryKey: newId(),
-        status: 'pending',
-      },
-    });
+    const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
 
     // NO KEY UPDATE blocks the log write's UPDATE of the enrollment, not the send's rows that
     // only reference it. The first log write is the one right before continuing as new.
@@ -164,16 +128,7 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
     const handle = await engine.deps.temporal.workflow.start(journeyWorkflow, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
-      args: [
-        {
-          workspaceId: contact.workspaceId,
-          journeyVersionId: version.id,
-          contactId: contact.id,
-          plan: planOf(version),
-          trigger: { eventId: null, name: null, properties: {} },
-          historyLimit: 6,
-        },
-      ],
+      args: [input],
     });
     await eventually(
       async () => {
@@ -201,3 +156,42 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
     });
   });
 });
+
+/**
+ * The contact `key` (identified through the API) and a pending enrollment row in the journey
+ * `key`, with the workflow input that continues as new at its first wait: the low history limit
+ * is passed at the first run's tenth event or so, the next run starts with three.
+ */
+async function pendingEnrollment(
+  engine: Awaited<ReturnType<typeof startTestEngine>>,
+  api: ApiClient,
+  key: string,
+): Promise<{ enrollmentId: string; input: JourneyWorkflowInput }> {
+  await api.post('/v1/identify', {
+    userId: key,
+    traits: { email: `${key}@example.com`, firstName: 'Cai' },
+  });
+  const prisma = engine.deps.prisma;
+  const contact = await prisma.contact.findFirstOrThrow({ where: { userId: key } });
+  const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
+  const enrollmentId = `enrollment/test/${key}`;
+  await prisma.enrollment.create({
+    data: {
+      id: enrollmentId,
+      workspaceId: contact.workspaceId,
+      journeyVersionId: version.id,
+      contactId: contact.id,
+      entryKey: newId(),
+      status: 'pending',
+    },
+  });
+  const input: JourneyWorkflowInput = {
+    workspaceId: contact.workspaceId,
+    journeyVersionId: version.id,
+    contactId: contact.id,
+    plan: planOf(version),
+    trigger: { eventId: null, name: null, properties: {} },
+    historyLimit: 6,
+  };
+  return { enrollmentId, input };
+}
