@@ -30,24 +30,7 @@ describe('events carried across continue-as-new', () => {
   it('a wait right after continue-as-new sees the event that came during the action before it', async () => {
     const s = uniqueSuffix();
     const key = `carry-${s}`;
-    const published = await api.post('/v1/journeys', {
-      id: key,
-      name: 'Confirm your address',
-      triggers: [{ type: 'event', event: `signed_up_${s}` }],
-      steps: [
-        { id: 'ask', type: 'sendEmail', template: 'welcome' },
-        {
-          id: 'wait-confirm',
-          type: 'waitForEvent',
-          event: `confirmed_${s}`,
-          timeout: 'PT4S',
-          onTimeout: 'missed',
-          next: 'thanks',
-        },
-        { id: 'missed', type: 'exit' },
-        { id: 'thanks', type: 'sendEmail', template: 'tips', subject: 'Thanks' },
-      ],
-    });
+    const published = await publishConfirmation(api, key, s, 'PT4S', true);
     expect(published.status, JSON.stringify(published.body)).toBe(201);
     const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
 
@@ -102,22 +85,7 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
   it('ends the enrollment when the exit came while the run wrote its log before continuing', async () => {
     const s = uniqueSuffix();
     const key = `exit-can-${s}`;
-    const published = await api.post('/v1/journeys', {
-      id: key,
-      name: 'Wait a day',
-      triggers: [{ type: 'event', event: `signed_up_${s}` }],
-      steps: [
-        { id: 'ask', type: 'sendEmail', template: 'welcome' },
-        {
-          id: 'wait-confirm',
-          type: 'waitForEvent',
-          event: `confirmed_${s}`,
-          timeout: 'P1D',
-          onTimeout: 'missed',
-        },
-        { id: 'missed', type: 'exit' },
-      ],
-    });
+    const published = await publishConfirmation(api, key, s, 'P1D', false);
     expect(published.status, JSON.stringify(published.body)).toBe(201);
     const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
 
@@ -194,4 +162,35 @@ async function pendingEnrollment(
     historyLimit: 6,
   };
   return { enrollmentId, input };
+}
+
+/**
+ * "Confirm your address": an email, then a wait for `confirmed_<s>` with `timeout` that exits
+ * when it runs out; with `thanks`, a confirmation sends a second email.
+ */
+function publishConfirmation(
+  api: ApiClient,
+  key: string,
+  s: string,
+  timeout: string,
+  thanks: boolean,
+): ReturnType<ApiClient['post']> {
+  return api.post('/v1/journeys', {
+    id: key,
+    name: 'Confirm your address',
+    triggers: [{ type: 'event', event: `signed_up_${s}` }],
+    steps: [
+      { id: 'ask', type: 'sendEmail', template: 'welcome' },
+      {
+        id: 'wait-confirm',
+        type: 'waitForEvent',
+        event: `confirmed_${s}`,
+        timeout,
+        onTimeout: 'missed',
+        ...(thanks ? { next: 'thanks' } : {}),
+      },
+      { id: 'missed', type: 'exit' },
+      ...(thanks ? [{ id: 'thanks', type: 'sendEmail', template: 'tips', subject: 'Thanks' }] : []),
+    ],
+  });
 }
