@@ -66,7 +66,7 @@ async function resolveAndAccept(
   for (const [i, m] of messages.entries()) {
     const contactId = contactIds[i];
     if (m.type !== 'identify' || !contactId) continue;
-    const warning = await applyIdentify(prisma, active, workspaceId, contactId, m);
+    const warning = await applyIdentify({ prisma, sql }, active, workspaceId, contactId, m);
     if (warning) warnings.set(i, warning);
   }
   const rows = messages.map((m, i) => ({

@@ -1,5 +1,7 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
+import { sqlTime, type Sql } from '../store/index.js';
 import { isRecord } from './contact-view.js';
+import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { lockContact } from './contacts/changes.js';
 import { tombstoneOf } from './contacts/erase.js';
@@ -14,14 +16,114 @@ import type { ActiveScoringPlan } from './scoring-plans.js';
  */
 export type IdentifyWarning = 'email-taken' | 'contact-erased';
 
+/** The SQL path wrote nothing: the message goes through Prisma as a whole (merges). */
+const NEEDS_PRISMA = 'needs-prisma';
+
 /**
  * Applies an identify's traits to its contact: attributes merge (new values win), time zone
  * and locale, and the email, deduplicated case- and whitespace-insensitively. A contact that
  * has the same email or the message's `anonymousId` but no `userId` of its own is the same
  * person seen earlier and is merged in; an email held by another identified contact is left
  * there and reported.
+ *
+ * This runs for every identify of every batch, so the common case is plain SQL (a Prisma
+ * interactive transaction costs about ten times the CPU and times out under load, README).
+ * When a merge is due, that transaction writes nothing and the whole message is applied again
+ * through Prisma, where `mergeContacts` lives; a contact gone meanwhile goes there too, and
+ * fails there as it always has.
  */
 export async function applyIdentify(
+  { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
+  active: readonly ActiveScoringPlan[],
+  workspaceId: string,
+  contactId: string,
+  message: IncomingMessage,
+): Promise<IdentifyWarning | null> {
+  // On the embedded database no statement waits for I/O, so an import's thousands of identifies
+  // would hold the event loop (HTTP, timers) for seconds; one turn per message lets it answer.
+  await new Promise((resolve) => setImmediate(resolve));
+  const outcome = await sql.transaction((tx) =>
+    applyWithoutMerging(tx, workspaceId, contactId, message),
+  );
+  if (outcome !== NEEDS_PRISMA) return outcome;
+  return applyWithMerges(prisma, active, workspaceId, contactId, message);
+}
+
+interface LockedContact {
+  readonly user_id: string | null;
+  readonly attributes: unknown;
+  readonly anonymous_ids: string[];
+  readonly timezone: string | null;
+  readonly locale: string | null;
+}
+
+async function applyWithoutMerging(
+  tx: Sql,
+  workspaceId: string,
+  contactId: string,
+  message: IncomingMessage,
+): Promise<IdentifyWarning | null | typeof NEEDS_PRISMA> {
+  // The same row lock as `lockContact` (an erasure that committed first is seen, one that
+  // comes later waits for this write, then clears it), reading the row in the same statement.
+  const [contact] = await tx.query<LockedContact>(
+    `SELECT user_id, attributes, anonymous_ids, timezone, locale FROM contacts WHERE id = $1 FOR UPDATE`,
+    [contactId],
+    { name: 'identify-lock-contact' },
+  );
+  if (!contact) return NEEDS_PRISMA;
+  if (contact.user_id === tombstoneOf(contactId)) return 'contact-erased';
+  const { email, emailKey } = emailOf(message);
+
+  // Another contact with this email, or an anonymous one with this anonymousId. Only the
+  // conditions that apply are written, so neither index is searched for nothing.
+  const params: unknown[] = [workspaceId, contactId];
+  const conditions: string[] = [];
+  if (emailKey) conditions.push(`email_key = $${params.push(emailKey)}`);
+  if (message.anonymousId)
+    conditions.push(
+      `(user_id IS NULL AND anonymous_ids @> ARRAY[$${params.push(message.anonymousId)}::text])`,
+    );
+  let warning: IdentifyWarning | null = null;
+  if (conditions.length > 0) {
+    const others = await tx.query<{ user_id: string | null }>(
+      `SELECT user_id FROM contacts WHERE workspace_id = $1 AND id <> $2 AND (${conditions.join(' OR ')})`,
+      params,
+      { name: `identify-other-holders-${emailKey ? 'e' : ''}${message.anonymousId ? 'a' : ''}` },
+    );
+    // One without a userId (by email, or by anonymousId) is the same person: a merge.
+    if (others.some((o) => o.user_id === null)) return NEEDS_PRISMA;
+    if (others.length > 0) warning = 'email-taken';
+  }
+
+  const { email: _email, ...traits } = message.traits;
+  const attributes = { ...(isRecord(contact.attributes) ? contact.attributes : {}), ...traits };
+  const setEmail = emailKey !== null && warning === null;
+  await tx.query(
+    `UPDATE contacts SET attributes = $2::jsonb,
+       email = CASE WHEN $3::bool THEN $4 ELSE email END,
+       email_key = CASE WHEN $3::bool THEN $5 ELSE email_key END,
+       anonymous_ids = $6::text[], timezone = $7, locale = $8, updated_at = $9::timestamp(3)
+     WHERE id = $1`,
+    [
+      contactId,
+      JSON.stringify(attributes),
+      setEmail,
+      email,
+      emailKey,
+      message.anonymousId && !contact.anonymous_ids.includes(message.anonymousId)
+        ? [...contact.anonymous_ids, message.anonymousId]
+        : contact.anonymous_ids,
+      stringTrait(message.traits, 'timezone') ?? contact.timezone,
+      stringTrait(message.traits, 'locale') ?? contact.locale,
+      sqlTime(Date.now()),
+    ],
+    { name: 'identify-update-contact' },
+  );
+  return warning;
+}
+
+/** The general path, on Prisma: merges the contacts found to be the same person. */
+async function applyWithMerges(
   prisma: PrismaClient,
   active: readonly ActiveScoringPlan[],
   workspaceId: string,
@@ -30,8 +132,6 @@ export async function applyIdentify(
 ): Promise<IdentifyWarning | null> {
   return prisma.$transaction(
     async (tx) => {
-      // Under the contact's lock, so an erasure that committed first is seen (and one that
-      // comes later waits for this write, then clears it).
       await lockContact(tx, contactId);
       const locked = await tx.contact.findUnique({
         where: { id: contactId },
@@ -39,8 +139,7 @@ export async function applyIdentify(
       });
       if (locked?.userId === tombstoneOf(contactId)) return 'contact-erased';
       let warning: IdentifyWarning | null = null;
-      const email = typeof message.traits.email === 'string' ? message.traits.email.trim() : '';
-      const emailKey = email === '' ? null : email.toLowerCase();
+      const { email, emailKey } = emailOf(message);
       if (emailKey) {
         const holder = await tx.contact.findFirst({ where: { workspaceId, emailKey } });
         if (holder && holder.id !== contactId) {
@@ -77,6 +176,12 @@ export async function applyIdentify(
     },
     { maxWait: 30_000, timeout: 30_000 },
   );
+}
+
+/** The email trait, trimmed, and its key: lower-cased, null when there is none. */
+function emailOf(message: IncomingMessage): { email: string; emailKey: string | null } {
+  const email = typeof message.traits.email === 'string' ? message.traits.email.trim() : '';
+  return { email, emailKey: email === '' ? null : email.toLowerCase() };
 }
 
 function stringTrait(traits: Readonly<Record<string, unknown>>, key: string): string | null {
