@@ -1,9 +1,10 @@
 /**
  * Turns a statement that takes many items into one call per item, running the calls that
- * arrive while a statement is in flight together as the next one. A lone call goes at once, so
- * nothing waits for company; under load (a worker sending many emails side by side) a round
- * trip and a commit serve many calls, which is where the database's per-statement cost and the
- * process switches around each round trip went.
+ * arrive in the same event-loop turn, or while a statement is in flight, together as the next
+ * one. A lone call waits one turn (microseconds), never for company; under load (a worker
+ * sending many emails side by side) a round trip and a commit serve many calls, which is where
+ * the database's per-statement cost and the process switches around each round trip went.
+ * Waiting the turn was worth 0.53-0.55x -> 0.57-0.61x in the email bench (three runs each).
  *
  * `run` answers each item in order. When a statement of several items fails, each item is run
  * alone, so one bad row fails only its own call.
@@ -40,10 +41,17 @@ export function coalesce<I, O>(
     if (inFlight < lanes) await next();
   };
 
+  let scheduled = false;
   return (item) =>
     new Promise<O>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      if (inFlight < lanes) void next();
+      if (inFlight < lanes && !scheduled) {
+        scheduled = true;
+        setImmediate(() => {
+          scheduled = false;
+          if (inFlight < lanes) void next();
+        });
+      }
     });
 }
 

@@ -14,19 +14,25 @@ function recorder(fail: (item: number) => boolean = () => false) {
 }
 
 describe('coalesce', () => {
-  it('runs a lone call at once and the calls that came meanwhile as one batch, answering each', async () => {
+  it('runs the calls of one turn as one batch and those that come while it runs as the next, answering each', async () => {
     const { batches, run } = recorder();
     const call = coalesce(run);
-    const answers = await Promise.all([1, 2, 3, 4, 5].map(call));
-    expect(answers).toEqual([10, 20, 30, 40, 50]);
-    expect(batches).toEqual([[1], [2, 3, 4, 5]]);
+    const first = Promise.all([1, 2, 3].map(call));
+    await new Promise((resolve) => setImmediate(resolve)); // the first batch is in flight
+    const second = Promise.all([4, 5].map(call));
+    expect(await first).toEqual([10, 20, 30]);
+    expect(await second).toEqual([40, 50]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it('keeps batches within maxBatch', async () => {
     const { batches, run } = recorder();
     const call = coalesce(run, { maxBatch: 2 });
     await Promise.all([1, 2, 3, 4, 5].map(call));
-    expect(batches).toEqual([[1], [2, 3], [4, 5]]);
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
   it('fails only the call whose item broke the batch', async () => {
