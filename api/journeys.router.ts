@@ -11,7 +11,6 @@ import { bodyValidator } from './validate-body.js';
 import {
   explainEligibility,
   listAudienceRuns,
-  planOf,
   publishDraft,
   changeJourneyStatus,
   publishJourney,
@@ -411,7 +410,15 @@ export function journeysRouter(engine: EngineDeps): Router {
       orderBy: { version: 'desc' },
     });
     if (!version) throw notFound(`Journey \`${body.key}\``);
-    return planOf(version);
+    const read = readStoredPlan(version.plan);
+    if (!read.ok)
+      throw new HttpProblem(
+        409,
+        `${PROBLEM_BASE}unreadable-plan`,
+        'Journey cannot be read',
+        `The stored journey \`${body.key}\` was saved in a form this Drumbeat cannot read (${read.detail}); publish it again to preview it.`,
+      );
+    return read.plan;
   }
 
   return router;

@@ -8,7 +8,7 @@ import { tagsOf } from '../contacts/tags.js';
 import type { EngineDeps } from '../deps.js';
 import { toJson } from '../json.js';
 import { loadContactFacts } from '../facts.js';
-import { planOf } from '../journeys.js';
+import { readStoredPlan } from '../stored-plan.js';
 import { recordSystemEvent } from './system-event.js';
 
 export interface UnsubscribeResult {
@@ -92,7 +92,11 @@ export async function exitSuppressed(
   const exited: string[] = [];
   const now = Date.now();
   for (const enrollment of running) {
-    const plan = planOf(enrollment.journeyVersion);
+    // A version this Drumbeat cannot read (engine/stored-plan.ts) has no suppression rules to
+    // evaluate; its marketing email is held back by the suppression list all the same.
+    const read = readStoredPlan(enrollment.journeyVersion.plan);
+    if (!read.ok) continue;
+    const plan = read.plan;
     if (plan.suppression.length === 0) continue;
     const facts = await loadContactFacts(deps.sql, workspaceId, contactId, enrollment.id);
     if (!facts || !plan.suppression.some((c) => evaluate(c, facts, now))) continue;

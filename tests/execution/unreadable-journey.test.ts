@@ -128,6 +128,14 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
       versions: [{ version: 1, readable: true }],
     });
 
+    // A preview of the journey says what is wrong instead of failing.
+    const preview = await ws.api.post('/v1/journeys/simulate', {
+      key: `legacy-${s}`,
+      contacts: [{ id: 'c1', enrollAt: new Date().toISOString() }],
+    });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(409);
+    expect(JSON.stringify(preview.body)).toContain('publish it again to preview it');
+
     // Published again unchanged, it gets a readable version 2 and starts contacts again.
     const republished = await ws.api.post('/v1/journeys', legacyDefinition);
     expect(republished.status, JSON.stringify(republished.body)).toBe(201);
@@ -146,5 +154,26 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
       return data.length > 1 ? data : null;
     });
     expect(tips.map((m) => m.subject)).toContain('3 tips to get started, Ada');
+
+    // A contact still enrolled on the unreadable version can unsubscribe: that enrollment's
+    // suppression rules cannot be read, so it is left to the suppression list.
+    const ada = await engine.deps.prisma.contact.findFirstOrThrow({
+      where: { workspaceId: ws.id, userId: `ada-${s}` },
+    });
+    await engine.deps.prisma.enrollment.create({
+      data: {
+        id: `enrollment/legacy/${s}`,
+        workspaceId: ws.id,
+        journeyVersionId: version.id,
+        contactId: ada.id,
+        entryKey: 'once',
+        status: 'active',
+      },
+    });
+    const unsubscribed = await ws.api.request('PUT', `/v1/contacts/ada-${s}/subscriptions/all`, {
+      body: JSON.stringify({ status: 'unsubscribed' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(unsubscribed.status, await unsubscribed.text()).toBe(200);
   });
 });
