@@ -312,9 +312,6 @@ export async function journeyInterest(
  * Reads a stored plan. Plans are written only by `publishJourney` from the compiler's output,
  * so the stored JSON is trusted here rather than validated again on every event.
  */
-/** A version's stored plan; throws, naming the version, when this Drumbeat cannot read it. */
-export function planOf(version: Pick<JourneyVersion, 'id' | 'plan'>): Plan {
-  const read = readStoredPlan(version.plan);
-  if (!read.ok) throw new Error(`Journey version ${version.id} cannot be read: ${read.detail}.`);
-  return read.plan;
+export function planOf(version: JourneyVersion): Plan {
+  return version.plan as unknown as Plan;
 }
