@@ -36,10 +36,13 @@ function planProblem(version: { version: number; read: StoredPlan } | undefined)
   return {
     code: 'unreadable-plan',
     version: version.version,
-    detail:
-      `Version ${version.version} of this journey was saved in a form this Drumbeat cannot ` +
-      `read (${version.read.detail}), so no event starts it: publish the journey again.`,
+    detail: `${unreadable(version.version, version.read.detail)}, so no event starts it: publish the journey again.`,
   };
+}
+
+/** The start of every sentence about a stored version this Drumbeat cannot read. */
+function unreadable(version: number, detail: string): string {
+  return `Version ${version} of this journey was saved in a form this Drumbeat cannot read (${detail})`;
 }
 
 export function journeysRouter(engine: EngineDeps): Router {
@@ -416,7 +419,7 @@ export function journeysRouter(engine: EngineDeps): Router {
         409,
         `${PROBLEM_BASE}unreadable-plan`,
         'Journey cannot be read',
-        `The stored journey \`${body.key}\` was saved in a form this Drumbeat cannot read (${read.detail}); publish it again to preview it.`,
+        `${unreadable(version.version, read.detail)}: publish it again to preview it.`,
       );
     return read.plan;
   }
