@@ -70,6 +70,18 @@ export async function runExecutionBench(): Promise<void> {
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     };
     const temporal = engine.deps.temporal;
+    /** Enrollments of a bench journey, or only those with `status`. */
+    const enrollmentsOf = async (key: string, status: string | null = null) =>
+      Number(
+        (
+          await engine.deps.sql.query<{ n: string }>(
+            `SELECT count(*) AS n FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+             JOIN journeys j ON j.id = v.journey_id
+             WHERE j.key = $1 AND ($2::text IS NULL OR e.status = $2)`,
+            [key, status],
+          )
+        )[0]?.n ?? 0,
+      );
 
     // 1. Enrollment throughput.
     await post('/v1/journeys', {
@@ -88,17 +100,7 @@ export async function runExecutionBench(): Promise<void> {
     // The raw starts begin on an idle server: the journeys just enrolled (each sends its email)
     // would otherwise still be running and slow them down, flattering the ratio.
     const drain = performance.now();
-    const finished = async () =>
-      Number(
-        (
-          await engine.deps.sql.query<{ n: string }>(
-            `SELECT count(*) AS n FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
-             JOIN journeys j ON j.id = v.journey_id
-             WHERE j.key = 'bench-enroll' AND e.status = 'completed'`,
-          )
-        )[0]?.n ?? 0,
-      );
-    while ((await finished()) < ENROLLMENTS) {
+    while ((await enrollmentsOf('bench-enroll', 'completed')) < ENROLLMENTS) {
       if (performance.now() - drain > 300_000)
         throw new Error('the enrolled journeys did not finish within 5 minutes');
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -192,50 +194,39 @@ export async function runExecutionBench(): Promise<void> {
     // Through `batch` (identify + trigger for 100 contacts a request), as an import would.
     const sleepers = Array.from({ length: WAITING }, () => `s-${randomUUID()}`);
     const samples: string[] = [];
-    const store = new pg.Client({ connectionString: dbUrl.toString() });
-    await store.connect();
-    const sleeping = async () =>
-      Number(
-        (
-          await store.query<{ n: string }>(
-            `SELECT count(*) AS n FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
-             JOIN journeys j ON j.id = v.journey_id WHERE j.key = 'bench-sleep'`,
-          )
-        ).rows[0]?.n ?? 0,
-      );
     const chunks = Array.from({ length: Math.ceil(WAITING / 100) }, (_, i) =>
       sleepers.slice(i * 100, i * 100 + 100),
     );
     const sampleEvery = Math.max(1, Math.ceil(chunks.length / 8));
     start = performance.now();
-    try {
-      for (let i = 0; i < chunks.length; i += sampleEvery) {
-        await pool(chunks.slice(i, i + sampleEvery), 4, (chunk) =>
-          post('/v1/batch', {
-            batch: chunk.flatMap((u) => [
-              { type: 'identify', userId: u, traits: { email: `${u}@example.com` } },
-              { type: 'track', userId: u, event: 'bench_sleep' },
-            ]),
-          }),
-        );
-        const target = Math.min(WAITING, (i + sampleEvery) * 100);
-        // Routing failures leave events for the next start: give up when nothing moves for 2 min.
-        let seen = -1;
-        let movedAt = performance.now();
-        for (let now = await sleeping(); now < target; now = await sleeping()) {
-          if (now !== seen) [seen, movedAt] = [now, performance.now()];
-          if (performance.now() - movedAt > 120_000)
-            throw new Error(`sleeping enrollments stopped at ${now} of ${target} for 2 minutes`);
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        samples.push(`${target}: ${(await rssMb(worker.pid ?? 0)).toFixed(0)} MB`);
-        // Printed as it goes too: a long run cut short still leaves its figures.
-        console.log(
-          `  ... ${samples.at(-1) ?? ''} worker RSS, ${((performance.now() - start) / 1000).toFixed(0)} s`,
-        );
+    for (let i = 0; i < chunks.length; i += sampleEvery) {
+      await pool(chunks.slice(i, i + sampleEvery), 4, (chunk) =>
+        post('/v1/batch', {
+          batch: chunk.flatMap((u) => [
+            { type: 'identify', userId: u, traits: { email: `${u}@example.com` } },
+            { type: 'track', userId: u, event: 'bench_sleep' },
+          ]),
+        }),
+      );
+      const target = Math.min(WAITING, (i + sampleEvery) * 100);
+      // Routing failures leave events for the next start: give up when nothing moves for 2 min.
+      let seen = -1;
+      let movedAt = performance.now();
+      for (
+        let now = await enrollmentsOf('bench-sleep');
+        now < target;
+        now = await enrollmentsOf('bench-sleep')
+      ) {
+        if (now !== seen) [seen, movedAt] = [now, performance.now()];
+        if (performance.now() - movedAt > 120_000)
+          throw new Error(`sleeping enrollments stopped at ${now} of ${target} for 2 minutes`);
+        await new Promise((r) => setTimeout(r, 500));
       }
-    } finally {
-      await store.end();
+      samples.push(`${target}: ${(await rssMb(worker.pid ?? 0)).toFixed(0)} MB`);
+      // Printed as it goes too: a long run cut short still leaves its figures.
+      console.log(
+        `  ... ${samples.at(-1) ?? ''} worker RSS, ${((performance.now() - start) / 1000).toFixed(0)} s`,
+      );
     }
     const seconds = (performance.now() - start) / 1000;
     console.log(
