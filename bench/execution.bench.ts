@@ -54,6 +54,8 @@ export async function runExecutionBench(): Promise<void> {
     TEMPORAL_TASK_QUEUE: 'bench-exec',
     SMTP_URL: sink.url,
     PORT: '0',
+    // A JSON line per request on the terminal was a cost the raw side does not pay.
+    LOG_LEVEL: 'warn',
   };
   let worker: ChildProcess | null = null;
   let api: RunningEngine | null = null;

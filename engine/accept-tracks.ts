@@ -14,7 +14,8 @@ export function isPlainTrack(m: IncomingMessage): boolean {
 }
 
 /**
- * Stores a batch of plain tracks (for the background scorer) in one statement: it finds the
+ * Stores a batch of plain tracks in one statement, marked for the background scorer when
+ * `forScorer` (engine/scorer.ts; else nothing in them scores): it finds the
  * contacts by `userId`, creates the missing ones, decides routing (engine/route-need.ts) and
  * inserts the events, deduplicated on `messageId`. A contact that another request created at
  * the same moment is not visible to that statement; its messages go to `rest`, the general
@@ -25,6 +26,7 @@ export async function acceptTracks(
   workspaceId: string,
   messages: readonly IncomingMessage[],
   receivedAt: Date,
+  forScorer: boolean,
   rest: (messages: readonly IncomingMessage[]) => Promise<AcceptResult>,
 ): Promise<AcceptResult> {
   const interest = await journeyInterest({ prisma }, workspaceId);
@@ -54,7 +56,7 @@ export async function acceptTracks(
      INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, properties, timestamp, received_at, routed_at, score_xid)
      SELECT i, $1, mid, 'track', n, c, u, p::jsonb, ts, $8::timestamp(3),
        CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $8::timestamp(3) END,
-       pg_current_xact_id()
+       CASE WHEN $13::bool THEN pg_current_xact_id() END
      FROM xc
      ORDER BY o
      ON CONFLICT (workspace_id, message_id) DO NOTHING
@@ -72,6 +74,7 @@ export async function acceptTracks(
       [...interest.events],
       users,
       users.map(() => newId()),
+      forScorer,
     ],
   );
   const fresh = new Map(inserted.map((r) => [r.id, r]));

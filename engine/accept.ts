@@ -8,7 +8,8 @@ import { acceptTracks, firstStored, isPlainTrack } from './accept-tracks.js';
 import { routedContactsCtes } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
 import { recordStages } from './scorer.js';
-import { activeScoringPlans } from './scoring-plans.js';
+import { activeScoringPlans, type ActiveScoringPlan } from './scoring-plans.js';
+import { matchingRules } from '../scoring/index.js';
 
 export interface AcceptedMessage {
   readonly eventId: string;
@@ -37,6 +38,10 @@ export type Scoring = 'now' | 'later';
  * actually inserted are scored in the same transaction; with `later` they are marked for the
  * background scorer, and the insert commits on its own. Routing them (journeys) is the
  * caller's next step, and `routePendingEvents` finishes it after a crash.
+ *
+ * Messages that change no score (no active model has a rule for them) take neither: no
+ * transaction, no mark. Plain tracks then go in a single statement that also finds or makes
+ * their contacts (engine/accept-tracks.ts): one round trip where there were four.
  */
 export async function acceptMessages(
   deps: Pick<EngineDeps, 'prisma' | 'sql'>,
@@ -45,11 +50,40 @@ export async function acceptMessages(
   receivedAt = new Date(),
   scoring: Scoring = 'now',
 ): Promise<AcceptResult> {
-  if (scoring === 'later' && messages.every(isPlainTrack))
-    return acceptTracks(deps, workspaceId, messages, receivedAt, (rest) =>
-      resolveAndAccept(deps, workspaceId, rest, receivedAt, scoring),
+  const active = await activeScoringPlans(deps.sql, workspaceId);
+  const mode: Mode = scoring === 'later' ? 'later' : scores(active, messages) ? 'now' : 'none';
+  if (mode !== 'now' && messages.every(isPlainTrack))
+    return acceptTracks(deps, workspaceId, messages, receivedAt, mode === 'later', (rest) =>
+      resolveAndAccept(deps, workspaceId, rest, receivedAt, mode, active),
     );
-  return resolveAndAccept(deps, workspaceId, messages, receivedAt, scoring);
+  return resolveAndAccept(deps, workspaceId, messages, receivedAt, mode, active);
+}
+
+/** `none`: nothing in the messages changes a score, so they are neither scored nor marked. */
+type Mode = Scoring | 'none';
+
+/**
+ * Whether storing these messages changes a score: a track that a rule of an active model
+ * matches (the same `matchingRules` the scoring uses), or an identify while a model is active
+ * (fit and stage read the traits).
+ */
+function scores(active: readonly ActiveScoringPlan[], messages: readonly IncomingMessage[]) {
+  return (
+    active.length > 0 &&
+    messages.some(
+      (m) =>
+        m.type !== 'track' ||
+        (!!m.event &&
+          active.some(
+            (model) =>
+              matchingRules(model.plan, {
+                name: m.event ?? '',
+                properties: m.properties,
+                atMs: m.timestamp.getTime(),
+              }).length > 0,
+          )),
+    )
+  );
 }
 
 /** The general path: contacts resolved first (identify, anonymous ids, promotions), then stored. */
@@ -58,9 +92,9 @@ async function resolveAndAccept(
   workspaceId: string,
   messages: readonly IncomingMessage[],
   receivedAt: Date,
-  scoring: Scoring,
+  mode: Mode,
+  active: readonly ActiveScoringPlan[],
 ): Promise<AcceptResult> {
-  const active = await activeScoringPlans(sql, workspaceId);
   const contactIds = await resolveContacts(sql, workspaceId, messages);
   const warnings = new Map<number, IdentifyWarning>();
   for (const [i, m] of messages.entries()) {
@@ -80,9 +114,9 @@ async function resolveAndAccept(
 
   const interest = await journeyInterest({ prisma }, workspaceId);
 
-  const later = scoring === 'later';
+  const later = mode === 'later';
   const inTransaction = <T>(work: (tx: Sql) => Promise<T>) =>
-    later ? work(sql) : sql.transaction(work);
+    mode === 'now' ? sql.transaction(work) : work(sql);
   return inTransaction(async (tx) => {
     // Routing is decided in the same statement (see engine/route-need.ts).
     const inserted = await tx.query<{ id: string; route: boolean }>(
@@ -128,7 +162,7 @@ async function resolveAndAccept(
 
     // Scored now, in this transaction; with `later`, the scorer takes them from the cursor.
     const stageEvents: string[] = [];
-    if (!later) {
+    if (mode === 'now') {
       const scored: NewEvent[] = rows.flatMap((r) =>
         fresh.has(r.id) && r.m.type === 'track' && r.m.event && r.contactId
           ? [

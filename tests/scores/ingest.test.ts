@@ -244,6 +244,24 @@ describe.runIf(inject('postgresUrl'))('the background scorer and late commits', 
     timestamp: new Date(),
   });
 
+  it('scores a single track in its request, and stores one that no rule scores unmarked', async () => {
+    const userId = `single-${uniqueSuffix()}`;
+    // Nothing scores this one: stored in one statement (which makes the contact), not left
+    // for the background scorer.
+    const unscored = await api.post('/v1/track', { userId, event: `unscored_${s}` });
+    expect(unscored.status).toBe(200);
+    const [stored] = await engine.deps.sql.query<{ marked: boolean; contact: string | null }>(
+      `SELECT e.score_xid IS NOT NULL AS marked, c.user_id AS contact
+       FROM events e LEFT JOIN contacts c ON c.id = e.contact_id WHERE e.id = $1`,
+      [(unscored.body as { eventId: string }).eventId],
+    );
+    expect(stored).toEqual({ marked: false, contact: userId });
+    // A rule scores this one: the score is there when the request is answered, no scorer pass.
+    const scored = await api.post('/v1/track', { userId, event: clicked });
+    expect(scored.status).toBe(200);
+    expect(await points(userId)).toBe(3);
+  });
+
   it('does not pass a transaction that commits after later ones, and scores it once', async () => {
     const early = `early-${uniqueSuffix()}`;
     const late = `late-${uniqueSuffix()}`;
