@@ -24,46 +24,59 @@ export const bodyGuard: RequestHandler = (req, _res, next) => {
     next();
     return;
   }
-  const finding = inspect(body, '', 0);
+  const path: (string | number)[] = [];
+  const finding = inspect(body, path);
   if (finding)
-    throw invalidInput('The request body cannot be accepted; nothing was stored.', [finding]);
+    throw invalidInput('The request body cannot be accepted; nothing was stored.', [
+      { ...finding, pointer: pointerOf(path) },
+    ]);
   next();
 };
 
-function inspect(value: unknown, pointer: string, depth: number): Finding | null {
-  if (typeof value === 'string') return checkText(value, pointer);
+/**
+ * Walks the body depth first. `path` is the way down to the value being looked at; it is
+ * left pointing at the finding, whose pointer is only then spelled out (every request passes
+ * here, and almost none has a finding).
+ */
+function inspect(value: unknown, path: (string | number)[]): Omit<Finding, 'pointer'> | null {
+  if (typeof value === 'string') return checkText(value);
   if (typeof value !== 'object' || value === null) return null;
-  if (depth >= MAX_DEPTH)
+  if (path.length >= MAX_DEPTH)
     return {
-      pointer,
       code: 'too-deep',
       message: `The body is nested more than ${MAX_DEPTH} levels deep.`,
     };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const f = inspect(value[i], `${pointer}/${i}`, depth + 1);
+      path.push(i);
+      const f = inspect(value[i], path);
       if (f) return f;
+      path.pop();
     }
     return null;
   }
-  for (const [key, child] of Object.entries(value)) {
-    const childPointer = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    path.push(key);
     if (FORBIDDEN_KEYS.has(key))
       return {
-        pointer: childPointer,
         code: 'forbidden-key',
         message: `\`${key}\` cannot be used as a field name.`,
       };
-    const f = checkText(key, childPointer) ?? inspect(child, childPointer, depth + 1);
+    const f = checkText(key) ?? inspect((value as Record<string, unknown>)[key], path);
     if (f) return f;
+    path.pop();
   }
   return null;
 }
 
-function checkText(text: string, pointer: string): Finding | null {
+function pointerOf(path: readonly (string | number)[]): string {
+  return path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+function checkText(text: string): Omit<Finding, 'pointer'> | null {
   return UNSTORABLE.test(text)
     ? {
-        pointer,
         code: 'unstorable-text',
         message: 'The text contains a NUL character or broken Unicode (a lone surrogate).',
       }
