@@ -5,6 +5,7 @@ import { emailKeyOf, linkSigner, type LinkSigner, type RecipientRef } from '../m
 import type { SigningConfig } from './signing-config.js';
 import { escapeHtml, htmlPage } from './html-page.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
+import { isRecord } from '../core/index.js';
 
 /**
  * The links in every marketing email. `POST /u/:token` is RFC 8058 one-click
@@ -138,8 +139,4 @@ async function suppressedScopes(engine: EngineDeps, ref: RecipientRef): Promise<
     select: { scope: true },
   });
   return new Set(rows.map((r) => r.scope));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

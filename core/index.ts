@@ -7,6 +7,7 @@ export * from './evaluate.js';
 export * from './facts.js';
 export * from './hash.js';
 export * from './interpreter.js';
+export * from './is-record.js';
 export * from './plan.js';
 export * from './send-window.js';
 export * from './simulator.js';

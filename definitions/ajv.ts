@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { pointerOf, type Problem } from './problem.js';
+import { isRecord } from '../core/index.js';
 
 /** One AJV instance for every document type: strict, all errors, formats, discriminators. */
 export function createAjv(): Ajv2020 {
@@ -174,8 +175,4 @@ function article(type: string): string {
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

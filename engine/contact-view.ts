@@ -1,3 +1,4 @@
+import { isRecord } from '../core/index.js';
 import type { ContactRecord } from './contact-record.js';
 
 /**
@@ -21,6 +22,4 @@ export function contactView(contact: ContactRecord): Record<string, unknown> {
   };
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };

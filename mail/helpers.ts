@@ -1,4 +1,5 @@
 import type Handlebars from 'handlebars';
+import { isRecord } from '../core/index.js';
 
 /**
  * Template helpers. Dates and numbers are formatted in the contact's locale and time zone
@@ -94,8 +95,4 @@ function validZone(value: unknown): string {
   } catch {
     return 'UTC';
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

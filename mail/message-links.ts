@@ -1,4 +1,5 @@
 import { signToken, verifyToken } from './tokens.js';
+import { isRecord } from '../core/index.js';
 
 /**
  * The signed links an email carries. Paths are fixed here so the API routes and the emails
@@ -61,8 +62,4 @@ function recipientOf(v: unknown): RecipientRef | null {
   if (typeof w !== 'string' || typeof c !== 'string' || typeof e !== 'string') return null;
   if (typeof k !== 'string' || (m !== null && typeof m !== 'string')) return null;
   return { w, c, e, k, m };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -5,6 +5,7 @@ import juice from 'juice';
 import { applyDirection, directionOf } from './direction.js';
 import { registerHelpers } from './helpers.js';
 import { htmlToText } from './html-to-text.js';
+import { isRecord } from '../core/index.js';
 
 /**
  * Email templates: `templates/<name>.hbs`, each a Handlebars HTML body under a small front
@@ -223,8 +224,4 @@ async function hbsFiles(dir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
