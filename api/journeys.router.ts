@@ -15,8 +15,10 @@ import {
   changeJourneyStatus,
   publishJourney,
   readStoredPlan,
+  readVersionPlan,
   type EngineDeps,
   type StoredPlan,
+  type UnreadableVersion,
   type JourneyCommand,
 } from '../engine/index.js';
 import { stateQuery } from '../workflows/index.js';
@@ -43,6 +45,16 @@ function planProblem(version: { version: number; read: StoredPlan } | undefined)
 /** The start of every sentence about a stored version this Drumbeat cannot read. */
 function unreadable(version: number, detail: string): string {
   return `Version ${version} of this journey was saved in a form this Drumbeat cannot read (${detail})`;
+}
+
+/** A 409 for a request that needs a plan this Drumbeat cannot read; `then` says what to do. */
+function unreadablePlan(version: UnreadableVersion, then: string): HttpProblem {
+  return new HttpProblem(
+    409,
+    `${PROBLEM_BASE}unreadable-plan`,
+    'Journey cannot be read',
+    `${unreadable(version.version, version.detail)}: ${then}`,
+  );
 }
 
 export function journeysRouter(engine: EngineDeps): Router {
@@ -292,6 +304,8 @@ export function journeysRouter(engine: EngineDeps): Router {
       req.params.contact,
       event,
     );
+    if (!result.found && result.what === 'plan')
+      throw unreadablePlan(result.unreadable, 'publish it again to check who can enter it.');
     if (!result.found)
       throw notFound(
         result.what === 'journey'
@@ -413,14 +427,8 @@ export function journeysRouter(engine: EngineDeps): Router {
       orderBy: { version: 'desc' },
     });
     if (!version) throw notFound(`Journey \`${body.key}\``);
-    const read = readStoredPlan(version.plan);
-    if (!read.ok)
-      throw new HttpProblem(
-        409,
-        `${PROBLEM_BASE}unreadable-plan`,
-        'Journey cannot be read',
-        `${unreadable(version.version, read.detail)}: publish it again to preview it.`,
-      );
+    const read = readVersionPlan(version);
+    if (!read.ok) throw unreadablePlan(read.unreadable, 'publish it again to preview it.');
     return read.plan;
   }
 

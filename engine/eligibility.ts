@@ -2,10 +2,12 @@ import type { EntryDecision } from '../core/index.js';
 import type { EngineDeps } from './deps.js';
 import { settleScores } from './scorer.js';
 import { entryVerdict } from './entry-decision.js';
-import { planOf } from './journeys.js';
+import { readVersionPlan, type UnreadableVersion } from './stored-plan.js';
 
 export type Eligibility =
   | { readonly found: false; readonly what: 'journey' | 'contact' }
+  /** The journey's latest version cannot be read, so its entry rules are unknown. */
+  | { readonly found: false; readonly what: 'plan'; readonly unreadable: UnreadableVersion }
   | {
       readonly found: true;
       readonly journeyStatus: string;
@@ -44,6 +46,8 @@ export async function explainEligibility(
   });
   const latest = journey?.versions[0];
   if (!journey || !latest) return { found: false, what: 'journey' };
+  const read = readVersionPlan(latest);
+  if (!read.ok) return { found: false, what: 'plan', unreadable: read.unreadable };
   const contact = await prisma.contact.findFirst({
     where: { workspaceId, OR: [{ id: contactKey }, { userId: contactKey }] },
   });
@@ -52,7 +56,7 @@ export async function explainEligibility(
     (await entryVerdict(deps.sql, {
       workspaceId,
       journeyId: journey.id,
-      plan: planOf(latest),
+      plan: read.plan,
       contactId: contact.id,
       trigger,
     }));

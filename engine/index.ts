@@ -10,7 +10,12 @@ export {
   validationContext,
   type PublishResult,
 } from './journeys.js';
-export { readStoredPlan, type StoredPlan } from './stored-plan.js';
+export {
+  readStoredPlan,
+  readVersionPlan,
+  type StoredPlan,
+  type UnreadableVersion,
+} from './stored-plan.js';
 export { routePendingEvents, type RouteResult } from './route.js';
 export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from './lifecycle.js';
 export { loadContactFacts } from './facts.js';

@@ -24,6 +24,31 @@ export function readStoredPlan(stored: unknown): StoredPlan {
   return { ok: true, plan: stored };
 }
 
+/** A stored version this Drumbeat cannot read: which one, and what is wrong with it. */
+export interface UnreadableVersion {
+  readonly version: number;
+  readonly detail: string;
+}
+
+export type VersionPlan =
+  | { readonly ok: true; readonly plan: Plan }
+  | { readonly ok: false; readonly unreadable: UnreadableVersion };
+
+/**
+ * The plan of a stored version, for the paths that act on a journey's latest version (checking
+ * who may enter it, changing its status, enrolling into it from a step); when it cannot be read,
+ * which version and why, for the answer they give instead.
+ */
+export function readVersionPlan(version: {
+  readonly version: number;
+  readonly plan: unknown;
+}): VersionPlan {
+  const read = readStoredPlan(version.plan);
+  return read.ok
+    ? read
+    : { ok: false, unreadable: { version: version.version, detail: read.detail } };
+}
+
 function isPlan(value: Record<string, unknown>): value is Record<string, unknown> & Plan {
   const { enrollment } = value;
   return (

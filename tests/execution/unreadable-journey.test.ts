@@ -1,8 +1,9 @@
+import type { Prisma } from '@prisma/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readStoredPlan } from '../../engine/index.js';
 import { registry } from '../../metrics/index.js';
 import { examplePlan, JOURNEY_EXAMPLES } from '../core/examples.js';
-import { createWorkspace } from '../api/workspaces.js';
+import { createWorkspace, type OtherWorkspace } from '../api/workspaces.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
 
@@ -47,6 +48,33 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
     vi.restoreAllMocks();
   });
 
+  /**
+   * Publishes `definition`, then leaves its stored plan as an older Drumbeat might have: another
+   * plan format, with its triggers elsewhere.
+   */
+  async function publishUnreadable(
+    ws: OtherWorkspace,
+    definition: {
+      readonly id: string;
+      readonly triggers: readonly Prisma.InputJsonObject[];
+      readonly [field: string]: unknown;
+    },
+  ) {
+    const published = await ws.api.post('/v1/journeys', definition);
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const journey = await engine.deps.prisma.journey.findFirstOrThrow({
+      where: { workspaceId: ws.id, key: definition.id },
+      include: { versions: true },
+    });
+    const [version] = journey.versions;
+    if (!version) throw new Error(`journey ${definition.id} has a version`);
+    await engine.deps.prisma.journeyVersion.update({
+      where: { id: version.id },
+      data: { plan: { format: 1, trigger: definition.triggers[0] ?? null, steps: [] } },
+    });
+    return { journey, version };
+  }
+
   it('is skipped by routing and shown as unreadable, while the rest of the workspace works', async () => {
     const s = uniqueSuffix();
     const ws = await createWorkspace(apiClient(engine), `Unreadable ${s}`);
@@ -56,19 +84,7 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
       triggers: [{ type: 'event', event: `signed_up_${s}` }],
       steps: [{ id: 'hello', type: 'sendEmail', template: 'tips' }],
     };
-    const legacy = await ws.api.post('/v1/journeys', legacyDefinition);
-    expect(legacy.status, JSON.stringify(legacy.body)).toBe(201);
-    // What an older Drumbeat might have left: another plan format, with its triggers elsewhere.
-    const journey = await engine.deps.prisma.journey.findFirstOrThrow({
-      where: { workspaceId: ws.id, key: `legacy-${s}` },
-      include: { versions: true },
-    });
-    const [version] = journey.versions;
-    if (!version) throw new Error('the legacy journey has a version');
-    await engine.deps.prisma.journeyVersion.update({
-      where: { id: version.id },
-      data: { plan: { format: 1, trigger: { event: `signed_up_${s}` }, steps: [] } },
-    });
+    const { journey, version } = await publishUnreadable(ws, legacyDefinition);
     // Publishing another journey refreshes the workspace's cached journeys at once.
     const welcome = await ws.api.post('/v1/journeys', {
       id: `welcome-${s}`,
@@ -175,5 +191,29 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
       headers: { 'content-type': 'application/json' },
     });
     expect(unsubscribed.status, await unsubscribed.text()).toBe(200);
+  });
+
+  it('says why it cannot tell whether a contact would enter it', async () => {
+    const s = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Unreadable eligibility ${s}`);
+    await publishUnreadable(ws, {
+      id: `legacy-${s}`,
+      name: 'Legacy',
+      triggers: [{ type: 'event', event: `signed_up_${s}` }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'tips' }],
+    });
+    await ws.api.post('/v1/identify', {
+      userId: `ada-${s}`,
+      traits: { email: `ada.${s}@example.com` },
+    });
+
+    const answer = await ws.api.get(`/v1/journeys/legacy-${s}/eligibility/ada-${s}`);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(409);
+    expect(answer.body).toMatchObject({
+      type: 'https://drumbeat.dev/problems/unreadable-plan',
+      detail: expect.stringMatching(
+        /^Version 1 of this journey was saved in a form this Drumbeat cannot read \(plan format 1; .*\): publish it again to check who can enter it\.$/,
+      ) as unknown,
+    });
   });
 });
