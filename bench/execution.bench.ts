@@ -11,6 +11,7 @@ import { startSmtpSink } from '../mail/index.js';
 import { startEngine, type RunningEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { awaitSignalWorkflow, echoWorkflow, pokeSignal } from '../workflows/index.js';
+import { cpuSince, readCpu } from './cpu-split.js';
 import { ms, percentile, ratio } from './stats.js';
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 300);
@@ -96,9 +97,12 @@ export async function runExecutionBench(): Promise<void> {
     await pool(users, CONCURRENCY, (u) =>
       post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } }),
     );
+    const named = { [process.pid]: 'API + clients', [worker.pid ?? 0]: 'worker' };
+    let cpu = readCpu(named);
     let start = performance.now();
     await pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' }));
     const enrollRate = ENROLLMENTS / ((performance.now() - start) / 1000);
+    const enrollCpu = cpuSince(cpu, named);
     // The raw starts begin on an idle server: the journeys just enrolled (each sends its email)
     // would otherwise still be running and slow them down, flattering the ratio.
     const drain = performance.now();
@@ -108,6 +112,7 @@ export async function runExecutionBench(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const drainSeconds = (performance.now() - drain) / 1000;
+    cpu = readCpu(named);
     start = performance.now();
     await pool(users, CONCURRENCY, () =>
       temporal.workflow.start(echoWorkflow, {
@@ -117,6 +122,7 @@ export async function runExecutionBench(): Promise<void> {
       }),
     );
     const rawRate = ENROLLMENTS / ((performance.now() - start) / 1000);
+    const rawCpu = cpuSince(cpu, named);
     console.log(`\nJourney execution on Temporal (worker process on PostgreSQL)`);
     console.log(
       `  enrollments through the API   ${enrollRate.toFixed(0)}/s  (${ENROLLMENTS} contacts, ${CONCURRENCY} concurrent clients)`,
@@ -125,6 +131,8 @@ export async function runExecutionBench(): Promise<void> {
       `  raw workflow.start (empty)    ${rawRate.toFixed(0)}/s  (after the enrolled journeys finished, ${drainSeconds.toFixed(1)} s later)`,
     );
     console.log(`  ratio                         ${ratio(enrollRate, rawRate)}   (target >= 0.8x)`);
+    console.log(`  CPU while enrolling: ${enrollCpu}`);
+    console.log(`  CPU while starting raw: ${rawCpu}`);
 
     // 2. Reaction latency.
     await post('/v1/journeys', {

@@ -8,6 +8,7 @@ import { scoreLags, settleScores } from '../engine/index.js';
 import { startEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { newId } from '../store/index.js';
+import { cpuSince, readCpu } from './cpu-split.js';
 import { ms, percentile, ratio } from './stats.js';
 
 const CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 4);
@@ -86,6 +87,9 @@ export async function runIngestBench(): Promise<void> {
     );
 
     const latencies: number[] = [];
+    // This process is the API and its clients in the first phase, the pg client in the second.
+    const named = { [process.pid]: 'this process' };
+    let cpu = readCpu(named);
     const apiStart = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
@@ -101,6 +105,7 @@ export async function runIngestBench(): Promise<void> {
     // Scores are written by the background scorer: the run ends when all of them are readable.
     await settleScores(engine.deps);
     const apiSeconds = (performance.now() - apiStart) / 1000;
+    const apiCpu = cpuSince(cpu, named);
     const total = CLIENTS * BATCHES * PER_BATCH;
     const lags = scoreLags().slice(-total);
 
@@ -117,6 +122,7 @@ export async function runIngestBench(): Promise<void> {
     const contacts = (
       await pool.query<{ id: string }>('SELECT id FROM contacts WHERE user_id LIKE $1', ['bench-%'])
     ).rows.map((r) => r.id);
+    cpu = readCpu(named);
     const rawStart = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
@@ -147,6 +153,7 @@ export async function runIngestBench(): Promise<void> {
       }),
     );
     const rawSeconds = (performance.now() - rawStart) / 1000;
+    const rawCpu = cpuSince(cpu, named);
     const apiRate = total / apiSeconds;
     const rawRate = total / rawSeconds;
 
@@ -160,6 +167,8 @@ export async function runIngestBench(): Promise<void> {
       `  raw multi-row INSERT     ${rawRate.toFixed(0)} events/s   (same rows, pg driver, same table)`,
     );
     console.log(`  ratio API/raw            ${ratio(apiRate, rawRate)}   (target >= 0.50x)`);
+    console.log(`  CPU, batch API: ${apiCpu}`);
+    console.log(`  CPU, raw INSERT: ${rawCpu}`);
     console.log(
       `  acceptance -> score readable   p50 ${ms(percentile(lags, 50))}   p99 ${ms(percentile(lags, 99))}   (background scorer, ${lags.length} events)`,
     );
