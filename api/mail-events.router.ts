@@ -1,21 +1,28 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { Router } from 'express';
+import { EMAIL_ACTIVITY_EVENTS } from '../core/index.js';
 import type { EngineDeps } from '../engine/index.js';
 import {
   exitSuppressed,
   recordSystemEvent,
   sentEmailOf,
   sentEmailProperties,
+  type SentEmail,
 } from '../engine/messaging/index.js';
 import { ADDRESS_EVENTS, emailKeyOf, suppress, webhookSigningSecret } from '../mail/index.js';
+import { invalidInput } from './problem.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
 const MailEvent = Type.Object(
   {
-    type: Type.Union([Type.Literal('bounce'), Type.Literal('complaint')], {
-      description: 'What the relay reports.',
-    }),
+    type: Type.Union(
+      [Type.Literal('bounce'), Type.Literal('complaint'), Type.Literal('delivery')],
+      {
+        description:
+          'What the relay reports: `bounce`, `complaint` (both about the address) or `delivery` (about one email, named by `messageId`).',
+      },
+    ),
     email: Type.String({ minLength: 3, maxLength: 320, description: 'The recipient address.' }),
     bounceType: Type.Optional(
       Type.Union([Type.Literal('hard'), Type.Literal('soft')], {
@@ -26,7 +33,7 @@ const MailEvent = Type.Object(
       Type.String({
         maxLength: 500,
         description:
-          'The Message-ID of the email that bounced or was complained about, as sent (`<…@…>`, brackets optional): ties the report to the journey step that sent it.',
+          'The Message-ID of the email the report is about, as sent (`<…@…>`, brackets optional): ties the report to the journey step that sent it. Required for a delivery.',
       }),
     ),
   },
@@ -37,14 +44,33 @@ const MailEvents = Type.Object(
   { additionalProperties: false },
 );
 const readBody = bodyValidator(MailEvents);
+type MailEvent = Static<typeof MailEvent>;
 
 /**
- * Inbound bounces and complaints from a mail relay (authenticated by an API key, like every
- * /v1 route; the key's workspace is the one suppressed in). Hard bounces and complaints
- * suppress the address for good and end journeys whose suppression rule says so; each event is
- * recorded as `email.bounced` or `email.complained` for the contact with that address, with the
- * enrollment and step of the email when its Message-ID is one Drumbeat sent. Also shows
- * the `whsec_` secret outbound webhook calls are signed with, for receivers to verify.
+ * The event each report becomes on the contact's timeline, dotted like every other email
+ * event: each one an `emailActivity` condition reads when it carries the enrollment and step.
+ */
+const REPORT_EVENTS = {
+  bounce: ADDRESS_EVENTS.bounced,
+  complaint: ADDRESS_EVENTS.complained,
+  delivery: 'email.delivered',
+} as const satisfies Record<MailEvent['type'], keyof typeof EMAIL_ACTIVITY_EVENTS>;
+
+/** The contact a report is about, and the email when its Message-ID is one Drumbeat sent them. */
+interface Tied {
+  readonly contactId: string;
+  readonly sent: SentEmail | null;
+}
+
+/**
+ * Inbound bounces, complaints and deliveries from a mail relay (authenticated by an API key,
+ * like every /v1 route; the key's workspace is the one suppressed in). Hard bounces and
+ * complaints suppress the address for good and end journeys whose suppression rule says so;
+ * each report is recorded as `email.bounced`, `email.complained` or `email.delivered` for the
+ * contact with that address, with the enrollment and step of the email when its Message-ID is
+ * one Drumbeat sent. A delivery means nothing without that email, so one that names no such
+ * email refuses the batch (422) before anything is written. Also shows the `whsec_` secret
+ * outbound webhook calls are signed with, for receivers to verify.
  */
 export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router {
   const router = Router();
@@ -59,12 +85,21 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
   router.post('/v1/mail-events', async (req, res) => {
     const { events } = readBody(req.body);
     const workspaceId = workspaceOf(req);
+    const tied: (Tied | null)[] = [];
+    for (const event of events) tied.push(await tie(engine, workspaceId, event));
+    const untied = events.flatMap((event, i) =>
+      event.type === 'delivery' && !tied[i]?.sent ? [untiedDelivery(event, i)] : [],
+    );
+    if (untied.length > 0)
+      throw invalidInput(
+        'Some deliveries name no email Drumbeat sent; nothing was recorded.',
+        untied,
+      );
     let suppressed = 0;
-    for (const event of events) {
-      const permanent = event.type === 'complaint' || event.bounceType !== 'soft';
-      const reason = event.type === 'complaint' ? 'complained' : 'bounced';
+    for (const [i, event] of events.entries()) {
+      const reason = suppressionOf(event);
       if (
-        permanent &&
+        reason &&
         (await suppress(engine.prisma, {
           workspaceId,
           email: event.email,
@@ -74,28 +109,77 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
         }))
       )
         suppressed++;
-      const contact = await engine.prisma.contact.findFirst({
-        where: { workspaceId, emailKey: emailKeyOf(event.email) },
-        select: { id: true },
-      });
-      if (!contact) continue;
-      const sent = await sentEmailOf(engine, workspaceId, contact.id, event.messageId);
-      await recordSystemEvent(engine, {
-        workspaceId,
-        contactId: contact.id,
-        name: ADDRESS_EVENTS[reason],
-        messageId: `${reason}:${emailKeyOf(event.email)}:${event.messageId ?? String(req.get('x-request-id') ?? Date.now())}`,
-        properties: {
-          email: event.email,
-          bounceType: event.bounceType ?? 'hard',
-          emailMessageId: event.messageId ?? null,
-          ...(sent ? sentEmailProperties(sent) : {}),
-        },
-      });
-      if (permanent) await exitSuppressed(engine, workspaceId, contact.id, reason);
+      const about = tied[i];
+      if (!about) continue;
+      await recordReport(engine, workspaceId, about, event, req.get('x-request-id'));
+      if (reason) await exitSuppressed(engine, workspaceId, about.contactId, reason);
     }
     res.status(200).json({ received: events.length, suppressed });
   });
 
   return router;
+}
+
+/** Hard bounces and complaints suppress the address for good; soft bounces and deliveries do not. */
+function suppressionOf(event: MailEvent): 'bounced' | 'complained' | null {
+  if (event.type === 'complaint') return 'complained';
+  if (event.type === 'bounce' && event.bounceType !== 'soft') return 'bounced';
+  return null;
+}
+
+/** The contact with the reported address (null when there is none) and the email named. */
+async function tie(
+  engine: EngineDeps,
+  workspaceId: string,
+  event: MailEvent,
+): Promise<Tied | null> {
+  const contact = await engine.prisma.contact.findFirst({
+    where: { workspaceId, emailKey: emailKeyOf(event.email) },
+    select: { id: true },
+  });
+  if (!contact) return null;
+  const sent = await sentEmailOf(engine, workspaceId, contact.id, event.messageId);
+  return { contactId: contact.id, sent };
+}
+
+/** Why a delivery was refused: it names no email, or one Drumbeat did not send that address. */
+function untiedDelivery(event: MailEvent, index: number) {
+  const pointer = `/events/${index}/messageId`;
+  return event.messageId?.trim()
+    ? {
+        pointer,
+        code: 'unknown-email',
+        message: `No email Drumbeat sent to ${event.email} has the Message-ID \`${event.messageId}\`.`,
+      }
+    : {
+        pointer,
+        code: 'required',
+        message: 'A delivery needs the `messageId` of the email that was delivered.',
+      };
+}
+
+/**
+ * Records the report as the contact's event. Idempotent per address and Message-ID (or, without
+ * one, per request id): a relay repeating a report records it once.
+ */
+function recordReport(
+  engine: EngineDeps,
+  workspaceId: string,
+  about: Tied,
+  event: MailEvent,
+  requestId: string | undefined,
+) {
+  const name = REPORT_EVENTS[event.type];
+  return recordSystemEvent(engine, {
+    workspaceId,
+    contactId: about.contactId,
+    name,
+    messageId: `${EMAIL_ACTIVITY_EVENTS[name]}:${emailKeyOf(event.email)}:${event.messageId ?? String(requestId ?? Date.now())}`,
+    properties: {
+      email: event.email,
+      ...(event.type === 'delivery' ? {} : { bounceType: event.bounceType ?? 'hard' }),
+      emailMessageId: event.messageId ?? null,
+      ...(about.sent ? sentEmailProperties(about.sent) : {}),
+    },
+  });
 }

@@ -39,10 +39,10 @@ export async function loadContactFacts(
 
 /**
  * What the contact did with each email step of the enrollment: `sent` from the step's done
- * send; `opened`, `clicked`, `bounced` and `complained` from the events that report them
- * (`EMAIL_ACTIVITY_EVENTS`), which carry the enrollment and step of the email: tracking events
- * always, bounces and complaints when the relay gave the email's Message-ID. A click does not
- * count as an open (as in the simulator).
+ * send; the rest from the events that report them (`EMAIL_ACTIVITY_EVENTS`), which carry the
+ * enrollment and step of the email: tracking events always, a relay's deliveries, bounces and
+ * complaints when it gave the email's Message-ID. A click does not count as an open (as in the
+ * simulator).
  */
 async function emailActivity(
   sql: Sql,

@@ -1,7 +1,7 @@
 import type { EmailMessage } from '@prisma/client';
 import type { EngineDeps } from '../deps.js';
 
-type SentEmail = Pick<EmailMessage, 'id' | 'enrollmentId' | 'stepId' | 'category'>;
+export type SentEmail = Pick<EmailMessage, 'id' | 'enrollmentId' | 'stepId' | 'category'>;
 
 /**
  * What every event about one sent email carries (opens, clicks, bounces, complaints): the

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem } from '../contacts/support.js';
+import { createWorkspace } from '../api/workspaces.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient } from '../support/http.js';
+import { startCapture, type Capture } from './support.js';
+
+interface TimelineItem {
+  kind: string;
+  detail: { name?: string; properties?: Record<string, unknown> };
+}
+
+/**
+ * A relay reports a delivery through the inbound mail-events webhook of a running engine, with
+ * the Message-ID of the email a real SMTP server in the test process received. It becomes the
+ * contact's `email.delivered` event for the enrollment and step that sent the email, so
+ * `emailActivity` sees `delivered` on that step; it suppresses nothing. A delivery is only
+ * about one email: a report that cannot be tied to one is refused, and nothing is recorded.
+ */
+describe.each(databaseVariants())('deliveries from the relay webhook (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let capture: Capture;
+
+  beforeAll(async () => {
+    capture = await startCapture();
+    engine = await startTestEngine(variant, { SMTP_URL: capture.url });
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+    await capture?.stop();
+  });
+
+  it('a delivery naming the email takes the journey down the delivered branch and suppresses nothing', async () => {
+    const suffix = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Deliveries ${suffix}`);
+    const event = `offer_${suffix}`;
+    const published = await ws.api.post('/v1/journeys', {
+      id: `offer-${suffix}`,
+      name: 'Offer with follow-up',
+      triggers: [{ type: 'event', event }],
+      steps: [
+        { id: 'offer', type: 'sendEmail', template: 'welcome' },
+        {
+          id: 'until-back',
+          type: 'waitForEvent',
+          event: `site_visited_${suffix}`,
+          timeout: 'PT1H',
+          onTimeout: 'what-became',
+          next: 'what-became',
+        },
+        {
+          id: 'what-became',
+          type: 'branch',
+          cases: [
+            {
+              name: 'delivered',
+              condition: { type: 'emailActivity', step: 'offer', activity: 'delivered' },
+              next: 'follow-up',
+            },
+          ],
+          else: 'check-address',
+        },
+        { id: 'follow-up', type: 'updateTags', add: ['offer-delivered'], next: 'done' },
+        { id: 'check-address', type: 'updateTags', add: ['offer-unconfirmed'], next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+
+    const [delivered, unreported] = ['delivered', 'unreported'].map((who) => ({
+      userId: `${who}-${suffix}`,
+      email: `${who}.${suffix}@example.com`,
+    }));
+    if (!delivered || !unreported) throw new Error('two contacts');
+    for (const { userId, email } of [delivered, unreported]) {
+      expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+      expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
+    }
+    const [arrived] = await capture.waitFor(delivered.email);
+    const messageId = arrived?.parsed.messageId;
+    if (!messageId) throw new Error(`no Message-ID on the email to ${delivered.email}`);
+    await capture.waitFor(unreported.email);
+
+    // Relays repeat reports; the repeat is the same event.
+    const report = { events: [{ type: 'delivery', email: delivered.email, messageId }] };
+    for (let i = 0; i < 2; i++) {
+      const reported = await ws.api.post('/v1/mail-events', report);
+      expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+      expect(reported.body).toEqual({ received: 1, suppressed: 0 });
+    }
+
+    const timeline = await ws.api.get(`/v1/contacts/${delivered.userId}/timeline`);
+    const deliveries = (timeline.body as { data: TimelineItem[] }).data.filter(
+      (i) => i.kind === 'event' && i.detail.name === 'email.delivered',
+    );
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]?.detail.properties).toMatchObject({
+      email: delivered.email,
+      step: 'offer',
+    });
+    const subscriptions = await ws.api.get(`/v1/contacts/${delivered.userId}/subscriptions`);
+    const statuses = (subscriptions.body as { subscriptions: { status: string }[] }).subscriptions;
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.map((s) => s.status)).toEqual(statuses.map(() => 'subscribed'));
+
+    const pathOf = async (userId: string) => {
+      const contact = await ws.api.get(`/v1/contacts/${userId}`);
+      const [enrollment] = (contact.body as { enrollments: { id: string }[] }).enrollments;
+      const res = await ws.api.get(`/v1/enrollments/${encodeURIComponent(enrollment?.id ?? '')}`);
+      const body = res.body as { endedAt: string | null; log: { kind: string; stepId: string }[] };
+      return body.endedAt && body.log.filter((e) => e.kind === 'entered').map((e) => e.stepId);
+    };
+    for (const { userId } of [delivered, unreported])
+      expect(
+        (await ws.api.post('/v1/track', { userId, event: `site_visited_${suffix}` })).status,
+      ).toBe(200);
+    for (const [who, last] of [
+      [delivered, 'follow-up'],
+      [unreported, 'check-address'],
+    ] as const)
+      expect(
+        await eventually(() => pathOf(who.userId), 20_000, `${who.userId}'s enrollment to end`),
+      ).toEqual(['offer', 'until-back', 'what-became', last, 'done']);
+  });
+
+  it('refuses a delivery without a Message-ID or with one Drumbeat did not send, and records nothing', async () => {
+    const suffix = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Bad deliveries ${suffix}`);
+    const userId = `someone-${suffix}`;
+    const email = `someone.${suffix}@example.com`;
+    expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+
+    const refused = await ws.api.post('/v1/mail-events', {
+      events: [
+        { type: 'bounce', bounceType: 'hard', email },
+        { type: 'delivery', email },
+        { type: 'delivery', email, messageId: '<not-ours@elsewhere.example>' },
+      ],
+    });
+    const problem = expectProblem(refused, ['/events/1/messageId', '/events/2/messageId']);
+    expect(problem.errors.map((e) => e.detail).join(' ')).toContain('not-ours@elsewhere.example');
+
+    // The bounce in the refused batch was not applied either.
+    const subscriptions = await ws.api.get(`/v1/contacts/${userId}/subscriptions`);
+    const statuses = (subscriptions.body as { subscriptions: { status: string }[] }).subscriptions;
+    expect(statuses.map((s) => s.status)).toEqual(statuses.map(() => 'subscribed'));
+    const timeline = await ws.api.get(`/v1/contacts/${userId}/timeline`);
+    const names = (timeline.body as { data: TimelineItem[] }).data.map((i) => i.detail.name);
+    expect(names).not.toContain('email.bounced');
+    expect(names).not.toContain('email.delivered');
+
+    // A report type the endpoint does not know names the ones it does.
+    const unknown = await ws.api.post('/v1/mail-events', { events: [{ type: 'open', email }] });
+    const [wrongType] = expectProblem(unknown, ['/events/0/type']).errors;
+    expect(wrongType?.detail).toContain('`delivery`');
+  });
+});
