@@ -182,6 +182,8 @@ export function journeysRouter(engine: EngineDeps): Router {
       const result = await changeJourneyStatus(engine, workspaceOf(req), req.params.key, command);
       if (!result.ok && result.reason === 'not-found')
         throw notFound(`Journey \`${req.params.key}\``);
+      if (!result.ok && result.reason === 'unreadable')
+        throw unreadablePlan(result.unreadable, 'publish it again, then resume it.');
       if (!result.ok) {
         throw new HttpProblem(
           409,

@@ -1,15 +1,16 @@
 import { exitSignal, pauseSignal, resumeSignal } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { invalidateJourneys } from './journey-catalog.js';
-import { planOf } from './journeys.js';
-import { syncJourneySchedules } from './schedules.js';
+import { stopJourneySchedules, syncJourneySchedules } from './schedules.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
+import { readVersionPlan, type UnreadableVersion } from './stored-plan.js';
 
 export type JourneyCommand = 'pause' | 'resume' | 'archive';
 
 export type LifecycleResult =
   | { readonly ok: true; readonly status: string; readonly enrollmentsTold: number }
-  | { readonly ok: false; readonly reason: 'not-found' | 'archived' };
+  | { readonly ok: false; readonly reason: 'not-found' | 'archived' }
+  | { readonly ok: false; readonly reason: 'unreadable'; readonly unreadable: UnreadableVersion };
 
 const STATUS_AFTER: Record<JourneyCommand, string> = {
   pause: 'paused',
@@ -20,7 +21,9 @@ const STATUS_AFTER: Record<JourneyCommand, string> = {
 /**
  * Pauses, resumes or archives a journey. Paused journeys enroll no one and their running
  * enrollments hold before their next action; resuming lets them go on; archiving ends them.
- * The status is stored first, so an enrollment that starts meanwhile sees it.
+ * The status is stored first, so an enrollment that starts meanwhile sees it. A journey whose
+ * latest plan cannot be read is still paused or archived (its schedules stop without its
+ * triggers being known), but not resumed: it could not run until it is published again.
  */
 export async function changeJourneyStatus(
   deps: EngineDeps,
@@ -33,14 +36,20 @@ export async function changeJourneyStatus(
   });
   if (!journey) return { ok: false, reason: 'not-found' };
   if (journey.status === 'archived') return { ok: false, reason: 'archived' };
-  const status = STATUS_AFTER[command];
-  await deps.prisma.journey.update({ where: { id: journey.id }, data: { status } });
-  invalidateJourneys(deps.prisma, workspaceId);
   const latest = await deps.prisma.journeyVersion.findFirst({
     where: { journeyId: journey.id, publishedAt: { not: null } },
     orderBy: { version: 'desc' },
   });
-  if (latest) await syncJourneySchedules(deps, { ...journey, status }, latest.id, planOf(latest));
+  const read = latest ? readVersionPlan(latest) : null;
+  if (command === 'resume' && read?.ok === false)
+    return { ok: false, reason: 'unreadable', unreadable: read.unreadable };
+  const status = STATUS_AFTER[command];
+  await deps.prisma.journey.update({ where: { id: journey.id }, data: { status } });
+  invalidateJourneys(deps.prisma, workspaceId);
+  if (latest && read?.ok)
+    await syncJourneySchedules(deps, { ...journey, status }, latest.id, read.plan);
+  // Paused or archived, a journey that cannot be read needs no triggers: its schedules stop.
+  else if (read) await stopJourneySchedules(deps, { ...journey, status });
   const running = await deps.prisma.enrollment.findMany({
     where: { journeyVersion: { journeyId: journey.id }, status: { in: [...RUNNING_STATUSES] } },
     select: { id: true },

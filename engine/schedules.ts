@@ -90,6 +90,22 @@ export async function syncJourneySchedules(
   }
 }
 
+/**
+ * For a journey whose plan cannot be read, so its triggers are unknown: every schedule it may
+ * have is paused, or deleted once it is archived, and none is made. Idempotent.
+ */
+export async function stopJourneySchedules(
+  deps: EngineDeps,
+  journey: { readonly id: string; readonly status: string },
+): Promise<void> {
+  for (let index = 0; index < MAX_TRIGGERS; index++) {
+    const handle = deps.temporal.schedule.getHandle(scheduleId(journey.id, index));
+    await (journey.status === 'archived' ? handle.delete() : handle.pause('journey paused')).catch(
+      ignore(ScheduleNotFoundError),
+    );
+  }
+}
+
 function audienceInput(
   journey: { readonly id: string; readonly workspaceId: string },
   reason: 'schedule' | 'date',

@@ -1,6 +1,6 @@
 import type { Prisma } from '@prisma/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readStoredPlan } from '../../engine/index.js';
+import { readStoredPlan, scheduleId } from '../../engine/index.js';
 import { registry } from '../../metrics/index.js';
 import { examplePlan, JOURNEY_EXAMPLES } from '../core/examples.js';
 import { createWorkspace, type OtherWorkspace } from '../api/workspaces.js';
@@ -49,8 +49,8 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
   });
 
   /**
-   * Publishes `definition`, then leaves its stored plan as an older Drumbeat might have: another
-   * plan format, with its triggers elsewhere.
+   * Publishes `definition`, then leaves the stored plan of the version it made as an older
+   * Drumbeat might have: another plan format, with its triggers elsewhere.
    */
   async function publishUnreadable(
     ws: OtherWorkspace,
@@ -64,7 +64,7 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
     expect(published.status, JSON.stringify(published.body)).toBe(201);
     const journey = await engine.deps.prisma.journey.findFirstOrThrow({
       where: { workspaceId: ws.id, key: definition.id },
-      include: { versions: true },
+      include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
     });
     const [version] = journey.versions;
     if (!version) throw new Error(`journey ${definition.id} has a version`);
@@ -215,5 +215,77 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
         /^Version 1 of this journey was saved in a form this Drumbeat cannot read \(plan format 1; .*\): publish it again to check who can enter it\.$/,
       ) as unknown,
     });
+  });
+
+  it('can be paused and archived, schedules and running enrollments with it, but not resumed', async () => {
+    const s = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Unreadable lifecycle ${s}`);
+    const key = `legacy-${s}`;
+    const definition = {
+      id: key,
+      name: 'Legacy',
+      triggers: [
+        { type: 'event', event: `signed_up_${s}` },
+        {
+          type: 'schedule',
+          recurring: { frequency: 'weekly', time: '09:30', weekdays: ['mon'], timezone: 'UTC' },
+        },
+      ],
+      steps: [{ id: 'long', type: 'wait', duration: 'P30D' }],
+    };
+    // Version 1 reads and enrolls Ada; version 2, published later, cannot be read.
+    const first = await ws.api.post('/v1/journeys', definition);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    await ws.api.post('/v1/identify', {
+      userId: `ada-${s}`,
+      traits: { email: `ada.${s}@example.com` },
+    });
+    await ws.api.post('/v1/track', { userId: `ada-${s}`, event: `signed_up_${s}` });
+    const enrollment = await eventually(
+      () =>
+        engine.deps.prisma.enrollment.findFirst({
+          where: { workspaceId: ws.id, status: 'active', journeyVersion: { journey: { key } } },
+        }),
+      20_000,
+      'Ada to be waiting in version 1',
+    );
+    const { journey } = await publishUnreadable(ws, {
+      ...definition,
+      steps: [{ id: 'long', type: 'wait', duration: 'P60D' }],
+    });
+    const schedule = engine.deps.temporal.schedule.getHandle(scheduleId(journey.id, 1));
+
+    const paused = await ws.api.post(`/v1/journeys/${key}/pause`, {});
+    expect(paused.status, JSON.stringify(paused.body)).toBe(200);
+    expect(paused.body).toMatchObject({ status: 'paused', enrollmentsTold: 1 });
+    await eventually(
+      async () => (await schedule.describe()).state.paused,
+      10_000,
+      'the weekly schedule to be paused',
+    );
+
+    // Resumed, it could not run: the operator is told to publish it again first.
+    const resumed = await ws.api.post(`/v1/journeys/${key}/resume`, {});
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(409);
+    expect(resumed.body).toMatchObject({
+      type: 'https://drumbeat.dev/problems/unreadable-plan',
+      detail: expect.stringMatching(
+        /^Version 2 of this journey was saved in a form this Drumbeat cannot read \(.*\): publish it again, then resume it\.$/,
+      ) as unknown,
+    });
+    expect((await ws.api.get(`/v1/journeys/${key}`)).body).toMatchObject({ status: 'paused' });
+    expect((await schedule.describe()).state.paused).toBe(true);
+
+    const archived = await ws.api.post(`/v1/journeys/${key}/archive`, {});
+    expect(archived.status, JSON.stringify(archived.body)).toBe(200);
+    expect(archived.body).toMatchObject({ status: 'archived', enrollmentsTold: 1 });
+    await expect(schedule.describe()).rejects.toThrow();
+    await eventually(
+      async () =>
+        (await engine.deps.prisma.enrollment.findUnique({ where: { id: enrollment.id } }))
+          ?.status === 'exited',
+      20_000,
+      'Ada to leave the archived journey',
+    );
   });
 });
