@@ -68,8 +68,9 @@ interface Tied {
  * complaints suppress the address for good and end journeys whose suppression rule says so;
  * each report is recorded as `email.bounced`, `email.complained` or `email.delivered` for the
  * contact with that address, with the enrollment and step of the email when its Message-ID is
- * one Drumbeat sent. A delivery means nothing without that email, so one that names no such
- * email refuses the batch (422) before anything is written. Also shows the `whsec_` secret
+ * one Drumbeat sent. A delivery is only about its email: one without a `messageId` refuses the
+ * batch (422) before anything is written; one naming an email Drumbeat did not send to that
+ * address is answered under `ignored`. Also shows the `whsec_` secret
  * outbound webhook calls are signed with, for receivers to verify.
  */
 export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router {
@@ -85,18 +86,32 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
   router.post('/v1/mail-events', async (req, res) => {
     const { events } = readBody(req.body);
     const workspaceId = workspaceOf(req);
-    const tied: (Tied | null)[] = [];
-    for (const event of events) tied.push(await tie(engine, workspaceId, event));
-    const untied = events.flatMap((event, i) =>
-      event.type === 'delivery' && !tied[i]?.sent ? [untiedDelivery(event, i)] : [],
+    const unnamed = events.flatMap((event, i) =>
+      event.type === 'delivery' && !event.messageId?.trim()
+        ? [
+            {
+              pointer: `/events/${i}/messageId`,
+              code: 'required',
+              message: 'A delivery needs the `messageId` of the email that was delivered.',
+            },
+          ]
+        : [],
     );
-    if (untied.length > 0)
-      throw invalidInput(
-        'Some deliveries name no email Drumbeat sent; nothing was recorded.',
-        untied,
-      );
+    if (unnamed.length > 0)
+      throw invalidInput('Some deliveries name no email; nothing was recorded.', unnamed);
     let suppressed = 0;
+    // A delivery of an email Drumbeat did not send (the relay account also sends for others)
+    // is answered and left out: refusing it would have the relay retry the bounces beside it.
+    const ignored: { index: number; reason: string }[] = [];
     for (const [i, event] of events.entries()) {
+      const about = await tie(engine, workspaceId, event);
+      if (event.type === 'delivery' && !about?.sent) {
+        ignored.push({
+          index: i,
+          reason: `No email Drumbeat sent to ${event.email} has the Message-ID ${event.messageId ?? ''}.`,
+        });
+        continue;
+      }
       const reason = suppressionOf(event);
       if (
         reason &&
@@ -109,12 +124,15 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
         }))
       )
         suppressed++;
-      const about = tied[i];
       if (!about) continue;
       await recordReport(engine, workspaceId, about, event, req.get('x-request-id'));
       if (reason) await exitSuppressed(engine, workspaceId, about.contactId, reason);
     }
-    res.status(200).json({ received: events.length, suppressed });
+    res.status(200).json({
+      received: events.length,
+      suppressed,
+      ...(ignored.length > 0 ? { ignored } : {}),
+    });
   });
 
   return router;
@@ -140,22 +158,6 @@ async function tie(
   if (!contact) return null;
   const sent = await sentEmailOf(engine, workspaceId, contact.id, event.messageId);
   return { contactId: contact.id, sent };
-}
-
-/** Why a delivery was refused: it names no email, or one Drumbeat did not send that address. */
-function untiedDelivery(event: MailEvent, index: number) {
-  const pointer = `/events/${index}/messageId`;
-  return event.messageId?.trim()
-    ? {
-        pointer,
-        code: 'unknown-email',
-        message: `No email Drumbeat sent to ${event.email} has the Message-ID \`${event.messageId}\`.`,
-      }
-    : {
-        pointer,
-        code: 'required',
-        message: 'A delivery needs the `messageId` of the email that was delivered.',
-      };
 }
 
 /**

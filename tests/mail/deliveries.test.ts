@@ -123,30 +123,51 @@ describe.each(databaseVariants())('deliveries from the relay webhook (%s databas
       ).toEqual(['offer', 'until-back', 'what-became', last, 'done']);
   });
 
-  it('refuses a delivery without a Message-ID or with one Drumbeat did not send, and records nothing', async () => {
+  it('refuses a delivery without a Message-ID, and leaves out one of an email Drumbeat did not send', async () => {
     const suffix = uniqueSuffix();
     const ws = await createWorkspace(apiClient(engine), `Bad deliveries ${suffix}`);
     const userId = `someone-${suffix}`;
     const email = `someone.${suffix}@example.com`;
     expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+    const timelineNames = async () => {
+      const timeline = await ws.api.get(`/v1/contacts/${userId}/timeline`);
+      return (timeline.body as { data: TimelineItem[] }).data.map((i) => i.detail.name);
+    };
+    const statuses = async () => {
+      const subscriptions = await ws.api.get(`/v1/contacts/${userId}/subscriptions`);
+      return (subscriptions.body as { subscriptions: { status: string }[] }).subscriptions.map(
+        (s) => s.status,
+      );
+    };
 
     const refused = await ws.api.post('/v1/mail-events', {
       events: [
         { type: 'bounce', bounceType: 'hard', email },
         { type: 'delivery', email },
-        { type: 'delivery', email, messageId: '<not-ours@elsewhere.example>' },
       ],
     });
-    const problem = expectProblem(refused, ['/events/1/messageId', '/events/2/messageId']);
-    expect(problem.errors.map((e) => e.detail).join(' ')).toContain('not-ours@elsewhere.example');
-
+    expectProblem(refused, ['/events/1/messageId']);
     // The bounce in the refused batch was not applied either.
-    const subscriptions = await ws.api.get(`/v1/contacts/${userId}/subscriptions`);
-    const statuses = (subscriptions.body as { subscriptions: { status: string }[] }).subscriptions;
-    expect(statuses.map((s) => s.status)).toEqual(statuses.map(() => 'subscribed'));
-    const timeline = await ws.api.get(`/v1/contacts/${userId}/timeline`);
-    const names = (timeline.body as { data: TimelineItem[] }).data.map((i) => i.detail.name);
-    expect(names).not.toContain('email.bounced');
+    expect(new Set(await statuses())).toEqual(new Set(['subscribed']));
+    expect(await timelineNames()).not.toContain('email.bounced');
+
+    // Another system's delivery beside a bounce: the bounce is applied, the delivery left out.
+    const mixed = await ws.api.post('/v1/mail-events', {
+      events: [
+        { type: 'delivery', email, messageId: '<not-ours@elsewhere.example>' },
+        { type: 'bounce', bounceType: 'hard', email },
+      ],
+    });
+    expect(mixed.status).toBe(200);
+    const answer = mixed.body as {
+      suppressed: number;
+      ignored: { index: number; reason: string }[];
+    };
+    expect(answer.suppressed).toBe(1);
+    expect(answer.ignored.map((i) => i.index)).toEqual([0]);
+    expect(answer.ignored[0]?.reason).toContain('not-ours@elsewhere.example');
+    const names = await timelineNames();
+    expect(names).toContain('email.bounced');
     expect(names).not.toContain('email.delivered');
 
     // A report type the endpoint does not know names the ones it does.
