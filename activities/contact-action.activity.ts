@@ -1,5 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { applyContactAction, type ContactAction } from '../engine/index.js';
+import {
+  applyContactAction,
+  type ContactAction,
+  type ContactActionError,
+} from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface ContactActionInput {
@@ -15,9 +19,18 @@ export interface ContactActionInput {
   };
 }
 
+/** What the step's log says when its action cannot be done at all. */
+const FAILURES: Record<ContactActionError, string> = {
+  'contact-not-found': 'The contact no longer exists.',
+  'journey-not-found': 'The journey it refers to does not exist.',
+  'journey-unreadable':
+    'The journey it enrolls the contact in was saved in a form this Drumbeat cannot read: publish that journey again.',
+};
+
 /**
  * Changes the contact or its journeys for one step, once per (enrollment, step, iteration).
- * A missing contact or journey is permanent (non-retryable): the step's failure rule decides.
+ * A missing contact or journey, or one it cannot read, is permanent (non-retryable): the step's
+ * failure rule decides.
  */
 export async function contactAction(deps: ActivityDeps, input: ContactActionInput): Promise<void> {
   if (!deps.engine)
@@ -29,11 +42,9 @@ export async function contactAction(deps: ActivityDeps, input: ContactActionInpu
     ...input,
     key: `${input.enrollmentId}:${input.stepId}:${input.iteration}`,
   });
-  if ('error' in result) {
-    const what =
-      result.error === 'journey-not-found'
-        ? 'The journey it refers to does not exist.'
-        : 'The contact no longer exists.';
-    throw ApplicationFailure.nonRetryable(what, result.error.toUpperCase().replace(/-/g, '_'));
-  }
+  if ('error' in result)
+    throw ApplicationFailure.nonRetryable(
+      FAILURES[result.error],
+      result.error.toUpperCase().replace(/-/g, '_'),
+    );
 }

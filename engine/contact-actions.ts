@@ -4,9 +4,9 @@ import { isUniqueViolation, newId } from '../store/index.js';
 import { contactView, isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
-import { planOf } from './journeys.js';
 import { routeStored } from './route-stored.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
+import { readVersionPlan } from './stored-plan.js';
 import { toJson } from './json.js';
 import { lockContact, recordChange } from './contacts/changes.js';
 import { changeListsInTx } from './contacts/lists.js';
@@ -44,7 +44,10 @@ export interface ContactActionRequest {
 
 export type ContactActionResult =
   | { readonly applied: boolean; readonly detail?: Readonly<Record<string, unknown>> }
-  | { readonly applied: false; readonly error: 'contact-not-found' | 'journey-not-found' };
+  | { readonly applied: false; readonly error: ContactActionError };
+
+/** Why an action cannot be done at all; `journey-unreadable`: its latest plan cannot be read. */
+export type ContactActionError = 'contact-not-found' | 'journey-not-found' | 'journey-unreadable';
 
 /**
  * Journey actions that change the contact (attributes, tags, lists, manual score points,
@@ -210,12 +213,14 @@ async function journeyAction(
   const latest = journey?.versions[0];
   if (!journey || !latest) return { applied: false, error: 'journey-not-found' };
   if (action.type === 'enroll') {
+    const read = readVersionPlan(latest);
+    if (!read.ok) return { applied: false, error: 'journey-unreadable' };
     // Enrollment ids make this idempotent: a retried step finds the enrollment already there.
     const outcome: EnrollOutcome = await enroll(deps, {
       workspaceId: request.workspaceId,
       journeyId: journey.id,
       journeyVersionId: latest.id,
-      plan: planOf(latest),
+      plan: read.plan,
       contactId: request.contactId,
       trigger: {
         eventId: null,

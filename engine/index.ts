@@ -48,6 +48,7 @@ export { syncJourneySchedules, scheduleId } from './schedules.js';
 export {
   applyContactAction,
   type ContactAction,
+  type ContactActionError,
   type ContactActionRequest,
   type ContactActionResult,
 } from './contact-actions.js';

@@ -288,4 +288,58 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
       'Ada to leave the archived journey',
     );
   });
+
+  it('fails a step that enrolls into it with the reason, not an error that retries', async () => {
+    const s = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(engine), `Unreadable enroll step ${s}`);
+    await publishUnreadable(ws, {
+      id: `legacy-${s}`,
+      name: 'Legacy',
+      triggers: [{ type: 'manual' }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'tips' }],
+    });
+    const mover = await ws.api.post('/v1/journeys', {
+      id: `mover-${s}`,
+      name: 'Mover',
+      triggers: [{ type: 'event', event: `moved_${s}` }],
+      steps: [{ id: 'join', type: 'enroll', journey: `legacy-${s}` }],
+    });
+    expect(mover.status, JSON.stringify(mover.body)).toBe(201);
+    await ws.api.post('/v1/identify', {
+      userId: `ada-${s}`,
+      traits: { email: `ada.${s}@example.com` },
+    });
+    await ws.api.post('/v1/track', { userId: `ada-${s}`, event: `moved_${s}` });
+
+    const enrollment = await eventually(
+      () =>
+        engine.deps.prisma.enrollment.findFirst({
+          where: { workspaceId: ws.id, journeyVersion: { journey: { key: `mover-${s}` } } },
+        }),
+      20_000,
+      'Ada to enter the mover journey',
+    );
+    const failed = await eventually(
+      async () => {
+        const body = (await ws.api.get(`/v1/enrollments/${encodeURIComponent(enrollment.id)}`))
+          .body as {
+          status: string;
+          log: { kind: string; stepId: string | null; detail: { error?: string } }[];
+        };
+        return body.status === 'failed' ? body : undefined;
+      },
+      20_000,
+      'the enroll step to fail',
+    );
+    expect(failed.log).toContainEqual(
+      expect.objectContaining({
+        kind: 'actionFailed',
+        stepId: 'join',
+        detail: expect.objectContaining({
+          error:
+            'The journey it enrolls the contact in was saved in a form this Drumbeat cannot read: publish that journey again.',
+        }) as unknown,
+      }),
+    );
+  });
 });
