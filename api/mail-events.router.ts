@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { Router } from 'express';
 import { EMAIL_ACTIVITY_EVENTS } from '../core/index.js';
 import type { EngineDeps } from '../engine/index.js';
@@ -11,40 +11,12 @@ import {
 } from '../engine/messaging/index.js';
 import { ADDRESS_EVENTS, emailKeyOf, suppress, webhookSigningSecret } from '../mail/index.js';
 import { invalidInput } from './problem.js';
+import { MailEventsSchema } from './schemas/mail-events.schema.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
-const MailEvent = Type.Object(
-  {
-    type: Type.Union(
-      [Type.Literal('bounce'), Type.Literal('complaint'), Type.Literal('delivery')],
-      {
-        description:
-          'What the relay reports: `bounce`, `complaint` (both about the address) or `delivery` (about one email, named by `messageId`).',
-      },
-    ),
-    email: Type.String({ minLength: 3, maxLength: 320, description: 'The recipient address.' }),
-    bounceType: Type.Optional(
-      Type.Union([Type.Literal('hard'), Type.Literal('soft')], {
-        description: 'Hard bounces suppress the address; soft ones are only recorded.',
-      }),
-    ),
-    messageId: Type.Optional(
-      Type.String({
-        maxLength: 500,
-        description:
-          'The Message-ID of the email the report is about, as sent (`<…@…>`, brackets optional): ties the report to the journey step that sent it. Required for a delivery.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const MailEvents = Type.Object(
-  { events: Type.Array(MailEvent, { minItems: 1, maxItems: 500 }) },
-  { additionalProperties: false },
-);
-const readBody = bodyValidator(MailEvents);
-type MailEvent = Static<typeof MailEvent>;
+const readBody = bodyValidator(MailEventsSchema);
+type MailEvent = Static<typeof MailEventsSchema>['events'][number];
 
 /**
  * The event each report becomes on the contact's timeline, dotted like every other email

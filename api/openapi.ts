@@ -19,6 +19,7 @@ import {
   TagsSchema,
   UpdateContactSchema,
 } from './schemas/contacts.schema.js';
+import { MailEventsSchema } from './schemas/mail-events.schema.js';
 import { IdentifySchema, TrackSchema } from './schemas/segment.schema.js';
 import { listRoutes } from './routes.js';
 
@@ -210,6 +211,11 @@ documentRoute('DELETE', '/v1/webhook-sources/:id', {
 documentRoute('POST', '/v1/hooks/:sourceId', {
   summary: 'Receive a signed webhook (Standard Webhooks or HMAC)',
   tag: 'Webhooks',
+});
+documentRoute('POST', '/v1/mail-events', {
+  summary: "A mail relay's bounces, complaints and deliveries",
+  tag: 'Email',
+  body: MailEventsSchema,
 });
 documentRoute('GET', '/healthz', { summary: 'The process answers', tag: 'Operations' });
 documentRoute('GET', '/readyz', { summary: 'The database and Temporal answer', tag: 'Operations' });
