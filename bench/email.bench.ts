@@ -115,6 +115,7 @@ export async function runEmailBench(): Promise<void> {
       '  in flight   send activity (render + checks + SMTP)   Nodemailer, same message pre-rendered   ratio',
     );
     const per = Math.ceil(EMAILS / ROUNDS);
+    const best = { activity: 0, raw: 0 };
     for (const level of LEVELS) {
       const activity = { seconds: 0, cpu: 0 };
       const baseline = { seconds: 0, cpu: 0 };
@@ -129,13 +130,17 @@ export async function runEmailBench(): Promise<void> {
       const sent = per * ROUNDS;
       const activityRate = sent / activity.seconds;
       const rawRate = sent / baseline.seconds;
+      best.activity = Math.max(best.activity, activityRate);
+      best.raw = Math.max(best.raw, rawRate);
       // CPU is this process's: the SMTP server's share is in both.
       console.log(
         `  ${String(level).padStart(9)}   ${activityRate.toFixed(0).padStart(5)} emails/s (${(activity.cpu / sent).toFixed(0)} µs CPU each)     ${rawRate.toFixed(0).padStart(5)} emails/s (${(baseline.cpu / sent).toFixed(0)} µs CPU each)   ${ratio(activityRate, rawRate)}`,
       );
     }
     transport.close();
-    console.log(`  target: ratio >= 0.7 (the worker runs up to 100 sends at once; 8 is a trickle)`);
+    console.log(
+      `  best of each: ${best.activity.toFixed(0)} vs ${best.raw.toFixed(0)} emails/s = ${ratio(best.activity, best.raw)}   (target >= 0.7; the worker runs up to 100 sends at once, 8 is a trickle)`,
+    );
   } finally {
     mailer.close();
     await database.close();
