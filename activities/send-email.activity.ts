@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { zoneOf } from '../core/index.js';
 import {
   isPermanentSmtpError,
+  messageIdOf,
   suppressionReasonOf,
   TemplateError,
   type SuppressionReason,
@@ -109,7 +110,7 @@ export async function sendEmail(
   }
 
   const local = createHash('sha256').update(key).digest('hex').slice(0, 32);
-  const messageId = `<${local}@drumbeat>`;
+  const messageId = messageIdOf(local);
   const journey = journeyVersionId ? await journeyVersionInfo(deps, journeyVersionId) : null;
   let content;
   try {

@@ -9,7 +9,13 @@ import {
   sentEmailProperties,
   type SentEmail,
 } from '../engine/messaging/index.js';
-import { ADDRESS_EVENTS, emailKeyOf, suppress, webhookSigningSecret } from '../mail/index.js';
+import {
+  ADDRESS_EVENTS,
+  emailKeyOf,
+  messageIdOf,
+  suppress,
+  webhookSigningSecret,
+} from '../mail/index.js';
 import { invalidInput } from './problem.js';
 import { MailEventsSchema } from './schemas/mail-events.schema.js';
 import { bodyValidator } from './validate-body.js';
@@ -144,11 +150,14 @@ function recordReport(
   requestId: string | undefined,
 ) {
   const name = REPORT_EVENTS[event.type];
+  // An email Drumbeat sent is named as it was sent, however the relay spelled it (brackets
+  // or not), so a repeat in another spelling is still the same report.
+  const reported = about.sent ? messageIdOf(about.sent.id) : event.messageId;
   return recordSystemEvent(engine, {
     workspaceId,
     contactId: about.contactId,
     name,
-    messageId: `${EMAIL_ACTIVITY_EVENTS[name]}:${emailKeyOf(event.email)}:${event.messageId ?? String(requestId ?? Date.now())}`,
+    messageId: `${EMAIL_ACTIVITY_EVENTS[name]}:${emailKeyOf(event.email)}:${reported ?? String(requestId ?? Date.now())}`,
     properties: {
       email: event.email,
       ...(event.type === 'delivery' ? {} : { bounceType: event.bounceType ?? 'hard' }),

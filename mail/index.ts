@@ -10,6 +10,7 @@ export {
 export {
   createMailer,
   isPermanentSmtpError,
+  messageIdOf,
   type Mailer,
   type MailerOptions,
   type OutgoingEmail,

@@ -13,6 +13,11 @@ export interface OutgoingEmail {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** The Message-ID of the email whose stable local part is `local` (see the send activity). */
+export function messageIdOf(local: string): string {
+  return `<${local}@drumbeat>`;
+}
+
 export interface Mailer {
   send(email: OutgoingEmail): Promise<{ accepted: string[]; response: string }>;
   close(): void;
