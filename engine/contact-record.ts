@@ -1,5 +1,6 @@
 import type { Contact } from '@prisma/client';
 import type { Sql } from '../store/index.js';
+import type { PastEnrollmentRow } from './entry-decision.js';
 
 /** The contact columns that conditions, templates and scores read. */
 export type ContactRecord = Pick<
@@ -41,4 +42,60 @@ export async function contactRecords(
     timezone: r.timezone,
     locale: r.locale,
   }));
+}
+
+/**
+ * What routing reads first about a contact: its record and every enrollment it has (any
+ * journey, any status, oldest first), in one statement. The running ones are told about the
+ * event; a journey's own are its entry history.
+ */
+export interface ContactSnapshot {
+  /** Null when there is no such contact (erased, or never made). */
+  readonly record: ContactRecord | null;
+  readonly enrollments: readonly (PastEnrollmentRow & { readonly journeyId: string })[];
+}
+
+export async function contactSnapshots(
+  sql: Sql,
+  ids: readonly string[],
+): Promise<Map<string, ContactSnapshot>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql.query<
+    Omit<ContactRow, 'id'> & {
+      readonly contact_id: string;
+      readonly found: boolean;
+      readonly enrollments: ContactSnapshot['enrollments'];
+    }
+  >(
+    `SELECT i.id AS contact_id, c.id IS NOT NULL AS found, c.workspace_id, c.user_id, c.email,
+       c.attributes, c.timezone, c.locale,
+       coalesce((
+         SELECT json_agg(json_build_object(
+           'id', e.id, 'journeyId', v.journey_id, 'entryKey', e.entry_key, 'status', e.status,
+           'startedAtMs', (extract(epoch FROM e.started_at) * 1000)::float8,
+           'endedAtMs', (extract(epoch FROM e.ended_at) * 1000)::float8) ORDER BY e.started_at, e.id)
+         FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+         WHERE e.contact_id = i.id), '[]'::json) AS enrollments
+     FROM unnest($1::text[]) AS i(id) LEFT JOIN contacts c ON c.id = i.id`,
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.contact_id,
+      {
+        record: r.found
+          ? {
+              id: r.contact_id,
+              workspaceId: r.workspace_id,
+              userId: r.user_id,
+              email: r.email,
+              attributes: r.attributes,
+              timezone: r.timezone,
+              locale: r.locale,
+            }
+          : null,
+        enrollments: r.enrollments,
+      },
+    ]),
+  );
 }

@@ -7,7 +7,7 @@ import {
 } from '../workflows/index.js';
 import { sqlTime } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
-import { entryVerdict } from './entry-decision.js';
+import { entryVerdict, type PastEnrollmentRow } from './entry-decision.js';
 
 export interface EnrollRequest {
   readonly workspaceId: string;
@@ -21,6 +21,8 @@ export interface EnrollRequest {
    * entry decision then reads the contact's earlier enrollments meanwhile); null: not found.
    */
   readonly facts?: Facts | Promise<Facts | null>;
+  /** The contact's enrollments in this journey, when the caller has just read them. */
+  readonly past?: readonly PastEnrollmentRow[];
 }
 
 type Refusal = Extract<EntryDecision, { enroll: false }>['reason'] | 'contact-not-found';

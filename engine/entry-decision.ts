@@ -39,35 +39,38 @@ export async function entryVerdict(
     readonly contactId: string;
     readonly trigger: EventFacts | null;
     readonly facts?: Facts | Promise<Facts | null>;
+    /** The contact's enrollments in the journey, when the caller has just read them. */
+    readonly past?: readonly PastEnrollmentRow[];
   },
 ): Promise<EntryVerdict> {
   const [facts, past] = await Promise.all([
     request.facts ?? loadContactFacts(sql, request.workspaceId, request.contactId, null),
-    sql
-      .query<{
-        id: string;
-        entry_key: string;
-        status: string;
-        started_ms: number;
-        ended_ms: number | null;
-      }>(
-        `SELECT e.id, e.entry_key, e.status,
+    request.past ??
+      sql
+        .query<{
+          id: string;
+          entry_key: string;
+          status: string;
+          started_ms: number;
+          ended_ms: number | null;
+        }>(
+          `SELECT e.id, e.entry_key, e.status,
                 (extract(epoch FROM e.started_at) * 1000)::float8 AS started_ms,
                 (extract(epoch FROM e.ended_at) * 1000)::float8 AS ended_ms
          FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
          WHERE e.contact_id = $1 AND v.journey_id = $2
          ORDER BY e.started_at, e.id`,
-        [request.contactId, request.journeyId],
-      )
-      .then((rows) =>
-        rows.map((r) => ({
-          id: r.id,
-          entryKey: r.entry_key,
-          status: r.status,
-          startedAtMs: Number(r.started_ms),
-          endedAtMs: r.ended_ms === null ? null : Number(r.ended_ms),
-        })),
-      ),
+          [request.contactId, request.journeyId],
+        )
+        .then((rows) =>
+          rows.map((r) => ({
+            id: r.id,
+            entryKey: r.entry_key,
+            status: r.status,
+            startedAtMs: Number(r.started_ms),
+            endedAtMs: r.ended_ms === null ? null : Number(r.ended_ms),
+          })),
+        ),
   ]);
   if (!facts) return { found: false };
   const decision = decideEntry(request.plan, {

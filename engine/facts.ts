@@ -1,7 +1,7 @@
 import { EMAIL_ACTIVITY_EVENTS, type EmailActivity, type Facts } from '../core/index.js';
 import type { DecayedSum } from '../scoring/index.js';
 import type { Sql } from '../store/index.js';
-import { contactRecords } from './contact-record.js';
+import { contactRecords, type ContactRecord } from './contact-record.js';
 import { contactView, isRecord } from './contact-view.js';
 import { activeScoringPlans, type ActiveScoringPlan } from './scoring-plans.js';
 import { scoreValues } from './stage-update.js';
@@ -10,16 +10,22 @@ import { scoreValues } from './stage-update.js';
  * A fresh snapshot of a contact for conditions (entry rules, branches, goals): attributes and
  * the tags, lists, scores and lifecycle stage, plus — inside an enrollment — which of its
  * emails were sent, opened and clicked. Null when the contact does not exist (erased, or
- * another workspace's). Its reads go out together: one round trip's wait, not three.
+ * another workspace's). Its reads go out together: one round trip's wait, not three. `known`:
+ * the contact's record when the caller has just read it (null: it has none).
  */
 export async function loadContactFacts(
   sql: Sql,
   workspaceId: string,
   contactId: string,
   enrollmentId: string | null,
+  known?: ContactRecord | null,
 ): Promise<Facts | null> {
   const [[contact], emails, stored] = await Promise.all([
-    contactRecords(sql, [contactId], workspaceId),
+    known === undefined
+      ? contactRecords(sql, [contactId], workspaceId)
+      : known?.workspaceId === workspaceId
+        ? [known]
+        : [],
     enrollmentId ? emailActivity(sql, contactId, enrollmentId) : {},
     storedScore(sql, workspaceId, contactId),
   ]);

@@ -1,5 +1,6 @@
 import type { Facts } from '../core/index.js';
 import { contactEventSignal } from '../workflows/index.js';
+import { contactSnapshots, type ContactSnapshot } from './contact-record.js';
 import { isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
@@ -46,15 +47,23 @@ export async function routeEvents(
     if (!event.contactId) results.set(event.id, { enrollments: [], signalled: 0 });
     else byContact.set(event.contactId, [...(byContact.get(event.contactId) ?? []), event]);
   }
-  // Read while the first contacts' journeys and facts are looked up (see routeOne).
-  const running = runningEnrollments(deps, [...byContact.keys()]);
+  // One statement for the batch's contacts: records and enrollments (the running ones hear each
+  // event; a journey's own are its entry history). Read while the first contacts' journeys are
+  // looked up (see routeOne).
+  const snapshots = contactSnapshots(deps.sql, [...byContact.keys()]);
+  const running = snapshots.then(runningOf);
   // Each contact's events in order; different contacts side by side (they share nothing).
   const queue = [...byContact];
   const lane = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [contactId, own] = next;
-      for (const event of own)
-        results.set(event.id, await routeOne(deps, event, contactId, running));
+      // The snapshot serves the contact's first event; later ones of the batch read afresh
+      // what the earlier ones may have changed (traits, enrollments).
+      for (const [i, event] of own.entries())
+        results.set(
+          event.id,
+          await routeOne(deps, event, contactId, running, i === 0 ? snapshots : null),
+        );
     }
   };
   await Promise.all([
@@ -73,6 +82,8 @@ async function routeOne(
   contactId: string,
   /** The running enrollments of the batch's contacts; this routing adds the ones it starts. */
   runningRead: Promise<Map<string, string[]>>,
+  /** The batch's first read, when this is the contact's first event in it. */
+  snapshotRead: Promise<Map<string, ContactSnapshot>> | null,
 ): Promise<RouteResult> {
   const properties = propertiesOf(event);
   const name = event.type === 'track' ? (event.name ?? '') : `$${event.type}`;
@@ -87,7 +98,10 @@ async function routeOne(
   // load while the running enrollments are read and told, and the first entry decision reads
   // the contact's earlier enrollments meanwhile: a round trip's wait each, not one after another.
   const entering = triggered.length > 0 || watchesConditions;
-  const loading = entering ? loadContactFacts(deps.sql, event.workspaceId, contactId, null) : null;
+  const snapshot = snapshotRead ? (await snapshotRead).get(contactId) : undefined;
+  const loading = entering
+    ? loadContactFacts(deps.sql, event.workspaceId, contactId, null, snapshot?.record)
+    : null;
   // Awaited below; this keeps a failure from going unhandled while the signals are sent.
   loading?.catch(() => undefined);
   const running = await runningRead;
@@ -113,6 +127,9 @@ async function routeOne(
       contactId,
       trigger: { eventId: event.id, name: event.name ?? name, properties },
       facts: loading,
+      ...(snapshot
+        ? { past: snapshot.enrollments.filter((e) => e.journeyId === journey.journeyId) }
+        : {}),
     });
     enrollments.push(outcome);
     // Later events of the batch reach the new enrollment like any running one.
@@ -122,19 +139,14 @@ async function routeOne(
   return { enrollments, signalled: told.length };
 }
 
-async function runningEnrollments(
-  deps: EngineDeps,
-  contactIds: readonly string[],
-): Promise<Map<string, string[]>> {
+/** The running enrollments of each contact, oldest first. */
+function runningOf(snapshots: Map<string, ContactSnapshot>): Map<string, string[]> {
   const running = new Map<string, string[]>();
-  if (contactIds.length === 0) return running;
-  const rows = await deps.sql.query<{ id: string; contact_id: string }>(
-    `SELECT id, contact_id FROM enrollments
-     WHERE contact_id = ANY($1::text[]) AND status = ANY($2::text[])
-     ORDER BY started_at, id`,
-    [contactIds, RUNNING_STATUSES],
-  );
-  for (const r of rows) running.set(r.contact_id, [...(running.get(r.contact_id) ?? []), r.id]);
+  const statuses: readonly string[] = RUNNING_STATUSES;
+  for (const [contactId, { enrollments }] of snapshots) {
+    const ids = enrollments.filter((e) => statuses.includes(e.status)).map((e) => e.id);
+    if (ids.length > 0) running.set(contactId, ids);
+  }
   return running;
 }
 
