@@ -4,8 +4,6 @@ import type { EngineDeps } from '../deps.js';
 import { exitSuppressed, recordSystemEvent, unsubscribe } from '../messaging/index.js';
 import { newId } from '../../store/index.js';
 import { isRecord } from '../contact-view.js';
-import { toJson } from '../json.js';
-import { lockContact } from './changes.js';
 import { changeTags } from './tags.js';
 
 export const SUBSCRIPTION_STATUSES = [
@@ -238,7 +236,10 @@ export async function changeSubscription(
  * the `unsubscribed` attribute, so suppression rules that test them no longer hold.
  */
 async function markSubscribed(deps: EngineDeps, contactId: string, source: string) {
-  const contact = await deps.prisma.contact.findUnique({ where: { id: contactId } });
+  const contact = await deps.prisma.contact.findUnique({
+    where: { id: contactId },
+    select: { workspaceId: true },
+  });
   if (!contact) return;
   await changeTags(
     deps.prisma,
@@ -246,13 +247,6 @@ async function markSubscribed(deps: EngineDeps, contactId: string, source: strin
     contactId,
     { add: [], remove: ['unsubscribed'] },
     source,
+    { unsubscribed: undefined },
   );
-  await deps.prisma.$transaction(async (tx) => {
-    await lockContact(tx, contactId);
-    const current = await tx.contact.findUnique({ where: { id: contactId } });
-    if (!current || !isRecord(current.attributes) || !('unsubscribed' in current.attributes))
-      return;
-    const { unsubscribed: _unsubscribed, ...attributes } = current.attributes;
-    await tx.contact.update({ where: { id: contactId }, data: { attributes: toJson(attributes) } });
-  });
 }

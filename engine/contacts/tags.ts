@@ -10,7 +10,8 @@ export type TagsOutcome =
 /**
  * Adds and removes tags under a lock on the contact, so concurrent changes all land, and
  * records the change for the timeline. Tags stay in `attributes.tags`, where conditions
- * (`tags`), scoring and templates read them.
+ * (`tags`), scoring and templates read them. `alongside` sets attributes in the same write
+ * (undefined removes one): a reader never sees the tag without them.
  */
 export async function changeTags(
   prisma: PrismaClient,
@@ -18,6 +19,7 @@ export async function changeTags(
   contactId: string,
   change: { readonly add: readonly string[]; readonly remove: readonly string[] },
   source: string,
+  alongside: Readonly<Record<string, unknown>> = {},
 ): Promise<TagsOutcome> {
   return prisma.$transaction(async (tx) => {
     await lockContact(tx, contactId);
@@ -36,10 +38,15 @@ export async function changeTags(
       after,
       source,
     });
-    if (changed)
+    const next: Record<string, unknown> = { ...attributes, tags: after };
+    for (const [key, value] of Object.entries(alongside))
+      if (value === undefined) delete next[key];
+      else next[key] = value;
+    const alsoChanged = Object.entries(alongside).some(([key, value]) => attributes[key] !== value);
+    if (changed || alsoChanged)
       await tx.contact.update({
         where: { id: contactId },
-        data: { attributes: toJson({ ...attributes, tags: after }) },
+        data: { attributes: toJson(next) },
       });
     return { kind: 'changed', tags: after, changed } as const;
   });

@@ -2,11 +2,8 @@ import { evaluate } from '../../core/index.js';
 import { suppress, type RecipientRef } from '../../mail/index.js';
 import { exitSignal } from '../../workflows/index.js';
 import { RUNNING_STATUSES, signalEnrollment } from '../signal.js';
-import { isRecord } from '../contact-view.js';
-import { lockContact, recordChange } from '../contacts/changes.js';
-import { tagsOf } from '../contacts/tags.js';
+import { changeTags } from '../contacts/tags.js';
 import type { EngineDeps } from '../deps.js';
-import { toJson } from '../json.js';
 import { loadContactFacts } from '../facts.js';
 import { readStoredPlan } from '../stored-plan.js';
 import { recordSystemEvent } from './system-event.js';
@@ -62,20 +59,14 @@ async function markUnsubscribed(
   contactId: string,
   source: string,
 ): Promise<void> {
-  await deps.prisma.$transaction(async (tx) => {
-    await lockContact(tx, contactId);
-    const contact = await tx.contact.findFirst({ where: { id: contactId, workspaceId } });
-    if (!contact) return;
-    const attributes = isRecord(contact.attributes) ? contact.attributes : {};
-    const before = tagsOf(attributes.tags);
-    const after = before.includes('unsubscribed') ? before : [...before, 'unsubscribed'];
-    if (attributes.unsubscribed === true && after === before) return;
-    await tx.contact.update({
-      where: { id: contactId },
-      data: { attributes: toJson({ ...attributes, unsubscribed: true, tags: after }) },
-    });
-    await recordChange(tx, { workspaceId, contactId, attribute: 'tags', before, after, source });
-  });
+  await changeTags(
+    deps.prisma,
+    workspaceId,
+    contactId,
+    { add: ['unsubscribed'], remove: [] },
+    source,
+    { unsubscribed: true },
+  );
 }
 
 /** Sends the exit signal to the contact's running enrollments whose suppression rule holds. */
