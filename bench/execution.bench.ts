@@ -71,6 +71,7 @@ export async function runExecutionBench(): Promise<void> {
         body: JSON.stringify(body),
       });
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
     };
     const temporal = engine.deps.temporal;
     /** Enrollments of a bench journey, or only those with `status`. */
