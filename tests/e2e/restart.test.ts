@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, isPortFree } from '../../runtime/index.js';
-import { eventually } from '../support/engine.js';
 import { startDrumbeat } from '../support/process.js';
-import { apiClient, type ApiClient } from '../support/http.js';
+import { apiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 /**
  * `npm start` as a user runs it: the real command in its own process, stopped with Ctrl-C
@@ -58,11 +58,7 @@ describe('drumbeat start, stopped and started again', () => {
         traits: { email: 'lin@example.com', firstName: 'Lin' },
       });
       await api.post(`/v1/track`, { userId: 'lin', event: 'signed_up' });
-      await eventually(
-        async () => ((await mailbox(api)).length === 1 ? true : undefined),
-        30_000,
-        'the welcome email',
-      );
+      await waitForMail(api, 'lin@example.com', 1, 30_000);
 
       first.kill('SIGINT');
       const exitCode = await new Promise<number | null>((resolve) =>
@@ -84,14 +80,7 @@ describe('drumbeat start, stopped and started again', () => {
         versions: [{ version: 1 }],
       });
 
-      const mails = await eventually(
-        async () => {
-          const data = await mailbox(api);
-          return data.length === 2 ? data : undefined;
-        },
-        60_000,
-        'the tips email after the restart',
-      );
+      const mails = await waitForMail(api, 'lin@example.com', 2, 60_000);
       expect(mails.map((m) => m.subject)).toEqual([
         '3 tips to get started, Lin',
         'Welcome to Drumbeat, Lin!',
@@ -99,8 +88,3 @@ describe('drumbeat start, stopped and started again', () => {
     },
   );
 });
-
-async function mailbox(api: ApiClient): Promise<{ subject: string }[]> {
-  const { body } = await api.get(`/v1/mailbox?to=lin@example.com`);
-  return (body as { data: { subject: string }[] }).data;
-}

@@ -2,13 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
-
-interface MailSummary {
-  id: string;
-  subject: string | null;
-  to: string[];
-  receivedAt: string;
-}
+import { mailboxOf, waitForMail } from '../support/mailbox.js';
 
 /**
  * The foundation slice, end to end through real parts: a definition submitted to the API and
@@ -60,15 +54,7 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
       routing: { enrollments: [{ enrolled: true }] },
     });
 
-    const mails = await eventually(
-      async () => {
-        const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-        const data = (body as { data: MailSummary[] }).data;
-        return data.length >= 2 ? data : undefined;
-      },
-      30_000,
-      'two emails at the sink',
-    );
+    const mails = await waitForMail(api, email, 2, 30_000);
 
     const [tips, welcome] = mails; // newest first
     expect(mails).toHaveLength(2);
@@ -143,16 +129,8 @@ describe.each(databaseVariants())('welcome journey end to end (%s database)', (v
       routing: { enrollments: [{ enrolled: false, reason: 'already-enrolled' }] },
     });
 
-    await eventually(
-      async () => {
-        const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-        return (body as { data: unknown[] }).data.length === 1;
-      },
-      20_000,
-      'the welcome email',
-    );
+    await waitForMail(api, email);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-    expect((body as { data: unknown[] }).data).toHaveLength(1);
+    expect(await mailboxOf(api, email)).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { mailboxOf } from '../support/mailbox.js';
 
 interface ContactBody {
   plan_name?: string;
@@ -72,10 +73,8 @@ describe('contact actions', () => {
     expect(contact).toMatchObject({ plan_name: 'Pro', visits: 3, lifecycleStage: 'mql' });
     expect(contact.tags?.sort()).toEqual(['ebook', 'warm']);
     expect(contact.scores).toEqual({ manual: 15 });
-    const mail = (await api.get(`/v1/mailbox?to=${userId}@example.com`)).body as {
-      data: { subject: string }[];
-    };
-    expect(mail.data.map((m) => m.subject)).toEqual(['You are an MQL']);
+    const mail = await mailboxOf(api, `${userId}@example.com`);
+    expect(mail.map((m) => m.subject)).toEqual(['You are an MQL']);
   });
 
   it('enrolls the contact in another journey and removes it from one', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 /**
  * A send over the frequency cap is deferred, never dropped: the workflow sleeps durably until
@@ -43,18 +44,7 @@ describe('deferred sends on Temporal', () => {
       (track.body as { routing: { enrollments: { enrollmentId: string }[] } }).routing
         .enrollments[0]?.enrollmentId ?? '';
 
-    const mails = await eventually(
-      async () => {
-        const data = (
-          (await api.get(`/v1/mailbox?to=${userId}@example.com`)).body as {
-            data: { subject: string; receivedAt: string }[];
-          }
-        ).data;
-        return data.length === 2 ? data : undefined;
-      },
-      30_000,
-      'both emails',
-    );
+    const mails = await waitForMail(api, `${userId}@example.com`, 2, 30_000);
     const [second, first] = mails;
     expect(
       Date.parse(second?.receivedAt ?? '') - Date.parse(first?.receivedAt ?? ''),

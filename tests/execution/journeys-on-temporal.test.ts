@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contactEventSignal } from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { mailboxOf } from '../support/mailbox.js';
 
-interface Mail {
-  subject: string;
-}
 interface Enrollment {
   id: string;
   status: string;
@@ -56,9 +54,9 @@ describe('journeys on Temporal', () => {
       routing: { enrollments: { enrolled: boolean; enrollmentId: string | null }[] };
     };
   }
-  async function mails(email: string): Promise<string[]> {
-    const { body } = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-    return (body as { data: Mail[] }).data.map((m) => m.subject).reverse();
+  /** The subjects of the mail to `email`, oldest first. */
+  async function mails(email: string): Promise<(string | null)[]> {
+    return (await mailboxOf(api, email)).map((m) => m.subject).reverse();
   }
   async function enrollmentOf(userId: string, journey: string): Promise<Enrollment> {
     const { body } = await api.get(`/v1/contacts/${userId}`);

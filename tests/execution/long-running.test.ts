@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJourney, validateJourney } from '../../definitions/index.js';
 import { newId } from '../../store/index.js';
 import { contactEventSignal, journeyWorkflow } from '../../workflows/index.js';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { mailboxOf, waitForMail } from '../support/mailbox.js';
 
 /**
  * A journey that loops keeps its history bounded: the workflow continues as new at a wait,
@@ -84,13 +85,7 @@ describe('long-running journeys', () => {
       ],
     });
 
-    const mailbox = async () =>
-      (
-        (await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`)).body as {
-          data: { messageId: string }[];
-        }
-      ).data;
-    await eventually(async () => (await mailbox()).length >= 8, 60_000, 'eight digests');
+    await waitForMail(api, email, 8, 60_000);
     await handle.signal(contactEventSignal, { id: `stop-${s}`, name: `stop_${s}`, properties: {} });
     const result = await handle.result();
     expect(result.outcome).toBe('exited');
@@ -99,7 +94,7 @@ describe('long-running journeys', () => {
     expect(description.runId, 'the last run is not the first one').not.toBe(
       handle.firstExecutionRunId,
     );
-    const sent = await mailbox();
+    const sent = await mailboxOf(api, email);
     expect(new Set(sent.map((m) => m.messageId)).size).toBe(sent.length);
     const log = await prisma.enrollmentLogEntry.findMany({
       where: { enrollmentId },

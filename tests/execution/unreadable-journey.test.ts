@@ -6,6 +6,7 @@ import { examplePlan, JOURNEY_EXAMPLES } from '../core/examples.js';
 import { createWorkspace, type OtherWorkspace } from '../api/workspaces.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 describe('reading a stored plan', () => {
   it.each(JOURNEY_EXAMPLES)('reads the compiled plan of %s as stored', (file) => {
@@ -113,11 +114,7 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
     // Past the two seconds the workspace's journeys are cached for: read from the store again.
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     expect((await signUp()).status).toBe(200);
-    const mail = await eventually(async () => {
-      const res = await apiClient(engine).get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: { subject: string }[] }).data;
-      return data.length > 0 ? data : null;
-    });
+    const mail = await waitForMail(apiClient(engine), email);
     expect(mail.map((m) => m.subject)).toEqual(['Welcome to Drumbeat, Ada!']);
 
     // Logged once with the journey's id however many events pass it by, and counted once.
@@ -164,11 +161,7 @@ describe.each(databaseVariants())('an unreadable stored journey (%s database)', 
       ],
     });
     expect((await signUp()).status).toBe(200);
-    const tips = await eventually(async () => {
-      const res = await apiClient(engine).get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: { subject: string }[] }).data;
-      return data.length > 1 ? data : null;
-    });
+    const tips = await waitForMail(apiClient(engine), email, 2);
     expect(tips.map((m) => m.subject)).toContain('3 tips to get started, Ada');
 
     // A contact still enrolled on the unreadable version can unsubscribe: that enrollment's

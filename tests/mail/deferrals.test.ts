@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, type OtherWorkspace } from '../api/workspaces.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { mailboxOf, waitForMail } from '../support/mailbox.js';
 
 interface Deferral {
   stepId: string;
@@ -106,8 +107,7 @@ describe.each(databaseVariants())('deferrals in the enrollment API (%s database)
       }),
     ]);
     expect(body.status).toBe('active');
-    const mailbox = await operator.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-    expect((mailbox.body as { data: unknown[] }).data).toEqual([]);
+    expect(await mailboxOf(operator, email)).toEqual([]);
 
     // Another workspace cannot read the enrollment, deferrals included.
     const other = await createWorkspace(operator, `Other ${uniqueSuffix()}`);
@@ -125,14 +125,7 @@ describe.each(databaseVariants())('deferrals in the enrollment API (%s database)
       { id: 'first', type: 'sendEmail', template: 'welcome' },
       { id: 'second', type: 'sendEmail', template: 'tips' },
     ]);
-    await eventually(
-      async () => {
-        const res = await operator.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-        return (res.body as { data: unknown[] }).data.length === 2;
-      },
-      20_000,
-      'both emails',
-    );
+    await waitForMail(operator, email, 2);
     const body = await eventually(
       async () => {
         const b = await enrollmentOf(ws, enrollmentId);

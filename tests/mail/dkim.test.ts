@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { dkimVerify } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config/index.js';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 const DOMAIN = 'news.example.com';
 const SELECTOR = 'drumbeat2026';
@@ -157,11 +158,7 @@ describe('DKIM signing', () => {
       });
       await api.post('/v1/track', { userId: `u-${suffix}`, event });
 
-      const [message] = await eventually(async () => {
-        const res = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-        const data = (res.body as { data: { id: string }[] }).data;
-        return data.length > 0 ? data : null;
-      });
+      const [message] = await waitForMail(api, email);
       const raw = await (await api.request('GET', `/v1/mailbox/${message?.id ?? ''}/raw`)).text();
       expect(raw).toMatch(/^DKIM-Signature: /m);
 

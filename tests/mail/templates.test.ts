@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplates, TemplateError, type TemplateStore } from '../../mail/index.js';
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { mailboxOf } from '../support/mailbox.js';
 
 /** Templates: layouts, partials, helpers in the contact's locale and zone, CSS inlined, RTL. */
 describe('email templates', () => {
@@ -149,8 +150,6 @@ describe('templates API', () => {
     });
     expect(broken.status).toBe(422);
     expect(broken.contentType).toMatch(/problem\+json/);
-    expect(
-      (await api.get(`/v1/mailbox?to=${encodeURIComponent('preview@example.com')}`)).body,
-    ).toEqual({ data: [] });
+    expect(await mailboxOf(api, 'preview@example.com')).toEqual([]);
   });
 });

@@ -3,8 +3,9 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkSigner } from '../../mail/index.js';
 import { createWorkspace, type OtherWorkspace } from '../api/workspaces.js';
-import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 const SECRET_KEY = 'tracking-test-secret-key-0123456789abcdef';
 const PRICING = 'https://shop.example.com/pricing?plan=pro&ref=mail';
@@ -85,11 +86,7 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
     await ws.api.post('/v1/identify', { userId, traits: { email, firstName: 'Noor' } });
     const tracked = await ws.api.post('/v1/track', { userId, event });
     expect(tracked.status).toBe(200);
-    const [message] = await eventually(async () => {
-      const res = await operator.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: { id: string }[] }).data;
-      return data.length > 0 ? data : null;
-    });
+    const [message] = await waitForMail(operator, email);
     const raw = await (
       await operator.request('GET', `/v1/mailbox/${message?.id ?? ''}/raw`)
     ).text();
@@ -323,20 +320,12 @@ describe.each(databaseVariants())('open and click tracking (%s database)', (vari
       });
       expect(visit.status).toBe(200);
     }
-    const subjects = async (email: string) => {
-      const res = await operator.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: { subject: string | null }[] }).data;
-      return data.length === 2 ? data.map((m) => m.subject).sort() : null;
-    };
-    expect(
-      await eventually(() => subjects(reader.email), 15_000, "the reader's follow-up"),
-    ).toEqual(['Glad you had a look', 'Your offer, Noor']);
-    expect(
-      await eventually(() => subjects(clicker.email), 15_000, "the clicker's follow-up"),
-    ).toEqual(['Any questions?', 'Your offer, Noor']);
-    expect(
-      await eventually(() => subjects(skipper.email), 15_000, "the skipper's follow-up"),
-    ).toEqual(['Did you see your offer?', 'Your offer, Noor']);
+    // The offer and the follow-up.
+    const subjects = async (email: string) =>
+      (await waitForMail(operator, email, 2, 15_000)).map((m) => m.subject).sort();
+    expect(await subjects(reader.email)).toEqual(['Glad you had a look', 'Your offer, Noor']);
+    expect(await subjects(clicker.email)).toEqual(['Any questions?', 'Your offer, Noor']);
+    expect(await subjects(skipper.email)).toEqual(['Did you see your offer?', 'Your offer, Noor']);
   });
 
   it('adds no pixel and leaves links alone when the workspace has tracking off', async () => {

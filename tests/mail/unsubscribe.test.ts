@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 interface ScoreBody {
   scores: {
@@ -9,12 +10,6 @@ interface ScoreBody {
     engagement: number;
     explanation: { engagement: { rule: string; events: number; points: number }[] };
   }[];
-}
-
-interface MailSummary {
-  id: string;
-  subject: string | null;
-  to: string[];
 }
 
 /**
@@ -74,11 +69,7 @@ describe.each(databaseVariants())('unsubscribe flow (%s database)', (variant) =>
     ).toBe(200);
     expect((await api.post('/v1/track', { userId: `u-${suffix}`, event })).status).toBe(200);
 
-    const [message] = await eventually(async () => {
-      const res = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: MailSummary[] }).data;
-      return data.length > 0 ? data : null;
-    });
+    const [message] = await waitForMail(api, email);
     const before = await scoreOf();
     expect(before?.explanation.engagement.map((r) => r.rule)).not.toContain('unsubscribed');
     const raw = await (await api.request('GET', `/v1/mailbox/${message?.id ?? ''}/raw`)).text();

@@ -4,6 +4,7 @@ import type { Mailer } from '../../mail/index.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from '../mail/support.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 interface Task {
   id: string;
@@ -275,15 +276,7 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     const completed = await api.post(`/v1/tasks/${task.id}/complete`, {});
     expect(completed.status).toBe(200);
     expect((completed.body as Task).status).toBe('done');
-    const mail = await eventually(
-      async () => {
-        const res = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-        const data = (res.body as { data: unknown[] }).data;
-        return data.length > 0 ? data : null;
-      },
-      20_000,
-      'the email after the task was completed',
-    );
+    const mail = await waitForMail(api, email);
     expect(mail).toHaveLength(1);
   });
 });

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -72,11 +73,7 @@ describe('webhook action', () => {
     await api.post('/v1/identify', { userId: `u-${suffix}`, traits: { email, firstName: 'Lin' } });
     await api.post('/v1/track', { userId: `u-${suffix}`, event, properties: { plan: 'Pro' } });
 
-    const mail = await eventually(async () => {
-      const res = await api.get(`/v1/mailbox?to=${encodeURIComponent(email)}`);
-      const data = (res.body as { data: { subject: string }[] }).data;
-      return data.length > 0 ? data : null;
-    }, 25_000);
+    const mail = await waitForMail(api, email, 1, 25_000);
     expect(mail.map((m) => m.subject)).toEqual(['3 tips to get started, Lin']);
     expect(received).toHaveLength(2);
 
