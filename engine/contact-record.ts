@@ -33,7 +33,11 @@ export async function contactRecords(
       : `SELECT ${COLUMNS} FROM contacts WHERE id = ANY($1::text[]) AND workspace_id = $2`,
     workspaceId === undefined ? [ids] : [ids, workspaceId],
   );
-  return rows.map((r) => ({
+  return rows.map(recordOf);
+}
+
+function recordOf(r: ContactRow): ContactRecord {
+  return {
     id: r.id,
     workspaceId: r.workspace_id,
     userId: r.user_id,
@@ -41,7 +45,7 @@ export async function contactRecords(
     attributes: r.attributes,
     timezone: r.timezone,
     locale: r.locale,
-  }));
+  };
 }
 
 /**
@@ -61,13 +65,9 @@ export async function contactSnapshots(
 ): Promise<Map<string, ContactSnapshot>> {
   if (ids.length === 0) return new Map();
   const rows = await sql.query<
-    Omit<ContactRow, 'id'> & {
-      readonly contact_id: string;
-      readonly found: boolean;
-      readonly enrollments: ContactSnapshot['enrollments'];
-    }
+    ContactRow & { readonly found: boolean; readonly enrollments: ContactSnapshot['enrollments'] }
   >(
-    `SELECT i.id AS contact_id, c.id IS NOT NULL AS found, c.workspace_id, c.user_id, c.email,
+    `SELECT i.id, c.id IS NOT NULL AS found, c.workspace_id, c.user_id, c.email,
        c.attributes, c.timezone, c.locale,
        coalesce((
          SELECT json_agg(json_build_object(
@@ -80,22 +80,6 @@ export async function contactSnapshots(
     [ids],
   );
   return new Map(
-    rows.map((r) => [
-      r.contact_id,
-      {
-        record: r.found
-          ? {
-              id: r.contact_id,
-              workspaceId: r.workspace_id,
-              userId: r.user_id,
-              email: r.email,
-              attributes: r.attributes,
-              timezone: r.timezone,
-              locale: r.locale,
-            }
-          : null,
-        enrollments: r.enrollments,
-      },
-    ]),
+    rows.map((r) => [r.id, { record: r.found ? recordOf(r) : null, enrollments: r.enrollments }]),
   );
 }

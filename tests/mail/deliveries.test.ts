@@ -15,7 +15,8 @@ interface TimelineItem {
  * the Message-ID of the email a real SMTP server in the test process received. It becomes the
  * contact's `email.delivered` event for the enrollment and step that sent the email, so
  * `emailActivity` sees `delivered` on that step; it suppresses nothing. A delivery is only
- * about one email: a report that cannot be tied to one is refused, and nothing is recorded.
+ * about one email: one without a Message-ID refuses the batch; one naming an email Drumbeat
+ * did not send is left out, and the reports beside it still apply.
  */
 describe.each(databaseVariants())('deliveries from the relay webhook (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
