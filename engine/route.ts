@@ -32,9 +32,9 @@ export interface RoutableEvent {
  * Drives everything a batch of stored events causes, each contact's in their order: running
  * enrollments of the contact hear about each event (waits for events, goals, exits,
  * suppression), then the journeys it triggers enroll the contact. Statements are per batch,
- * not per event: one read of the contacts' running enrollments and one write marking the
- * events routed, after all of that, so a crash in between means a re-route, which the event
- * id (deduplicated inside each workflow) and the enrollment ids make harmless.
+ * not per event: one read of the contacts (records and enrollments, `contactSnapshots`) and one
+ * write marking the events routed, after all of that, so a crash in between means a re-route,
+ * which the event id (deduplicated inside each workflow) and the enrollment ids make harmless.
  */
 export async function routeEvents(
   deps: EngineDeps,
@@ -94,9 +94,11 @@ async function routeOne(
       : Promise.resolve([]),
     hasConditionTriggers(deps, event.workspaceId),
   ]);
-  // The contact's facts are read once for this event and shared by every entry decision. They
-  // load while the running enrollments are read and told, and the first entry decision reads
-  // the contact's earlier enrollments meanwhile: a round trip's wait each, not one after another.
+  // The contact's facts are read once for this event and shared by every entry decision. For
+  // the contact's first event of the batch they come from the snapshot (no statement unless a
+  // scoring model is active), as do its earlier enrollments in each journey; for a later one
+  // they load while the running enrollments are told, and each entry decision reads the
+  // contact's earlier enrollments meanwhile.
   const entering = triggered.length > 0 || watchesConditions;
   const snapshot = snapshotRead ? (await snapshotRead).get(contactId) : undefined;
   const loading = entering

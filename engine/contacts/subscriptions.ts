@@ -218,7 +218,7 @@ export async function changeSubscription(
         return { removed: count, everything: all !== null };
       });
       if (removed === 0) return { kind: 'changed', changed: false };
-      if (scope === '*' || everything) await markSubscribed(deps, contact.id, source);
+      if (scope === '*' || everything) await markSubscribed(deps, contact, source);
       await recordSystemEvent(deps, {
         workspaceId,
         contactId: contact.id,
@@ -235,16 +235,15 @@ export async function changeSubscription(
  * Undoes what an unsubscribe from everything set for conditions: the `unsubscribed` tag and
  * the `unsubscribed` attribute, so suppression rules that test them no longer hold.
  */
-async function markSubscribed(deps: EngineDeps, contactId: string, source: string) {
-  const contact = await deps.prisma.contact.findUnique({
-    where: { id: contactId },
-    select: { workspaceId: true },
-  });
-  if (!contact) return;
+async function markSubscribed(
+  deps: EngineDeps,
+  contact: Pick<Contact, 'id' | 'workspaceId'>,
+  source: string,
+) {
   await changeTags(
     deps.prisma,
     contact.workspaceId,
-    contactId,
+    contact.id,
     { add: [], remove: ['unsubscribed'] },
     source,
     { unsubscribed: undefined },
