@@ -36,11 +36,29 @@ export function readCpu(named: Readonly<Record<number, string>> = {}): CpuReadin
   return seconds;
 }
 
-/** "temporal 3.1 s, postgres 0.8 s, ..." for what each used since `before` (0.1 s and up). */
-export function cpuSince(before: CpuReading, named: Readonly<Record<number, string>> = {}): string {
-  const after = readCpu(named);
-  return [...after]
-    .map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
+/**
+ * Times one phase of `count` operations: returns its rate per second, and adds the CPU each
+ * process used meanwhile to `into` (seconds), so rounds of a phase sum up.
+ */
+export async function timedPhase(
+  into: Map<string, number>,
+  count: number,
+  work: () => Promise<void>,
+  named: Readonly<Record<number, string>> = {},
+): Promise<number> {
+  const before = readCpu(named);
+  const start = performance.now();
+  await work();
+  const rate = count / ((performance.now() - start) / 1000);
+  for (const [name, seconds] of readCpu(named))
+    into.set(name, (into.get(name) ?? 0) + seconds - (before.get(name) ?? 0));
+  return rate;
+}
+
+/** "temporal 3.1 s, postgres 0.8 s, ..." per round: the totals over `rounds` (0.1 s and up). */
+export function formatCpu(seconds: ReadonlyMap<string, number>, rounds = 1): string {
+  return [...seconds]
+    .map(([name, s]) => [name, s / rounds] as const)
     .filter(([, s]) => s >= 0.1)
     .sort((a, b) => b[1] - a[1])
     .map(([name, s]) => `${name} ${s.toFixed(1)} s`)

@@ -1,9 +1,8 @@
-import { pool, scratchDatabase } from './support.js';
+import { pool, scratchDatabase, startEnvelopeSink } from './support.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { SMTPServer } from 'smtp-server';
 import { sendEmail } from '../activities/send-email.activity.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { createMailer, loadTemplates, type Mailer, type OutgoingEmail } from '../mail/index.js';
@@ -34,21 +33,8 @@ const ROUNDS = Number(process.env.BENCH_EMAIL_ROUNDS ?? 4);
 export async function runEmailBench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'drumbeat-email-bench-'));
   let received = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        received++;
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.server.address();
-  const smtpUrl = `smtp://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const sink = await startEnvelopeSink(() => received++);
+  const smtpUrl = sink.url;
   const scratch = process.env.BENCH_EMAIL_EMBEDDED ? null : await scratchDatabase('drumbeat_email');
   const url = scratch?.url;
   const database = await openDatabase(
@@ -146,7 +132,7 @@ export async function runEmailBench(): Promise<void> {
     mailer.close();
     await database.close();
     await scratch?.drop();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await sink.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

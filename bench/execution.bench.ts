@@ -1,4 +1,4 @@
-import { pool } from './support.js';
+import { pool, startEnvelopeSink } from './support.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -7,16 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../config/index.js';
-import { startSmtpSink } from '../mail/index.js';
 import { startEngine, type RunningEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { awaitSignalWorkflow, echoWorkflow, pokeSignal } from '../workflows/index.js';
-import { cpuSince, readCpu } from './cpu-split.js';
-import { ms, percentile, ratio } from './stats.js';
+import { formatCpu, timedPhase } from './cpu-split.js';
+import { alternateRounds, ms, percentile, ratio, roundsRatio } from './stats.js';
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const REACTIONS = Number(process.env.BENCH_REACTIONS ?? 40);
+const ENROLL_ROUNDS = Number(process.env.BENCH_ENROLL_ROUNDS ?? 3);
+/** Enrollments and raw starts made before the measured rounds. */
+const WARMUP = Number(process.env.BENCH_ENROLL_WARMUP ?? 100);
+const REACTIONS = Number(process.env.BENCH_REACTIONS ?? 200);
 const WAITING = Number(process.env.BENCH_WAITING ?? 3000);
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -44,10 +46,9 @@ export async function runExecutionBench(): Promise<void> {
     dbFile: join(dir, 'temporal.db'),
   });
   const arrivals = new Map<string, (at: number) => void>();
-  const sink = await startSmtpSink({
-    port: 0,
-    onMessage: (mail) => mail.to.forEach((to) => arrivals.get(to)?.(performance.now())),
-  });
+  const sink = await startEnvelopeSink((to) =>
+    to.forEach((address) => arrivals.get(address)?.(performance.now())),
+  );
   const env = {
     DATA_DIR: dir,
     DATABASE_URL: dbUrl.toString(),
@@ -94,46 +95,65 @@ export async function runExecutionBench(): Promise<void> {
       triggers: [{ type: 'event', event: 'bench_enroll' }],
       steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
     });
-    const users = Array.from({ length: ENROLLMENTS }, () => `u-${randomUUID()}`);
-    await pool(users, CONCURRENCY, (u) =>
-      post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } }),
-    );
     const named = { [process.pid]: 'API + clients', [worker.pid ?? 0]: 'worker' };
-    let cpu = readCpu(named);
-    let start = performance.now();
-    await pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' }));
-    const enrollRate = ENROLLMENTS / ((performance.now() - start) / 1000);
-    const enrollCpu = cpuSince(cpu, named);
-    // The raw starts begin on an idle server: the journeys just enrolled (each sends its email)
-    // would otherwise still be running and slow them down, flattering the ratio.
-    const drain = performance.now();
-    while ((await enrollmentsOf('bench-enroll', 'completed')) < ENROLLMENTS) {
-      if (performance.now() - drain > 300_000)
-        throw new Error('the enrolled journeys did not finish within 5 minutes');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    const drainSeconds = (performance.now() - drain) / 1000;
-    cpu = readCpu(named);
-    start = performance.now();
-    await pool(users, CONCURRENCY, () =>
-      temporal.workflow.start(echoWorkflow, {
-        taskQueue: 'bench-exec',
-        workflowId: `raw-${randomUUID()}`,
-        args: ['x'],
-      }),
-    );
-    const rawRate = ENROLLMENTS / ((performance.now() - start) / 1000);
-    const rawCpu = cpuSince(cpu, named);
+    const cpu = { api: new Map<string, number>(), raw: new Map<string, number>() };
+    let enrolled = 0;
+    let drainSeconds = 0;
+    const phase = (into: Map<string, number>, count: number, work: () => Promise<void>) =>
+      timedPhase(into, count, work, named);
+    const enrollPhase = async (count = ENROLLMENTS) => {
+      const users = Array.from({ length: count }, () => `u-${randomUUID()}`);
+      await pool(users, CONCURRENCY, (u) =>
+        post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } }),
+      );
+      const rate = await phase(cpu.api, count, () =>
+        pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' })),
+      );
+      enrolled += count;
+      // Whatever runs next begins on an idle server: the journeys just enrolled (each sends its
+      // email) would otherwise still be running and slow the raw starts down.
+      const drain = performance.now();
+      while ((await enrollmentsOf('bench-enroll', 'completed')) < enrolled) {
+        if (performance.now() - drain > 300_000)
+          throw new Error('the enrolled journeys did not finish within 5 minutes');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      drainSeconds += (performance.now() - drain) / 1000;
+      return rate;
+    };
+    const rawPhase = (count = ENROLLMENTS) =>
+      phase(cpu.raw, count, () =>
+        pool(
+          Array.from({ length: count }, () => `raw-${randomUUID()}`),
+          CONCURRENCY,
+          (workflowId) =>
+            temporal.workflow.start(echoWorkflow, {
+              taskQueue: 'bench-exec',
+              workflowId,
+              args: ['x'],
+            }),
+        ),
+      );
+    // Warm-up, not measured: the first enrollments of a run pay for cold code paths, caches and
+    // connections in the API, the worker and the server, which the raw side would not.
+    await enrollPhase(WARMUP);
+    await rawPhase(WARMUP);
+    for (const into of [cpu.api, cpu.raw]) into.clear();
+    const rounds = await alternateRounds(ENROLL_ROUNDS, enrollPhase, rawPhase);
     console.log(`\nJourney execution on Temporal (worker process on PostgreSQL)`);
     console.log(
-      `  enrollments through the API   ${enrollRate.toFixed(0)}/s  (${ENROLLMENTS} contacts, ${CONCURRENCY} concurrent clients)`,
+      `  enrollment throughput, ${ENROLL_ROUNDS} rounds of ${ENROLLMENTS} each side, ${CONCURRENCY} concurrent clients (raw starts on a drained server; journeys drained ${drainSeconds.toFixed(1)} s in all)`,
+    );
+    rounds.forEach((r, i) =>
+      console.log(
+        `  round ${i + 1}: enrollments through the API ${r.api.toFixed(0)}/s, raw workflow.start (empty) ${r.raw.toFixed(0)}/s = ${ratio(r.api, r.raw)}`,
+      ),
     );
     console.log(
-      `  raw workflow.start (empty)    ${rawRate.toFixed(0)}/s  (after the enrolled journeys finished, ${drainSeconds.toFixed(1)} s later)`,
+      `  ratio                         ${roundsRatio(rounds)}   (target >= 0.8x, median)`,
     );
-    console.log(`  ratio                         ${ratio(enrollRate, rawRate)}   (target >= 0.8x)`);
-    console.log(`  CPU while enrolling: ${enrollCpu}`);
-    console.log(`  CPU while starting raw: ${rawCpu}`);
+    console.log(`  CPU per enrolling phase: ${formatCpu(cpu.api, ENROLL_ROUNDS)}`);
+    console.log(`  CPU per raw phase: ${formatCpu(cpu.raw, ENROLL_ROUNDS)}`);
 
     // 2. Reaction latency.
     await post('/v1/journeys', {
@@ -181,6 +201,15 @@ export async function runExecutionBench(): Promise<void> {
     console.log(
       `  reaction: event accepted -> action done   p50 ${ms(percentile(reaction, 50))}  p99 ${ms(percentile(reaction, 99))}`,
     );
+    const slowest = (samples: number[]) =>
+      [...samples]
+        .sort((a, b) => b - a)
+        .slice(0, 3)
+        .map((v) => v.toFixed(0))
+        .join(', ');
+    console.log(
+      `  slowest three: reaction ${slowest(reaction)} ms; raw ${slowest(raw)} ms (${reaction.length} samples each)`,
+    );
     console.log(
       `  raw signal round trip                     p50 ${ms(percentile(raw, 50))}  p99 ${ms(percentile(raw, 99))}`,
     );
@@ -209,7 +238,7 @@ export async function runExecutionBench(): Promise<void> {
       sleepers.slice(i * 100, i * 100 + 100),
     );
     const sampleEvery = Math.max(1, Math.ceil(chunks.length / 8));
-    start = performance.now();
+    const start = performance.now();
     for (let i = 0; i < chunks.length; i += sampleEvery) {
       await pool(chunks.slice(i, i + sampleEvery), 4, (chunk) =>
         post('/v1/batch', {

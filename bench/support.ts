@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
 
 /** Helpers the benchmarks share: bounded concurrency and a scratch PostgreSQL database. */
 
@@ -46,5 +47,36 @@ export async function scratchDatabase(
       await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await c.end();
     },
+  };
+}
+
+/**
+ * The benches' stand-in for the recipients' mail server: an SMTP server that reads each message
+ * and reports its envelope recipients, without parsing the MIME body. A real recipient's server
+ * is another machine; here it shares the cores with what is measured, so it does no more than
+ * the benches need (the engine's own sink parses every message for the dev mailbox, a few
+ * milliseconds of CPU each).
+ */
+export async function startEnvelopeSink(
+  onDelivered: (to: readonly string[]) => void = () => undefined,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        onDelivered(session.envelope.rcptTo.map((r) => r.address));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
