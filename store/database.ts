@@ -6,6 +6,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { applyMigrations, type SqlRunner } from './migrate.js';
 import { pgliteSql, postgresSql, type Sql } from './sql.js';
+import { isUniqueViolation } from './unique-violation.js';
 
 export type DatabaseKind = 'embedded' | 'postgres';
 
@@ -35,11 +36,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     options.kind === 'embedded'
       ? await openEmbedded(options.dataDir)
       : await openPostgres(options.url, options.poolSize);
-  await db.prisma.workspace.upsert({
-    where: { id: DEFAULT_WORKSPACE_ID },
-    create: { id: DEFAULT_WORKSPACE_ID, name: 'Default workspace' },
-    update: {},
-  });
+  // Prisma's upsert reads, then inserts: a process opening the same new database at the same
+  // moment (the API and a worker starting together) may insert first, which is as good.
+  await db.prisma.workspace
+    .upsert({
+      where: { id: DEFAULT_WORKSPACE_ID },
+      create: { id: DEFAULT_WORKSPACE_ID, name: 'Default workspace' },
+      update: {},
+    })
+    .catch((error: unknown) => {
+      if (!isUniqueViolation(error)) throw error;
+    });
   return db;
 }
 

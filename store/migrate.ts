@@ -17,7 +17,9 @@ export const MIGRATIONS_DIR = new URL('../prisma/migrations/', import.meta.url).
  * in a transaction; a lock keeps two processes starting at once from both applying it.
  */
 export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Promise<string[]> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+  // Under the lock too: two processes creating the table at once collide in the catalog.
+  await locked(db, () =>
+    db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id" VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum" VARCHAR(64) NOT NULL,
     "finished_at" TIMESTAMPTZ,
@@ -26,7 +28,8 @@ export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Prom
     "rolled_back_at" TIMESTAMPTZ,
     "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-  )`);
+  )`),
+  );
   const names = (await readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
@@ -35,9 +38,7 @@ export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Prom
   for (const name of names) {
     const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
     const checksum = createHash('sha256').update(sql).digest('hex');
-    await db.exec('BEGIN');
-    try {
-      await db.exec('SELECT pg_advisory_xact_lock(727274)');
+    await locked(db, async () => {
       const done = await db.query<{ checksum: string }>(
         'SELECT checksum FROM "_prisma_migrations" WHERE migration_name = $1 AND finished_at IS NOT NULL AND rolled_back_at IS NULL',
         [name],
@@ -54,11 +55,20 @@ export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Prom
           `Migration ${name} was changed after it was applied; add a new migration instead.`,
         );
       }
-      await db.exec('COMMIT');
-    } catch (error) {
-      await db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
   return applied;
+}
+
+/** Runs `work` in a transaction holding the migrations' lock (one process at a time). */
+async function locked(db: SqlRunner, work: () => Promise<void>): Promise<void> {
+  await db.exec('BEGIN');
+  try {
+    await db.exec('SELECT pg_advisory_xact_lock(727274)');
+    await work();
+    await db.exec('COMMIT');
+  } catch (error) {
+    await db.exec('ROLLBACK');
+    throw error;
+  }
 }

@@ -69,6 +69,34 @@ describe('database migrations', () => {
   });
 });
 
+describe('opening a new database', () => {
+  it('works from two processes at once (the API and a worker starting together)', async (ctx) => {
+    const postgresUrl = inject('postgresUrl');
+    if (!postgresUrl) return ctx.skip();
+    const scratch = await scratchDatabase(postgresUrl, `together_${process.pid}`);
+    const url = new URL(postgresUrl);
+    url.pathname = `/${url.pathname.slice(1)}_together_${process.pid}`;
+    try {
+      // Pairs racing to make the default workspace of a database without one (the first pair
+      // also races to migrate it).
+      for (let i = 0; i < 10; i++) {
+        if (i > 0) await scratch.client.query('DELETE FROM workspaces');
+        const both = await Promise.all([
+          openDatabase({ kind: 'postgres', url: url.toString() }),
+          openDatabase({ kind: 'postgres', url: url.toString() }),
+        ]);
+        await Promise.all(both.map((db) => db.close()));
+        const { rows } = await scratch.client.query<{ n: string }>(
+          'SELECT count(*) AS n FROM workspaces',
+        );
+        expect(Number(rows[0]?.n)).toBe(1);
+      }
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
+
 async function scratchDatabase(
   baseUrl: string,
   suffix: string,
