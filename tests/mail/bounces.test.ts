@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWorkspace } from '../api/workspaces.js';
-import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
-import { startCapture, type Capture } from './support.js';
+import { engineWithCapture } from './support.js';
 
 interface TimelineItem {
   kind: string;
@@ -18,21 +18,11 @@ interface TimelineItem {
  * Message-ID reaches the enrollment that sent it: `emailActivity` sees it on that step.
  */
 describe.each(databaseVariants())('bounces from the relay webhook (%s database)', (variant) => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let capture: Capture;
-
-  beforeAll(async () => {
-    capture = await startCapture();
-    engine = await startTestEngine(variant, { SMTP_URL: capture.url });
-  });
-  afterAll(async () => {
-    await engine?.cleanup();
-    await capture?.stop();
-  });
+  const suite = engineWithCapture(variant);
 
   it('suppresses a hard-bounced address, records email.bounced, and sends it no more marketing email', async () => {
     const suffix = uniqueSuffix();
-    const ws = await createWorkspace(apiClient(engine), `Bounces ${suffix}`);
+    const ws = await createWorkspace(apiClient(suite.engine), `Bounces ${suffix}`);
     const event = `promo_${suffix}`;
     const published = await ws.api.post('/v1/journeys', {
       id: `promo-${suffix}`,
@@ -77,7 +67,7 @@ describe.each(databaseVariants())('bounces from the relay webhook (%s database)'
 
     for (const userId of [`gone-${suffix}`, `kept-${suffix}`])
       expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
-    expect(await capture.waitFor(kept)).toHaveLength(1);
+    expect(await suite.capture.waitFor(kept)).toHaveLength(1);
     // The bounced contact's send step ran and was skipped for the suppression.
     const skipped = await eventually(
       async () =>
@@ -89,14 +79,14 @@ describe.each(databaseVariants())('bounces from the relay webhook (%s database)'
     );
     expect(skipped.detail).toMatchObject({ result: { status: 'suppressed', reason: 'bounced' } });
     const arrived = (address: string) =>
-      capture.messages.filter((m) => m.to.some((to) => to.toLowerCase() === address));
+      suite.capture.messages.filter((m) => m.to.some((to) => to.toLowerCase() === address));
     expect(arrived(kept)).toHaveLength(1);
     expect(arrived(gone)).toHaveLength(0);
   });
 
   it('a bounce or a complaint naming the email takes the journey down that branch of emailActivity', async () => {
     const suffix = uniqueSuffix();
-    const ws = await createWorkspace(apiClient(engine), `Bounce branches ${suffix}`);
+    const ws = await createWorkspace(apiClient(suite.engine), `Bounce branches ${suffix}`);
     const event = `offer_${suffix}`;
     // Sends the offer, gives the relay until the contact is next seen, then follows up
     // according to what became of the offer (no suppression rule: the journey goes on).
@@ -150,7 +140,7 @@ describe.each(databaseVariants())('bounces from the relay webhook (%s database)'
     const [bouncer, complainer, reader] = people;
     if (!bouncer || !complainer || !reader) throw new Error('three contacts');
     const messageIdTo = async (email: string) => {
-      const [arrived] = await capture.waitFor(email);
+      const [arrived] = await suite.capture.waitFor(email);
       const id = arrived?.parsed.messageId;
       if (!id) throw new Error(`no Message-ID on the email to ${email}`);
       return id;

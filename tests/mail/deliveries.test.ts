@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectProblem } from '../contacts/support.js';
 import { createWorkspace } from '../api/workspaces.js';
-import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
-import { startCapture, type Capture } from './support.js';
+import { engineWithCapture } from './support.js';
 
 interface TimelineItem {
   kind: string;
@@ -19,21 +19,11 @@ interface TimelineItem {
  * did not send is left out, and the reports beside it still apply.
  */
 describe.each(databaseVariants())('deliveries from the relay webhook (%s database)', (variant) => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let capture: Capture;
-
-  beforeAll(async () => {
-    capture = await startCapture();
-    engine = await startTestEngine(variant, { SMTP_URL: capture.url });
-  });
-  afterAll(async () => {
-    await engine?.cleanup();
-    await capture?.stop();
-  });
+  const suite = engineWithCapture(variant);
 
   it('a delivery naming the email takes the journey down the delivered branch and suppresses nothing', async () => {
     const suffix = uniqueSuffix();
-    const ws = await createWorkspace(apiClient(engine), `Deliveries ${suffix}`);
+    const ws = await createWorkspace(apiClient(suite.engine), `Deliveries ${suffix}`);
     const event = `offer_${suffix}`;
     const published = await ws.api.post('/v1/journeys', {
       id: `offer-${suffix}`,
@@ -77,10 +67,10 @@ describe.each(databaseVariants())('deliveries from the relay webhook (%s databas
       expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
       expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
     }
-    const [arrived] = await capture.waitFor(delivered.email);
+    const [arrived] = await suite.capture.waitFor(delivered.email);
     const messageId = arrived?.parsed.messageId;
     if (!messageId) throw new Error(`no Message-ID on the email to ${delivered.email}`);
-    await capture.waitFor(unreported.email);
+    await suite.capture.waitFor(unreported.email);
 
     // Relays repeat reports, not always spelled alike (brackets are optional): the repeat is
     // the same event.
@@ -129,7 +119,7 @@ describe.each(databaseVariants())('deliveries from the relay webhook (%s databas
 
   it('refuses a delivery without a Message-ID, and leaves out one of an email Drumbeat did not send', async () => {
     const suffix = uniqueSuffix();
-    const ws = await createWorkspace(apiClient(engine), `Bad deliveries ${suffix}`);
+    const ws = await createWorkspace(apiClient(suite.engine), `Bad deliveries ${suffix}`);
     const userId = `someone-${suffix}`;
     const email = `someone.${suffix}@example.com`;
     expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);

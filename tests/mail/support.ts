@@ -4,7 +4,8 @@ import type { PrismaClient } from '@prisma/client';
 import type { ActivityDeps } from '../../activities/index.js';
 import { createMailer, type Mailer } from '../../mail/index.js';
 import { newId } from '../../store/index.js';
-import { eventually } from '../support/engine.js';
+import { afterAll, beforeAll } from 'vitest';
+import { eventually, startTestEngine, type DatabaseVariant } from '../support/engine.js';
 
 /** A message as a real SMTP server in the test process received it. */
 export interface Arrived {
@@ -75,6 +76,40 @@ export async function startCapture(): Promise<Capture> {
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * For a suite: the real engine mailing through a capture of its own, started before its tests
+ * and stopped after them. Read `engine` and `capture` inside the tests.
+ */
+export function engineWithCapture(variant: DatabaseVariant): {
+  readonly engine: TestEngine;
+  readonly capture: Capture;
+} {
+  let engine: TestEngine | undefined;
+  let capture: Capture | undefined;
+  beforeAll(async () => {
+    capture = await startCapture();
+    engine = await startTestEngine(variant, { SMTP_URL: capture.url });
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+    await capture?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('The engine and its capture start in beforeAll.');
+    return value;
+  };
+  return {
+    get engine() {
+      return started(engine);
+    },
+    get capture() {
+      return started(capture);
+    },
+  };
+}
+
+type TestEngine = Awaited<ReturnType<typeof startTestEngine>>;
 
 export function activityDeps(
   engine: {
