@@ -111,8 +111,12 @@ function toMessage(raw: { type: string }): IncomingMessage {
 }
 
 function fromPage(body: PageBody, type: 'page' | 'screen'): IncomingMessage {
+  const { messageId, userId, anonymousId, timestamp } = common(body);
   return {
-    ...common(body),
+    messageId,
+    userId,
+    anonymousId,
+    timestamp,
     type: 'track',
     event: type === 'page' ? 'page_viewed' : 'screen_viewed',
     traits: {},

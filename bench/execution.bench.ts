@@ -1,4 +1,4 @@
-import { pool, startEnvelopeSink } from './support.js';
+import { jsonPoster, pool, startEnvelopeSink } from './support.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -65,14 +65,10 @@ export async function runExecutionBench(): Promise<void> {
     api = await startEngine(loadConfig(env), { roles: { api: true, worker: false } });
     worker = await startWorkerProcess(env);
     const engine = api;
+    const send = jsonPoster(engine.apiUrl ?? '', engine.apiHeaders, CONCURRENCY);
     const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${engine.apiUrl ?? ''}${path}`, {
-        method: 'POST',
-        headers: { ...engine.apiHeaders, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
+      const res = await send(path, body);
+      if (res.status >= 300) throw new Error(`${path}: ${res.status} ${res.text}`);
     };
     const temporal = engine.deps.temporal;
     /** Enrollments of a bench journey, or only those with `status`. */

@@ -10,6 +10,7 @@ import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { newId } from '../store/index.js';
 import { formatCpu, timedPhase } from './cpu-split.js';
 import { alternateRounds, ms, percentile, ratio, roundsRatio } from './stats.js';
+import { jsonPoster } from './support.js';
 
 const CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 4);
 const BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? 40); // per client
@@ -68,15 +69,11 @@ export async function runIngestBench(): Promise<void> {
       throw new Error(`publishing the model: ${published.status} ${await published.text()}`);
     const userIds = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
 
+    const send = jsonPoster(api, engine.apiHeaders, CLIENTS);
     const post = async (body: unknown): Promise<number> => {
       const start = performance.now();
-      const res = await fetch(`${api}/v1/batch`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-      });
-      if (res.status !== 200) throw new Error(`batch answered ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
+      const res = await send('/v1/batch', body);
+      if (res.status !== 200) throw new Error(`batch answered ${res.status}: ${res.text}`);
       return performance.now() - start;
     };
     // Warm-up: contacts exist, connections and caches are hot.

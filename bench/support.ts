@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 
@@ -21,6 +22,49 @@ export async function pool<T>(
       }
     }),
   );
+}
+
+/**
+ * The benches' HTTP clients: a POST of JSON over kept-alive `node:http` connections, as a load
+ * generator (wrk, autocannon) would send it. Node's `fetch` costs several times the CPU per
+ * request (web streams over undici), and the clients share this process and its two cores with
+ * the API being measured, while the raw baselines have no HTTP client at all.
+ */
+export function jsonPoster(
+  baseUrl: string,
+  headers: Readonly<Record<string, string>>,
+  connections: number,
+): (path: string, body: unknown) => Promise<{ status: number; text: string }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const base = new URL(baseUrl);
+  return (path, body) =>
+    new Promise((resolve, reject) => {
+      const payload = Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          agent,
+          host: base.hostname,
+          port: base.port,
+          path,
+          method: 'POST',
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'content-length': payload.length,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
 }
 
 /** A fresh database for one benchmark run; `drop()` removes it. Null when PostgreSQL is not reachable. */
