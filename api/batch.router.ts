@@ -70,9 +70,13 @@ export function batchRouter(engine: EngineDeps, options: BatchRouterOptions = {}
       receivedAt,
       'later',
     );
+    // One counter update per type, not per message (a label lookup each).
+    const stored = new Map<string, number>();
     good.forEach((g, i) => {
-      if (accepted.messages[i]?.stored) eventsIngested.inc({ type: g.message.type, source: 'api' });
+      if (accepted.messages[i]?.stored)
+        stored.set(g.message.type, (stored.get(g.message.type) ?? 0) + 1);
     });
+    for (const [type, n] of stored) eventsIngested.inc({ type, source: 'api' }, n);
     res.status(200).json({
       success: true,
       accepted: accepted.messages.filter((m) => m.stored).length,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, listRoutes } from '../../api/index.js';
+import { eventsIngested } from '../../metrics/index.js';
 import { startTestEngine } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { clientWith } from './workspaces.js';
@@ -65,6 +66,28 @@ describe('operating the API', () => {
     );
     expect(text).toContain('drumbeat_events_ingested_total');
     expect(text).toContain('drumbeat_enrollments');
+  });
+
+  it('counts the events a batch stored by type, and not its duplicates', async () => {
+    const counted = async (type: string) =>
+      (await eventsIngested.get()).values.find(
+        (v) => v.labels.type === type && v.labels.source === 'api',
+      )?.value ?? 0;
+    const before = { track: await counted('track'), identify: await counted('identify') };
+    const message = (i: number) => ({
+      type: 'track',
+      userId: 'metrics-1',
+      event: 'page_viewed',
+      messageId: `metrics-${i}`,
+    });
+    const batch = [message(1), message(2), message(3), { type: 'identify', userId: 'metrics-1' }];
+    expect(await api.post('/v1/batch', { batch })).toMatchObject({ status: 200 });
+    // Sent again, the tracks are duplicates: stored once, counted once.
+    expect(await api.post('/v1/batch', { batch: batch.slice(0, 3) })).toMatchObject({
+      body: { accepted: 0, duplicates: 3 },
+    });
+    expect(await counted('track')).toBe(before.track + 3);
+    expect(await counted('identify')).toBe(before.identify + 1);
   });
 
   it('reports readiness of the database and Temporal', async () => {
