@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { expectProblem } from '../contacts/support.js';
 import { createWorkspace } from '../api/workspaces.js';
-import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
-import { engineWithCapture } from './support.js';
+import {
+  engineWithCapture,
+  enrollInOffer,
+  expectOfferOutcomes,
+  publishOfferJourney,
+} from './support.js';
 
 interface TimelineItem {
   kind: string;
@@ -24,49 +29,21 @@ describe.each(databaseVariants())('deliveries from the relay webhook (%s databas
   it('a delivery naming the email takes the journey down the delivered branch and suppresses nothing', async () => {
     const suffix = uniqueSuffix();
     const ws = await createWorkspace(apiClient(suite.engine), `Deliveries ${suffix}`);
-    const event = `offer_${suffix}`;
-    const published = await ws.api.post('/v1/journeys', {
-      id: `offer-${suffix}`,
-      name: 'Offer with follow-up',
-      triggers: [{ type: 'event', event }],
-      steps: [
-        { id: 'offer', type: 'sendEmail', template: 'welcome' },
-        {
-          id: 'until-back',
-          type: 'waitForEvent',
-          event: `site_visited_${suffix}`,
-          timeout: 'PT1H',
-          onTimeout: 'what-became',
-          next: 'what-became',
-        },
-        {
-          id: 'what-became',
-          type: 'branch',
-          cases: [
-            {
-              name: 'delivered',
-              condition: { type: 'emailActivity', step: 'offer', activity: 'delivered' },
-              next: 'follow-up',
-            },
-          ],
-          else: 'check-address',
-        },
-        { id: 'follow-up', type: 'updateTags', add: ['offer-delivered'], next: 'done' },
-        { id: 'check-address', type: 'updateTags', add: ['offer-unconfirmed'], next: 'done' },
-        { id: 'done', type: 'exit' },
+    await publishOfferJourney(ws.api, suffix, {
+      cases: [{ activity: 'delivered', next: 'follow-up' }],
+      otherwise: 'check-address',
+      outcomes: [
+        { id: 'follow-up', tag: 'offer-delivered' },
+        { id: 'check-address', tag: 'offer-unconfirmed' },
       ],
     });
-    expect(published.status, JSON.stringify(published.body)).toBe(201);
 
     const [delivered, unreported] = ['delivered', 'unreported'].map((who) => ({
       userId: `${who}-${suffix}`,
       email: `${who}.${suffix}@example.com`,
     }));
     if (!delivered || !unreported) throw new Error('two contacts');
-    for (const { userId, email } of [delivered, unreported]) {
-      expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
-      expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
-    }
+    await enrollInOffer(ws.api, suffix, [delivered, unreported]);
     const [arrived] = await suite.capture.waitFor(delivered.email);
     const messageId = arrived?.parsed.messageId;
     if (!messageId) throw new Error(`no Message-ID on the email to ${delivered.email}`);
@@ -97,24 +74,10 @@ describe.each(databaseVariants())('deliveries from the relay webhook (%s databas
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.map((s) => s.status)).toEqual(statuses.map(() => 'subscribed'));
 
-    const pathOf = async (userId: string) => {
-      const contact = await ws.api.get(`/v1/contacts/${userId}`);
-      const [enrollment] = (contact.body as { enrollments: { id: string }[] }).enrollments;
-      const res = await ws.api.get(`/v1/enrollments/${encodeURIComponent(enrollment?.id ?? '')}`);
-      const body = res.body as { endedAt: string | null; log: { kind: string; stepId: string }[] };
-      return body.endedAt && body.log.filter((e) => e.kind === 'entered').map((e) => e.stepId);
-    };
-    for (const { userId } of [delivered, unreported])
-      expect(
-        (await ws.api.post('/v1/track', { userId, event: `site_visited_${suffix}` })).status,
-      ).toBe(200);
-    for (const [who, last] of [
+    await expectOfferOutcomes(ws.api, suffix, [
       [delivered, 'follow-up'],
       [unreported, 'check-address'],
-    ] as const)
-      expect(
-        await eventually(() => pathOf(who.userId), 20_000, `${who.userId}'s enrollment to end`),
-      ).toEqual(['offer', 'until-back', 'what-became', last, 'done']);
+    ]);
   });
 
   it('refuses a delivery without a Message-ID, and leaves out one of an email Drumbeat did not send', async () => {

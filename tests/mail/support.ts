@@ -4,8 +4,9 @@ import type { PrismaClient } from '@prisma/client';
 import type { ActivityDeps } from '../../activities/index.js';
 import { createMailer, type Mailer } from '../../mail/index.js';
 import { newId } from '../../store/index.js';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { eventually, startTestEngine, type DatabaseVariant } from '../support/engine.js';
+import type { ApiClient } from '../support/http.js';
 
 /** A message as a real SMTP server in the test process received it. */
 export interface Arrived {
@@ -110,6 +111,96 @@ export function engineWithCapture(variant: DatabaseVariant): {
 }
 
 type TestEngine = Awaited<ReturnType<typeof startTestEngine>>;
+
+/**
+ * The journey the relay-report suites run: send the offer, give the relay until the contact is
+ * next seen (`site_visited_<suffix>`, or an hour), then branch on what became of the offer
+ * (`emailActivity` cases, `otherwise` when none holds). Every outcome step tags the contact
+ * and exits. Published in the workspace of `api`, triggered by `offer_<suffix>`.
+ */
+export async function publishOfferJourney(
+  api: ApiClient,
+  suffix: string,
+  branch: {
+    readonly cases: readonly { readonly activity: string; readonly next: string }[];
+    readonly otherwise: string;
+    /** Each outcome step and the tag it adds. */
+    readonly outcomes: readonly { readonly id: string; readonly tag: string }[];
+  },
+): Promise<void> {
+  const published = await api.post('/v1/journeys', {
+    id: `offer-${suffix}`,
+    name: 'Offer with follow-up',
+    triggers: [{ type: 'event', event: `offer_${suffix}` }],
+    steps: [
+      { id: 'offer', type: 'sendEmail', template: 'welcome' },
+      {
+        id: 'until-back',
+        type: 'waitForEvent',
+        event: `site_visited_${suffix}`,
+        timeout: 'PT1H',
+        onTimeout: 'what-became',
+        next: 'what-became',
+      },
+      {
+        id: 'what-became',
+        type: 'branch',
+        cases: branch.cases.map(({ activity, next }) => ({
+          name: activity,
+          condition: { type: 'emailActivity', step: 'offer', activity },
+          next,
+        })),
+        else: branch.otherwise,
+      },
+      ...branch.outcomes.map(({ id, tag }) => ({
+        id,
+        type: 'updateTags',
+        add: [tag],
+        next: 'done',
+      })),
+      { id: 'done', type: 'exit' },
+    ],
+  });
+  expect(published.status, JSON.stringify(published.body)).toBe(201);
+}
+
+/** Identifies each contact with its address and triggers the offer journey for it. */
+export async function enrollInOffer(
+  api: ApiClient,
+  suffix: string,
+  people: readonly { readonly userId: string; readonly email: string }[],
+): Promise<void> {
+  for (const { userId, email } of people) {
+    expect((await api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+    expect((await api.post('/v1/track', { userId, event: `offer_${suffix}` })).status).toBe(200);
+  }
+}
+
+/**
+ * The contacts come back to the site, and each one's enrollment ends through the outcome
+ * step given: offer, the wait, the branch, that step, exit.
+ */
+export async function expectOfferOutcomes(
+  api: ApiClient,
+  suffix: string,
+  expected: readonly (readonly [{ readonly userId: string }, string])[],
+): Promise<void> {
+  const pathOf = async (userId: string) => {
+    const contact = await api.get(`/v1/contacts/${userId}`);
+    const [enrollment] = (contact.body as { enrollments: { id: string }[] }).enrollments;
+    const res = await api.get(`/v1/enrollments/${encodeURIComponent(enrollment?.id ?? '')}`);
+    const body = res.body as { endedAt: string | null; log: { kind: string; stepId: string }[] };
+    return body.endedAt && body.log.filter((e) => e.kind === 'entered').map((e) => e.stepId);
+  };
+  for (const [{ userId }] of expected)
+    expect((await api.post('/v1/track', { userId, event: `site_visited_${suffix}` })).status).toBe(
+      200,
+    );
+  for (const [who, last] of expected)
+    expect(
+      await eventually(() => pathOf(who.userId), 20_000, `${who.userId}'s enrollment to end`),
+    ).toEqual(['offer', 'until-back', 'what-became', last, 'done']);
+}
 
 export function activityDeps(
   engine: {
