@@ -107,7 +107,7 @@ const scenarios: {
       ],
     },
     events: () => [],
-    direct: { historyLimit: 6, eventWithStart: 'rec_confirmed' },
+    direct: { historyLimit: 1, eventWithStart: 'rec_confirmed' },
   },
 ];
 const only = process.argv.slice(2);

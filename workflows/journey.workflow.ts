@@ -1,11 +1,13 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
   condition,
   continueAsNew,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, LogEntry } from '../activities/index.js';
@@ -97,6 +99,32 @@ function bookkeeping(): Pick<Activities, 'recordEnrollment' | 'loadFacts'> {
     : { recordEnrollment, loadFacts };
 }
 
+/**
+ * Actions (a send, a task, a webhook) run as local activities too: a one-email journey is then a
+ * single workflow task instead of two around a dispatched activity, and a wait that an event
+ * ends sends its next email within the workflow task the signal starts. Exactly once does not
+ * rest on Temporal's dispatch: each action is keyed by (enrollment, step, iteration) and
+ * recorded (activities/side-effects.ts), so the re-run after a worker dies finds the record.
+ * A retry whose backoff is longer than the worker's local retry threshold waits on a durable
+ * timer. Histories from before keep the regular activity on replay.
+ */
+function actions(): Pick<Activities, 'performAction'> {
+  return patched('actions-as-local-activities')
+    ? { performAction: local.performAction }
+    : { performAction };
+}
+
+/**
+ * Why an action's activity failed for good, or null for an error that is not an activity's
+ * (a bug in the workflow: it fails the workflow task and is retried). A regular activity's
+ * failure comes wrapped in an `ActivityFailure`; a local activity's arrives as its cause.
+ */
+function actionFailure(error: unknown): string | null {
+  if (error instanceof ActivityFailure) return error.cause?.message ?? error.message;
+  if (error instanceof ApplicationFailure || error instanceof TimeoutFailure) return error.message;
+  return null;
+}
+
 type Settled = Exclude<Command, { type: 'loadFacts' | 'continue' }>;
 
 /** Event ids remembered for deduplication; older repeats are long past any retry window. */
@@ -138,6 +166,12 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     inbox.push(event);
   });
 
+  /**
+   * A run that continued as new begins at the wait where the last one stopped, and waits there:
+   * its history is a few events long, so continuing again at once would only loop (with a low
+   * `historyLimit`, as in tests).
+   */
+  let resumedAtWait = resume !== undefined;
   let command: Settled = resume?.command ?? (await feed({ type: 'start' }, null));
   for (;;) {
     if (exitReason !== null) return finish('exited', state.stepId, exitReason);
@@ -155,9 +189,12 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         break;
       }
       case 'wait': {
+        const justResumed = resumedAtWait;
+        resumedAtWait = false;
         if (
-          workflowInfo().historyLength > (input.historyLimit ?? HISTORY_EVENTS_BEFORE_CONTINUE) ||
-          workflowInfo().continueAsNewSuggested
+          !justResumed &&
+          (workflowInfo().historyLength > (input.historyLimit ?? HISTORY_EVENTS_BEFORE_CONTINUE) ||
+            workflowInfo().continueAsNewSuggested)
         ) {
           await flush('active', command.stepId);
           // Only the next run's input changes (replay does not compare it), so no patch: a
@@ -269,15 +306,15 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         ...(status === undefined ? {} : { status }),
       };
     } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw error;
-      const message = error.cause?.message ?? error.message;
+      const message = actionFailure(error);
+      if (message === null) throw error;
       note('actionFailed', command.stepId, { action: command.action.type, error: message });
       return { type: 'actionFailed', stepId: command.stepId, error: message };
     }
   }
 
   function attempt(command: Settled & { type: 'perform' }, deferrable: boolean) {
-    return performAction({
+    return actions().performAction({
       workspaceId,
       enrollmentId,
       contactId,

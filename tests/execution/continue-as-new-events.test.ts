@@ -127,8 +127,8 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
 
 /**
  * The contact `key` (identified through the API) and a pending enrollment row in the journey
- * `key`, with the workflow input that continues as new at its first wait: the low history limit
- * is passed at the first run's tenth event or so, the next run starts with three.
+ * `key`, with the workflow input that continues as new at its first wait: any history is past a
+ * limit of one event, and the next run, which begins at that wait, waits there.
  */
 async function pendingEnrollment(
   engine: Awaited<ReturnType<typeof startTestEngine>>,
@@ -159,7 +159,7 @@ async function pendingEnrollment(
     contactId: contact.id,
     plan: planOf(version),
     trigger: { eventId: null, name: null, properties: {} },
-    historyLimit: 6,
+    historyLimit: 1,
   };
   return { enrollmentId, input };
 }
