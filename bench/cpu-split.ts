@@ -61,6 +61,6 @@ export function formatCpu(seconds: ReadonlyMap<string, number>, rounds = 1): str
     .map(([name, s]) => [name, s / rounds] as const)
     .filter(([, s]) => s >= 0.1)
     .sort((a, b) => b[1] - a[1])
-    .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+    .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
     .join(', ');
 }
