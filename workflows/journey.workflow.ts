@@ -115,15 +115,19 @@ function actions(): Pick<Activities, 'performAction'> {
 }
 
 /**
- * Why an action's activity failed for good, or null for an error that is not an activity's
- * (a bug in the workflow: it fails the workflow task and is retried). A regular activity's
- * failure comes wrapped in an `ActivityFailure`; a local activity's arrives as its cause.
+ * Why an activity failed for good, or null for an error that is not an activity's. A regular
+ * activity's failure comes wrapped in an `ActivityFailure`; a local activity's arrives as its
+ * cause, so only a call known to be an activity reads it ({@link ActionFailed}).
  */
-function actionFailure(error: unknown): string | null {
+function activityFailure(error: unknown, local: boolean): string | null {
   if (error instanceof ActivityFailure) return error.cause?.message ?? error.message;
-  if (error instanceof ApplicationFailure || error instanceof TimeoutFailure) return error.message;
+  if (local && (error instanceof ApplicationFailure || error instanceof TimeoutFailure))
+    return error.message;
   return null;
 }
+
+/** The step's action failed for good: its failure rule applies. */
+class ActionFailed extends Error {}
 
 type Settled = Exclude<Command, { type: 'loadFacts' | 'continue' }>;
 
@@ -306,24 +310,30 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         ...(status === undefined ? {} : { status }),
       };
     } catch (error) {
-      const message = actionFailure(error);
+      const message = error instanceof ActionFailed ? error.message : activityFailure(error, false);
       if (message === null) throw error;
       note('actionFailed', command.stepId, { action: command.action.type, error: message });
       return { type: 'actionFailed', stepId: command.stepId, error: message };
     }
   }
 
-  function attempt(command: Settled & { type: 'perform' }, deferrable: boolean) {
-    return actions().performAction({
-      workspaceId,
-      enrollmentId,
-      contactId,
-      stepId: command.stepId,
-      iteration: command.iteration,
-      action: command.action,
-      trigger: input.trigger,
-      ...(deferrable ? { deferrable: true } : {}),
-    });
+  async function attempt(command: Settled & { type: 'perform' }, deferrable: boolean) {
+    try {
+      return await actions().performAction({
+        workspaceId,
+        enrollmentId,
+        contactId,
+        stepId: command.stepId,
+        iteration: command.iteration,
+        action: command.action,
+        trigger: input.trigger,
+        ...(deferrable ? { deferrable: true } : {}),
+      });
+    } catch (error) {
+      const message = activityFailure(error, true);
+      if (message === null) throw error;
+      throw new ActionFailed(message);
+    }
   }
 
   /** Holds before an action while the journey is paused. */
