@@ -74,16 +74,14 @@ describe('opening a new database', () => {
     const postgresUrl = inject('postgresUrl');
     if (!postgresUrl) return ctx.skip();
     const scratch = await scratchDatabase(postgresUrl, `together_${process.pid}`);
-    const url = new URL(postgresUrl);
-    url.pathname = `/${url.pathname.slice(1)}_together_${process.pid}`;
     try {
       // Pairs racing to make the default workspace of a database without one (the first pair
       // also races to migrate it).
       for (let i = 0; i < 10; i++) {
         if (i > 0) await scratch.client.query('DELETE FROM workspaces');
         const both = await Promise.all([
-          openDatabase({ kind: 'postgres', url: url.toString() }),
-          openDatabase({ kind: 'postgres', url: url.toString() }),
+          openDatabase({ kind: 'postgres', url: scratch.url }),
+          openDatabase({ kind: 'postgres', url: scratch.url }),
         ]);
         await Promise.all(both.map((db) => db.close()));
         const { rows } = await scratch.client.query<{ n: string }>(
@@ -100,7 +98,7 @@ describe('opening a new database', () => {
 async function scratchDatabase(
   baseUrl: string,
   suffix: string,
-): Promise<{ client: pg.Client; drop(): Promise<void> }> {
+): Promise<{ url: string; client: pg.Client; drop(): Promise<void> }> {
   const url = new URL(baseUrl);
   const name = `${url.pathname.slice(1)}_${suffix}`;
   const admin = new pg.Client({ connectionString: baseUrl });
@@ -110,6 +108,7 @@ async function scratchDatabase(
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   return {
+    url: url.toString(),
     client,
     drop: async () => {
       await client.end();
