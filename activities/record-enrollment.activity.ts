@@ -70,6 +70,7 @@ export async function recordEnrollment(
       input.status !== 'active',
       sqlTime(Date.now()),
     ],
+    { name: 'record-enrollment' },
   );
   // Retried like any failure: the row is written before the workflow starts.
   if (updated.length === 0) throw new Error(`Enrollment ${input.enrollmentId} is not stored.`);

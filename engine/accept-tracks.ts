@@ -76,6 +76,7 @@ export async function acceptTracks(
       users.map(() => newId()),
       forScorer,
     ],
+    { name: 'accept-tracks' },
   );
   const fresh = new Map(inserted.map((r) => [r.id, r]));
 

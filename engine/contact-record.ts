@@ -78,6 +78,7 @@ export async function contactSnapshots(
          WHERE e.contact_id = i.id), '[]'::json) AS enrollments
      FROM unnest($1::text[]) AS i(id) LEFT JOIN contacts c ON c.id = i.id`,
     [ids],
+    { name: 'contact-snapshots' },
   );
   return new Map(
     rows.map((r) => [r.id, { record: r.found ? recordOf(r) : null, enrollments: r.enrollments }]),

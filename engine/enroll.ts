@@ -74,6 +74,7 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
       request.trigger.eventId,
       sqlTime(Date.now()),
     ],
+    { name: 'enroll-insert' },
   );
   if (created.length === 0) return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
   return start(deps, request, enrollmentId, decision.entryKey);

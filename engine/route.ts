@@ -70,9 +70,11 @@ export async function routeEvents(
     running,
     ...Array.from({ length: Math.min(ROUTE_LANES, queue.length) }, lane),
   ]);
-  await deps.sql.query(`UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`, [
-    events.map((e) => e.id),
-  ]);
+  await deps.sql.query(
+    `UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`,
+    [events.map((e) => e.id)],
+    { name: 'mark-routed' },
+  );
   return results;
 }
 

@@ -36,6 +36,7 @@ export async function addToCaps(
       sorted.map((r) => r.bucket),
       sorted.map((r) => r.raw),
     ],
+    { name: 'score-caps' },
   );
   return new Map(result.map((r) => [r.key, Number(r.raw)]));
 }
@@ -118,6 +119,7 @@ export async function addToScores(
       sorted.map((d) => d.decayed.sum),
       sorted.map((d) => d.decayed.anchorMs),
     ],
+    { name: 'score-add' },
   );
   return rows.map((r) => ({
     contactId: r.contact_id,

@@ -74,6 +74,7 @@ export async function scorePass(
        ORDER BY score_xid, id
        LIMIT $4`,
       [cursor.xid, cursor.event_id, cursor.upto, limit],
+      { name: 'score-pending' },
     );
     const more = rows.length === limit;
     const last = rows.at(-1);
@@ -239,6 +240,7 @@ async function pendingBefore(
      ) p ON true
      WHERE c.id = 'events'`,
     [target],
+    { name: 'score-pending-first' },
   );
   if (!row) throw new Error('score_cursor has no row: the database is not migrated');
   return { target: row.target, workspaceId: row.workspace_id };

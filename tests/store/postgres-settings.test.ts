@@ -1,0 +1,30 @@
+import { describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../store/index.js';
+
+describe('the PostgreSQL connections of the engine', () => {
+  it('reuse the plans of named statements, and keep the options the URL gives', async (ctx) => {
+    const postgresUrl = inject('postgresUrl');
+    if (!postgresUrl) return ctx.skip();
+    const url = new URL(postgresUrl);
+    url.searchParams.set('options', '-c statement_timeout=7s');
+    const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 1 });
+    try {
+      const [row] = await db.sql.query<{ plans: string; timeout: string }>(
+        `SELECT current_setting('plan_cache_mode') AS plans,
+                current_setting('statement_timeout') AS timeout`,
+      );
+      expect(row).toEqual({ plans: 'force_generic_plan', timeout: '7s' });
+      // A named statement runs on its reused plan with any array size.
+      for (const ids of [['a'], ['a', 'b', 'c']]) {
+        const rows = await db.sql.query<{ n: string }>(
+          'SELECT count(*) AS n FROM unnest($1::text[])',
+          [ids],
+          { name: 'settings-test-count' },
+        );
+        expect(Number(rows[0]?.n)).toBe(ids.length);
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
