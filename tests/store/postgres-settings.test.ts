@@ -14,7 +14,8 @@ describe('the PostgreSQL connections of the engine', () => {
                 current_setting('statement_timeout') AS timeout`,
       );
       expect(row).toEqual({ plans: 'force_generic_plan', timeout: '7s' });
-      // A named statement runs on its reused plan with any array size.
+      // A named statement answers on one reused plan whatever the array's size: the server
+      // made no plan for a call's own values (its view of the connection's statements, 14+).
       for (const ids of [['a'], ['a', 'b', 'c']]) {
         const rows = await db.sql.query<{ n: string }>(
           'SELECT count(*) AS n FROM unnest($1::text[])',
@@ -23,6 +24,11 @@ describe('the PostgreSQL connections of the engine', () => {
         );
         expect(Number(rows[0]?.n)).toBe(ids.length);
       }
+      const [plans] = await db.sql.query<{ generic: string; custom: string }>(
+        `SELECT generic_plans AS generic, custom_plans AS custom
+         FROM pg_prepared_statements WHERE name = 'settings-test-count'`,
+      );
+      expect(plans).toEqual({ generic: '2', custom: '0' });
     } finally {
       await db.close();
     }
