@@ -25,8 +25,9 @@ const ADMIN_URL =
  * concurrent clients, scored under the default model (examples/default-scoring-model.json),
  * against raw multi-row INSERTs of the same rows through `pg` into the same table, same run,
  * in rounds that alternate which side goes first (both warmed first). The API's rate counts
- * until every event's score is readable (the background scorer has caught up). Also: acceptance-to-score-readable times, request latency, and how long
- * background routing of the same events takes to drain.
+ * until every event's score is readable (the background scorer has caught up). Also:
+ * acceptance-to-score-readable times, request latency, and how long background routing of the
+ * same events takes to drain.
  */
 export async function runIngestBench(): Promise<void> {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
