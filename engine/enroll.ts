@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { EntryDecision, Facts, Plan } from '../core/index.js';
 import {
   enrollmentWorkflowId,
-  journeyWorkflow,
+  journeyWorkflowV2,
   type JourneyWorkflowInput,
 } from '../workflows/index.js';
 import { sqlTime } from '../store/index.js';
@@ -87,7 +87,7 @@ async function start(
   entryKey: string,
 ): Promise<EnrollOutcome> {
   try {
-    await deps.temporal.workflow.start(journeyWorkflow, {
+    await deps.temporal.workflow.start(journeyWorkflowV2, {
       workflowId: enrollmentId,
       taskQueue: deps.taskQueue,
       args: [

@@ -2,6 +2,7 @@
 // registers, and the messages and ids that clients use to talk to them.
 export {
   journeyWorkflow,
+  journeyWorkflowV2,
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';

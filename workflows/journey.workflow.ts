@@ -93,8 +93,8 @@ const { performAction, recordEnrollment, loadFacts } = proxyActivities<Activitie
 const local = proxyLocalActivities<Activities>(retried);
 
 /** Histories from before the change keep scheduling these as regular activities on replay. */
-function bookkeeping(): Pick<Activities, 'recordEnrollment' | 'loadFacts'> {
-  return patched('bookkeeping-as-local-activities')
+function bookkeeping(hasChange: HasChange): Pick<Activities, 'recordEnrollment' | 'loadFacts'> {
+  return hasChange('bookkeeping-as-local-activities')
     ? { recordEnrollment: local.recordEnrollment, loadFacts: local.loadFacts }
     : { recordEnrollment, loadFacts };
 }
@@ -108,8 +108,8 @@ function bookkeeping(): Pick<Activities, 'recordEnrollment' | 'loadFacts'> {
  * A retry whose backoff is longer than the worker's local retry threshold waits on a durable
  * timer. Histories from before keep the regular activity on replay.
  */
-function actions(): Pick<Activities, 'performAction'> {
-  return patched('actions-as-local-activities')
+function actions(hasChange: HasChange): Pick<Activities, 'performAction'> {
+  return hasChange('actions-as-local-activities')
     ? { performAction: local.performAction }
     : { performAction };
 }
@@ -137,12 +137,45 @@ const SEEN_EVENTS_KEPT = 1000;
 const HISTORY_EVENTS_BEFORE_CONTINUE = 5000;
 
 /**
- * One contact's way through one journey version. A thin shell around the pure interpreter:
- * it carries out the interpreter's commands (activities, durable waits, fact loads), feeds
- * back what happened and logs it. Contact events arrive as signals, each id once; an exit
- * signal ends any wait at once; a pause holds the enrollment before its next action.
+ * Whether a run has a behaviour change, by its patch id: `patched()` for runs of the first
+ * workflow type, every change for runs of {@link journeyWorkflowV2}.
+ */
+type HasChange = (patchId: string) => boolean;
+
+/**
+ * One contact's way through one journey version: what the API starts for each enrollment.
+ * Its runs have every change up to `workflow-sleeps-on-deferred-sends` without asking, where
+ * `patched()` would record a marker and upsert the `TemporalChangeVersion` search attribute
+ * for each (a one-email journey's history is 14 events instead of 20). A change after these
+ * goes behind `patched()` in {@link runJourney}, for both types. This is a new type rather
+ * than a flag in the input because a worker that lacks it leaves its runs to one that has it,
+ * while an older worker given a flag it does not know would record markers that this code
+ * does not ask for, and replay would then fail.
+ */
+export async function journeyWorkflowV2(
+  input: JourneyWorkflowInput,
+): Promise<JourneyWorkflowResult> {
+  return runJourney(input, () => true);
+}
+
+/**
+ * The first type, for enrollments started before {@link journeyWorkflowV2}: their histories
+ * decide each change through `patched()`, as they did when they ran.
  */
 export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<JourneyWorkflowResult> {
+  return runJourney(input, patched);
+}
+
+/**
+ * A thin shell around the pure interpreter: it carries out the interpreter's commands
+ * (activities, durable waits, fact loads), feeds back what happened and logs it. Contact events
+ * arrive as signals, each id once; an exit signal ends any wait at once; a pause holds the
+ * enrollment before its next action. Continuing as new keeps the run's type.
+ */
+async function runJourney(
+  input: JourneyWorkflowInput,
+  hasChange: HasChange,
+): Promise<JourneyWorkflowResult> {
   const enrollmentId = workflowInfo().workflowId;
   const { plan, contactId, workspaceId, resume } = input;
   const inbox: ContactEvent[] = [];
@@ -248,7 +281,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
       if (c.type === 'loadFacts') {
         next = {
           type: 'facts',
-          facts: await bookkeeping().loadFacts({ workspaceId, contactId, enrollmentId }),
+          facts: await bookkeeping(hasChange).loadFacts({ workspaceId, contactId, enrollmentId }),
         };
         continue;
       }
@@ -274,7 +307,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
         { type: 'event', event: { name: event.name, properties: event.properties } },
         now,
       );
-      if (next === now && now.type === 'perform' && patched('carry-events-across-actions'))
+      if (next === now && now.type === 'perform' && hasChange('carry-events-across-actions'))
         carried.push(event);
       if (next !== now) changed = next;
       if (next.type === 'finish' || next.type === 'perform') return next;
@@ -284,7 +317,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
 
   async function perform(command: Settled & { type: 'perform' }): Promise<Input> {
     try {
-      const deferrable = patched('workflow-sleeps-on-deferred-sends');
+      const deferrable = hasChange('workflow-sleeps-on-deferred-sends');
       let result = await attempt(command, deferrable);
       // Quiet hours or a frequency cap hold the send: sleep durably to the allowed moment and
       // try again with the same key. An exit meanwhile ends the enrollment without sending.
@@ -319,7 +352,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
 
   async function attempt(command: Settled & { type: 'perform' }, deferrable: boolean) {
     try {
-      return await actions().performAction({
+      return await actions(hasChange).performAction({
         workspaceId,
         enrollmentId,
         contactId,
@@ -379,7 +412,7 @@ export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<Jour
     stepId: string | null,
     reason: string | null = null,
   ): Promise<void> {
-    await bookkeeping().recordEnrollment({
+    await bookkeeping(hasChange).recordEnrollment({
       enrollmentId,
       status,
       stepId,

@@ -6,6 +6,7 @@ import {
   contactEventSignal,
   exitSignal,
   journeyWorkflow,
+  journeyWorkflowV2,
   type JourneyWorkflowInput,
 } from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
@@ -27,36 +28,48 @@ describe('events carried across continue-as-new', () => {
     await engine?.cleanup();
   });
 
-  it('a wait right after continue-as-new sees the event that came during the action before it', async () => {
-    const s = uniqueSuffix();
-    const key = `carry-${s}`;
-    const published = await publishConfirmation(api, key, s, 'PT4S', true);
-    expect(published.status, JSON.stringify(published.body)).toBe(201);
-    const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
+  // Enrollments start as `journeyWorkflowV2`; runs of the first type, started before it, go on.
+  it.each([
+    { workflow: journeyWorkflowV2, patchMarkers: false },
+    { workflow: journeyWorkflow, patchMarkers: true },
+  ])(
+    '$workflow.name: a wait right after continue-as-new sees the event that came during the action before it',
+    async ({ workflow, patchMarkers }) => {
+      const s = uniqueSuffix();
+      const key = `carry-${s}`;
+      const published = await publishConfirmation(api, key, s, 'PT4S', true);
+      expect(published.status, JSON.stringify(published.body)).toBe(201);
+      const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
 
-    // The confirmation is delivered with the start, so it is already there while `ask` sends:
-    // it is carried to the wait, where the workflow continues as new.
-    const handle = await engine.deps.temporal.workflow.signalWithStart(journeyWorkflow, {
-      workflowId: enrollmentId,
-      taskQueue: engine.deps.taskQueue,
-      args: [input],
-      signal: contactEventSignal,
-      signalArgs: [{ id: `confirm-${s}`, name: `confirmed_${s}`, properties: {} }],
-    });
-    const result = await handle.result();
+      // The confirmation is delivered with the start, so it is already there while `ask` sends:
+      // it is carried to the wait, where the workflow continues as new.
+      const handle = await engine.deps.temporal.workflow.signalWithStart(workflow, {
+        workflowId: enrollmentId,
+        taskQueue: engine.deps.taskQueue,
+        args: [input],
+        signal: contactEventSignal,
+        signalArgs: [{ id: `confirm-${s}`, name: `confirmed_${s}`, properties: {} }],
+      });
+      const result = await handle.result();
 
-    const description = await handle.describe();
-    expect(description.runId, 'the enrollment continued as new').not.toBe(handle.signaledRunId);
-    expect(result, 'the wait reacted to the carried event, not to its timeout').toEqual({
-      outcome: 'completed',
-      reason: null,
-    });
-    const entered = await engine.deps.prisma.enrollmentLogEntry.findMany({
-      where: { enrollmentId, kind: 'entered' },
-      orderBy: { seq: 'asc' },
-    });
-    expect(entered.map((e) => e.stepId)).toEqual(['ask', 'wait-confirm', 'thanks']);
-  });
+      const description = await handle.describe();
+      expect(description.runId, 'the enrollment continued as new').not.toBe(handle.signaledRunId);
+      expect(description.type, 'continuing as new keeps the type').toBe(workflow.name);
+      // The second run's history: patch markers (and their search attribute) only in the old type.
+      const { events } = await handle.fetchHistory();
+      const upserts = (events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+      expect(upserts.length > 0, 'TemporalChangeVersion upserts').toBe(patchMarkers);
+      expect(result, 'the wait reacted to the carried event, not to its timeout').toEqual({
+        outcome: 'completed',
+        reason: null,
+      });
+      const entered = await engine.deps.prisma.enrollmentLogEntry.findMany({
+        where: { enrollmentId, kind: 'entered' },
+        orderBy: { seq: 'asc' },
+      });
+      expect(entered.map((e) => e.stepId)).toEqual(['ask', 'wait-confirm', 'thanks']);
+    },
+  );
 });
 
 /**
@@ -93,7 +106,7 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
     // only reference it. The first log write is the one right before continuing as new.
     await held.query('BEGIN');
     await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
-    const handle = await engine.deps.temporal.workflow.start(journeyWorkflow, {
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV2, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
       args: [input],

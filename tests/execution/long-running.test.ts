@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJourney, validateJourney } from '../../definitions/index.js';
 import { newId } from '../../store/index.js';
-import { contactEventSignal, journeyWorkflow } from '../../workflows/index.js';
+import { contactEventSignal, journeyWorkflowV2 } from '../../workflows/index.js';
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { mailboxOf, waitForMail } from '../support/mailbox.js';
@@ -70,7 +70,7 @@ describe('long-running journeys', () => {
         status: 'pending',
       },
     });
-    const handle = await engine.deps.temporal.workflow.start(journeyWorkflow, {
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV2, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
       args: [
