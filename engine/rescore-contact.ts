@@ -1,6 +1,5 @@
 import type { Prisma } from '@prisma/client';
 import { foldEvents, type FoldEvent } from '../scoring/index.js';
-import { newId } from '../store/index.js';
 import { isRecord } from './contact-view.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 
@@ -36,7 +35,6 @@ export async function rescoreContact(
   if (folded.entries.length > 0) {
     await tx.scoreEntry.createMany({
       data: folded.entries.map((e) => ({
-        id: newId(),
         contactId,
         versionId: model.versionId,
         eventId: e.eventId,

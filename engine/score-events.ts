@@ -8,7 +8,7 @@ import {
   type DecayedSum,
   type ScoredEvent,
 } from '../scoring/index.js';
-import { newId, type Sql } from '../store/index.js';
+import type { Sql } from '../store/index.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 import { addToCaps, addToScores, type CapRow, type EntryRow, type ScoreRow } from './score-sql.js';
 
@@ -78,7 +78,6 @@ export async function scoreNewEvents(
     }
 
     const entries: EntryRow[] = candidates.map(({ event, rule }, i) => ({
-      id: newId(),
       contactId: event.contactId,
       eventId: event.id,
       ruleId: rule.id,

@@ -42,7 +42,6 @@ export async function addToCaps(
 }
 
 export interface EntryRow {
-  readonly id: string;
   readonly contactId: string;
   readonly eventId: string;
   readonly ruleId: string;
@@ -86,15 +85,15 @@ export async function addToScores(
     stage: string | null;
   }>(
     `WITH entries AS (
-       INSERT INTO score_entries (id, contact_id, version_id, event_id, rule_id, requested, points, at)
-       SELECT i, c, $1, e, r, q, p, a
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::timestamp(3)[])
-         AS u(i, c, e, r, q, p, a)
+       INSERT INTO score_entries (contact_id, version_id, event_id, rule_id, requested, points, at)
+       SELECT c, $1, e, r, q, p, a
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::timestamp(3)[])
+         AS u(c, e, r, q, p, a)
        ON CONFLICT DO NOTHING
      )
      INSERT INTO contact_scores AS s (contact_id, version_id, points, decayed_sum, anchor_ms, updated_at)
      SELECT c, $1, p, d, m, now()
-     FROM unnest($10::text[], $11::float8[], $12::float8[], $13::float8[]) WITH ORDINALITY AS u(c, p, d, m, n)
+     FROM unnest($9::text[], $10::float8[], $11::float8[], $12::float8[]) WITH ORDINALITY AS u(c, p, d, m, n)
      ORDER BY n
      ON CONFLICT (contact_id, version_id) DO UPDATE SET
        points = s.points + EXCLUDED.points,
@@ -107,7 +106,6 @@ export async function addToScores(
     [
       versionId,
       sqlHalfLife(halfLifeMs),
-      entries.map((e) => e.id),
       entries.map((e) => e.contactId),
       entries.map((e) => e.eventId),
       entries.map((e) => e.ruleId),

@@ -58,7 +58,7 @@ export async function contactTimeline(
                                  'receivedAt', to_char(e.received_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$)) AS detail
          FROM events e WHERE e.contact_id = $1
        UNION ALL
-       SELECT 'score:' || s.id, 'score', s.at,
+       SELECT 'score:' || s.version_id || ':' || s.event_id || ':' || s.rule_id, 'score', s.at,
               jsonb_build_object('model', m.model_id, 'version', m.version, 'rule', s.rule_id,
                                  'points', s.points, 'requested', s.requested, 'eventId', s.event_id)
          FROM score_entries s JOIN scoring_model_versions m ON m.id = s.version_id
