@@ -77,8 +77,17 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     { name: 'enroll-insert' },
   );
   if (created.length === 0) return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
+  if (EXIT_BEFORE_START) process.exit(137);
   return start(deps, request, enrollmentId, decision.entryKey);
 }
+
+/**
+ * Test hook: the process dies with the enrollment recorded and its workflow not started, the
+ * moment a crash would leave the contact neither waiting nor sent anything. The event that
+ * triggered it is not marked routed yet, so the next start routes it again and `enroll` starts
+ * the pending enrollment's workflow (tests/scores/crash-recovery.test.ts).
+ */
+const EXIT_BEFORE_START = process.env.DRUMBEAT_FAULT === 'exit-before-workflow-start';
 
 async function start(
   deps: EngineDeps,
