@@ -43,29 +43,31 @@ export async function scoreNewEvents(
 
     // Capped rules: sum what each (contact, rule, period) asks for, add it to the bucket, and
     // share out what the bucket gives now among this batch's entries in time order.
-    const groups = new Map<string, { cap: number; row: CapRow; indexes: number[] }>();
+    const groups = new Map<string, CapRow & { raw: number; cap: number; indexes: number[] }>();
     candidates.forEach(({ event, rule }, index) => {
       if (!rule.cap) return;
       const bucket = capBucket(event.atMs, rule.cap.perMs);
       const key = `${event.contactId}|${rule.id}|${bucket}`;
-      const group = groups.get(key) ?? {
-        cap: rule.cap.points,
-        row: { contactId: event.contactId, ruleId: rule.id, bucket, raw: 0 },
-        indexes: [],
-      };
-      group.row = { ...group.row, raw: group.row.raw + rule.points };
+      let group = groups.get(key);
+      if (!group) {
+        group = {
+          contactId: event.contactId,
+          ruleId: rule.id,
+          bucket,
+          raw: 0,
+          cap: rule.cap.points,
+          indexes: [],
+        };
+        groups.set(key, group);
+      }
+      group.raw += rule.points;
       group.indexes.push(index);
-      groups.set(key, group);
     });
     const awarded = candidates.map(({ rule }) => rule.points);
     if (groups.size > 0) {
-      const after = await addToCaps(
-        tx,
-        model.versionId,
-        [...groups.values()].map((g) => g.row),
-      );
+      const after = await addToCaps(tx, model.versionId, [...groups.values()]);
       for (const [key, group] of groups) {
-        const given = capDelta(after.get(key) ?? group.row.raw, group.row.raw, group.cap);
+        const given = capDelta(after.get(key) ?? group.raw, group.raw, group.cap);
         const order = [...group.indexes].sort(
           (a, b) => (candidates[a]?.event.atMs ?? 0) - (candidates[b]?.event.atMs ?? 0),
         );
