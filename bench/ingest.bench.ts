@@ -159,10 +159,16 @@ export async function runIngestBench(): Promise<void> {
           }),
         );
       });
-    // The raw side is warmed too (the API side was, above), before rounds that alternate.
+    // Both sides are warmed with a whole unmeasured phase before rounds that alternate: with only
+    // the few batches above, the API's first round ran well below its later ones (0.33-0.36x
+    // against 0.40-0.47x in the same runs) while the raw side had had a full phase.
+    await apiPhase();
     await rawPhase();
+    cpu.api.clear();
     cpu.raw.clear();
     latencies.length = 0;
+    lags = [];
+    routeSeconds = 0;
     const rounds = await alternateRounds(ROUNDS, apiPhase, rawPhase);
 
     console.log(
