@@ -34,12 +34,19 @@ export async function acceptTracks(
   // Inserted in messageId order so two batches sharing messages lock them in the same order.
   const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
   const users = [...new Set(messages.map((m) => m.userId ?? ''))].sort();
+  // `known` joins the batch's user ids instead of `user_id = ANY(...)`: on a table without
+  // statistics yet, the reused plan for ANY read the workspace's every contact and compared it
+  // with each id (0.65 ms for 100 ids among 500 contacts, against 0.18 ms joined); with
+  // statistics both take the unique index.
   const inserted = await sql.query<{ id: string; contact_id: string; route: boolean }>(
     `WITH x AS (
        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamp(3)[])
          WITH ORDINALITY AS x(i, mid, n, u, p, ts, o)
      ),
-     known AS (SELECT id, user_id FROM contacts WHERE workspace_id = $1 AND user_id = ANY($11::text[])),
+     known AS (
+       SELECT c.id, c.user_id FROM unnest($11::text[]) AS k(uid)
+       JOIN contacts c ON c.workspace_id = $1 AND c.user_id = k.uid
+     ),
      created AS (
        INSERT INTO contacts (id, workspace_id, user_id, updated_at)
        SELECT nid, $1, nu, now() FROM unnest($11::text[], $12::text[]) AS y(nu, nid)
