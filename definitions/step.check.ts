@@ -201,7 +201,8 @@ function placeholderProblems(
 
 /**
  * The journey an `enroll` or `unenroll` step names must exist in the workspace; one to enroll
- * in must also not be archived (removing contacts from an archived one is harmless).
+ * in must also not be archived, nor be only a draft when this journey is published (removing
+ * contacts from either is harmless).
  */
 function journeyProblems(
   step: Extract<StepDefinition, { type: 'enroll' | 'unenroll' }>,
@@ -222,6 +223,14 @@ function journeyProblems(
         path,
         'archived-journey',
         `${does}, which is archived: publish that journey again first, or pick another one.`,
+      ),
+    ];
+  if (step.type === 'enroll' && context.journeyUnpublished?.(key))
+    return [
+      problem(
+        path,
+        'unpublished-journey',
+        `${does}, which is only a draft so far: publish that journey first, or pick another one.`,
       ),
     ];
   return [];

@@ -11,6 +11,11 @@ export interface ValidationContext {
   readonly journeyExists?: (id: string) => boolean;
   /** True for a journey that exists but is archived: no one can be enrolled in it. */
   readonly journeyArchived?: (id: string) => boolean;
+  /**
+   * True for a journey that exists only as a draft: no one can be enrolled in it until it is
+   * published. Left out when a draft is saved, since drafts may name each other.
+   */
+  readonly journeyUnpublished?: (id: string) => boolean;
   readonly teamExists?: (id: string) => boolean;
   readonly userExists?: (idOrEmail: string) => boolean;
   /** The contact attribute schema: name to type. Enables type and variable checks. */

@@ -45,10 +45,12 @@ export async function publishJourney(
     readonly deploying?: readonly string[];
   } = {},
 ): Promise<PublishResult> {
-  const context = await validationContext(deps, workspaceId, [
-    ...(options.deploying ?? []),
-    ...keyOf(document),
-  ]);
+  const context = await validationContext(
+    deps,
+    workspaceId,
+    [...(options.deploying ?? []), ...keyOf(document)],
+    { draft: options.draft === true },
+  );
   const validated = validateJourney(document, context);
   if (!validated.ok) return validated;
   const definition: JourneyDefinition = validated.value;
@@ -105,15 +107,16 @@ export async function publishJourney(
 
 /**
  * What validation checks references against: the templates, the journeys of the workspace and
- * which of them are archived, and its teams and users that `createTask` steps assign to.
- * `publishing` are the keys about to be published (the journey itself, which may name itself
- * to re-enroll, and the others of a deploy): they count as existing and not archived, since
- * publishing makes them so.
+ * which of them are archived or only drafts, and its teams and users that `createTask` steps
+ * assign to. `publishing` are the keys about to be published (the journey itself, which may
+ * name itself to re-enroll, and the others of a deploy): they count as existing and published,
+ * since publishing makes them so. Saving a `draft` may name journeys that are drafts too.
  */
 export async function validationContext(
   deps: EngineDeps,
   workspaceId: string,
   publishing: readonly string[],
+  options: { readonly draft?: boolean } = {},
 ): Promise<ValidationContext> {
   const journeys = await deps.prisma.journey.findMany({
     where: { workspaceId },
@@ -125,6 +128,7 @@ export async function validationContext(
     templateExists: (name) => deps.templates.has(name),
     journeyExists: (key) => statuses.has(key),
     journeyArchived: (key) => statuses.get(key) === 'archived',
+    ...(options.draft ? {} : { journeyUnpublished: (key) => statuses.get(key) === 'draft' }),
     ...(await assigneeDirectory(deps.prisma, workspaceId)),
   };
 }

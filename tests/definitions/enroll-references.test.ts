@@ -23,8 +23,9 @@ const journey = (id: string, steps: unknown[]) => ({
 });
 
 /**
- * A journey whose `enroll` step names a journey the workspace does not have, or one that is
- * archived, is refused when it is published (problem+json, the pointer of the step's `journey`
+ * A journey whose `enroll` step names a journey the workspace does not have, one that is
+ * archived, or (when it is published, not saved as a draft) one that is only a draft, is
+ * refused when it is published (problem+json, the pointer of the step's `journey`
  * field, a sentence a marketer understands) and nothing is stored, and so is publishing a saved
  * draft whose target was archived after it was saved; `drumbeat deploy` checks the same before
  * it publishes anything, counting the journeys it deploys as existing.
@@ -117,6 +118,41 @@ describe.each(databaseVariants())(
 
       // Once the upsell journey is published again, the same draft publishes.
       expect((await ws.api.post('/v1/journeys', upsell)).status).toBe(200);
+      const published = await ws.api.post(`/v1/journeys/handoff-${s}/publish`, {});
+      expect(published.status, JSON.stringify(published.body)).toBe(200);
+      expect(published.body).toMatchObject({ status: 'active', version: 1 });
+    });
+
+    it('refuses publishing an enroll into a journey that is only a draft, but saves it as a draft', async () => {
+      const s = uniqueSuffix();
+      const upsell = journey(`upsell-${s}`, [{ id: 'offer', type: 'sendEmail', template: 'tips' }]);
+      expect((await ws.api.post('/v1/journeys?draft=true', upsell)).status).toBe(201);
+      const handoff = journey(`handoff-${s}`, [
+        { id: 'welcome', type: 'sendEmail', template: 'welcome', next: 'upsell' },
+        { id: 'upsell', type: 'enroll', journey: `upsell-${s}` },
+      ]);
+      const unpublished = [
+        {
+          pointer: '/steps/1/journey',
+          code: 'unpublished-journey',
+          detail: `Step \`upsell\` enrolls the contact in the journey \`upsell-${s}\`, which is only a draft so far: publish that journey first, or pick another one.`,
+        },
+      ];
+
+      const refused = await ws.api.post('/v1/journeys', handoff);
+      expect(refused.status).toBe(422);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((refused.body as ProblemBody).errors).toEqual(unpublished);
+      expect((await ws.api.get(`/v1/journeys/handoff-${s}`)).status).toBe(404);
+
+      // Two journeys built together: the draft that names the other draft is saved.
+      const saved = await ws.api.post('/v1/journeys?draft=true', handoff);
+      expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+      const early = await ws.api.post(`/v1/journeys/handoff-${s}/publish`, {});
+      expect(early.status).toBe(422);
+      expect((early.body as ProblemBody).errors).toEqual(unpublished);
+
+      expect((await ws.api.post(`/v1/journeys/upsell-${s}/publish`, {})).status).toBe(200);
       const published = await ws.api.post(`/v1/journeys/handoff-${s}/publish`, {});
       expect(published.status, JSON.stringify(published.body)).toBe(200);
       expect(published.body).toMatchObject({ status: 'active', version: 1 });
