@@ -146,7 +146,7 @@ type HasChange = (patchId: string) => boolean;
  * One contact's way through one journey version: what the API starts for each enrollment.
  * Its runs have every change up to `workflow-sleeps-on-deferred-sends` without asking, where
  * `patched()` would record a marker and upsert the `TemporalChangeVersion` search attribute
- * for each (a one-email journey's history is 14 events instead of 20). A change after these
+ * for each (the recorded welcome series is 14 events instead of 20). A change after these
  * goes behind `patched()` in {@link runJourney}, for both types. This is a new type rather
  * than a flag in the input because a worker that lacks it leaves its runs to one that has it,
  * while an older worker given a flag it does not know would record markers that this code
