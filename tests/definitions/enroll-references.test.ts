@@ -22,6 +22,13 @@ const journey = (id: string, steps: unknown[]) => ({
   steps,
 });
 
+/** `handoff-<s>`: a welcome email, then an `enroll` step into `target`. */
+const handoff = (s: string, target: string) =>
+  journey(`handoff-${s}`, [
+    { id: 'welcome', type: 'sendEmail', template: 'welcome', next: 'upsell' },
+    { id: 'upsell', type: 'enroll', journey: target },
+  ]);
+
 /**
  * A journey whose `enroll` step names a journey the workspace does not have, one that is
  * archived, or (when it is published, not saved as a draft) one that is only a draft, is
@@ -50,12 +57,7 @@ describe.each(databaseVariants())(
       expect((await ws.api.post('/v1/journeys', upsell)).status).toBe(201);
       expect((await ws.api.post(`/v1/journeys/upsell-${s}/archive`, {})).status).toBe(200);
 
-      const handoff = (target: string) =>
-        journey(`handoff-${s}`, [
-          { id: 'welcome', type: 'sendEmail', template: 'welcome', next: 'upsell' },
-          { id: 'upsell', type: 'enroll', journey: target },
-        ]);
-      const archived = await ws.api.post('/v1/journeys', handoff(`upsell-${s}`));
+      const archived = await ws.api.post('/v1/journeys', handoff(s, `upsell-${s}`));
       expect(archived.status).toBe(422);
       expect(archived.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect((archived.body as ProblemBody).errors).toEqual([
@@ -65,7 +67,7 @@ describe.each(databaseVariants())(
           detail: `Step \`upsell\` enrolls the contact in the journey \`upsell-${s}\`, which is archived: publish that journey again first, or pick another one.`,
         },
       ]);
-      const missing = await ws.api.post('/v1/journeys', handoff(`upsel-${s}`));
+      const missing = await ws.api.post('/v1/journeys', handoff(s, `upsel-${s}`));
       expect(missing.status).toBe(422);
       expect((missing.body as ProblemBody).errors).toEqual([
         {
@@ -75,7 +77,7 @@ describe.each(databaseVariants())(
         },
       ]);
       // Drafts are checked as well.
-      const draft = await ws.api.post('/v1/journeys?draft=true', handoff(`upsell-${s}`));
+      const draft = await ws.api.post('/v1/journeys?draft=true', handoff(s, `upsell-${s}`));
       expect(draft.status).toBe(422);
       expect((await ws.api.get(`/v1/journeys/handoff-${s}`)).status).toBe(404);
 
@@ -84,7 +86,7 @@ describe.each(databaseVariants())(
       expect((await ws.api.get(`/v1/journeys/upsell-${s}`)).body).toMatchObject({
         status: 'active',
       });
-      const accepted = await ws.api.post('/v1/journeys', handoff(`upsell-${s}`));
+      const accepted = await ws.api.post('/v1/journeys', handoff(s, `upsell-${s}`));
       expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
     });
 
@@ -92,12 +94,9 @@ describe.each(databaseVariants())(
       const s = uniqueSuffix();
       const upsell = journey(`upsell-${s}`, [{ id: 'offer', type: 'sendEmail', template: 'tips' }]);
       expect((await ws.api.post('/v1/journeys', upsell)).status).toBe(201);
-      const handoff = journey(`handoff-${s}`, [
-        { id: 'welcome', type: 'sendEmail', template: 'welcome', next: 'upsell' },
-        { id: 'upsell', type: 'enroll', journey: `upsell-${s}` },
-      ]);
+      const definition = handoff(s, `upsell-${s}`);
       // Saved while the upsell journey runs: the reference is fine then.
-      const saved = await ws.api.post('/v1/journeys?draft=true', handoff);
+      const saved = await ws.api.post('/v1/journeys?draft=true', definition);
       expect(saved.status, JSON.stringify(saved.body)).toBe(201);
       expect((await ws.api.post(`/v1/journeys/upsell-${s}/archive`, {})).status).toBe(200);
 
@@ -127,10 +126,7 @@ describe.each(databaseVariants())(
       const s = uniqueSuffix();
       const upsell = journey(`upsell-${s}`, [{ id: 'offer', type: 'sendEmail', template: 'tips' }]);
       expect((await ws.api.post('/v1/journeys?draft=true', upsell)).status).toBe(201);
-      const handoff = journey(`handoff-${s}`, [
-        { id: 'welcome', type: 'sendEmail', template: 'welcome', next: 'upsell' },
-        { id: 'upsell', type: 'enroll', journey: `upsell-${s}` },
-      ]);
+      const definition = handoff(s, `upsell-${s}`);
       const unpublished = [
         {
           pointer: '/steps/1/journey',
@@ -139,14 +135,14 @@ describe.each(databaseVariants())(
         },
       ];
 
-      const refused = await ws.api.post('/v1/journeys', handoff);
+      const refused = await ws.api.post('/v1/journeys', definition);
       expect(refused.status).toBe(422);
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect((refused.body as ProblemBody).errors).toEqual(unpublished);
       expect((await ws.api.get(`/v1/journeys/handoff-${s}`)).status).toBe(404);
 
       // Two journeys built together: the draft that names the other draft is saved.
-      const saved = await ws.api.post('/v1/journeys?draft=true', handoff);
+      const saved = await ws.api.post('/v1/journeys?draft=true', definition);
       expect(saved.status, JSON.stringify(saved.body)).toBe(201);
       const early = await ws.api.post(`/v1/journeys/handoff-${s}/publish`, {});
       expect(early.status).toBe(422);
