@@ -100,6 +100,16 @@ export type TemporalDevServer = {
 
 const what = 'Temporal dev server';
 
+/**
+ * The dev server's database file in write-ahead-log mode, synced at checkpoints. By default
+ * SQLite keeps a rollback journal and syncs it and the database on every commit: that bounded
+ * the server at about 65 workflow starts a second here (16 in flight), against about 160 with
+ * these. A commit still survives the server's process being killed; only a crash of the
+ * machine itself can lose the last commits before a checkpoint, a fair trade for a development
+ * server (production runs on a Temporal cluster).
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 /** Starts `temporal server start-dev` and resolves once its namespace answers over gRPC. */
 export async function startTemporalDevServer(
   opts: TemporalDevServerOptions,
@@ -124,6 +134,7 @@ export async function startTemporalDevServer(
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
+    for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
 
   // Opened before spawning so a bad path fails here, not as a stray stream error later.

@@ -1,4 +1,7 @@
 import { Connection } from '@temporalio/client';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   findTemporalCli,
@@ -44,5 +47,24 @@ describe('the embedded Temporal dev server', () => {
     expect(() => process.kill(server.pid, 0)).toThrow();
     expect(await isPortFree(port)).toBe(true);
     await server.stop(); // a second stop is harmless
+  });
+
+  it('keeps a database file in write-ahead-log mode, not a journal synced on every commit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-db-'));
+    try {
+      const dbFile = join(dir, 'temporal.db');
+      const server = await startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile });
+      started.push(server);
+      await server.stop();
+      // SQLite's header: bytes 18 and 19 (write and read format) are 2 in WAL mode, 1 otherwise.
+      const file = await open(dbFile);
+      const header = Buffer.alloc(20);
+      await file.read(header, 0, 20, 0);
+      await file.close();
+      expect(header.subarray(0, 15).toString()).toBe('SQLite format 3');
+      expect([header[18], header[19]]).toEqual([2, 2]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
