@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, isPortFree } from '../../runtime/index.js';
-import { startDrumbeat } from '../support/process.js';
+import { startDrumbeat, stopDrumbeats } from '../support/process.js';
 import { apiClient } from '../support/http.js';
 import { waitForMail } from '../support/mailbox.js';
 
@@ -17,7 +17,7 @@ describe('drumbeat start, stopped and started again', () => {
   let dataDir = '';
 
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await stopDrumbeats(children);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -10,7 +10,7 @@ import { startEngine, type RunningEngine } from '../../runtime/engine.js';
 import { freePort } from '../../runtime/index.js';
 import { eventually, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
-import { startDrumbeat } from '../support/process.js';
+import { startDrumbeat, stopDrumbeats } from '../support/process.js';
 
 interface Received {
   to: string;
@@ -27,7 +27,7 @@ describe('crash safety', () => {
   const children: ChildProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await stopDrumbeats(children);
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../runtime/index.js';
 import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
-import { startDrumbeat } from '../support/process.js';
+import { startDrumbeat, stopDrumbeats } from '../support/process.js';
 
 /**
  * An accepted event is never forgotten: the API process is killed right after answering a
@@ -20,7 +20,7 @@ describe.each(databaseVariants())(
     const children: ChildProcess[] = [];
     const dataDirs: string[] = [];
     afterAll(async () => {
-      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await stopDrumbeats(children);
       for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
     });
 

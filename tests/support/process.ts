@@ -30,3 +30,22 @@ export async function startDrumbeat(
   );
   return child;
 }
+
+/**
+ * Stops what a test left running of its `drumbeat` children as Ctrl-C does (SIGINT), so each
+ * stops the dev server it started; one still running after `graceMs` is killed. A SIGKILLed
+ * `drumbeat start` cannot stop its dev server, which then outlives the test run.
+ */
+export async function stopDrumbeats(children: readonly ChildProcess[], graceMs = 20_000) {
+  await Promise.all(
+    children
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map(async (child) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+  );
+}
