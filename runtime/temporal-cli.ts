@@ -124,19 +124,54 @@ export async function startTemporalDevServer(
     const envVar = opts.uiPortEnvVar ?? 'TEMPORAL_UI_PORT';
     await assertPortFree(uiPort, host, { what: `${what} web UI`, envVar });
   }
-  const httpPort = opts.httpPort ?? (await freePort(host));
-  const metricsPort = opts.metricsPort ?? (await freePort(host));
+  if (opts.dbFile) mkdirSync(dirname(opts.dbFile), { recursive: true });
 
-  const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port)];
-  args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
-  args.push('--namespace', namespace, '--log-level', 'warn');
-  args.push(...(uiPort === null ? ['--headless'] : ['--ui-port', String(uiPort)]));
-  if (opts.dbFile) {
-    mkdirSync(dirname(opts.dbFile), { recursive: true });
-    args.push('--db-filename', opts.dbFile);
-    for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
+  const address = host.includes(':') ? `[${host}]:${opts.port}` : `${host}:${opts.port}`;
+  // The server picks the ports of its internal services (history, matching, ...) itself, by
+  // probing for a free one and binding it later; another process can take the port in between,
+  // and the server then exits with "address already in use". A new attempt picks new ports,
+  // ours included.
+  for (let attempt = 1; ; attempt++) {
+    const httpPort = opts.httpPort ?? (await freePort(host));
+    const metricsPort = opts.metricsPort ?? (await freePort(host));
+    const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port)];
+    args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
+    args.push('--namespace', namespace, '--log-level', 'warn');
+    args.push(...(uiPort === null ? ['--headless'] : ['--ui-port', String(uiPort)]));
+    if (opts.dbFile) {
+      args.push('--db-filename', opts.dbFile);
+      for (const pragma of SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
+    }
+    try {
+      const started = await spawnUntilReady(cli, args, address, host, namespace, opts);
+      return {
+        address,
+        uiUrl:
+          uiPort === null ? null : `http://${host.includes(':') ? `[${host}]` : host}:${uiPort}`,
+        ...started,
+      };
+    } catch (error) {
+      const raced =
+        error instanceof TemporalDevServerError &&
+        error.message.includes('exited before it was ready') &&
+        error.message.includes('address already in use');
+      if (!raced || attempt >= START_ATTEMPTS) throw error;
+    }
   }
+}
 
+/** Attempts at starting the dev server when one of its internal ports was taken meanwhile. */
+const START_ATTEMPTS = 3;
+
+/** One attempt: spawns the server and waits until its namespace answers. */
+async function spawnUntilReady(
+  cli: string,
+  args: readonly string[],
+  address: string,
+  host: string,
+  namespace: string,
+  opts: TemporalDevServerOptions,
+): Promise<{ pid: number; stop: () => Promise<void> }> {
   // Opened before spawning so a bad path fails here, not as a stray stream error later.
   const logFd = opts.logFile ? openLog(opts.logFile) : null;
   // stderr is always piped so a failed start can show its last lines.
@@ -150,7 +185,6 @@ export async function startTemporalDevServer(
   });
   const lastLines = captureOutput(proc.child, logFd);
 
-  const address = host.includes(':') ? `[${host}]:${opts.port}` : `${host}:${opts.port}`;
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   const seen: { exit?: ExitInfo } = {};
   void proc.exited.then((info) => (seen.exit = info));
@@ -171,8 +205,6 @@ export async function startTemporalDevServer(
   }
 
   return {
-    address,
-    uiUrl: uiPort === null ? null : `http://${host.includes(':') ? `[${host}]` : host}:${uiPort}`,
     pid: proc.pid,
     stop: async () => {
       await proc.stop();

@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,65 @@ describe('the embedded Temporal dev server', () => {
       await file.close();
       expect(header.subarray(0, 15).toString()).toBe('SQLite format 3');
       expect([header[18], header[19]]).toEqual([2, 2]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts again when one of its internal ports was taken before it could bind it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-race-'));
+    try {
+      // The CLI's first start fails as a real one did (its matching service lost its port to
+      // another process); the next is the real CLI with the arguments it was given.
+      const cli = join(dir, 'temporal');
+      const starts = join(dir, 'starts');
+      await writeFile(
+        cli,
+        [
+          '#!/bin/sh',
+          `echo "$*" >> '${starts}'`,
+          `if [ "$(wc -l < '${starts}')" -eq 1 ]; then`,
+          '  echo \'level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:46557: bind: address already in use" service=matching\' >&2',
+          '  exit 2',
+          'fi',
+          `exec '${findTemporalCli()}' "$@"`,
+          '',
+        ].join('\n'),
+      );
+      await chmod(cli, 0o755);
+      const server = await startTemporalDevServer({ port: await freePort(), uiPort: null, cli });
+      started.push(server);
+      const connection = await Connection.connect({ address: server.address });
+      const info = await connection.workflowService.describeNamespace({ namespace: 'default' });
+      expect(info.namespaceInfo?.name).toBe('default');
+      await connection.close();
+      await server.stop();
+      // Two starts, each with ports of its own for the HTTP API and the metrics.
+      const lines = (await readFile(starts, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(2);
+      const portsOf = (line: string) =>
+        /--http-port (\d+) --metrics-port (\d+)/.exec(line)?.slice(1);
+      expect(portsOf(lines[0] ?? '')).toHaveLength(2);
+      expect(portsOf(lines[0] ?? '')).not.toEqual(portsOf(lines[1] ?? ''));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives up after three starts that each lose a port', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-race-'));
+    try {
+      const cli = join(dir, 'temporal');
+      const starts = join(dir, 'starts');
+      await writeFile(
+        cli,
+        `#!/bin/sh\necho x >> '${starts}'\necho 'error="listen tcp 127.0.0.1:1: bind: address already in use"' >&2\nexit 2\n`,
+      );
+      await chmod(cli, 0o755);
+      await expect(
+        startTemporalDevServer({ port: await freePort(), uiPort: null, cli }),
+      ).rejects.toThrow(/exited before it was ready .*address already in use/s);
+      expect((await readFile(starts, 'utf8')).trim().split('\n')).toHaveLength(3);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
