@@ -10,7 +10,7 @@ import { loadConfig } from '../config/index.js';
 import { startEngine, type RunningEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { awaitSignalWorkflow, echoWorkflow, pokeSignal } from '../workflows/index.js';
-import { formatCpu, timedPhase } from './cpu-split.js';
+import { formatCpu, readCpu, timedPhase, type CpuReading } from './cpu-split.js';
 import { alternateRounds, ms, percentile, ratio, roundsRatio } from './stats.js';
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 300);
@@ -20,6 +20,12 @@ const ENROLL_ROUNDS = Number(process.env.BENCH_ENROLL_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_ENROLL_WARMUP ?? 100);
 const REACTIONS = Number(process.env.BENCH_REACTIONS ?? 200);
 const WAITING = Number(process.env.BENCH_WAITING ?? 3000);
+/**
+ * A diagnostic, not the target's measure: the worker is stopped (SIGSTOP) while either side
+ * starts its workflows and continued after, so each side is timed without its workflows running
+ * beside it on the same cores. The journeys and empty workflows then run in the drain.
+ */
+const PAUSE_WORKER = process.env.BENCH_PAUSE_WORKER === '1';
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -93,8 +99,26 @@ export async function runExecutionBench(): Promise<void> {
     });
     const named = { [process.pid]: 'API + clients', [worker.pid ?? 0]: 'worker' };
     const cpu = { api: new Map<string, number>(), raw: new Map<string, number>() };
+    /** CPU from the start of a phase until each of its workflows has finished (drain included). */
+    const whole = { api: new Map<string, number>(), raw: new Map<string, number>() };
+    const addSince = (into: Map<string, number>, before: CpuReading) => {
+      for (const [name, seconds] of readCpu(named))
+        into.set(name, (into.get(name) ?? 0) + seconds - (before.get(name) ?? 0));
+    };
+    /** Runs a side's phase with the worker stopped, under BENCH_PAUSE_WORKER=1. */
+    const paused = async <T>(work: () => Promise<T>): Promise<T> => {
+      if (!PAUSE_WORKER) return work();
+      worker?.kill('SIGSTOP');
+      try {
+        return await work();
+      } finally {
+        worker?.kill('SIGCONT');
+      }
+    };
     let enrolled = 0;
     let drainSeconds = 0;
+    let rawStarted = 0;
+    let rawDrainSeconds = 0;
     const phase = (into: Map<string, number>, count: number, work: () => Promise<void>) =>
       timedPhase(into, count, work, named);
     const enrollPhase = async (count = ENROLLMENTS) => {
@@ -102,8 +126,11 @@ export async function runExecutionBench(): Promise<void> {
       await pool(users, CONCURRENCY, (u) =>
         post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } }),
       );
-      const rate = await phase(cpu.api, count, () =>
-        pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' })),
+      const before = readCpu(named);
+      const rate = await paused(() =>
+        phase(cpu.api, count, () =>
+          pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' })),
+        ),
       );
       enrolled += count;
       // Whatever runs next begins on an idle server: the journeys just enrolled (each sends its
@@ -115,30 +142,48 @@ export async function runExecutionBench(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       drainSeconds += (performance.now() - drain) / 1000;
+      addSince(whole.api, before);
       return rate;
     };
-    const rawPhase = (count = ENROLLMENTS) =>
-      phase(cpu.raw, count, () =>
-        pool(
-          Array.from({ length: count }, () => `raw-${randomUUID()}`),
-          CONCURRENCY,
-          (workflowId) =>
+    const rawPhase = async (count = ENROLLMENTS) => {
+      const before = readCpu(named);
+      const ids = Array.from({ length: count }, () => `raw-${randomUUID()}`);
+      const rate = await paused(() =>
+        phase(cpu.raw, count, () =>
+          pool(ids, CONCURRENCY, (workflowId) =>
             temporal.workflow.start(echoWorkflow, {
               taskQueue: 'bench-exec',
               workflowId,
               args: ['x'],
             }),
+          ),
         ),
       );
+      // Until the empty workflows have finished, asked the way the journeys are: a count every
+      // 250 ms (visibility), not a result call per workflow, which would add its own server work.
+      const drain = performance.now();
+      rawStarted += count;
+      const finished = `WorkflowType = 'echoWorkflow' AND ExecutionStatus = 'Completed'`;
+      while ((await temporal.workflow.count(finished)).count < rawStarted) {
+        if (performance.now() - drain > 300_000)
+          throw new Error('the empty workflows did not finish within 5 minutes');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      rawDrainSeconds += (performance.now() - drain) / 1000;
+      addSince(whole.raw, before);
+      return rate;
+    };
     // Warm-up, not measured: the first enrollments of a run pay for cold code paths, caches and
     // connections in the API, the worker and the server, which the raw side would not.
     await enrollPhase(WARMUP);
     await rawPhase(WARMUP);
-    for (const into of [cpu.api, cpu.raw]) into.clear();
+    for (const into of [cpu.api, cpu.raw, whole.api, whole.raw]) into.clear();
     const rounds = await alternateRounds(ENROLL_ROUNDS, enrollPhase, rawPhase);
-    console.log(`\nJourney execution on Temporal (worker process on PostgreSQL)`);
     console.log(
-      `  enrollment throughput, ${ENROLL_ROUNDS} rounds of ${ENROLLMENTS} each side, ${CONCURRENCY} concurrent clients (raw starts on a drained server; journeys drained ${drainSeconds.toFixed(1)} s in all)`,
+      `\nJourney execution on Temporal (worker process on PostgreSQL)${PAUSE_WORKER ? ': DIAGNOSTIC, worker stopped while either side starts its workflows' : ''}`,
+    );
+    console.log(
+      `  enrollment throughput, ${ENROLL_ROUNDS} rounds of ${ENROLLMENTS} each side, ${CONCURRENCY} concurrent clients (raw starts on a drained server; after their phases, journeys finished in ${drainSeconds.toFixed(1)} s in all, empty workflows in ${rawDrainSeconds.toFixed(1)} s)`,
     );
     rounds.forEach((r, i) =>
       console.log(
@@ -150,6 +195,15 @@ export async function runExecutionBench(): Promise<void> {
     );
     console.log(`  CPU per enrolling phase: ${formatCpu(cpu.api, ENROLL_ROUNDS)}`);
     console.log(`  CPU per raw phase: ${formatCpu(cpu.raw, ENROLL_ROUNDS)}`);
+    // What running the workflows costs, the part the phases above see only while it overlaps.
+    const perWorkflow = (side: Map<string, number>, name: string) =>
+      `${(((side.get(name) ?? 0) / (ENROLL_ROUNDS * ENROLLMENTS)) * 1000).toFixed(1)} ms`;
+    console.log(
+      `  CPU per round until every workflow finished: enrolling ${formatCpu(whole.api, ENROLL_ROUNDS)}; raw ${formatCpu(whole.raw, ENROLL_ROUNDS)}`,
+    );
+    console.log(
+      `  per workflow: one-email journey (enrolled through the API): worker ${perWorkflow(whole.api, 'worker')}, temporal ${perWorkflow(whole.api, 'temporal')}; empty workflow: worker ${perWorkflow(whole.raw, 'worker')}, temporal ${perWorkflow(whole.raw, 'temporal')}`,
+    );
 
     // 2. Reaction latency.
     await post('/v1/journeys', {
