@@ -135,13 +135,10 @@ export async function runExecutionBench(): Promise<void> {
       enrolled += count;
       // Whatever runs next begins on an idle server: the journeys just enrolled (each sends its
       // email) would otherwise still be running and slow the raw starts down.
-      const drain = performance.now();
-      while ((await enrollmentsOf('bench-enroll', 'completed')) < enrolled) {
-        if (performance.now() - drain > 300_000)
-          throw new Error('the enrolled journeys did not finish within 5 minutes');
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      drainSeconds += (performance.now() - drain) / 1000;
+      drainSeconds += await finishing(
+        'the enrolled journeys',
+        async () => (await enrollmentsOf('bench-enroll', 'completed')) >= enrolled,
+      );
       addSince(whole.api, before);
       return rate;
     };
@@ -161,15 +158,12 @@ export async function runExecutionBench(): Promise<void> {
       );
       // Until the empty workflows have finished, asked the way the journeys are: a count every
       // 250 ms (visibility), not a result call per workflow, which would add its own server work.
-      const drain = performance.now();
       rawStarted += count;
       const finished = `WorkflowType = 'echoWorkflow' AND ExecutionStatus = 'Completed'`;
-      while ((await temporal.workflow.count(finished)).count < rawStarted) {
-        if (performance.now() - drain > 300_000)
-          throw new Error('the empty workflows did not finish within 5 minutes');
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      rawDrainSeconds += (performance.now() - drain) / 1000;
+      rawDrainSeconds += await finishing(
+        'the empty workflows',
+        async () => (await temporal.workflow.count(finished)).count >= rawStarted,
+      );
       addSince(whole.raw, before);
       return rate;
     };
@@ -332,6 +326,17 @@ export async function runExecutionBench(): Promise<void> {
     await admin.end();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Seconds until `done` answers true, asked every 250 ms; gives up after 5 minutes. */
+async function finishing(what: string, done: () => Promise<boolean>): Promise<number> {
+  const start = performance.now();
+  while (!(await done())) {
+    if (performance.now() - start > 300_000)
+      throw new Error(`${what} did not finish within 5 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return (performance.now() - start) / 1000;
 }
 
 async function rssMb(pid: number): Promise<number> {

@@ -30,10 +30,7 @@ describe('the embedded Temporal dev server', () => {
     expect(server.address).toBe(`127.0.0.1:${port}`);
     expect(server.uiUrl).toBeNull();
 
-    const connection = await Connection.connect({ address: server.address });
-    const info = await connection.workflowService.describeNamespace({ namespace: 'default' });
-    expect(info.namespaceInfo?.name).toBe('default');
-    await connection.close();
+    await expectAnswers(server);
 
     const second = startTemporalDevServer({ port, uiPort: null });
     await expect(second).rejects.toBeInstanceOf(PortInUseError);
@@ -49,9 +46,8 @@ describe('the embedded Temporal dev server', () => {
     await server.stop(); // a second stop is harmless
   });
 
-  it('keeps a database file in write-ahead-log mode, not a journal synced on every commit', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-db-'));
-    try {
+  it('keeps a database file in write-ahead-log mode, not a journal synced on every commit', () =>
+    inTempDir(async (dir) => {
       const dbFile = join(dir, 'temporal.db');
       const server = await startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile });
       started.push(server);
@@ -63,67 +59,75 @@ describe('the embedded Temporal dev server', () => {
       await file.close();
       expect(header.subarray(0, 15).toString()).toBe('SQLite format 3');
       expect([header[18], header[19]]).toEqual([2, 2]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('starts again when one of its internal ports was taken before it could bind it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-race-'));
-    try {
+  it('starts again when one of its internal ports was taken before it could bind it', () =>
+    inTempDir(async (dir) => {
       // The CLI's first start fails as a real one did (its matching service lost its port to
       // another process); the next is the real CLI with the arguments it was given.
-      const cli = join(dir, 'temporal');
-      const starts = join(dir, 'starts');
-      await writeFile(
-        cli,
-        [
-          '#!/bin/sh',
-          `echo "$*" >> '${starts}'`,
-          `if [ "$(wc -l < '${starts}')" -eq 1 ]; then`,
-          '  echo \'level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:46557: bind: address already in use" service=matching\' >&2',
-          '  exit 2',
-          'fi',
-          `exec '${findTemporalCli()}' "$@"`,
-          '',
-        ].join('\n'),
-      );
-      await chmod(cli, 0o755);
+      const { cli, starts } = await wrappedCli(dir, [
+        `if [ "$(wc -l < "$STARTS")" -eq 1 ]; then`,
+        '  echo \'level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:46557: bind: address already in use" service=matching\' >&2',
+        '  exit 2',
+        'fi',
+        `exec '${findTemporalCli()}' "$@"`,
+      ]);
       const server = await startTemporalDevServer({ port: await freePort(), uiPort: null, cli });
       started.push(server);
-      const connection = await Connection.connect({ address: server.address });
-      const info = await connection.workflowService.describeNamespace({ namespace: 'default' });
-      expect(info.namespaceInfo?.name).toBe('default');
-      await connection.close();
+      await expectAnswers(server);
       await server.stop();
       // Two starts, each with ports of its own for the HTTP API and the metrics.
-      const lines = (await readFile(starts, 'utf8')).trim().split('\n');
+      const lines = await starts();
       expect(lines).toHaveLength(2);
       const portsOf = (line: string) =>
         /--http-port (\d+) --metrics-port (\d+)/.exec(line)?.slice(1);
       expect(portsOf(lines[0] ?? '')).toHaveLength(2);
       expect(portsOf(lines[0] ?? '')).not.toEqual(portsOf(lines[1] ?? ''));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('gives up after three starts that each lose a port', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-race-'));
-    try {
-      const cli = join(dir, 'temporal');
-      const starts = join(dir, 'starts');
-      await writeFile(
-        cli,
-        `#!/bin/sh\necho x >> '${starts}'\necho 'error="listen tcp 127.0.0.1:1: bind: address already in use"' >&2\nexit 2\n`,
-      );
-      await chmod(cli, 0o755);
+  it('gives up after three starts that each lose a port', () =>
+    inTempDir(async (dir) => {
+      const { cli, starts } = await wrappedCli(dir, [
+        `echo 'error="listen tcp 127.0.0.1:1: bind: address already in use"' >&2`,
+        'exit 2',
+      ]);
       await expect(
         startTemporalDevServer({ port: await freePort(), uiPort: null, cli }),
       ).rejects.toThrow(/exited before it was ready .*address already in use/s);
-      expect((await readFile(starts, 'utf8')).trim().split('\n')).toHaveLength(3);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+      expect(await starts()).toHaveLength(3);
+    }));
 });
+
+/** The server answers a client for its namespace. */
+async function expectAnswers(server: TemporalDevServer): Promise<void> {
+  const connection = await Connection.connect({ address: server.address });
+  const info = await connection.workflowService.describeNamespace({ namespace: 'default' });
+  expect(info.namespaceInfo?.name).toBe('default');
+  await connection.close();
+}
+
+/** Runs `work` in a fresh temporary directory, removed afterwards. */
+async function inTempDir(work: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'drumbeat-temporal-'));
+  try {
+    await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A `temporal` script in `dir` that appends its arguments to a file, one line per start, then
+ * runs `body` (shell lines; `$STARTS` names that file). `starts` reads the lines back.
+ */
+async function wrappedCli(
+  dir: string,
+  body: readonly string[],
+): Promise<{ cli: string; starts: () => Promise<string[]> }> {
+  const cli = join(dir, 'temporal');
+  const log = join(dir, 'starts');
+  const script = ['#!/bin/sh', `STARTS='${log}'`, 'echo "$*" >> "$STARTS"', ...body, ''];
+  await writeFile(cli, script.join('\n'));
+  await chmod(cli, 0o755);
+  return { cli, starts: async () => (await readFile(log, 'utf8')).trim().split('\n') };
+}
