@@ -50,9 +50,18 @@ export async function timedPhase(
   const start = performance.now();
   await work();
   const rate = count / ((performance.now() - start) / 1000);
+  addCpuSince(into, before, named);
+  return rate;
+}
+
+/** Adds the CPU each process used since `before` to `into` (seconds), summing over calls. */
+export function addCpuSince(
+  into: Map<string, number>,
+  before: CpuReading,
+  named: Readonly<Record<number, string>> = {},
+): void {
   for (const [name, seconds] of readCpu(named))
     into.set(name, (into.get(name) ?? 0) + seconds - (before.get(name) ?? 0));
-  return rate;
 }
 
 /** "temporal 3.1 s, postgres 0.8 s, ..." per round: the totals over `rounds` (0.1 s and up). */

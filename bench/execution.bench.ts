@@ -10,7 +10,7 @@ import { loadConfig } from '../config/index.js';
 import { startEngine, type RunningEngine } from '../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../runtime/index.js';
 import { awaitSignalWorkflow, echoWorkflow, pokeSignal } from '../workflows/index.js';
-import { formatCpu, readCpu, timedPhase, type CpuReading } from './cpu-split.js';
+import { addCpuSince, formatCpu, readCpu, timedPhase } from './cpu-split.js';
 import { alternateRounds, ms, percentile, ratio, roundsRatio } from './stats.js';
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 300);
@@ -101,10 +101,6 @@ export async function runExecutionBench(): Promise<void> {
     const cpu = { api: new Map<string, number>(), raw: new Map<string, number>() };
     /** CPU from the start of a phase until each of its workflows has finished (drain included). */
     const whole = { api: new Map<string, number>(), raw: new Map<string, number>() };
-    const addSince = (into: Map<string, number>, before: CpuReading) => {
-      for (const [name, seconds] of readCpu(named))
-        into.set(name, (into.get(name) ?? 0) + seconds - (before.get(name) ?? 0));
-    };
     /** Runs a side's phase with the worker stopped, under BENCH_PAUSE_WORKER=1. */
     const paused = async <T>(work: () => Promise<T>): Promise<T> => {
       if (!PAUSE_WORKER) return work();
@@ -139,7 +135,7 @@ export async function runExecutionBench(): Promise<void> {
         'the enrolled journeys',
         async () => (await enrollmentsOf('bench-enroll', 'completed')) >= enrolled,
       );
-      addSince(whole.api, before);
+      addCpuSince(whole.api, before, named);
       return rate;
     };
     const rawPhase = async (count = ENROLLMENTS) => {
@@ -164,7 +160,7 @@ export async function runExecutionBench(): Promise<void> {
         'the empty workflows',
         async () => (await temporal.workflow.count(finished)).count >= rawStarted,
       );
-      addSince(whole.raw, before);
+      addCpuSince(whole.raw, before, named);
       return rate;
     };
     // Warm-up, not measured: the first enrollments of a run pay for cold code paths, caches and
