@@ -151,17 +151,16 @@ export async function startTemporalDevServer(
         ...started,
       };
     } catch (error) {
-      const raced =
-        error instanceof TemporalDevServerError &&
-        error.message.includes('exited before it was ready') &&
-        error.message.includes('address already in use');
-      if (!raced || attempt >= START_ATTEMPTS) throw error;
+      if (!(error instanceof PortTakenError) || attempt >= START_ATTEMPTS) throw error;
     }
   }
 }
 
 /** Attempts at starting the dev server when one of its internal ports was taken meanwhile. */
 const START_ATTEMPTS = 3;
+
+/** The server exited before it was ready because a port it meant to bind was taken. */
+class PortTakenError extends TemporalDevServerError {}
 
 /** One attempt: spawns the server and waits until its namespace answers. */
 async function spawnUntilReady(
@@ -193,8 +192,11 @@ async function spawnUntilReady(
     if (await answers(address, host, opts.port, namespace)) break;
     if (seen.exit) {
       const status = seen.exit.signal ?? `exit code ${seen.exit.code}`;
-      const message = `${what} exited before it was ready (${status}). Last output:\n${lastLines()}`;
-      throw new TemporalDevServerError(message);
+      const output = lastLines();
+      const message = `${what} exited before it was ready (${status}). Last output:\n${output}`;
+      throw output.includes('address already in use')
+        ? new PortTakenError(message)
+        : new TemporalDevServerError(message);
     }
     if (Date.now() > deadline) {
       await proc.stop();
