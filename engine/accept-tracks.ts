@@ -40,7 +40,7 @@ export async function acceptTracks(
   // statistics both take the unique index.
   const inserted = await sql.query<{ id: string; contact_id: string; route: boolean }>(
     `WITH x AS (
-       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamp(3)[])
+       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
          WITH ORDINALITY AS x(i, mid, n, u, p, ts, o)
      ),
      known AS (
@@ -61,7 +61,7 @@ export async function acceptTracks(
      ),
      ${routedContactsCtes('xc', { conditions: '$9::bool', events: '$10::text[]' })}
      INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, properties, timestamp, received_at, routed_at, score_xid)
-     SELECT i, $1, mid, 'track', n, c, u, p::jsonb, ts, $8::timestamp(3),
+     SELECT i, $1, mid, 'track', n, c, u, p::jsonb, (to_timestamp(ts / 1000) AT TIME ZONE 'UTC')::timestamp(3), $8::timestamp(3),
        CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $8::timestamp(3) END,
        CASE WHEN $13::bool THEN pg_current_xact_id() END
      FROM xc
@@ -75,7 +75,9 @@ export async function acceptTracks(
       ordered.map((r) => r.m.event),
       ordered.map((r) => r.m.userId),
       ordered.map((r) => JSON.stringify(r.m.properties)),
-      ordered.map((r) => sqlTime(r.m.timestamp.getTime())),
+      // Epoch milliseconds: formatting each as text was about a quarter of this statement's
+      // parameter building in this process's profile (as for score entries, score-sql.ts).
+      ordered.map((r) => r.m.timestamp.getTime()),
       sqlTime(receivedAt.getTime()),
       interest.conditions,
       [...interest.events],

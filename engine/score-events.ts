@@ -10,7 +10,14 @@ import {
 } from '../scoring/index.js';
 import type { Sql } from '../store/index.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
-import { addToCaps, addToScores, type CapRow, type EntryRow, type ScoreRow } from './score-sql.js';
+import {
+  addToCaps,
+  addToScores,
+  type CapRow,
+  type EntryConflicts,
+  type EntryRow,
+  type ScoreRow,
+} from './score-sql.js';
 
 export interface NewEvent extends ScoredEvent {
   readonly id: string;
@@ -27,12 +34,14 @@ export interface ModelScores {
  * Scores freshly stored events in the transaction that owns them (the one that stored them, or
  * the scorer pass that moves the cursor past them), so each event is scored exactly once: a
  * duplicate `messageId` is neither stored nor scored, and a crash loses both or neither.
- * Returns every touched contact's new score row per model version.
+ * Returns every touched contact's new score row per model version. `conflicts`: see
+ * {@link EntryConflicts}.
  */
 export async function scoreNewEvents(
   tx: Sql,
   active: readonly ActiveScoringPlan[],
   events: readonly NewEvent[],
+  conflicts: EntryConflicts = 'skip',
 ): Promise<ModelScores[]> {
   const results: ModelScores[] = [];
   for (const model of active) {
@@ -101,6 +110,7 @@ export async function scoreNewEvents(
       model.plan.halfLifeMs,
       entries,
       [...perContact].map(([contactId, d]) => ({ contactId, ...d })),
+      conflicts,
     );
     results.push({ model, rows });
   }

@@ -65,6 +65,14 @@ export interface ScoreRow {
 }
 
 /**
+ * What to do with an entry already recorded (same contact, version, event and rule): `skip` it,
+ * or `fail` the statement. A scorer pass owns its events through the cursor, so it records no
+ * entry twice and can use `fail`: a plain INSERT, where `ON CONFLICT` made PostgreSQL insert each
+ * entry speculatively and confirm it (16.5 against 27 ms for 2,000 entries, one-off timing).
+ */
+export type EntryConflicts = 'skip' | 'fail';
+
+/**
  * Records the entries and adds the batch's points to each contact's score in one statement.
  * The running sum is rebased on the later anchor, so exponents stay at or below zero (and above
  * -1000: PostgreSQL raises an error where the result would underflow).
@@ -75,6 +83,7 @@ export async function addToScores(
   halfLifeMs: number | null,
   entries: readonly EntryRow[],
   deltas: readonly ScoreDelta[],
+  conflicts: EntryConflicts,
 ): Promise<ScoreRow[]> {
   const sorted = [...deltas].sort((a, b) => cmp(a.contactId, b.contactId));
   const rows = await tx.query<{
@@ -89,7 +98,7 @@ export async function addToScores(
        SELECT c, $1, e, r, q, p, to_timestamp(a / 1000) AT TIME ZONE 'UTC'
        FROM unnest($3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::float8[])
          AS u(c, e, r, q, p, a)
-       ON CONFLICT DO NOTHING
+       ${conflicts === 'skip' ? 'ON CONFLICT DO NOTHING' : ''}
      )
      INSERT INTO contact_scores AS s (contact_id, version_id, points, decayed_sum, anchor_ms, updated_at)
      SELECT c, $1, p, d, m, now()
@@ -118,7 +127,7 @@ export async function addToScores(
       sorted.map((d) => d.decayed.sum),
       sorted.map((d) => d.decayed.anchorMs),
     ],
-    { name: 'score-add' },
+    { name: `score-add-${conflicts}` },
   );
   return rows.map((r) => ({
     contactId: r.contact_id,

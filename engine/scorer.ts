@@ -1,11 +1,12 @@
 import { scoreLagSeconds } from '../metrics/index.js';
-import { newId, sqlTime, type Sql } from '../store/index.js';
+import { newId, sqlTime, violates, type Sql } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { isRecord } from './contact-view.js';
 import { journeyInterest, type JourneyInterest } from './journeys.js';
 import { busyContactsSql } from './route-need.js';
 import { routeStored } from './route-stored.js';
 import { scoreNewEvents, type ModelScores, type NewEvent } from './score-events.js';
+import type { EntryConflicts } from './score-sql.js';
 import { activeScoringPlans, type ActiveScoringPlan } from './scoring-plans.js';
 import { STAGE_CHANGED_EVENT, updateStages } from './stage-update.js';
 
@@ -58,7 +59,29 @@ export async function scorePass(
   interests: ReadonlyMap<string, JourneyInterest> = new Map(),
   limit = PASS_LIMIT,
 ): Promise<ScorePass> {
-  const result = await sql.transaction(async (tx) => {
+  const pass = (conflicts: EntryConflicts) => passTransaction(sql, interests, limit, conflicts);
+  // The cursor gives each event to one pass, so its entries are new; should one be recorded
+  // already, the pass runs again with it skipped, as stores elsewhere do, rather than fail for
+  // good at the same event on every try.
+  const result = await pass('fail').catch((error: unknown) => {
+    if (!violates(error, 'score_entries_pkey')) throw error;
+    console.warn('[drumbeat] a scoring pass met score entries recorded already; skipping them');
+    return pass('skip');
+  });
+  const now = Date.now();
+  for (const row of result.rows) scoreLagSeconds.observe(Math.max(0, now - row.received_ms) / 1000);
+  recordLags(result.rows.map((r) => now - r.received_ms));
+  return { scored: result.rows.length, more: result.more, stageEventIds: result.stageEventIds };
+}
+
+/** The pass's transaction: reads, scores, and moves the cursor past what it read. */
+function passTransaction(
+  sql: Sql,
+  interests: ReadonlyMap<string, JourneyInterest>,
+  limit: number,
+  conflicts: EntryConflicts,
+) {
+  return sql.transaction(async (tx) => {
     const [cursor] = await tx.query<{ xid: string; event_id: string; upto: string }>(
       `SELECT xid::text AS xid, event_id, pg_snapshot_xmin(pg_current_snapshot())::text AS upto
        FROM score_cursor WHERE id = 'events' FOR UPDATE`,
@@ -91,7 +114,9 @@ export async function scorePass(
     for (const [workspaceId, events] of byWorkspace) {
       const active = await activeScoringPlans(tx, workspaceId);
       const interest = interests.get(workspaceId);
-      stageEventIds.push(...(await scoreStored(tx, workspaceId, active, events, interest)));
+      stageEventIds.push(
+        ...(await scoreStored(tx, workspaceId, active, events, interest, conflicts)),
+      );
     }
     await tx.query(`UPDATE score_cursor SET xid = $1::xid8, event_id = $2 WHERE id = 'events'`, [
       next.xid,
@@ -99,10 +124,6 @@ export async function scorePass(
     ]);
     return { rows, more, stageEventIds };
   });
-  const now = Date.now();
-  for (const row of result.rows) scoreLagSeconds.observe(Math.max(0, now - row.received_ms) / 1000);
-  recordLags(result.rows.map((r) => now - r.received_ms));
-  return { scored: result.rows.length, more: result.more, stageEventIds: result.stageEventIds };
 }
 
 /** Scores one workspace's share of a pass; returns the stage events that need routing. */
@@ -112,6 +133,7 @@ async function scoreStored(
   active: readonly ActiveScoringPlan[],
   rows: readonly PendingRow[],
   interest: JourneyInterest | undefined,
+  conflicts: EntryConflicts,
 ): Promise<string[]> {
   const events: NewEvent[] = rows.flatMap((r) =>
     r.type === 'track' && r.name && r.contact_id
@@ -129,7 +151,7 @@ async function scoreStored(
   const identified = rows.flatMap((r) =>
     r.type === 'identify' && r.contact_id ? [r.contact_id] : [],
   );
-  const results = await scoreNewEvents(tx, active, events);
+  const results = await scoreNewEvents(tx, active, events, conflicts);
   return recordStages(tx, workspaceId, active, results, identified, interest ?? null);
 }
 

@@ -9,5 +9,5 @@ export { applyMigrations, MIGRATIONS_DIR, type SqlRunner } from './migrate.js';
 export { newId } from './ids.js';
 export type { PrismaClient, Prisma } from '@prisma/client';
 export { pgliteSql, postgresSql, sqlTime, type Sql } from './sql.js';
-export { isUniqueViolation } from './unique-violation.js';
+export { isUniqueViolation, violates } from './unique-violation.js';
 export { coalesce } from './coalesce.js';

@@ -11,3 +11,15 @@ export function isUniqueViolation(error: unknown): boolean {
   const cause: unknown = Reflect.get(error, 'cause');
   return typeof cause === 'object' && cause !== null && Reflect.get(cause, 'code') === '23505';
 }
+
+/**
+ * True when a statement sent through the driver (`store/sql.ts`) failed on the named unique
+ * constraint: `pg` and PGlite both report PostgreSQL's SQLSTATE and the constraint's name.
+ */
+export function violates(error: unknown, constraint: string): boolean {
+  return (
+    error instanceof Error &&
+    Reflect.get(error, 'code') === '23505' &&
+    Reflect.get(error, 'constraint') === constraint
+  );
+}

@@ -171,6 +171,15 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
     );
     expect(score?.engagement).toBeCloseTo(expected, 3);
     expect(score?.explanation.engagement[0]?.points).toBe(24);
+    // Stored to the millisecond as sent (they travel to the database as epoch milliseconds).
+    const stored = await engine.deps.sql.query<{ ms: number }>(
+      `SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS ms FROM events
+       WHERE user_id = $1 ORDER BY timestamp`,
+      [userId],
+    );
+    expect(stored.map((r) => Number(r.ms))).toEqual(
+      [...ages].sort((a, b) => b - a).map((age) => now - age),
+    );
   });
 
   it('merges an anonymous visitor into the contact once identified', async () => {
@@ -301,5 +310,39 @@ describe.runIf(inject('postgresUrl'))('the background scorer and late commits', 
     for (let i = 0; i < 3; i++) await scorePass(engine.deps.sql);
     expect(await points(early)).toBe(6);
     expect(await points(late)).toBe(6);
+  });
+
+  it('goes on past an event whose score entry is recorded already', async () => {
+    const userId = `entered-${uniqueSuffix()}`;
+    const after = `after-${uniqueSuffix()}`;
+    // Accepted for the scorer and given its entry in one transaction, so no pass comes between.
+    await held.query('BEGIN');
+    const inHeld: Sql = {
+      query: async <R extends object>(text: string, params?: readonly unknown[]) =>
+        (await held.query<R>(text, params ? [...params] : [])).rows,
+      transaction: (work) => work(inHeld),
+    };
+    const [accepted] = (
+      await acceptMessages(
+        { prisma: engine.deps.prisma, sql: inHeld },
+        'default',
+        [click(userId)],
+        new Date(),
+        'later',
+      )
+    ).messages;
+    await held.query(
+      `INSERT INTO score_entries (contact_id, version_id, event_id, rule_id, requested, points, at)
+       SELECT $1, active_version_id, $2, 'click', 3, 3, now() FROM scoring_models WHERE key = $3`,
+      [accepted?.contactId, accepted?.eventId, model],
+    );
+    await held.query('COMMIT');
+
+    await settleScores(engine.deps);
+    expect(await points(userId)).toBe(3);
+    // The cursor moved past it: a later event is scored too.
+    await api.post('/v1/batch', { batch: [{ type: 'track', userId: after, event: clicked }] });
+    await settleScores(engine.deps);
+    expect(await points(after)).toBe(3);
   });
 });
