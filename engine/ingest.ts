@@ -51,21 +51,26 @@ export async function ingest(
   // The event itself is routed from what is in hand; only the stage changes it caused are read.
   const own = accepted.newEventIds.includes(first.eventId);
   const caused = accepted.newEventIds.filter((id) => id !== first.eventId);
-  const routed = await routeEvents(deps, [
-    ...(own
-      ? [
-          {
-            id: first.eventId,
-            workspaceId,
-            type: message.type,
-            name: message.event,
-            contactId: first.contactId,
-            properties: message.type === 'identify' ? message.traits : message.properties,
-          },
-        ]
-      : []),
-    ...(caused.length > 0 ? await unroutedEvents(deps, caused, caused.length) : []),
-  ]);
+  // The answer does not wait for the routed mark: a crash before it commits means a re-route.
+  const routed = await routeEvents(
+    deps,
+    [
+      ...(own
+        ? [
+            {
+              id: first.eventId,
+              workspaceId,
+              type: message.type,
+              name: message.event,
+              contactId: first.contactId,
+              properties: message.type === 'identify' ? message.traits : message.properties,
+            },
+          ]
+        : []),
+      ...(caused.length > 0 ? await unroutedEvents(deps, caused, caused.length) : []),
+    ],
+    'later',
+  );
   return {
     eventId: first.eventId,
     contactId: first.contactId,

@@ -1,4 +1,5 @@
 import type { EngineDeps } from './deps.js';
+import { marksWritten } from './mark-routed.js';
 import { routeEvents, unroutedEvents, type RouteResult } from './route.js';
 import { settleScores } from './scorer.js';
 
@@ -32,7 +33,11 @@ export function routeInBackground(deps: EngineDeps, eventIds: readonly string[])
   return next;
 }
 
-/** Resolves when the batches handed to `routeInBackground` so far are routed (for shutdown). */
-export function backgroundRoutingIdle(): Promise<void> {
-  return queue.then(() => undefined);
+/**
+ * Resolves when the batches handed to `routeInBackground` so far are routed, and the routed marks
+ * that requests did not wait for are written (for shutdown).
+ */
+export async function backgroundRoutingIdle(): Promise<void> {
+  await queue;
+  await marksWritten();
 }

@@ -5,6 +5,7 @@ import { isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { loadContactFacts } from './facts.js';
+import { markRouted, markRoutedLater } from './mark-routed.js';
 import { hasConditionTriggers, journeysMatchedBy, journeysTriggeredBy } from './journeys.js';
 import { settleScores } from './scorer.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
@@ -33,12 +34,18 @@ export interface RoutableEvent {
  * enrollments of the contact hear about each event (waits for events, goals, exits,
  * suppression), then the journeys it triggers enroll the contact. Statements are per batch,
  * not per event: one read of the contacts (records and enrollments, `contactSnapshots`) and one
- * write marking the events routed, after all of that, so a crash in between means a re-route,
- * which the event id (deduplicated inside each workflow) and the enrollment ids make harmless.
+ * write marking the events routed, after all of that (engine/mark-routed.ts), so a crash in
+ * between means a re-route, which the event id (deduplicated inside each workflow) and the
+ * enrollment ids make harmless.
  */
 export async function routeEvents(
   deps: EngineDeps,
   events: readonly RoutableEvent[],
+  /**
+   * `later`: return without waiting for the mark (a request answering its caller); otherwise
+   * the events are marked when this resolves (`routePendingEvents` reads what is left).
+   */
+  mark: 'now' | 'later' = 'now',
 ): Promise<Map<string, RouteResult>> {
   const results = new Map<string, RouteResult>();
   if (events.length === 0) return results;
@@ -70,11 +77,9 @@ export async function routeEvents(
     running,
     ...Array.from({ length: Math.min(ROUTE_LANES, queue.length) }, lane),
   ]);
-  await deps.sql.query(
-    `UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`,
-    [events.map((e) => e.id)],
-    { name: 'mark-routed' },
-  );
+  const ids = events.map((e) => e.id);
+  if (mark === 'later') markRoutedLater(deps.sql, ids);
+  else await markRouted(deps.sql, ids);
   return results;
 }
 

@@ -1,0 +1,47 @@
+import { coalesce, type Sql } from '../store/index.js';
+
+/**
+ * Routing's last write: the events are marked routed. Routings that finish at the same moment
+ * share one statement and its commit (store/coalesce.ts). A crash before the mark commits leaves
+ * the events unrouted, and routing them again on the next start is harmless: each workflow
+ * deduplicates event ids and enrollment ids are deterministic.
+ */
+export function markRouted(sql: Sql, eventIds: readonly string[]): Promise<void> {
+  let mark = marks.get(sql);
+  if (!mark) {
+    mark = coalesce(async (batch: readonly (readonly string[])[]) => {
+      await sql.query(
+        `UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`,
+        [batch.flat()],
+        { name: 'mark-routed' },
+      );
+      return batch.map(() => undefined);
+    });
+    marks.set(sql, mark);
+  }
+  return mark(eventIds);
+}
+
+/**
+ * Marks events routed without waiting, for a request that answers first. A failed mark is
+ * logged; the events stay unrouted and `routePendingEvents` routes them again on the next start.
+ */
+export function markRoutedLater(sql: Sql, eventIds: readonly string[]): void {
+  const marking = markRouted(sql, eventIds).catch((error: unknown) =>
+    console.error(
+      '[drumbeat] marking events routed failed; they are routed again on the next start:',
+      error,
+    ),
+  );
+  pending.add(marking);
+  void marking.finally(() => pending.delete(marking));
+}
+
+/** Resolves when every mark handed to {@link markRoutedLater} so far is written (shutdown). */
+export async function marksWritten(): Promise<void> {
+  await Promise.all([...pending]);
+}
+
+/** One coalescer per database handle (tests open several). */
+const marks = new WeakMap<Sql, (eventIds: readonly string[]) => Promise<void>>();
+const pending = new Set<Promise<void>>();

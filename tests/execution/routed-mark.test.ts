@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markRouted, marksWritten } from '../../engine/mark-routed.js';
+import { routeEvents } from '../../engine/route.js';
+import { newId, type Sql } from '../../store/index.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+
+/**
+ * Routing ends by marking its events routed. Routings that finish together share the statement,
+ * and a request answering its caller (the single-event API) does not wait for it.
+ */
+describe.each(databaseVariants())('the routed mark (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  const s = uniqueSuffix();
+
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+  });
+  afterAll(async () => engine?.cleanup());
+
+  /** Unrouted track events of one new contact, as accepting stores events a journey may want. */
+  const unroutedEvents = async (count: number) => {
+    const contactId = newId();
+    await engine.deps.sql.query(
+      `INSERT INTO contacts (id, workspace_id, user_id, updated_at) VALUES ($1, 'default', $2, now())`,
+      [contactId, `u-${contactId}`],
+    );
+    const ids = Array.from({ length: count }, () => newId());
+    for (const id of ids)
+      await engine.deps.sql.query(
+        `INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at)
+         VALUES ($1, 'default', $1, 'track', $2, $3, '{}', now(), now())`,
+        [id, `nothing_listens_${s}`, contactId],
+      );
+    return { contactId, ids };
+  };
+  const routedAt = async (ids: readonly string[]) =>
+    (
+      await engine.deps.sql.query<{ routed_at: Date | null }>(
+        `SELECT routed_at FROM events WHERE id = ANY($1::text[]) ORDER BY id`,
+        [ids],
+      )
+    ).map((r) => r.routed_at);
+
+  /** The engine's database, with the mark statement held until `release` and each mark counted. */
+  const heldMarks = () => {
+    const marks: unknown[][] = [];
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const sql: Sql = {
+      query: async (text, params, options) => {
+        if (options?.name === 'mark-routed') {
+          marks.push([...(params ?? [])]);
+          await released;
+        }
+        return engine.deps.sql.query(text, params, options);
+      },
+      transaction: (work) => engine.deps.sql.transaction(work),
+    };
+    return { sql, marks, release };
+  };
+
+  it('marks the events of routings that finish together in one statement', async () => {
+    const [a, b] = [await unroutedEvents(1), await unroutedEvents(2)];
+    const { sql, marks, release } = heldMarks();
+    release();
+    await Promise.all([markRouted(sql, a.ids), markRouted(sql, b.ids)]);
+    expect(marks).toEqual([[[...a.ids, ...b.ids]]]);
+    for (const at of await routedAt([...a.ids, ...b.ids])) expect(at).not.toBeNull();
+  });
+
+  it('answers a single event without waiting for its mark, which is written by shutdown at the latest', async () => {
+    const { contactId, ids } = await unroutedEvents(1);
+    const event = {
+      id: ids[0] ?? '',
+      workspaceId: 'default',
+      type: 'track',
+      name: `nothing_listens_${s}`,
+      contactId,
+      properties: {},
+    };
+    const held = heldMarks();
+    const routed = await routeEvents({ ...engine.deps, sql: held.sql }, [event], 'later');
+    expect(routed.get(event.id)).toEqual({ enrollments: [], signalled: 0 });
+    await eventually(() => held.marks.length === 1, 5_000, 'the mark statement');
+    expect(await routedAt(ids)).toEqual([null]);
+    held.release();
+    await marksWritten();
+    expect((await routedAt(ids))[0]).not.toBeNull();
+  });
+
+  it('waits for the mark when asked to, as re-routing after a restart does', async () => {
+    const { contactId, ids } = await unroutedEvents(1);
+    const event = {
+      id: ids[0] ?? '',
+      workspaceId: 'default',
+      type: 'track',
+      name: `nothing_listens_${s}`,
+      contactId,
+      properties: {},
+    };
+    const held = heldMarks();
+    let done = false;
+    const routing = routeEvents({ ...engine.deps, sql: held.sql }, [event]).then(() => {
+      done = true;
+    });
+    await eventually(() => held.marks.length === 1, 5_000, 'the mark statement');
+    expect(done).toBe(false);
+    held.release();
+    await routing;
+    expect((await routedAt(ids))[0]).not.toBeNull();
+  });
+});
