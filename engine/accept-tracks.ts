@@ -1,5 +1,6 @@
 import { newId, sqlTime, type Sql } from '../store/index.js';
 import type { AcceptResult, AcceptedMessage } from './accept.js';
+import { contactSnapshotJson, type ContactSnapshot } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { journeyInterest } from './journeys.js';
@@ -19,7 +20,9 @@ export function isPlainTrack(m: IncomingMessage): boolean {
  * contacts by `userId`, creates the missing ones, decides routing (engine/route-need.ts) and
  * inserts the events, deduplicated on `messageId`. A contact that another request created at
  * the same moment is not visible to that statement; its messages go to `rest`, the general
- * path, which finds it.
+ * path, which finds it. With `withSnapshots` (a single track, routed before its request
+ * answers) it also reads what routing reads first about each contact whose event needs
+ * routing, one round trip fewer on that path; a contact it has just made is read by routing.
  */
 export async function acceptTracks(
   { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
@@ -28,6 +31,8 @@ export async function acceptTracks(
   receivedAt: Date,
   forScorer: boolean,
   rest: (messages: readonly IncomingMessage[]) => Promise<AcceptResult>,
+  /** Read the snapshot of each event's contact that needs routing in the same statement. */
+  withSnapshots = false,
 ): Promise<AcceptResult> {
   const interest = await journeyInterest({ prisma }, workspaceId);
   const rows = messages.map((m) => ({ m, id: newId() }));
@@ -38,7 +43,12 @@ export async function acceptTracks(
   // statistics yet, the reused plan for ANY read the workspace's every contact and compared it
   // with each id (0.65 ms for 100 ids among 500 contacts, against 0.18 ms joined); with
   // statistics both take the unique index.
-  const inserted = await sql.query<{ id: string; contact_id: string; route: boolean }>(
+  const inserted = await sql.query<{
+    id: string;
+    contact_id: string;
+    route: boolean;
+    snapshot: ContactSnapshot | null;
+  }>(
     `WITH x AS (
        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
          WITH ORDINALITY AS x(i, mid, n, u, p, ts, o)
@@ -59,15 +69,20 @@ export async function acceptTracks(
        SELECT x.*, r.id AS c FROM x
        JOIN (SELECT id, user_id FROM known UNION ALL SELECT id, user_id FROM created) r ON r.user_id = x.u
      ),
-     ${routedContactsCtes('xc', { conditions: '$9::bool', events: '$10::text[]' })}
-     INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, properties, timestamp, received_at, routed_at, score_xid)
-     SELECT i, $1, mid, 'track', n, c, u, p::jsonb, (to_timestamp(ts / 1000) AT TIME ZONE 'UTC')::timestamp(3), $8::timestamp(3),
-       CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $8::timestamp(3) END,
-       CASE WHEN $13::bool THEN pg_current_xact_id() END
-     FROM xc
-     ORDER BY o
-     ON CONFLICT (workspace_id, message_id) DO NOTHING
-     RETURNING id, contact_id, routed_at IS NULL AS route`,
+     ${routedContactsCtes('xc', { conditions: '$9::bool', events: '$10::text[]' })},
+     stored AS (
+       INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, properties, timestamp, received_at, routed_at, score_xid)
+       SELECT i, $1, mid, 'track', n, c, u, p::jsonb, (to_timestamp(ts / 1000) AT TIME ZONE 'UTC')::timestamp(3), $8::timestamp(3),
+         CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $8::timestamp(3) END,
+         CASE WHEN $13::bool THEN pg_current_xact_id() END
+       FROM xc
+       ORDER BY o
+       ON CONFLICT (workspace_id, message_id) DO NOTHING
+       RETURNING id, contact_id, routed_at IS NULL AS route
+     )
+     SELECT id, contact_id, route,
+       CASE WHEN $14::bool AND route THEN ${contactSnapshotJson('stored.contact_id')} END AS snapshot
+     FROM stored`,
     [
       workspaceId,
       ordered.map((r) => r.id),
@@ -84,6 +99,7 @@ export async function acceptTracks(
       users,
       users.map(() => newId()),
       forScorer,
+      withSnapshots,
     ],
     { name: 'accept-tracks' },
   );
@@ -116,6 +132,13 @@ export async function acceptTracks(
       ...rows.filter((r) => fresh.get(r.id)?.route).map((r) => r.id),
       ...(late?.newEventIds ?? []),
     ],
+    ...(withSnapshots
+      ? {
+          snapshots: new Map(
+            inserted.flatMap((r) => (r.snapshot ? [[r.contact_id, r.snapshot] as const] : [])),
+          ),
+        }
+      : {}),
   };
 }
 

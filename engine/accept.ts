@@ -1,5 +1,6 @@
 import { newId, sqlTime, type Sql } from '../store/index.js';
 import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
+import type { ContactSnapshot } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
@@ -23,6 +24,8 @@ export interface AcceptResult {
   readonly messages: readonly AcceptedMessage[];
   /** Events stored by this call (including stage changes it caused) that need routing. */
   readonly newEventIds: readonly string[];
+  /** Contacts of events that need routing, as routing reads them, when asked for and known. */
+  readonly snapshots?: ReadonlyMap<string, ContactSnapshot>;
 }
 
 /**
@@ -49,12 +52,20 @@ export async function acceptMessages(
   messages: readonly IncomingMessage[],
   receivedAt = new Date(),
   scoring: Scoring = 'now',
+  /** Routing follows at once: read its contact snapshots on the way where that is free. */
+  withSnapshots = false,
 ): Promise<AcceptResult> {
   const active = await activeScoringPlans(deps.sql, workspaceId);
   const mode: Mode = scoring === 'later' ? 'later' : scores(active, messages) ? 'now' : 'none';
   if (mode !== 'now' && messages.every(isPlainTrack))
-    return acceptTracks(deps, workspaceId, messages, receivedAt, mode === 'later', (rest) =>
-      resolveAndAccept(deps, workspaceId, rest, receivedAt, mode, active),
+    return acceptTracks(
+      deps,
+      workspaceId,
+      messages,
+      receivedAt,
+      mode === 'later',
+      (rest) => resolveAndAccept(deps, workspaceId, rest, receivedAt, mode, active),
+      withSnapshots,
     );
   return resolveAndAccept(deps, workspaceId, messages, receivedAt, mode, active);
 }

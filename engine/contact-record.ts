@@ -59,6 +59,30 @@ export interface ContactSnapshot {
   readonly enrollments: readonly (PastEnrollmentRow & { readonly journeyId: string })[];
 }
 
+/** SQL for the enrollments of the contact whose id is `contactId`, as a JSON array (snapshot). */
+function enrollmentsJson(contactId: string): string {
+  return `coalesce((
+         SELECT json_agg(json_build_object(
+           'id', e.id, 'journeyId', v.journey_id, 'entryKey', e.entry_key, 'status', e.status,
+           'startedAtMs', (extract(epoch FROM e.started_at) * 1000)::float8,
+           'endedAtMs', (extract(epoch FROM e.ended_at) * 1000)::float8) ORDER BY e.started_at, e.id)
+         FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+         WHERE e.contact_id = ${contactId}), '[]'::json)`;
+}
+
+/**
+ * SQL for the snapshot of the contact whose id is `contactId` as one JSON value, for a statement
+ * that reads it beside its own work (accepting a single track): null when the statement cannot
+ * see the contact, which is then read with {@link contactSnapshots}.
+ */
+export function contactSnapshotJson(contactId: string): string {
+  return `(SELECT json_build_object(
+       'record', json_build_object('id', c.id, 'workspaceId', c.workspace_id, 'userId', c.user_id,
+         'email', c.email, 'attributes', c.attributes, 'timezone', c.timezone, 'locale', c.locale),
+       'enrollments', ${enrollmentsJson('c.id')})
+     FROM contacts c WHERE c.id = ${contactId})`;
+}
+
 export async function contactSnapshots(
   sql: Sql,
   ids: readonly string[],
@@ -68,14 +92,7 @@ export async function contactSnapshots(
     ContactRow & { readonly found: boolean; readonly enrollments: ContactSnapshot['enrollments'] }
   >(
     `SELECT i.id, c.id IS NOT NULL AS found, c.workspace_id, c.user_id, c.email,
-       c.attributes, c.timezone, c.locale,
-       coalesce((
-         SELECT json_agg(json_build_object(
-           'id', e.id, 'journeyId', v.journey_id, 'entryKey', e.entry_key, 'status', e.status,
-           'startedAtMs', (extract(epoch FROM e.started_at) * 1000)::float8,
-           'endedAtMs', (extract(epoch FROM e.ended_at) * 1000)::float8) ORDER BY e.started_at, e.id)
-         FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
-         WHERE e.contact_id = i.id), '[]'::json) AS enrollments
+       c.attributes, c.timezone, c.locale, ${enrollmentsJson('i.id')} AS enrollments
      FROM unnest($1::text[]) AS i(id) LEFT JOIN contacts c ON c.id = i.id`,
     [ids],
     { name: 'contact-snapshots' },

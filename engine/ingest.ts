@@ -44,7 +44,7 @@ export async function ingest(
   /** Where it came from, for the `drumbeat_events_ingested_total` counter. */
   source: 'api' | 'webhook' = 'api',
 ): Promise<IngestResult> {
-  const accepted = await acceptMessages(deps, workspaceId, [message]);
+  const accepted = await acceptMessages(deps, workspaceId, [message], new Date(), 'now', true);
   const first = accepted.messages[0];
   if (!first) throw new Error('acceptMessages returned no result for one message');
   if (first.stored) eventsIngested.inc({ type: message.type, source });
@@ -70,6 +70,7 @@ export async function ingest(
       ...(caused.length > 0 ? await unroutedEvents(deps, caused, caused.length) : []),
     ],
     'later',
+    accepted.snapshots,
   );
   return {
     eventId: first.eventId,

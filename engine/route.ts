@@ -46,6 +46,8 @@ export async function routeEvents(
    * the events are marked when this resolves (`routePendingEvents` reads what is left).
    */
   mark: 'now' | 'later' = 'now',
+  /** Contact snapshots the caller read already (see `acceptTracks`); the rest are read here. */
+  known: ReadonlyMap<string, ContactSnapshot> = new Map(),
 ): Promise<Map<string, RouteResult>> {
   const results = new Map<string, RouteResult>();
   if (events.length === 0) return results;
@@ -57,7 +59,10 @@ export async function routeEvents(
   // One statement for the batch's contacts: records and enrollments (the running ones hear each
   // event; a journey's own are its entry history). Read while the first contacts' journeys are
   // looked up (see routeOne).
-  const snapshots = contactSnapshots(deps.sql, [...byContact.keys()]);
+  const unread = [...byContact.keys()].filter((id) => !known.has(id));
+  const snapshots = contactSnapshots(deps.sql, unread).then((read) =>
+    known.size === 0 ? read : new Map([...known, ...read]),
+  );
   const running = snapshots.then(runningOf);
   // Each contact's events in order; different contacts side by side (they share nothing).
   const queue = [...byContact];

@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest, type IncomingMessage } from '../../engine/index.js';
 import { markRouted, marksWritten } from '../../engine/mark-routed.js';
 import { routeEvents } from '../../engine/route.js';
 import { newId, type Sql } from '../../store/index.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient } from '../support/http.js';
 
 /**
- * Routing ends by marking its events routed. Routings that finish together share the statement,
- * and a request answering its caller (the single-event API) does not wait for it.
+ * What routing costs the database. A single track of a known contact is accepted and its contact
+ * read in one statement. Routing ends by marking its events routed: routings that finish
+ * together share the statement, and a request answering its caller (the single-event API) does
+ * not wait for it.
  */
-describe.each(databaseVariants())('the routed mark (%s database)', (variant) => {
+describe.each(databaseVariants())("routing's statements (%s database)", (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
   const s = uniqueSuffix();
 
@@ -58,6 +62,68 @@ describe.each(databaseVariants())('the routed mark (%s database)', (variant) => 
     };
     return { sql, marks, release };
   };
+
+  /** The engine's database, counting statements by name. */
+  const counted = () => {
+    const names: string[] = [];
+    const sql: Sql = {
+      query: (text, params, options) => {
+        names.push(options?.name ?? 'unnamed');
+        return engine.deps.sql.query(text, params, options);
+      },
+      transaction: (work) => engine.deps.sql.transaction(work),
+    };
+    return { sql, names };
+  };
+  const track = (userId: string, event: string): IncomingMessage => ({
+    type: 'track',
+    messageId: newId(),
+    userId,
+    anonymousId: null,
+    event,
+    traits: {},
+    properties: {},
+    timestamp: new Date(),
+  });
+
+  it('reads a known contact while accepting its track, enrollments included, and a new one after', async () => {
+    const api = apiClient(engine);
+    const event = `reads_${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: `reads-${s}`,
+      name: 'Reads',
+      triggers: [{ type: 'event', event }],
+      steps: [{ id: 'nap', type: 'wait', duration: 'P1D' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const known = `known-${s}`;
+    expect((await api.post('/v1/identify', { userId: known, traits: {} })).status).toBe(200);
+
+    const first = counted();
+    const entered = await ingest(
+      { ...engine.deps, sql: first.sql },
+      'default',
+      track(known, event),
+    );
+    expect(entered.routing?.enrollments).toMatchObject([{ enrolled: true }]);
+    expect(first.names).toContain('accept-tracks');
+    expect(first.names).not.toContain('contact-snapshots');
+    // The enrollment just made is in the snapshot read with the next track: the contact hears it
+    // and is not enrolled twice.
+    const again = counted();
+    const repeat = await ingest({ ...engine.deps, sql: again.sql }, 'default', track(known, event));
+    expect(repeat.routing).toMatchObject({ signalled: 1, enrollments: [{ enrolled: false }] });
+    expect(again.names).not.toContain('contact-snapshots');
+
+    const fresh = counted();
+    const made = await ingest(
+      { ...engine.deps, sql: fresh.sql },
+      'default',
+      track(`new-${s}`, event),
+    );
+    expect(made.routing?.enrollments).toMatchObject([{ enrolled: true }]);
+    expect(fresh.names.filter((n) => n === 'contact-snapshots')).toHaveLength(1);
+  });
 
   it('marks the events of routings that finish together in one statement', async () => {
     const [a, b] = [await unroutedEvents(1), await unroutedEvents(2)];
