@@ -47,7 +47,7 @@ export async function acceptTracks(
     id: string;
     contact_id: string;
     route: boolean;
-    snapshot: ContactSnapshot | null;
+    snapshot?: ContactSnapshot | null;
   }>(
     `WITH x AS (
        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
@@ -69,20 +69,23 @@ export async function acceptTracks(
        SELECT x.*, r.id AS c FROM x
        JOIN (SELECT id, user_id FROM known UNION ALL SELECT id, user_id FROM created) r ON r.user_id = x.u
      ),
-     ${routedContactsCtes('xc', { conditions: '$9::bool', events: '$10::text[]' })},
-     stored AS (
-       INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, properties, timestamp, received_at, routed_at, score_xid)
-       SELECT i, $1, mid, 'track', n, c, u, p::jsonb, (to_timestamp(ts / 1000) AT TIME ZONE 'UTC')::timestamp(3), $8::timestamp(3),
-         CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $8::timestamp(3) END,
-         CASE WHEN $13::bool THEN pg_current_xact_id() END
-       FROM xc
-       ORDER BY o
-       ON CONFLICT (workspace_id, message_id) DO NOTHING
-       RETURNING id, contact_id, routed_at IS NULL AS route
-     )
+     ${routedContactsCtes('xc', { conditions: '$9::bool', events: '$10::text[]' })}${withSnapshots ? ', stored AS (' : ''}
+     INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, user_id, properties, timestamp, received_at, routed_at, score_xid)
+     SELECT i, $1, mid, 'track', n, c, u, p::jsonb, (to_timestamp(ts / 1000) AT TIME ZONE 'UTC')::timestamp(3), $8::timestamp(3),
+       CASE WHEN c IN (SELECT c FROM routed) THEN NULL ELSE $8::timestamp(3) END,
+       CASE WHEN $13::bool THEN pg_current_xact_id() END
+     FROM xc
+     ORDER BY o
+     ON CONFLICT (workspace_id, message_id) DO NOTHING
+     RETURNING id, contact_id, routed_at IS NULL AS route${
+       // Batches keep the plain statement; a single track reads its contact beside it.
+       withSnapshots
+         ? `)
      SELECT id, contact_id, route,
-       CASE WHEN $14::bool AND route THEN ${contactSnapshotJson('stored.contact_id')} END AS snapshot
-     FROM stored`,
+       CASE WHEN route THEN ${contactSnapshotJson('stored.contact_id')} END AS snapshot
+     FROM stored`
+         : ''
+     }`,
     [
       workspaceId,
       ordered.map((r) => r.id),
@@ -99,9 +102,8 @@ export async function acceptTracks(
       users,
       users.map(() => newId()),
       forScorer,
-      withSnapshots,
     ],
-    { name: 'accept-tracks' },
+    { name: withSnapshots ? 'accept-track-snapshot' : 'accept-tracks' },
   );
   const fresh = new Map(inserted.map((r) => [r.id, r]));
 

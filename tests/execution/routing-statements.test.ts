@@ -106,7 +106,7 @@ describe.each(databaseVariants())("routing's statements (%s database)", (variant
       track(known, event),
     );
     expect(entered.routing?.enrollments).toMatchObject([{ enrolled: true }]);
-    expect(first.names).toContain('accept-tracks');
+    expect(first.names).toContain('accept-track-snapshot');
     expect(first.names).not.toContain('contact-snapshots');
     // The enrollment just made is in the snapshot read with the next track: the contact hears it
     // and is not enrolled twice.
