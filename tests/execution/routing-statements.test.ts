@@ -37,6 +37,19 @@ describe.each(databaseVariants())("routing's statements (%s database)", (variant
       );
     return { contactId, ids };
   };
+  /** One unrouted event, and the same as routing takes it. */
+  const unroutedEvent = async () => {
+    const { contactId, ids } = await unroutedEvents(1);
+    const event = {
+      id: ids[0] ?? '',
+      workspaceId: 'default',
+      type: 'track',
+      name: `nothing_listens_${s}`,
+      contactId,
+      properties: {},
+    };
+    return { ids, event };
+  };
   const routedAt = async (ids: readonly string[]) =>
     (
       await engine.deps.sql.query<{ routed_at: Date | null }>(
@@ -135,15 +148,7 @@ describe.each(databaseVariants())("routing's statements (%s database)", (variant
   });
 
   it('answers a single event without waiting for its mark, which is written by shutdown at the latest', async () => {
-    const { contactId, ids } = await unroutedEvents(1);
-    const event = {
-      id: ids[0] ?? '',
-      workspaceId: 'default',
-      type: 'track',
-      name: `nothing_listens_${s}`,
-      contactId,
-      properties: {},
-    };
+    const { ids, event } = await unroutedEvent();
     const held = heldMarks();
     const routed = await routeEvents({ ...engine.deps, sql: held.sql }, [event], 'later');
     expect(routed.get(event.id)).toEqual({ enrollments: [], signalled: 0 });
@@ -155,15 +160,7 @@ describe.each(databaseVariants())("routing's statements (%s database)", (variant
   });
 
   it('waits for the mark when asked to, as re-routing after a restart does', async () => {
-    const { contactId, ids } = await unroutedEvents(1);
-    const event = {
-      id: ids[0] ?? '',
-      workspaceId: 'default',
-      type: 'track',
-      name: `nothing_listens_${s}`,
-      contactId,
-      properties: {},
-    };
+    const { ids, event } = await unroutedEvent();
     const held = heldMarks();
     let done = false;
     const routing = routeEvents({ ...engine.deps, sql: held.sql }, [event]).then(() => {
