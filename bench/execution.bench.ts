@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../config/index.js';
 import { startEngine, type RunningEngine } from '../runtime/engine.js';
@@ -52,8 +53,13 @@ export async function runExecutionBench(): Promise<void> {
     dbFile: join(dir, 'temporal.db'),
   });
   const arrivals = new Map<string, (at: number) => void>();
+  /** Emails of the one-email baseline that reached the sink. */
+  let baselineMailed = 0;
   const sink = await startEnvelopeSink((to) =>
-    to.forEach((address) => arrivals.get(address)?.(performance.now())),
+    to.forEach((address) => {
+      if (address.startsWith('one-email-')) baselineMailed++;
+      arrivals.get(address)?.(performance.now());
+    }),
   );
   const env = {
     DATA_DIR: dir,
@@ -66,6 +72,7 @@ export async function runExecutionBench(): Promise<void> {
     LOG_LEVEL: 'warn',
   };
   let worker: ChildProcess | null = null;
+  let emailWorker: ChildProcess | null = null;
   let api: RunningEngine | null = null;
   try {
     api = await startEngine(loadConfig(env), { roles: { api: true, worker: false } });
@@ -97,8 +104,15 @@ export async function runExecutionBench(): Promise<void> {
       triggers: [{ type: 'event', event: 'bench_enroll' }],
       steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
     });
-    const named = { [process.pid]: 'API + clients', [worker.pid ?? 0]: 'worker' };
-    const cpu = { api: new Map<string, number>(), raw: new Map<string, number>() };
+    const named: Record<number, string> = {
+      [process.pid]: 'API + clients',
+      [worker.pid ?? 0]: 'worker',
+    };
+    const cpu = {
+      api: new Map<string, number>(),
+      raw: new Map<string, number>(),
+      baseline: new Map<string, number>(),
+    };
     /** CPU from the start of a phase until each of its workflows has finished (drain included). */
     const whole = { api: new Map<string, number>(), raw: new Map<string, number>() };
     /** Runs a side's phase with the worker stopped, under BENCH_PAUSE_WORKER=1. */
@@ -194,6 +208,45 @@ export async function runExecutionBench(): Promise<void> {
     console.log(
       `  per workflow: one-email journey (enrolled through the API): worker ${perWorkflow(whole.api, 'worker')}, temporal ${perWorkflow(whole.api, 'temporal')}; empty workflow: worker ${perWorkflow(whole.raw, 'worker')}, temporal ${perWorkflow(whole.raw, 'temporal')}`,
     );
+
+    // 1b. Not the target's measure: the same enrollments beside a workflow that does the work a
+    // one-email journey exists for and nothing else (bench/one-email.workflow.ts), started raw
+    // and run by a worker process of its own, so Drumbeat's own cost shows apart from what
+    // sending an email through Temporal costs at all.
+    if (!PAUSE_WORKER) {
+      emailWorker = await startOneEmailWorker({ ...env, TASK_QUEUE: 'bench-one-email' });
+      named[emailWorker.pid ?? 0] = 'one-email worker';
+      let baselineStarted = 0;
+      const baselinePhase = async (count = ENROLLMENTS) => {
+        const ids = Array.from({ length: count }, () => `one-email-${randomUUID()}`);
+        const rate = await phase(cpu.baseline, count, () =>
+          pool(ids, CONCURRENCY, (workflowId) =>
+            temporal.workflow.start('oneEmailWorkflow', {
+              taskQueue: 'bench-one-email',
+              workflowId,
+              args: [`${workflowId}@example.com`],
+            }),
+          ),
+        );
+        baselineStarted += count;
+        await finishing('the one-email workflows', () =>
+          Promise.resolve(baselineMailed >= baselineStarted),
+        );
+        return rate;
+      };
+      await baselinePhase(WARMUP);
+      const beside = await alternateRounds(ENROLL_ROUNDS, enrollPhase, baselinePhase);
+      console.log(
+        '  beside a hand-written one-email workflow started raw (a local activity sending through pooled Nodemailer to the same sink; no event, entry rules, send record or enrollment record):',
+      );
+      beside.forEach((r, i) =>
+        console.log(
+          `  round ${i + 1}: enrollments through the API ${r.api.toFixed(0)}/s, raw start of the one-email workflow ${r.raw.toFixed(0)}/s = ${ratio(r.api, r.raw)}`,
+        ),
+      );
+      console.log(`  ratio                         ${roundsRatio(beside)}   (no target)`);
+      console.log(`  CPU per one-email phase: ${formatCpu(cpu.baseline, ENROLL_ROUNDS)}`);
+    }
 
     // 2. Reaction latency.
     await post('/v1/journeys', {
@@ -315,6 +368,7 @@ export async function runExecutionBench(): Promise<void> {
     console.log(`  worker resident memory: ${samples.join('; ')}`);
   } finally {
     worker?.kill('SIGTERM');
+    emailWorker?.kill('SIGTERM');
     await api?.stop();
     await sink.stop();
     await server.stop();
@@ -341,8 +395,23 @@ async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', 'worker'], {
+function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  return startProcess(['bin/drumbeat.ts', 'worker'], env, 'Drumbeat is running');
+}
+
+/** The one-email baseline's worker (bench/one-email.worker.ts), as a process of its own. */
+function startOneEmailWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('./one-email.worker.ts', import.meta.url));
+  return startProcess([script], env, 'ready');
+}
+
+/** Starts `node --import tsx ...args`; resolves once its output includes `ready`. */
+async function startProcess(
+  args: readonly string[],
+  env: Record<string, string>,
+  ready: string,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -350,9 +419,11 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Drumbeat is running')) resolve();
+      if (out.includes(ready)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${args.join(' ')} exited with ${String(code)}`)),
+    );
   });
   return child;
 }
