@@ -1,6 +1,6 @@
 import type { Prisma } from '@prisma/client';
 import type { ContactRecord } from '../engine/contact-record.js';
-import { coalesce, type Sql } from '../store/index.js';
+import { coalescePerHandle, type Sql } from '../store/index.js';
 import type { StoredTemplateRef } from './email-content.js';
 
 /**
@@ -42,10 +42,10 @@ export interface SendRead {
  * Message-ID. Sends reading at the same moment share the statement (see store/coalesce.ts).
  */
 export function readSend(sql: Sql, req: SendRead): Promise<SendState> {
-  return perSql(reads, sql, () => coalesce((batch: readonly SendRead[]) => readSends(sql, batch)))(
-    req,
-  );
+  return sharedRead(sql, req);
 }
+
+const sharedRead = coalescePerHandle(readSends);
 
 async function readSends(sql: Sql, batch: readonly SendRead[]): Promise<SendState[]> {
   const rows = await sql.query<{
@@ -133,10 +133,7 @@ export function settleSideEffect(
   result: Prisma.InputJsonObject,
   extra: { readonly message?: MessageRow | null; readonly unreserve?: string } = {},
 ): Promise<void> {
-  const settle = perSql(settlements, sql, () =>
-    coalesce((batch: readonly Settlement[]) => settleAll(sql, batch)),
-  );
-  return settle({
+  return sharedSettle(sql, {
     effect,
     status,
     result,
@@ -215,17 +212,7 @@ async function settleAll(sql: Sql, batch: readonly Settlement[]): Promise<void[]
   return batch.map(() => undefined);
 }
 
-/** One coalescer per database handle (the worker has one; tests open several). */
-const reads = new WeakMap<Sql, (req: SendRead) => Promise<SendState>>();
-const settlements = new WeakMap<Sql, (s: Settlement) => Promise<void>>();
-
-function perSql<F>(map: WeakMap<Sql, F>, sql: Sql, make: () => F): F {
-  const known = map.get(sql);
-  if (known) return known;
-  const made = make();
-  map.set(sql, made);
-  return made;
-}
+const sharedSettle = coalescePerHandle(settleAll);
 
 export interface MessageRow {
   readonly id: string;

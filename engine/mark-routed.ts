@@ -1,4 +1,4 @@
-import { coalesce, type Sql } from '../store/index.js';
+import { coalescePerHandle, type Sql } from '../store/index.js';
 
 /**
  * Routing's last write: the events are marked routed. Routings that finish at the same moment
@@ -7,20 +7,17 @@ import { coalesce, type Sql } from '../store/index.js';
  * deduplicates event ids and enrollment ids are deterministic.
  */
 export function markRouted(sql: Sql, eventIds: readonly string[]): Promise<void> {
-  let mark = marks.get(sql);
-  if (!mark) {
-    mark = coalesce(async (batch: readonly (readonly string[])[]) => {
-      await sql.query(
-        `UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`,
-        [batch.flat()],
-        { name: 'mark-routed' },
-      );
-      return batch.map(() => undefined);
-    });
-    marks.set(sql, mark);
-  }
-  return mark(eventIds);
+  return sharedMark(sql, eventIds);
 }
+
+const sharedMark = coalescePerHandle(async (sql, batch: readonly (readonly string[])[]) => {
+  await sql.query(
+    `UPDATE events SET routed_at = now() WHERE id = ANY($1::text[])`,
+    [batch.flat()],
+    { name: 'mark-routed' },
+  );
+  return batch.map(() => undefined);
+});
 
 /**
  * Marks events routed without waiting, for a request that answers first. A failed mark is
@@ -42,6 +39,5 @@ export async function marksWritten(): Promise<void> {
   await Promise.all([...pending]);
 }
 
-/** One coalescer per database handle (tests open several). */
-const marks = new WeakMap<Sql, (eventIds: readonly string[]) => Promise<void>>();
+/** Marks handed to {@link markRoutedLater} and not written yet. */
 const pending = new Set<Promise<void>>();

@@ -1,3 +1,5 @@
+import type { Sql } from './sql.js';
+
 /**
  * Turns a statement that takes many items into one call per item, running the calls that
  * arrive in the same event-loop turn, or while a statement is in flight, together as the next
@@ -53,6 +55,26 @@ export function coalesce<I, O>(
         });
       }
     });
+}
+
+/**
+ * {@link coalesce} for a statement on a database handle: one coalescer per handle, made on first
+ * use (a process has one handle; tests open several, and calls on different handles never share
+ * a statement).
+ */
+export function coalescePerHandle<I, O>(
+  run: (sql: Sql, items: readonly I[]) => Promise<readonly O[]>,
+  options: { readonly maxBatch?: number; readonly lanes?: number } = {},
+): (sql: Sql, item: I) => Promise<O> {
+  const handles = new WeakMap<Sql, (item: I) => Promise<O>>();
+  return (sql, item) => {
+    let call = handles.get(sql);
+    if (!call) {
+      call = coalesce((items: readonly I[]) => run(sql, items), options);
+      handles.set(sql, call);
+    }
+    return call(item);
+  };
 }
 
 interface Waiting<I, O> {
