@@ -27,6 +27,8 @@ const WAITING = Number(process.env.BENCH_WAITING ?? 3000);
  * beside it on the same cores. The journeys and empty workflows then run in the drain.
  */
 const PAUSE_WORKER = process.env.BENCH_PAUSE_WORKER === '1';
+/** Node flags for the worker processes (a diagnostic: `--cpu-prof --cpu-prof-dir=DIR`). */
+const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -396,7 +398,7 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  return startProcess(['bin/drumbeat.ts', 'worker'], env, 'Drumbeat is running');
+  return startProcess(['bin/drumbeat.js', 'worker'], env, 'Drumbeat is running', false);
 }
 
 /** The one-email baseline's worker (bench/one-email.worker.ts), as a process of its own. */
@@ -410,8 +412,10 @@ async function startProcess(
   args: readonly string[],
   env: Record<string, string>,
   ready: string,
+  importTsx = true,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const loader = importTsx ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...CHILD_NODE_ARGS, ...loader, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -33,6 +33,7 @@ import { assertPortFree } from './ports.js';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-cli.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const WORKFLOW_BUNDLE_OPTIONS = { preloadModules: [WORKFLOWS_PATH] };
 
 export interface EngineRoles {
   readonly api: boolean;
@@ -297,7 +298,7 @@ export async function runWorker(setup: WorkerSetup): Promise<() => Promise<void>
     maxCachedWorkflows: setup.cacheSize ?? 500,
     ...(setup.workflowBundle
       ? { workflowBundle: setup.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLE_OPTIONS }),
   });
   const running = worker.run();
   return async () => {

@@ -12,7 +12,7 @@ export async function startDrumbeat(
   env: NodeJS.ProcessEnv,
   children: ChildProcess[],
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/drumbeat.ts', command], {
+  const child = spawn(process.execPath, ['bin/drumbeat.js', command], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
