@@ -12,13 +12,18 @@ import {
 } from './audience.activity.js';
 import type { AudiencePageRequest } from '../engine/index.js';
 import { loadFacts, type LoadFactsInput } from './load-facts.activity.js';
-import { recordEnrollment, type RecordEnrollmentInput } from './record-enrollment.activity.js';
+import {
+  closingRecordInput,
+  recordEnrollment,
+  type ClosingRecord,
+  type RecordEnrollmentInput,
+} from './record-enrollment.activity.js';
 import { sendEmail, type SendEmailResult } from './send-email.activity.js';
 import { createTaskActivity } from './create-task.activity.js';
 import { callWebhook } from './call-webhook.activity.js';
 
 export type { ActivityDeps } from './deps.js';
-export type { LogEntry } from './record-enrollment.activity.js';
+export type { ClosingRecord, LogEntry } from './record-enrollment.activity.js';
 
 export interface PerformActionInput {
   readonly workspaceId: string;
@@ -29,6 +34,8 @@ export interface PerformActionInput {
   readonly action: Action;
   /** True once the workflow sleeps on a `deferred` email result and calls again (issue 6). */
   readonly deferrable?: boolean;
+  /** The enrollment's end, to write once the action is done: this is the journey's last step. */
+  readonly closing?: ClosingRecord;
   readonly trigger: {
     readonly name: string | null;
     readonly properties: Readonly<Record<string, unknown>>;
@@ -39,6 +46,9 @@ export type ActionResult =
   | { readonly type: 'sendEmail'; readonly result: SendEmailResult }
   /** `status` is an HTTP status for webhooks, which journeys can branch on. */
   | { readonly type: Exclude<Action['type'], 'sendEmail'>; readonly status?: number };
+
+/** An action's result, and whether its activity also wrote the enrollment's end (`closing`). */
+export type PerformedAction = ActionResult & { readonly closed?: true };
 
 /** The activities the worker registers, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -80,9 +90,10 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     /** Carries out one step's side effect, idempotently per (enrollment, step, iteration). */
-    async performAction(input: PerformActionInput): Promise<ActionResult> {
+    async performAction(input: PerformActionInput): Promise<PerformedAction> {
+      let result: ActionResult;
       try {
-        const result = await perform(input);
+        result = await perform(input);
         if (
           result.type === 'sendEmail' &&
           result.result.status === 'sent' &&
@@ -94,11 +105,19 @@ export function createActivities(deps: ActivityDeps) {
         }
         if (result.type === 'sendEmail' && result.result.status === 'deferred')
           deferrals.inc({ reason: result.result.reason });
-        return result;
       } catch (error) {
         activityFailures.inc({ activity: `performAction:${input.action.type}` });
         throw error;
       }
+      const deferred = result.type === 'sendEmail' && result.result.status === 'deferred';
+      if (!input.closing || deferred) return result;
+      // Written after the action, so a retry (this write failed) finds the action recorded.
+      const { stepId, iteration, action } = input;
+      await recordEnrollment(
+        deps,
+        closingRecordInput(input.closing, { type: action.type, iteration, stepId }, result),
+      );
+      return { ...result, closed: true };
     },
     /** Audience runs (enroll existing, schedules, date triggers): start, one page, finish. */
     startAudienceRun: (input: AudienceRunStart) => startAudienceRun(deps, input),

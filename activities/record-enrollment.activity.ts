@@ -34,6 +34,46 @@ export interface RecordEnrollmentInput {
 }
 
 /**
+ * The enrollment's end, planned by the workflow before its last action, for that action's
+ * activity to write once the action is done: the entries not written yet, then the action's own
+ * entry (with its result, which only the activity has) at `actionSeq`, then `after` (the steps
+ * entered on the way out and the `finished` entry). The activity stamps the last two with its
+ * own time.
+ */
+export interface ClosingRecord {
+  readonly enrollmentId: string;
+  readonly status: Exclude<RecordEnrollmentInput['status'], 'active'>;
+  readonly stepId: string | null;
+  readonly reason: string | null;
+  readonly before: readonly LogEntry[];
+  readonly actionSeq: number;
+  readonly after: readonly LogEntry[];
+}
+
+/** The record a closing action writes, given its result (see {@link ClosingRecord}). */
+export function closingRecordInput(
+  closing: ClosingRecord,
+  action: { readonly type: string; readonly iteration: number; readonly stepId: string },
+  result: unknown,
+): RecordEnrollmentInput {
+  const at = Date.now();
+  const entry: LogEntry = {
+    seq: closing.actionSeq,
+    at,
+    kind: 'action',
+    stepId: action.stepId,
+    detail: { action: action.type, iteration: action.iteration, result },
+  };
+  return {
+    enrollmentId: closing.enrollmentId,
+    status: closing.status,
+    stepId: closing.stepId,
+    reason: closing.reason,
+    log: [...closing.before, entry, ...closing.after.map((e) => ({ ...e, at }))],
+  };
+}
+
+/**
  * Writes the enrollment's status, step and new log entries in one statement; safe to repeat,
  * which it must be: the workflow runs it as a local activity, so a worker that dies before the
  * workflow task completes means it runs again. Log entries are keyed by (enrollment, seq) and

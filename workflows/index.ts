@@ -3,6 +3,7 @@
 export {
   journeyWorkflow,
   journeyWorkflowV2,
+  journeyWorkflowV3,
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';

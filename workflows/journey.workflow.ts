@@ -10,7 +10,7 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, LogEntry } from '../activities/index.js';
+import type { Activities, ClosingRecord, LogEntry } from '../activities/index.js';
 import {
   advance,
   assertNever,
@@ -21,6 +21,7 @@ import {
   type Input,
   type Outcome,
   type Plan,
+  type Transition,
 } from '../core/index.js';
 import {
   contactEventSignal,
@@ -130,6 +131,15 @@ function activityFailure(error: unknown, local: boolean): string | null {
 class ActionFailed extends Error {}
 
 type Settled = Exclude<Command, { type: 'loadFacts' | 'continue' }>;
+type Perform = Extract<Command, { type: 'perform' }>;
+
+/** A journey's end, planned before its last action, for that action's activity to write. */
+interface Closing {
+  readonly transition: Transition;
+  readonly record: ClosingRecord & { readonly status: Outcome };
+  /** The last sequence number the record uses. */
+  readonly lastSeq: number;
+}
 
 /** Event ids remembered for deduplication; older repeats are long past any retry window. */
 const SEEN_EVENTS_KEPT = 1000;
@@ -138,16 +148,34 @@ const HISTORY_EVENTS_BEFORE_CONTINUE = 5000;
 
 /**
  * Whether a run has a behaviour change, by its patch id: `patched()` for runs of the first
- * workflow type, every change for runs of {@link journeyWorkflowV2}.
+ * workflow type, every change up to its own for runs of {@link journeyWorkflowV2}, every change
+ * for runs of {@link journeyWorkflowV3}.
  */
 type HasChange = (patchId: string) => boolean;
+
+/**
+ * A journey's last action writes the enrollment's end (status and log) in its own activity,
+ * after the action is done: a one-email journey is then one local activity instead of two, and
+ * one workflow activation fewer. Runs of {@link journeyWorkflowV2} never have it.
+ */
+const CLOSE_WITH_LAST_ACTION = 'close-with-last-action';
+
+/**
+ * The type the API starts since {@link CLOSE_WITH_LAST_ACTION}: {@link journeyWorkflowV2} with
+ * that change too, without asking. A new type for the reason given at V2.
+ */
+export async function journeyWorkflowV3(
+  input: JourneyWorkflowInput,
+): Promise<JourneyWorkflowResult> {
+  return runJourney(input, () => true);
+}
 
 /**
  * One contact's way through one journey version: what the API starts for each enrollment.
  * Its runs have every change up to `workflow-sleeps-on-deferred-sends` without asking, where
  * `patched()` would record a marker and upsert the `TemporalChangeVersion` search attribute
- * for each (the recorded welcome series is 14 events instead of 20). A change after these
- * goes behind `patched()` in {@link runJourney}, for both types. This is a new type rather
+ * for each (the recorded welcome series is 14 events instead of 20), and none after. This is a
+ * new type rather
  * than a flag in the input because a worker that lacks it leaves its runs to one that has it,
  * while an older worker given a flag it does not know would record markers that this code
  * does not ask for, and replay would then fail.
@@ -155,7 +183,7 @@ type HasChange = (patchId: string) => boolean;
 export async function journeyWorkflowV2(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, () => true);
+  return runJourney(input, (patchId) => patchId !== CLOSE_WITH_LAST_ACTION);
 }
 
 /**
@@ -221,8 +249,9 @@ async function runJourney(
           break;
         }
         const done = await perform(command);
+        if (done.closed) return closedByAction(command, done.closed);
         // Events that came in during the action go first: a goal met meanwhile ends it here.
-        command = (await drainInbox(command)) ?? (await feed(done, command));
+        command = (await drainInbox(command)) ?? (await feed(done.input, command));
         break;
       }
       case 'wait': {
@@ -315,10 +344,16 @@ async function runJourney(
     return changed;
   }
 
-  async function perform(command: Settled & { type: 'perform' }): Promise<Input> {
+  /**
+   * Carries out the action. `closed` is the enrollment's end when the action's activity wrote
+   * it too ({@link closingAfter}), which only a done action does.
+   */
+  async function perform(command: Perform): Promise<{ input: Input; closed: Closing | null }> {
     try {
       const deferrable = hasChange('workflow-sleeps-on-deferred-sends');
-      let result = await attempt(command, deferrable);
+      // Planned anew for each attempt: a deferral logs an entry, which moves the numbering.
+      let closing = closingAfter(command);
+      let result = await attempt(command, deferrable, closing);
       // Quiet hours or a frequency cap hold the send: sleep durably to the allowed moment and
       // try again with the same key. An exit meanwhile ends the enrollment without sending.
       while (result.type === 'sendEmail' && result.result.status === 'deferred') {
@@ -327,9 +362,15 @@ async function runJourney(
         await flush('active', command.stepId);
         await condition(() => exitReason !== null, Math.max(1, until - Date.now()));
         if (exitReason !== null)
-          return { type: 'actionFailed', stepId: command.stepId, error: 'exited' };
-        result = await attempt(command, deferrable);
+          return {
+            input: { type: 'actionFailed', stepId: command.stepId, error: 'exited' },
+            closed: null,
+          };
+        closing = closingAfter(command);
+        result = await attempt(command, deferrable, closing);
       }
+      if (result.closed && closing)
+        return { input: { type: 'actionDone', stepId: command.stepId }, closed: closing };
       note('action', command.stepId, {
         action: command.action.type,
         iteration: command.iteration,
@@ -338,19 +379,25 @@ async function runJourney(
       const status =
         'status' in result && typeof result.status === 'number' ? result.status : undefined;
       return {
-        type: 'actionDone',
-        stepId: command.stepId,
-        ...(status === undefined ? {} : { status }),
+        input: {
+          type: 'actionDone',
+          stepId: command.stepId,
+          ...(status === undefined ? {} : { status }),
+        },
+        closed: null,
       };
     } catch (error) {
       const message = error instanceof ActionFailed ? error.message : activityFailure(error, false);
       if (message === null) throw error;
       note('actionFailed', command.stepId, { action: command.action.type, error: message });
-      return { type: 'actionFailed', stepId: command.stepId, error: message };
+      return {
+        input: { type: 'actionFailed', stepId: command.stepId, error: message },
+        closed: null,
+      };
     }
   }
 
-  async function attempt(command: Settled & { type: 'perform' }, deferrable: boolean) {
+  async function attempt(command: Perform, deferrable: boolean, closing: Closing | null) {
     try {
       return await actions(hasChange).performAction({
         workspaceId,
@@ -361,12 +408,72 @@ async function runJourney(
         action: command.action,
         trigger: input.trigger,
         ...(deferrable ? { deferrable: true } : {}),
+        ...(closing ? { closing: closing.record } : {}),
       });
     } catch (error) {
       const message = activityFailure(error, true);
       if (message === null) throw error;
       throw new ActionFailed(message);
     }
+  }
+
+  /**
+   * When the action's success leads straight to the journey's end, that end, planned: the pure
+   * interpreter is asked now what `actionDone` will do, and the entries it would log are
+   * numbered after the action's own (which only the activity can write, with its result).
+   * Not for webhooks, whose HTTP status can choose the next step.
+   */
+  function closingAfter(command: Perform): Closing | null {
+    if (command.action.type === 'webhook' || !hasChange(CLOSE_WITH_LAST_ACTION)) return null;
+    const transition = advance(
+      plan,
+      state,
+      { type: 'actionDone', stepId: command.stepId },
+      Date.now(),
+    );
+    const end = transition.command;
+    if (end.type !== 'finish') return null;
+    const [pending, seqBefore] = [log.length, seq];
+    seq++; // the action's entry
+    noteTrail(transition.entered, transition.decisions);
+    note('finished', end.stepId, { outcome: end.outcome, reason: end.reason });
+    const after = log.splice(pending);
+    const lastSeq = seq;
+    seq = seqBefore;
+    return {
+      transition,
+      lastSeq,
+      record: {
+        enrollmentId,
+        status: end.outcome,
+        stepId: end.stepId,
+        reason: end.reason,
+        before: [...log],
+        actionSeq: seqBefore + 1,
+        after,
+      },
+    };
+  }
+
+  /**
+   * The last action's activity wrote the enrollment's end: the run takes the planned state and
+   * ends. An exit or event that came in while the action ran is judged as before, at the
+   * action's step, after the written entries; an end it reaches (a goal met, an exit) is
+   * written over the planned one.
+   */
+  async function closedByAction(
+    command: Perform,
+    closing: Closing,
+  ): Promise<JourneyWorkflowResult> {
+    log.length = 0;
+    seq = closing.lastSeq;
+    const { status: outcome, stepId, reason } = closing.record;
+    if (exitReason !== null) return finish('exited', state.stepId, exitReason);
+    const changed = inbox.length > 0 ? await drainInbox(command) : null;
+    if (changed?.type === 'finish') return finish(changed.outcome, changed.stepId, changed.reason);
+    state = closing.transition.state;
+    if (log.length > 0) await flush(outcome, stepId, reason);
+    return { outcome, reason };
   }
 
   /** Holds before an action while the journey is paused. */

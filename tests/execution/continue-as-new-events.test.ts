@@ -7,6 +7,7 @@ import {
   exitSignal,
   journeyWorkflow,
   journeyWorkflowV2,
+  journeyWorkflowV3,
   type JourneyWorkflowInput,
 } from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
@@ -28,8 +29,9 @@ describe('events carried across continue-as-new', () => {
     await engine?.cleanup();
   });
 
-  // Enrollments start as `journeyWorkflowV2`; runs of the first type, started before it, go on.
+  // Enrollments start as `journeyWorkflowV3`; runs of the earlier types, started before it, go on.
   it.each([
+    { workflow: journeyWorkflowV3, patchMarkers: false },
     { workflow: journeyWorkflowV2, patchMarkers: false },
     { workflow: journeyWorkflow, patchMarkers: true },
   ])(
@@ -106,7 +108,7 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
     // only reference it. The first log write is the one right before continuing as new.
     await held.query('BEGIN');
     await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
-    const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV2, {
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV3, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
       args: [input],

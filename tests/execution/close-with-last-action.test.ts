@@ -1,0 +1,273 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { planOf } from '../../engine/index.js';
+import { newId } from '../../store/index.js';
+import {
+  contactEventSignal,
+  exitSignal,
+  journeyWorkflowV2,
+  journeyWorkflowV3,
+  type ContactEvent,
+  type JourneyWorkflowInput,
+} from '../../workflows/index.js';
+import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+import { waitForMail } from '../support/mailbox.js';
+
+type Engine = Awaited<ReturnType<typeof startTestEngine>>;
+
+/**
+ * A journey's last action writes the enrollment's end in its own local activity (patch
+ * `close-with-last-action`, always on in `journeyWorkflowV3`): one local activity and one
+ * activation fewer for a one-email journey, with the same record and log as before. A goal
+ * event or an exit that comes while that last action runs still decides how the enrollment ends.
+ */
+describe('the last action writes the enrollment’s end', () => {
+  let engine: Engine;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  it('ends a journey in as many local activities as it has actions, with the same record and log', async () => {
+    const key = `close-${uniqueSuffix()}`;
+    await publish(api, key, [
+      { id: 'hello', type: 'sendEmail', template: 'welcome' },
+      { id: 'last', type: 'sendEmail', template: 'tips' },
+    ]);
+    const v3 = await finished(engine, await start(engine, api, journeyWorkflowV3, key, 'v3'));
+    const v2 = await finished(engine, await start(engine, api, journeyWorkflowV2, key, 'v2'));
+
+    expect(v3.result).toEqual({ outcome: 'completed', reason: null });
+    expect(v2.result).toEqual(v3.result);
+    // The two sends; V2 writes the end in a local activity of its own after the second.
+    expect(v3.localActivities).toBe(2);
+    expect(v2.localActivities).toBe(3);
+    for (const { enrollment } of [v3, v2]) {
+      expect(enrollment.status).toBe('completed');
+      expect(enrollment.currentStep).toBe('last');
+      expect(enrollment.endedAt).not.toBeNull();
+    }
+    expect(shape(v3.log)).toEqual(shape(v2.log));
+    expect(shape(v3.log)).toEqual([
+      [1, 'entered', 'hello'],
+      [2, 'action', 'hello'],
+      [3, 'entered', 'last'],
+      [4, 'action', 'last'],
+      [5, 'finished', 'last'],
+    ]);
+    const lastAction = v3.log.find((e) => e.seq === 4)?.detail;
+    expect(lastAction).toMatchObject({
+      action: 'sendEmail',
+      iteration: 1,
+      result: { type: 'sendEmail', result: { status: 'sent', to: v3.email, alreadySent: false } },
+    });
+    expect(lastAction?.result, 'the logged result is the action’s alone').not.toHaveProperty(
+      'closed',
+    );
+    expect(v3.log.at(-1)?.detail).toEqual({ outcome: 'completed', reason: null });
+    expect(await waitForMail(api, v3.email, 2)).toHaveLength(2);
+  });
+
+  it('counts a goal event that came while the last action ran', async () => {
+    const key = `close-goal-${uniqueSuffix()}`;
+    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }], {
+      goals: [{ id: 'bought', type: 'event', event: `bought_${key}` }],
+    });
+    // Delivered with the start, the event is in the workflow while the only email is sent: the
+    // send's activity writes the planned end (completed), then the goal's end is written after.
+    const event: ContactEvent = { id: `evt-${key}`, name: `bought_${key}`, properties: {} };
+    const { result, enrollment, log, localActivities, email } = await finished(
+      engine,
+      await start(engine, api, journeyWorkflowV3, key, 'v3', event),
+    );
+
+    expect(result).toEqual({ outcome: 'converted', reason: 'bought' });
+    expect(enrollment.status).toBe('converted');
+    expect(localActivities, 'the send, then the record of the end the goal reached').toBe(2);
+    expect(shape(log)).toEqual([
+      [1, 'entered', 'only'],
+      [2, 'action', 'only'],
+      [3, 'finished', 'only'],
+      [4, 'event', 'only'],
+      [5, 'goalMet', 'only'],
+      [6, 'finished', 'only'],
+    ]);
+    expect(log.at(-1)?.detail).toEqual({ outcome: 'converted', reason: 'bought' });
+    expect(await waitForMail(api, email)).toHaveLength(1);
+  });
+});
+
+/**
+ * An exit that comes while the last send's activity writes the planned end: the write is held
+ * on a row lock (PostgreSQL) so the exit lands in exactly that moment, after the email went.
+ */
+describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () => {
+  let engine: Engine;
+  let api: ApiClient;
+  const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  beforeAll(async () => {
+    engine = await startTestEngine('postgres');
+    api = apiClient(engine);
+    await held.connect();
+  });
+  afterAll(async () => {
+    await held.end().catch(() => undefined);
+    await engine?.cleanup();
+  });
+
+  it('ends the enrollment as exited, the planned end written before it', async () => {
+    const key = `close-exit-${uniqueSuffix()}`;
+    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
+    const pending = await pendingEnrollment(engine, api, key, 'v3');
+    // NO KEY UPDATE blocks the end's UPDATE of the enrollment, not the send's own rows.
+    await held.query('BEGIN');
+    await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [
+      pending.enrollmentId,
+    ]);
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV3, {
+      workflowId: pending.enrollmentId,
+      taskQueue: engine.deps.taskQueue,
+      args: [pending.input],
+    });
+    await waitForMail(api, pending.email);
+    await eventually(
+      async () => {
+        const [row] = (
+          await held.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows;
+        return (row?.n ?? 0) > 0;
+      },
+      30_000,
+      'the end’s write to wait on the lock',
+    );
+    await handle.signal(exitSignal, { reason: 'unsubscribed' });
+    // Held past the point where the worker keeps its workflow task alive (80% of the task's
+    // 10 s timeout) and is given the exit, the run hears it while the action runs. Committed
+    // sooner, the task would end in an UnhandledCommand and a replay that sees the exit first.
+    await new Promise((resolve) => setTimeout(resolve, 9_000));
+    await held.query('COMMIT');
+
+    const { result, enrollment, log } = await finished(engine, { ...pending, handle });
+    expect(result).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
+    expect(enrollment.status).toBe('exited');
+    expect(shape(log)).toEqual([
+      [1, 'entered', 'only'],
+      [2, 'action', 'only'],
+      [3, 'finished', 'only'],
+      [4, 'finished', 'only'],
+    ]);
+    expect(log.at(-1)?.detail).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
+    expect(await waitForMail(api, pending.email)).toHaveLength(1);
+  });
+});
+
+interface LoggedEntry {
+  readonly seq: number;
+  readonly kind: string;
+  readonly stepId: string | null;
+  readonly detail: Record<string, unknown>;
+}
+
+const shape = (log: readonly LoggedEntry[]) => log.map((e) => [e.seq, e.kind, e.stepId]);
+
+/** Publishes the journey `key` with these steps. */
+async function publish(
+  api: ApiClient,
+  key: string,
+  steps: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const res = await api.post('/v1/journeys', {
+    id: key,
+    name: 'Last action',
+    triggers: [{ type: 'event', event: `go_${key}` }],
+    steps,
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+/**
+ * A new contact (`<key>-<tag>`) and its pending enrollment in the journey `key`, as the API
+ * makes them before starting the workflow.
+ */
+async function pendingEnrollment(engine: Engine, api: ApiClient, key: string, tag: string) {
+  const userId = `${key}-${tag}`;
+  const email = `${userId}@example.com`;
+  await api.post('/v1/identify', { userId, traits: { email } });
+  const prisma = engine.deps.prisma;
+  const contact = await prisma.contact.findFirstOrThrow({ where: { userId } });
+  const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
+  const enrollmentId = `enrollment/test/${userId}`;
+  await prisma.enrollment.create({
+    data: {
+      id: enrollmentId,
+      workspaceId: contact.workspaceId,
+      journeyVersionId: version.id,
+      contactId: contact.id,
+      entryKey: newId(),
+      status: 'pending',
+    },
+  });
+  const input: JourneyWorkflowInput = {
+    workspaceId: contact.workspaceId,
+    journeyVersionId: version.id,
+    contactId: contact.id,
+    plan: planOf(version),
+    trigger: { eventId: null, name: null, properties: {} },
+  };
+  return { enrollmentId, input, email };
+}
+
+/** Starts the enrollment's workflow, with `event` delivered together with the start. */
+async function start(
+  engine: Engine,
+  api: ApiClient,
+  workflow: typeof journeyWorkflowV3,
+  key: string,
+  tag: string,
+  event?: ContactEvent,
+) {
+  const pending = await pendingEnrollment(engine, api, key, tag);
+  const options = {
+    workflowId: pending.enrollmentId,
+    taskQueue: engine.deps.taskQueue,
+    args: [pending.input] as [JourneyWorkflowInput],
+  };
+  const handle = event
+    ? await engine.deps.temporal.workflow.signalWithStart(workflow, {
+        ...options,
+        signal: contactEventSignal,
+        signalArgs: [event],
+      })
+    : await engine.deps.temporal.workflow.start(workflow, options);
+  return { ...pending, handle };
+}
+
+/** How the enrollment ended: its result, local activities run, the stored record and log. */
+async function finished(engine: Engine, started: Awaited<ReturnType<typeof start>>) {
+  const result = await started.handle.result();
+  const { events } = await started.handle.fetchHistory();
+  const localActivities = (events ?? []).filter(
+    (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+  ).length;
+  const enrollment = await engine.deps.prisma.enrollment.findUniqueOrThrow({
+    where: { id: started.enrollmentId },
+    include: { log: { orderBy: { seq: 'asc' } } },
+  });
+  const log: LoggedEntry[] = enrollment.log.map((e) => ({
+    seq: e.seq,
+    kind: e.kind,
+    stepId: e.stepId,
+    detail: e.detail as Record<string, unknown>,
+  }));
+  return { result, localActivities, enrollment, log, email: started.email };
+}
