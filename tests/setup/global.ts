@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { WORKFLOWS_PATH } from '../../runtime/engine.js';
+import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOWS_PATH } from '../../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../../runtime/index.js';
 
 declare module 'vitest' {
@@ -28,7 +28,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     dbFile: null,
     logFile: join(dir, 'temporal.log'),
   });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  // Bundled as the worker bundles it (runtime/engine.ts), with the workflow modules preloaded.
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: quietLogger,
+    ...WORKFLOW_BUNDLE_OPTIONS,
+  });
   const bundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(bundlePath, code);
   const postgres = await createPostgresDatabase();
