@@ -1,7 +1,5 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { planOf } from '../../engine/index.js';
-import { newId } from '../../store/index.js';
 import {
   contactEventSignal,
   exitSignal,
@@ -11,6 +9,7 @@ import {
   type JourneyWorkflowInput,
 } from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { pendingEnrollment } from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { waitForMail } from '../support/mailbox.js';
 
@@ -123,7 +122,10 @@ describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () =
   it('ends the enrollment as exited, the planned end written before it', async () => {
     const key = `close-exit-${uniqueSuffix()}`;
     await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
-    const pending = await pendingEnrollment(engine, api, key, 'v3');
+    const pending = await pendingEnrollment(engine, api, {
+      userId: `${key}-v3`,
+      journeyKey: key,
+    });
     // NO KEY UPDATE blocks the end's UPDATE of the enrollment, not the send's own rows.
     await held.query('BEGIN');
     await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [
@@ -195,38 +197,6 @@ async function publish(
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 }
 
-/**
- * A new contact (`<key>-<tag>`) and its pending enrollment in the journey `key`, as the API
- * makes them before starting the workflow.
- */
-async function pendingEnrollment(engine: Engine, api: ApiClient, key: string, tag: string) {
-  const userId = `${key}-${tag}`;
-  const email = `${userId}@example.com`;
-  await api.post('/v1/identify', { userId, traits: { email } });
-  const prisma = engine.deps.prisma;
-  const contact = await prisma.contact.findFirstOrThrow({ where: { userId } });
-  const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
-  const enrollmentId = `enrollment/test/${userId}`;
-  await prisma.enrollment.create({
-    data: {
-      id: enrollmentId,
-      workspaceId: contact.workspaceId,
-      journeyVersionId: version.id,
-      contactId: contact.id,
-      entryKey: newId(),
-      status: 'pending',
-    },
-  });
-  const input: JourneyWorkflowInput = {
-    workspaceId: contact.workspaceId,
-    journeyVersionId: version.id,
-    contactId: contact.id,
-    plan: planOf(version),
-    trigger: { eventId: null, name: null, properties: {} },
-  };
-  return { enrollmentId, input, email };
-}
-
 /** Starts the enrollment's workflow, with `event` delivered together with the start. */
 async function start(
   engine: Engine,
@@ -236,7 +206,10 @@ async function start(
   tag: string,
   event?: ContactEvent,
 ) {
-  const pending = await pendingEnrollment(engine, api, key, tag);
+  const pending = await pendingEnrollment(engine, api, {
+    userId: `${key}-${tag}`,
+    journeyKey: key,
+  });
   const options = {
     workflowId: pending.enrollmentId,
     taskQueue: engine.deps.taskQueue,

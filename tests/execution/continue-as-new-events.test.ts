@@ -1,7 +1,5 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { planOf } from '../../engine/index.js';
-import { newId } from '../../store/index.js';
 import {
   contactEventSignal,
   exitSignal,
@@ -11,6 +9,7 @@ import {
   type JourneyWorkflowInput,
 } from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { pendingEnrollment as pendingEnrollmentOf } from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -141,42 +140,21 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
 });
 
 /**
- * The contact `key` (identified through the API) and a pending enrollment row in the journey
- * `key`, with the workflow input that continues as new at its first wait: any history is past a
- * limit of one event, and the next run, which begins at that wait, waits there.
+ * The contact `key` and a pending enrollment of it in the journey `key`, with the workflow input
+ * that continues as new at its first wait: any history is past a limit of one event, and the
+ * next run, which begins at that wait, waits there.
  */
 async function pendingEnrollment(
   engine: Awaited<ReturnType<typeof startTestEngine>>,
   api: ApiClient,
   key: string,
 ): Promise<{ enrollmentId: string; input: JourneyWorkflowInput }> {
-  await api.post('/v1/identify', {
+  const pending = await pendingEnrollmentOf(engine, api, {
     userId: key,
-    traits: { email: `${key}@example.com`, firstName: 'Cai' },
+    journeyKey: key,
+    traits: { firstName: 'Cai' },
   });
-  const prisma = engine.deps.prisma;
-  const contact = await prisma.contact.findFirstOrThrow({ where: { userId: key } });
-  const version = await prisma.journeyVersion.findFirstOrThrow({ where: { journey: { key } } });
-  const enrollmentId = `enrollment/test/${key}`;
-  await prisma.enrollment.create({
-    data: {
-      id: enrollmentId,
-      workspaceId: contact.workspaceId,
-      journeyVersionId: version.id,
-      contactId: contact.id,
-      entryKey: newId(),
-      status: 'pending',
-    },
-  });
-  const input: JourneyWorkflowInput = {
-    workspaceId: contact.workspaceId,
-    journeyVersionId: version.id,
-    contactId: contact.id,
-    plan: planOf(version),
-    trigger: { eventId: null, name: null, properties: {} },
-    historyLimit: 1,
-  };
-  return { enrollmentId, input };
+  return { enrollmentId: pending.enrollmentId, input: { ...pending.input, historyLimit: 1 } };
 }
 
 /**
