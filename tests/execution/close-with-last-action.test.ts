@@ -8,8 +8,12 @@ import {
   type ContactEvent,
   type JourneyWorkflowInput,
 } from '../../workflows/index.js';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { pendingEnrollment } from '../support/enrollment.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+import {
+  holdEnrollmentRow,
+  pendingEnrollment,
+  someoneWaitsOnALock,
+} from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { waitForMail } from '../support/mailbox.js';
 
@@ -126,30 +130,15 @@ describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () =
       userId: `${key}-v3`,
       journeyKey: key,
     });
-    // NO KEY UPDATE blocks the end's UPDATE of the enrollment, not the send's own rows.
-    await held.query('BEGIN');
-    await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [
-      pending.enrollmentId,
-    ]);
+    // The send goes; the end's write, after it, waits on the row.
+    await holdEnrollmentRow(held, pending.enrollmentId);
     const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV3, {
       workflowId: pending.enrollmentId,
       taskQueue: engine.deps.taskQueue,
       args: [pending.input],
     });
     await waitForMail(api, pending.email);
-    await eventually(
-      async () => {
-        const [row] = (
-          await held.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-          )
-        ).rows;
-        return (row?.n ?? 0) > 0;
-      },
-      30_000,
-      'the end’s write to wait on the lock',
-    );
+    await someoneWaitsOnALock(held, 'the end’s write to wait on the lock');
     await handle.signal(exitSignal, { reason: 'unsubscribed' });
     // Held past the point where the worker keeps its workflow task alive (80% of the task's
     // 10 s timeout) and is given the exit, the run hears it while the action runs. Committed

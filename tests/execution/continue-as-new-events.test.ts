@@ -8,8 +8,12 @@ import {
   journeyWorkflowV3,
   type JourneyWorkflowInput,
 } from '../../workflows/index.js';
-import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { pendingEnrollment as pendingEnrollmentOf } from '../support/enrollment.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+import {
+  holdEnrollmentRow,
+  pendingEnrollment as pendingEnrollmentOf,
+  someoneWaitsOnALock,
+} from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -103,28 +107,14 @@ describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
     expect(published.status, JSON.stringify(published.body)).toBe(201);
     const { enrollmentId, input } = await pendingEnrollment(engine, api, key);
 
-    // NO KEY UPDATE blocks the log write's UPDATE of the enrollment, not the send's rows that
-    // only reference it. The first log write is the one right before continuing as new.
-    await held.query('BEGIN');
-    await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
+    // The first log write, the one right before continuing as new, waits on the row.
+    await holdEnrollmentRow(held, enrollmentId);
     const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV3, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
       args: [input],
     });
-    await eventually(
-      async () => {
-        const [row] = (
-          await held.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-          )
-        ).rows;
-        return (row?.n ?? 0) > 0;
-      },
-      30_000,
-      'the log write to wait on the lock',
-    );
+    await someoneWaitsOnALock(held, 'the log write to wait on the lock');
     await handle.signal(exitSignal, { reason: 'unsubscribed' });
     await held.query('COMMIT');
 

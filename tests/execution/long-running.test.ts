@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileJourney, validateJourney } from '../../definitions/index.js';
-import { newId } from '../../store/index.js';
 import { contactEventSignal, journeyWorkflowV2 } from '../../workflows/index.js';
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { pendingEnrollment } from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { mailboxOf, waitForMail } from '../support/mailbox.js';
 
@@ -46,43 +45,16 @@ describe('long-running journeys', () => {
         { id: 'end', type: 'exit' },
       ],
     };
-    const validated = validateJourney(definition, {
-      templateExists: (name) => engine.deps.templates.has(name),
-    });
-    if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
-    const plan = compileJourney(validated.value);
-    const email = `loop-${s}@example.com`;
-    await api.post('/v1/identify', { userId: `loop-${s}`, traits: { email, firstName: 'Ola' } });
     await api.post('/v1/journeys', definition);
-    const prisma = engine.deps.prisma;
-    const contact = await prisma.contact.findFirstOrThrow({ where: { userId: `loop-${s}` } });
-    const version = await prisma.journeyVersion.findFirstOrThrow({
-      where: { journey: { key: `loop-${s}` } },
-    });
-    const enrollmentId = `enrollment/test-loop/${s}`;
-    await prisma.enrollment.create({
-      data: {
-        id: enrollmentId,
-        workspaceId: contact.workspaceId,
-        journeyVersionId: version.id,
-        contactId: contact.id,
-        entryKey: newId(),
-        status: 'pending',
-      },
+    const { enrollmentId, input, email } = await pendingEnrollment(engine, api, {
+      userId: `loop-${s}`,
+      journeyKey: `loop-${s}`,
+      traits: { firstName: 'Ola' },
     });
     const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV2, {
       workflowId: enrollmentId,
       taskQueue: engine.deps.taskQueue,
-      args: [
-        {
-          workspaceId: contact.workspaceId,
-          journeyVersionId: version.id,
-          contactId: contact.id,
-          plan,
-          trigger: { eventId: null, name: null, properties: {} },
-          historyLimit: 40,
-        },
-      ],
+      args: [{ ...input, historyLimit: 40 }],
     });
 
     await waitForMail(api, email, 8, 60_000);
@@ -96,7 +68,7 @@ describe('long-running journeys', () => {
     );
     const sent = await mailboxOf(api, email);
     expect(new Set(sent.map((m) => m.messageId)).size).toBe(sent.length);
-    const log = await prisma.enrollmentLogEntry.findMany({
+    const log = await engine.deps.prisma.enrollmentLogEntry.findMany({
       where: { enrollmentId },
       orderBy: { seq: 'asc' },
     });

@@ -1,7 +1,8 @@
+import type pg from 'pg';
 import { planOf } from '../../engine/index.js';
 import { newId } from '../../store/index.js';
 import type { JourneyWorkflowInput } from '../../workflows/index.js';
-import type { startTestEngine } from './engine.js';
+import { eventually, type startTestEngine } from './engine.js';
 import type { ApiClient } from './http.js';
 
 /**
@@ -46,4 +47,31 @@ export interface PendingEnrollmentOptions {
   readonly userId: string;
   readonly journeyKey: string;
   readonly traits?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Takes the enrollment's row lock (`FOR NO KEY UPDATE`, in a transaction on `held`, until it
+ * commits): the enrollment record's UPDATE then waits, while the send's own rows, which only
+ * reference the enrollment, do not. PostgreSQL only.
+ */
+export async function holdEnrollmentRow(held: pg.Client, enrollmentId: string): Promise<void> {
+  await held.query('BEGIN');
+  await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
+}
+
+/** Resolves once a statement of this database waits on a lock (`what` names it for a timeout). */
+export async function someoneWaitsOnALock(held: pg.Client, what: string): Promise<void> {
+  await eventually(
+    async () => {
+      const [row] = (
+        await held.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      ).rows;
+      return (row?.n ?? 0) > 0;
+    },
+    30_000,
+    what,
+  );
 }
