@@ -1,4 +1,4 @@
-import { coalescePerHandle, sqlTime, type Sql } from '../store/index.js';
+import { sqlTime } from '../store/index.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface LogEntry {
@@ -78,80 +78,40 @@ export function closingRecordInput(
  * which it must be: the workflow runs it as a local activity, so a worker that dies before the
  * workflow task completes means it runs again. Log entries are keyed by (enrollment, seq) and
  * a repeat inserts none; status and step are the same values again; `ended_at` keeps the time
- * of the first final write. Records written at the same moment by different enrollments share
- * the statement and its commit (store/coalesce.ts).
+ * of the first final write.
  */
 export async function recordEnrollment(
   deps: ActivityDeps,
   input: RecordEnrollmentInput,
 ): Promise<void> {
-  const stored = await sharedRecord(deps.sql, input);
-  // Retried like any failure: the row is written before the workflow starts.
-  if (!stored) throw new Error(`Enrollment ${input.enrollmentId} is not stored.`);
-}
-
-/**
- * Writes a batch of records, answering for each whether its enrollment is stored. A second
- * record of an enrollment in the same batch (a retry that overlapped its first attempt) is
- * written after the first, so the later one is what stays.
- */
-async function recordAll(
-  sql: Sql,
-  batch: readonly RecordEnrollmentInput[],
-): Promise<readonly boolean[]> {
-  const seen = new Set<string>();
-  const now: RecordEnrollmentInput[] = [];
-  const after: number[] = [];
-  batch.forEach((record, i) => {
-    if (seen.has(record.enrollmentId)) after.push(i);
-    else {
-      seen.add(record.enrollmentId);
-      now.push(record);
-    }
-  });
-  const log = now.flatMap((r) => (r.log ?? []).map((e) => ({ id: r.enrollmentId, e })));
-  const updated = await sql.query<{ id: string }>(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[])
-         AS i(id, status, step_id, ended)
-     ), log AS (
+  const log = input.log ?? [];
+  const updated = await deps.sql.query<{ id: string }>(
+    `WITH log AS (
        INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
-       SELECT l.enrollment_id, l.seq, l.at, l.kind, l.step_id, l.detail::jsonb
-       FROM unnest($5::text[], $6::int[], $7::timestamp(3)[], $8::text[], $9::text[], $10::text[])
-         AS l(enrollment_id, seq, at, kind, step_id, detail)
+       SELECT $1, l.seq, l.at, l.kind, l.step_id, l.detail::jsonb
+       FROM unnest($2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[])
+         AS l(seq, at, kind, step_id, detail)
        ON CONFLICT (enrollment_id, seq) DO NOTHING
      )
-     UPDATE enrollments e
-     SET status = i.status, current_step = i.step_id,
-         ended_at = CASE WHEN i.ended THEN coalesce(e.ended_at, $11::timestamp(3)) ELSE e.ended_at END
-     FROM input i
-     WHERE e.id = i.id
-     RETURNING e.id`,
+     UPDATE enrollments
+     SET status = $7, current_step = $8,
+         ended_at = CASE WHEN $9::bool THEN coalesce(ended_at, $10::timestamp(3)) ELSE ended_at END
+     WHERE id = $1
+     RETURNING id`,
     [
-      now.map((r) => r.enrollmentId),
-      now.map((r) => r.status),
-      now.map((r) => r.stepId),
-      now.map((r) => r.status !== 'active'),
-      log.map(({ id }) => id),
-      log.map(({ e }) => e.seq),
-      log.map(({ e }) => sqlTime(e.at)),
-      log.map(({ e }) => e.kind),
-      log.map(({ e }) => e.stepId),
-      log.map(({ e }) => JSON.stringify(e.detail)),
+      input.enrollmentId,
+      log.map((e) => e.seq),
+      log.map((e) => sqlTime(e.at)),
+      log.map((e) => e.kind),
+      log.map((e) => e.stepId),
+      log.map((e) => JSON.stringify(e.detail)),
+      input.status,
+      input.stepId,
+      input.status !== 'active',
       sqlTime(Date.now()),
     ],
-    { name: 'record-enrollments' },
+    { name: 'record-enrollment' },
   );
-  const stored = new Set(updated.map((row) => row.id));
-  const answers = batch.map((record) => stored.has(record.enrollmentId));
-  if (after.length > 0) {
-    const later = await recordAll(
-      sql,
-      after.map((i) => batch[i] as RecordEnrollmentInput),
-    );
-    after.forEach((i, k) => (answers[i] = later[k] ?? false));
-  }
-  return answers;
+  // Retried like any failure: the row is written before the workflow starts.
+  if (updated.length === 0) throw new Error(`Enrollment ${input.enrollmentId} is not stored.`);
 }
-
-const sharedRecord = coalescePerHandle(recordAll);
