@@ -421,10 +421,13 @@ async function runJourney(
    * When the action's success leads straight to the journey's end, that end, planned: the pure
    * interpreter is asked now what `actionDone` will do, and the entries it would log are
    * numbered after the action's own (which only the activity can write, with its result).
-   * Not for webhooks, whose HTTP status can choose the next step.
+   * Not for webhooks, whose HTTP status can choose the next step, nor when events or an exit
+   * are already waiting.
    */
   function closingAfter(command: Perform): Closing | null {
     if (command.action.type === 'webhook' || !hasChange(CLOSE_WITH_LAST_ACTION)) return null;
+    // Events or an exit already heard decide the end after the action: nothing to plan.
+    if (inbox.length > 0 || exitReason !== null) return null;
     const transition = advance(
       plan,
       state,
@@ -470,6 +473,8 @@ async function runJourney(
     const { status: outcome, stepId, reason } = closing.record;
     if (exitReason !== null) return finish('exited', state.stepId, exitReason);
     const changed = inbox.length > 0 ? await drainInbox(command) : null;
+    // An exit heard while the events were judged (a goal's facts loading) ends it too.
+    if (exitReason !== null) return finish('exited', state.stepId, exitReason);
     if (changed?.type === 'finish') return finish(changed.outcome, changed.stepId, changed.reason);
     state = closing.transition.state;
     if (log.length > 0) await flush(outcome, stepId, reason);

@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -23,7 +24,8 @@ type Engine = Awaited<ReturnType<typeof startTestEngine>>;
  * A journey's last action writes the enrollment's end in its own local activity (patch
  * `close-with-last-action`, always on in `journeyWorkflowV3`): one local activity and one
  * activation fewer for a one-email journey, with the same record and log as before. A goal
- * event or an exit that comes while that last action runs still decides how the enrollment ends.
+ * event or an exit that comes while that last action runs still decides how the enrollment ends,
+ * and one already waiting when it starts leaves the end to the workflow, as before.
  */
 describe('the last action writes the enrollment’s end', () => {
   let engine: Engine;
@@ -76,13 +78,13 @@ describe('the last action writes the enrollment’s end', () => {
     expect(await waitForMail(api, v3.email, 2)).toHaveLength(2);
   });
 
-  it('counts a goal event that came while the last action ran', async () => {
+  it('plans no end when an event is already waiting as the last action starts', async () => {
     const key = `close-goal-${uniqueSuffix()}`;
     await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }], {
       goals: [{ id: 'bought', type: 'event', event: `bought_${key}` }],
     });
-    // Delivered with the start, the event is in the workflow while the only email is sent: the
-    // send's activity writes the planned end (completed), then the goal's end is written after.
+    // Delivered with the start, the goal event is waiting when the only email goes: the send
+    // writes no end, and the goal's end is written after it, as V2 does.
     const event: ContactEvent = { id: `evt-${key}`, name: `bought_${key}`, properties: {} };
     const { result, enrollment, log, localActivities, email } = await finished(
       engine,
@@ -95,10 +97,9 @@ describe('the last action writes the enrollment’s end', () => {
     expect(shape(log)).toEqual([
       [1, 'entered', 'only'],
       [2, 'action', 'only'],
-      [3, 'finished', 'only'],
-      [4, 'event', 'only'],
-      [5, 'goalMet', 'only'],
-      [6, 'finished', 'only'],
+      [3, 'event', 'only'],
+      [4, 'goalMet', 'only'],
+      [5, 'finished', 'only'],
     ]);
     expect(log.at(-1)?.detail).toEqual({ outcome: 'converted', reason: 'bought' });
     expect(await waitForMail(api, email)).toHaveLength(1);
@@ -106,10 +107,11 @@ describe('the last action writes the enrollment’s end', () => {
 });
 
 /**
- * An exit that comes while the last send's activity writes the planned end: the write is held
- * on a row lock (PostgreSQL) so the exit lands in exactly that moment, after the email went.
+ * An exit or a goal event that comes while the last send's activity writes the planned end: the
+ * write is held on a row lock (PostgreSQL) so the signal lands in exactly that moment, after the
+ * email went.
  */
-describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () => {
+describe.runIf(inject('postgresUrl'))('a signal while the last action runs', () => {
   let engine: Engine;
   let api: ApiClient;
   const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
@@ -123,13 +125,12 @@ describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () =
     await engine?.cleanup();
   });
 
-  it('ends the enrollment as exited, the planned end written before it', async () => {
-    const key = `close-exit-${uniqueSuffix()}`;
-    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
-    const pending = await pendingEnrollment(engine, api, {
-      userId: `${key}-v3`,
-      journeyKey: key,
-    });
+  /** Runs the one-email journey `key`, sending `signal` while the end's write is held. */
+  async function signalDuringLastAction(
+    key: string,
+    signal: (handle: WorkflowHandle<typeof journeyWorkflowV3>) => Promise<void>,
+  ) {
+    const pending = await pendingEnrollment(engine, api, { userId: `${key}-v3`, journeyKey: key });
     // The send goes; the end's write, after it, waits on the row.
     await holdEnrollmentRow(held, pending.enrollmentId);
     const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV3, {
@@ -139,14 +140,22 @@ describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () =
     });
     await waitForMail(api, pending.email);
     await someoneWaitsOnALock(held, 'the end’s write to wait on the lock');
-    await handle.signal(exitSignal, { reason: 'unsubscribed' });
+    await signal(handle);
     // Held past the point where the worker keeps its workflow task alive (80% of the task's
-    // 10 s timeout) and is given the exit, the run hears it while the action runs. Committed
-    // sooner, the task would end in an UnhandledCommand and a replay that sees the exit first.
+    // 10 s timeout) and is given the signal, the run hears it while the action runs. Committed
+    // sooner, the task would end in an UnhandledCommand and a replay that hears it first.
     await new Promise((resolve) => setTimeout(resolve, 9_000));
     await held.query('COMMIT');
+    return finished(engine, { ...pending, handle });
+  }
 
-    const { result, enrollment, log } = await finished(engine, { ...pending, handle });
+  it('ends the enrollment as exited, the planned end written before it', async () => {
+    const key = `close-exit-${uniqueSuffix()}`;
+    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
+    const { result, enrollment, log, email } = await signalDuringLastAction(key, (handle) =>
+      handle.signal(exitSignal, { reason: 'unsubscribed' }),
+    );
+
     expect(result).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
     expect(enrollment.status).toBe('exited');
     expect(shape(log)).toEqual([
@@ -156,7 +165,35 @@ describe.runIf(inject('postgresUrl'))('an exit while the last action runs', () =
       [4, 'finished', 'only'],
     ]);
     expect(log.at(-1)?.detail).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
-    expect(await waitForMail(api, pending.email)).toHaveLength(1);
+    expect(await waitForMail(api, email)).toHaveLength(1);
+  });
+
+  it('counts a goal event that came while the last action ran', async () => {
+    const key = `close-goal-${uniqueSuffix()}`;
+    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }], {
+      goals: [{ id: 'bought', type: 'event', event: `bought_${key}` }],
+    });
+    const { result, enrollment, log, email } = await signalDuringLastAction(key, (handle) =>
+      handle.signal(contactEventSignal, {
+        id: `evt-${key}`,
+        name: `bought_${key}`,
+        properties: {},
+      }),
+    );
+
+    expect(result).toEqual({ outcome: 'converted', reason: 'bought' });
+    expect(enrollment.status).toBe('converted');
+    // The planned end (completed) was written with the send; the goal's end comes after it.
+    expect(shape(log)).toEqual([
+      [1, 'entered', 'only'],
+      [2, 'action', 'only'],
+      [3, 'finished', 'only'],
+      [4, 'event', 'only'],
+      [5, 'goalMet', 'only'],
+      [6, 'finished', 'only'],
+    ]);
+    expect(log.at(-1)?.detail).toEqual({ outcome: 'converted', reason: 'bought' });
+    expect(await waitForMail(api, email)).toHaveLength(1);
   });
 });
 
