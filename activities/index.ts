@@ -112,11 +112,7 @@ export function createActivities(deps: ActivityDeps) {
       const deferred = result.type === 'sendEmail' && result.result.status === 'deferred';
       if (!input.closing || deferred) return result;
       // Written after the action, so a retry (this write failed) finds the action recorded.
-      const { stepId, iteration, action } = input;
-      await recordEnrollment(
-        deps,
-        closingRecordInput(input.closing, { type: action.type, iteration, stepId }, result),
-      );
+      await recordEnrollment(deps, closingRecordInput(input.closing, result));
       return { ...result, closed: true };
     },
     /** Audience runs (enroll existing, schedules, date triggers): start, one page, finish. */

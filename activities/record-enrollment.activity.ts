@@ -36,7 +36,7 @@ export interface RecordEnrollmentInput {
 /**
  * The enrollment's end, planned by the workflow before its last action, for that action's
  * activity to write once the action is done: the entries not written yet, then the action's own
- * entry (with its result, which only the activity has) at `actionSeq`, then `after` (the steps
+ * entry (which gets the action's result, which only the activity has), then `after` (the steps
  * entered on the way out and the `finished` entry). The activity stamps the last two with its
  * own time.
  */
@@ -46,30 +46,20 @@ export interface ClosingRecord {
   readonly stepId: string | null;
   readonly reason: string | null;
   readonly before: readonly LogEntry[];
-  readonly actionSeq: number;
+  readonly action: LogEntry;
   readonly after: readonly LogEntry[];
 }
 
 /** The record a closing action writes, given its result (see {@link ClosingRecord}). */
-export function closingRecordInput(
-  closing: ClosingRecord,
-  action: { readonly type: string; readonly iteration: number; readonly stepId: string },
-  result: unknown,
-): RecordEnrollmentInput {
+export function closingRecordInput(closing: ClosingRecord, result: unknown): RecordEnrollmentInput {
   const at = Date.now();
-  const entry: LogEntry = {
-    seq: closing.actionSeq,
-    at,
-    kind: 'action',
-    stepId: action.stepId,
-    detail: { action: action.type, iteration: action.iteration, result },
-  };
+  const action: LogEntry = { ...closing.action, at, detail: { ...closing.action.detail, result } };
   return {
     enrollmentId: closing.enrollmentId,
     status: closing.status,
     stepId: closing.stepId,
     reason: closing.reason,
-    log: [...closing.before, entry, ...closing.after.map((e) => ({ ...e, at }))],
+    log: [...closing.before, action, ...closing.after.map((e) => ({ ...e, at }))],
   };
 }
 

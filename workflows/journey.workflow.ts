@@ -21,7 +21,6 @@ import {
   type Input,
   type Outcome,
   type Plan,
-  type Transition,
 } from '../core/index.js';
 import {
   contactEventSignal,
@@ -135,10 +134,9 @@ type Perform = Extract<Command, { type: 'perform' }>;
 
 /** A journey's end, planned before its last action, for that action's activity to write. */
 interface Closing {
-  readonly transition: Transition;
+  /** The enrollment's state once the action is done. */
+  readonly state: EnrollmentState;
   readonly record: ClosingRecord & { readonly status: Outcome };
-  /** The last sequence number the record uses. */
-  readonly lastSeq: number;
 }
 
 /** Event ids remembered for deduplication; older repeats are long past any retry window. */
@@ -371,11 +369,7 @@ async function runJourney(
       }
       if (result.closed && closing)
         return { input: { type: 'actionDone', stepId: command.stepId }, closed: closing };
-      note('action', command.stepId, {
-        action: command.action.type,
-        iteration: command.iteration,
-        result,
-      });
+      note('action', command.stepId, { ...actionDetail(command), result });
       const status =
         'status' in result && typeof result.status === 'number' ? result.status : undefined;
       return {
@@ -419,8 +413,8 @@ async function runJourney(
 
   /**
    * When the action's success leads straight to the journey's end, that end, planned: the pure
-   * interpreter is asked now what `actionDone` will do, and the entries it would log are
-   * numbered after the action's own (which only the activity can write, with its result).
+   * interpreter is asked now what `actionDone` will do, and the entries it would log follow
+   * the action's own, all numbered as the run would number them after the action.
    * Not for webhooks, whose HTTP status can choose the next step, nor when events or an exit
    * are already waiting.
    */
@@ -437,22 +431,21 @@ async function runJourney(
     const end = transition.command;
     if (end.type !== 'finish') return null;
     const [pending, seqBefore] = [log.length, seq];
-    seq++; // the action's entry
+    // The action's entry lacks its result, which the activity adds once it has one.
+    const action = note('action', command.stepId, actionDetail(command));
     noteTrail(transition.entered, transition.decisions);
     note('finished', end.stepId, { outcome: end.outcome, reason: end.reason });
-    const after = log.splice(pending);
-    const lastSeq = seq;
+    const after = log.splice(pending).slice(1);
     seq = seqBefore;
     return {
-      transition,
-      lastSeq,
+      state: transition.state,
       record: {
         enrollmentId,
         status: end.outcome,
         stepId: end.stepId,
         reason: end.reason,
         before: [...log],
-        actionSeq: seqBefore + 1,
+        action,
         after,
       },
     };
@@ -469,14 +462,14 @@ async function runJourney(
     closing: Closing,
   ): Promise<JourneyWorkflowResult> {
     log.length = 0;
-    seq = closing.lastSeq;
+    seq = closing.record.after.at(-1)?.seq ?? closing.record.action.seq;
     const { status: outcome, stepId, reason } = closing.record;
     if (exitReason !== null) return finish('exited', state.stepId, exitReason);
     const changed = inbox.length > 0 ? await drainInbox(command) : null;
     // An exit heard while the events were judged (a goal's facts loading) ends it too.
     if (exitReason !== null) return finish('exited', state.stepId, exitReason);
     if (changed?.type === 'finish') return finish(changed.outcome, changed.stepId, changed.reason);
-    state = closing.transition.state;
+    state = closing.state;
     if (log.length > 0) await flush(outcome, stepId, reason);
     return { outcome, reason };
   }
@@ -511,12 +504,19 @@ async function runJourney(
     note(logKind, stepId, { took, conditions });
   }
 
+  /** What an action's log entry says besides its result. */
+  function actionDetail(command: Perform): Record<string, unknown> {
+    return { action: command.action.type, iteration: command.iteration };
+  }
+
   function note(
     kind: LogEntry['kind'],
     stepId: string | null,
     detail: Record<string, unknown>,
-  ): void {
-    log.push({ seq: ++seq, at: Date.now(), kind, stepId, detail });
+  ): LogEntry {
+    const entry = { seq: ++seq, at: Date.now(), kind, stepId, detail };
+    log.push(entry);
+    return entry;
   }
 
   async function flush(
