@@ -9,11 +9,12 @@ describe('the PostgreSQL connections of the engine', () => {
     url.searchParams.set('options', '-c statement_timeout=7s');
     const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 1 });
     try {
-      const [row] = await db.sql.query<{ plans: string; timeout: string }>(
+      const [row] = await db.sql.query<{ plans: string; timeout: string; pageCost: string }>(
         `SELECT current_setting('plan_cache_mode') AS plans,
-                current_setting('statement_timeout') AS timeout`,
+                current_setting('statement_timeout') AS timeout,
+                current_setting('random_page_cost') AS "pageCost"`,
       );
-      expect(row).toEqual({ plans: 'force_generic_plan', timeout: '7s' });
+      expect(row).toEqual({ plans: 'force_generic_plan', timeout: '7s', pageCost: '1.1' });
       // A named statement answers on one reused plan whatever the array's size: the server
       // made no plan for a call's own values (its view of the connection's statements, 14+).
       for (const ids of [['a'], ['a', 'b', 'c']]) {
@@ -29,6 +30,22 @@ describe('the PostgreSQL connections of the engine', () => {
          FROM pg_prepared_statements WHERE name = 'settings-test-count'`,
       );
       expect(plans).toEqual({ generic: '2', custom: '0' });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('take the random_page_cost the URL gives over their own', async (ctx) => {
+    const postgresUrl = inject('postgresUrl');
+    if (!postgresUrl) return ctx.skip();
+    const url = new URL(postgresUrl);
+    url.searchParams.set('options', '-c random_page_cost=3');
+    const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 1 });
+    try {
+      const [row] = await db.sql.query<{ pageCost: string }>(
+        `SELECT current_setting('random_page_cost') AS "pageCost"`,
+      );
+      expect(row).toEqual({ pageCost: '3' });
     } finally {
       await db.close();
     }
