@@ -69,6 +69,16 @@ export function closingRecordInput(closing: ClosingRecord, result: unknown): Rec
  * workflow task completes means it runs again. Log entries are keyed by (enrollment, seq) and
  * a repeat inserts none; status and step are the same values again; `ended_at` keeps the time
  * of the first final write.
+ *
+ * A repeat is the same entry (kind and step) under the same number. Another entry under a number
+ * already written comes from a workflow task attempt that took another path: Temporal discards
+ * the local activities of a task whose completion it rejects (an exit that came while a
+ * journey's last action ran, as the run tried to complete), and the next attempt, replaying
+ * without them, hears the exit first. What the discarded attempt did happened (the email went),
+ * so its entries stay, and the entries numbered over them are added after the log's last one,
+ * in their order, each with the number it was given as `movedFrom` in its detail (which is how
+ * a repeat of that write finds them written). The first entry that differs starts the moving:
+ * every entry after it in the same write moves too, keeping the write's order.
  */
 export async function recordEnrollment(
   deps: ActivityDeps,
@@ -76,11 +86,41 @@ export async function recordEnrollment(
 ): Promise<void> {
   const log = input.log ?? [];
   const updated = await deps.sql.query<{ id: string }>(
-    `WITH log AS (
+    `WITH l AS (
+       SELECT * FROM unnest($2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[])
+         WITH ORDINALITY AS l(seq, at, kind, step_id, detail, o)
+     ),
+     judged AS (
+       SELECT l.*, w.seq IS NOT NULL AS taken,
+         w.seq IS NOT NULL AND (w.kind <> l.kind OR w.step_id IS DISTINCT FROM l.step_id) AS differs
+       FROM l LEFT JOIN enrollment_log w ON w.enrollment_id = $1 AND w.seq = l.seq
+     ),
+     -- Moved already by an earlier run of this same write.
+     placed AS (
+       SELECT j.*, CASE WHEN j.differs THEN EXISTS (
+           SELECT 1 FROM enrollment_log m
+           WHERE m.enrollment_id = $1 AND m.seq > j.seq AND m.detail->'movedFrom' = to_jsonb(j.seq)
+             AND m.kind = j.kind AND m.step_id IS NOT DISTINCT FROM j.step_id
+         ) ELSE false END AS moved
+       FROM judged j
+     ),
+     first AS (SELECT min(o) AS o FROM placed WHERE differs AND NOT moved),
+     fresh AS (
+       SELECT p.*, p.o >= (SELECT o FROM first) AS moves FROM placed p
+       WHERE NOT p.moved AND (NOT p.taken OR p.o >= (SELECT o FROM first))
+     ),
+     last AS (
+       SELECT greatest(
+         (SELECT max(seq) FROM enrollment_log WHERE enrollment_id = $1),
+         (SELECT max(seq) FROM l)) AS seq
+     ),
+     log AS (
        INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
-       SELECT $1, l.seq, l.at, l.kind, l.step_id, l.detail::jsonb
-       FROM unnest($2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[])
-         AS l(seq, at, kind, step_id, detail)
+       SELECT $1, seq, at, kind, step_id, detail::jsonb FROM fresh WHERE moves IS NOT TRUE
+       UNION ALL
+       SELECT $1, (SELECT seq FROM last) + (row_number() OVER (ORDER BY o))::int, at, kind, step_id,
+         detail::jsonb || jsonb_build_object('movedFrom', seq)
+       FROM fresh WHERE moves
        ON CONFLICT (enrollment_id, seq) DO NOTHING
      )
      UPDATE enrollments

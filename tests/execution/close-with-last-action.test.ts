@@ -125,10 +125,18 @@ describe.runIf(inject('postgresUrl'))('a signal while the last action runs', () 
     await engine?.cleanup();
   });
 
-  /** Runs the one-email journey `key`, sending `signal` while the end's write is held. */
+  /**
+   * Runs the one-email journey `key`, sending `signal` while the end's write is held. Held past
+   * the point where the worker keeps its workflow task alive (80% of the task's 10 s timeout) and
+   * is given the signal, the run hears it while the action runs. Committed sooner, the task ends
+   * in an UnhandledCommand (the run tried to complete with a signal it had not seen), and the
+   * task's next attempt replays the history with the signal first: the action's local activity
+   * is not in it, so that attempt takes another path.
+   */
   async function signalDuringLastAction(
     key: string,
     signal: (handle: WorkflowHandle<typeof journeyWorkflowV3>) => Promise<void>,
+    holdMs = 9_000,
   ) {
     const pending = await pendingEnrollment(engine, api, { userId: `${key}-v3`, journeyKey: key });
     // The send goes; the end's write, after it, waits on the row.
@@ -141,10 +149,7 @@ describe.runIf(inject('postgresUrl'))('a signal while the last action runs', () 
     await waitForMail(api, pending.email);
     await someoneWaitsOnALock(held, 'the end’s write to wait on the lock');
     await signal(handle);
-    // Held past the point where the worker keeps its workflow task alive (80% of the task's
-    // 10 s timeout) and is given the signal, the run hears it while the action runs. Committed
-    // sooner, the task would end in an UnhandledCommand and a replay that hears it first.
-    await new Promise((resolve) => setTimeout(resolve, 9_000));
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
     await held.query('COMMIT');
     return finished(engine, { ...pending, handle });
   }
@@ -165,6 +170,35 @@ describe.runIf(inject('postgresUrl'))('a signal while the last action runs', () 
       [4, 'finished', 'only'],
     ]);
     expect(log.at(-1)?.detail).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
+    expect(await waitForMail(api, email)).toHaveLength(1);
+  });
+
+  it('keeps the log of a task attempt that Temporal discarded', async () => {
+    const key = `close-exit-fast-${uniqueSuffix()}`;
+    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
+    const { result, enrollment, log, email, handle } = await signalDuringLastAction(
+      key,
+      (handle) => handle.signal(exitSignal, { reason: 'unsubscribed' }),
+      500,
+    );
+
+    const { events } = await handle.fetchHistory();
+    expect(
+      events?.some((e) => e.workflowTaskFailedEventAttributes != null),
+      'the first workflow task failed (UnhandledCommand)',
+    ).toBe(true);
+    expect(result).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
+    expect(enrollment.status).toBe('exited');
+    // The discarded attempt sent the email and wrote the planned end; the next one heard the
+    // exit first and numbered its end 2, which the send's entry had. The log keeps both.
+    expect(shape(log)).toEqual([
+      [1, 'entered', 'only'],
+      [2, 'action', 'only'],
+      [3, 'finished', 'only'],
+      [4, 'finished', 'only'],
+    ]);
+    expect(log[2]?.detail).toEqual({ outcome: 'completed', reason: null });
+    expect(log.at(-1)?.detail).toEqual({ outcome: 'exited', reason: 'unsubscribed', movedFrom: 2 });
     expect(await waitForMail(api, email)).toHaveLength(1);
   });
 
@@ -268,5 +302,5 @@ async function finished(engine: Engine, started: Awaited<ReturnType<typeof start
     stepId: e.stepId,
     detail: e.detail as Record<string, unknown>,
   }));
-  return { result, localActivities, enrollment, log, email: started.email };
+  return { result, localActivities, enrollment, log, email: started.email, handle: started.handle };
 }

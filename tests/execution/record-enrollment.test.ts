@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActivityDeps, LogEntry } from '../../activities/index.js';
+import { recordEnrollment } from '../../activities/record-enrollment.activity.js';
+import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { pendingEnrollment } from '../support/enrollment.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+
+/**
+ * The enrollment record (status, step, log) that workflows write at each wait and at the end,
+ * as a local activity that may run more than once: a repeat writes nothing twice, and entries
+ * numbered over others by a workflow task attempt that Temporal discarded are kept after them.
+ */
+describe.each(databaseVariants())('enrollment records (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  let deps: ActivityDeps;
+  const key = `records-${uniqueSuffix()}`;
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+    api = apiClient(engine);
+    deps = engine.deps as unknown as ActivityDeps;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Records',
+      triggers: [{ type: 'event', event: `go_${key}` }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+  });
+  afterAll(async () => engine?.cleanup());
+
+  const entry = (seq: number, kind: LogEntry['kind'], detail = {}): LogEntry => ({
+    seq,
+    at: Date.now(),
+    kind,
+    stepId: 'hello',
+    detail,
+  });
+  const enrollment = async (tag: string) =>
+    (await pendingEnrollment(engine, api, { userId: `${key}-${tag}`, journeyKey: key }))
+      .enrollmentId;
+  const stored = async (enrollmentId: string) => {
+    const row = await engine.deps.prisma.enrollment.findUniqueOrThrow({
+      where: { id: enrollmentId },
+      include: { log: { orderBy: { seq: 'asc' } } },
+    });
+    return { status: row.status, log: row.log.map((e) => [e.seq, e.kind, e.detail]) };
+  };
+
+  it('writes a repeated record once, even when the repeat’s details differ', async () => {
+    const id = await enrollment('repeat');
+    const first = [entry(1, 'entered'), entry(2, 'action', { result: { alreadySent: false } })];
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: first,
+    });
+    // A retried send answers `alreadySent`: the same entry under the same number all the same.
+    const again = [entry(1, 'entered'), entry(2, 'action', { result: { alreadySent: true } })];
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: again,
+    });
+
+    expect(await stored(id)).toEqual({
+      status: 'active',
+      log: [
+        [1, 'entered', {}],
+        [2, 'action', { result: { alreadySent: false } }],
+      ],
+    });
+  });
+
+  it('keeps entries numbered over others after the log’s last one, in their order', async () => {
+    const id = await enrollment('moved');
+    // A task attempt that Temporal discarded: the send and the end it planned.
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'completed',
+      stepId: 'hello',
+      log: [
+        entry(1, 'entered'),
+        entry(2, 'action'),
+        entry(3, 'finished', { outcome: 'completed' }),
+      ],
+    });
+    // The next attempt heard an exit first: its entries from 2 on are another path.
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'exited',
+      stepId: 'hello',
+      log: [entry(1, 'entered'), entry(2, 'exitMet'), entry(3, 'finished', { outcome: 'exited' })],
+    });
+
+    expect(await stored(id)).toEqual({
+      status: 'exited',
+      log: [
+        [1, 'entered', {}],
+        [2, 'action', {}],
+        [3, 'finished', { outcome: 'completed' }],
+        [4, 'exitMet', { movedFrom: 2 }],
+        [5, 'finished', { outcome: 'exited', movedFrom: 3 }],
+      ],
+    });
+    // The moving write again (its local activity ran twice): nothing is added.
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'exited',
+      stepId: 'hello',
+      log: [entry(1, 'entered'), entry(2, 'exitMet'), entry(3, 'finished', { outcome: 'exited' })],
+    });
+    expect((await stored(id)).log).toHaveLength(5);
+  });
+
+  it('numbers moved entries after the write’s own last number too', async () => {
+    const id = await enrollment('beyond');
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: [entry(1, 'entered'), entry(2, 'action')],
+    });
+    // Entry 2 differs, entry 3 is new: both move, after 3, so that neither takes the other's place.
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'exited',
+      stepId: 'hello',
+      log: [entry(2, 'exitMet'), entry(3, 'finished', { outcome: 'exited' })],
+    });
+
+    expect((await stored(id)).log).toEqual([
+      [1, 'entered', {}],
+      [2, 'action', {}],
+      [4, 'exitMet', { movedFrom: 2 }],
+      [5, 'finished', { outcome: 'exited', movedFrom: 3 }],
+    ]);
+  });
+});
