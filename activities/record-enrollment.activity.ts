@@ -78,7 +78,9 @@ export function closingRecordInput(closing: ClosingRecord, result: unknown): Rec
  * so its entries stay, and the entries numbered over them are added after the log's last one,
  * in their order, each with the number it was given as `movedFrom` in its detail (which is how
  * a repeat of that write finds them written). The first entry that differs starts the moving:
- * every entry after it in the same write moves too, keeping the write's order.
+ * every entry after it in the same write moves too, keeping the write's order. A run that goes
+ * on after such a write numbers its entries as before; those that meet a moved entry move too,
+ * until its numbers pass the log's.
  */
 export async function recordEnrollment(
   deps: ActivityDeps,
@@ -92,7 +94,9 @@ export async function recordEnrollment(
      ),
      judged AS (
        SELECT l.*, w.seq IS NOT NULL AS taken,
-         w.seq IS NOT NULL AND (w.kind <> l.kind OR w.step_id IS DISTINCT FROM l.step_id) AS differs
+         w.seq IS NOT NULL
+           AND (w.kind <> l.kind OR w.step_id IS DISTINCT FROM l.step_id OR w.detail ? 'movedFrom')
+           AS differs
        FROM l LEFT JOIN enrollment_log w ON w.enrollment_id = $1 AND w.seq = l.seq
      ),
      -- Moved already by an earlier run of this same write.
@@ -109,11 +113,7 @@ export async function recordEnrollment(
        SELECT p.*, p.o >= (SELECT o FROM first) AS moves FROM placed p
        WHERE NOT p.moved AND (NOT p.taken OR p.o >= (SELECT o FROM first))
      ),
-     last AS (
-       SELECT greatest(
-         (SELECT max(seq) FROM enrollment_log WHERE enrollment_id = $1),
-         (SELECT max(seq) FROM l)) AS seq
-     ),
+     last AS (SELECT max(seq) AS seq FROM enrollment_log WHERE enrollment_id = $1),
      log AS (
        INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
        SELECT $1, seq, at, kind, step_id, detail::jsonb FROM fresh WHERE moves IS NOT TRUE

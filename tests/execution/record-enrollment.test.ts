@@ -115,27 +115,78 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
     expect((await stored(id)).log).toHaveLength(5);
   });
 
-  it('numbers moved entries after the write’s own last number too', async () => {
+  it('moves the entries of a run that goes on after a moving write, until it passes the log', async () => {
     const id = await enrollment('beyond');
     await recordEnrollment(deps, {
       enrollmentId: id,
       status: 'active',
       stepId: 'hello',
-      log: [entry(1, 'entered'), entry(2, 'action')],
+      log: [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')],
     });
-    // Entry 2 differs, entry 3 is new: both move, after 3, so that neither takes the other's place.
+    // The next attempt heard an event first (2), then waited (3): both moved, to 4 and 5.
     await recordEnrollment(deps, {
       enrollmentId: id,
-      status: 'exited',
+      status: 'active',
       stepId: 'hello',
-      log: [entry(2, 'exitMet'), entry(3, 'finished', { outcome: 'exited' })],
+      log: [entry(2, 'event'), entry(3, 'wait')],
+    });
+    // The run goes on from its own 4 and 5, which the moved entries hold (the same kind at 5),
+    // and 6, past the log's last number.
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'completed',
+      stepId: 'hello',
+      log: [entry(4, 'woke'), entry(5, 'wait'), entry(6, 'finished')],
     });
 
     expect((await stored(id)).log).toEqual([
       [1, 'entered', {}],
       [2, 'action', {}],
-      [4, 'exitMet', { movedFrom: 2 }],
-      [5, 'finished', { outcome: 'exited', movedFrom: 3 }],
+      [3, 'wait', {}],
+      [4, 'event', { movedFrom: 2 }],
+      [5, 'wait', { movedFrom: 3 }],
+      [6, 'woke', { movedFrom: 4 }],
+      [7, 'wait', { movedFrom: 5 }],
+      [8, 'finished', { movedFrom: 6 }],
+    ]);
+  });
+
+  it('does not take a moved entry for a repeat of another entry of its kind', async () => {
+    const id = await enrollment('same-kind');
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')],
+    });
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: [entry(2, 'event'), entry(3, 'wait')], // moved to 4 and 5
+    });
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: [entry(4, 'woke')], // moved to 6
+    });
+    // The run's own 5 is a wait too, but not the one moved there (that one was its 3).
+    await recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'active',
+      stepId: 'hello',
+      log: [entry(5, 'wait')],
+    });
+
+    expect((await stored(id)).log).toEqual([
+      [1, 'entered', {}],
+      [2, 'action', {}],
+      [3, 'wait', {}],
+      [4, 'event', { movedFrom: 2 }],
+      [5, 'wait', { movedFrom: 3 }],
+      [6, 'woke', { movedFrom: 4 }],
+      [7, 'wait', { movedFrom: 5 }],
     ]);
   });
 });
