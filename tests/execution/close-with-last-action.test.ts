@@ -154,98 +154,93 @@ describe.runIf(inject('postgresUrl'))('a signal while the last action runs', () 
     return finished(engine, { ...pending, handle });
   }
 
-  it('ends the enrollment as exited, the planned end written before it', async () => {
-    const key = `close-exit-${uniqueSuffix()}`;
-    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
-    const { result, enrollment, log, email } = await signalDuringLastAction(key, (handle) =>
-      handle.signal(exitSignal, { reason: 'unsubscribed' }),
-    );
-
-    expect(result).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
-    expect(enrollment.status).toBe('exited');
-    expect(shape(log)).toEqual([
-      [1, 'entered', 'only'],
-      [2, 'action', 'only'],
-      [3, 'finished', 'only'],
-      [4, 'finished', 'only'],
-    ]);
-    expect(log.at(-1)?.detail).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
-    expect(await waitForMail(api, email)).toHaveLength(1);
-  });
-
-  it('keeps the log of a task attempt that Temporal discarded', async () => {
-    const key = `close-exit-fast-${uniqueSuffix()}`;
-    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
-    const { result, enrollment, log, email, handle } = await signalDuringLastAction(
-      key,
-      (handle) => handle.signal(exitSignal, { reason: 'unsubscribed' }),
-      500,
-    );
-
+  /** Whether a workflow task of the run failed (UnhandledCommand): hold < the heartbeat. */
+  async function taskFailed(handle: WorkflowHandle): Promise<boolean> {
     const { events } = await handle.fetchHistory();
-    expect(
-      events?.some((e) => e.workflowTaskFailedEventAttributes != null),
-      'the first workflow task failed (UnhandledCommand)',
-    ).toBe(true);
-    expect(result).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
-    expect(enrollment.status).toBe('exited');
-    // The discarded attempt sent the email and wrote the planned end; the next one heard the
-    // exit first and numbered its end 2, which the send's entry had. The log keeps both.
-    expect(shape(log)).toEqual([
-      [1, 'entered', 'only'],
-      [2, 'action', 'only'],
-      [3, 'finished', 'only'],
-      [4, 'finished', 'only'],
-    ]);
-    expect(log[2]?.detail).toEqual({ outcome: 'completed', reason: null });
-    expect(log.at(-1)?.detail).toEqual({ outcome: 'exited', reason: 'unsubscribed', movedFrom: 2 });
-    expect(await waitForMail(api, email)).toHaveLength(1);
-  });
+    return events?.some((e) => e.workflowTaskFailedEventAttributes != null) ?? false;
+  }
 
-  it.each([
+  const HEARD = [
     { hold: 9_000, heard: 'by the run' },
     { hold: 500, heard: 'by the next task attempt' },
-  ])('counts a goal event that came while the last action ran, heard $heard', async ({ hold }) => {
-    const key = `close-goal-${uniqueSuffix()}`;
-    await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }], {
-      goals: [{ id: 'bought', type: 'event', event: `bought_${key}` }],
-    });
-    const { result, enrollment, log, email, handle } = await signalDuringLastAction(
-      key,
-      (handle) =>
-        handle.signal(contactEventSignal, {
-          id: `evt-${key}`,
-          name: `bought_${key}`,
-          properties: {},
-        }),
-      hold,
-    );
+  ];
 
-    const { events } = await handle.fetchHistory();
-    const taskFailed = events?.some((e) => e.workflowTaskFailedEventAttributes != null);
-    expect(taskFailed, 'a workflow task failed (UnhandledCommand)').toBe(hold < 8_000);
-    expect(result).toEqual({ outcome: 'converted', reason: 'bought' });
-    expect(enrollment.status).toBe('converted');
-    // The planned end (completed) was written with the send; the goal's end comes after it.
-    // The next task attempt heard the goal before the send, whose entry it found written (the
-    // same entry: the send's retry answered that the email had gone), and numbered the rest
-    // from 3, which the planned end had: those entries moved after it, the end from 5 to 6.
-    expect(shape(log)).toEqual([
-      [1, 'entered', 'only'],
-      [2, 'action', 'only'],
-      [3, 'finished', 'only'],
-      [4, 'event', 'only'],
-      [5, 'goalMet', 'only'],
-      [6, 'finished', 'only'],
-    ]);
-    expect(log[2]?.detail).toEqual({ outcome: 'completed', reason: null });
-    expect(log.at(-1)?.detail).toEqual({
-      outcome: 'converted',
-      reason: 'bought',
-      ...(taskFailed ? { movedFrom: 5 } : {}),
-    });
-    expect(await waitForMail(api, email)).toHaveLength(1);
-  });
+  it.each(HEARD)(
+    'ends the enrollment as exited after the planned end, heard $heard',
+    async ({ hold }) => {
+      const key = `close-exit-${uniqueSuffix()}`;
+      await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }]);
+      const { result, enrollment, log, email, handle } = await signalDuringLastAction(
+        key,
+        (handle) => handle.signal(exitSignal, { reason: 'unsubscribed' }),
+        hold,
+      );
+
+      const failed = await taskFailed(handle);
+      expect(failed, 'a workflow task failed (UnhandledCommand)').toBe(hold < 8_000);
+      expect(result).toEqual({ outcome: 'exited', reason: 'unsubscribed' });
+      expect(enrollment.status).toBe('exited');
+      // The next task attempt heard the exit first and numbered its end 2, which the send's
+      // entry had (the attempt Temporal discarded sent the email and wrote the planned end).
+      expect(shape(log)).toEqual([
+        [1, 'entered', 'only'],
+        [2, 'action', 'only'],
+        [3, 'finished', 'only'],
+        [4, 'finished', 'only'],
+      ]);
+      expect(log[2]?.detail).toEqual({ outcome: 'completed', reason: null });
+      expect(log.at(-1)?.detail).toEqual({
+        outcome: 'exited',
+        reason: 'unsubscribed',
+        ...(failed ? { movedFrom: 2 } : {}),
+      });
+      expect(await waitForMail(api, email)).toHaveLength(1);
+    },
+  );
+
+  it.each(HEARD)(
+    'counts a goal event that came while the last action ran, heard $heard',
+    async ({ hold }) => {
+      const key = `close-goal-${uniqueSuffix()}`;
+      await publish(api, key, [{ id: 'only', type: 'sendEmail', template: 'welcome' }], {
+        goals: [{ id: 'bought', type: 'event', event: `bought_${key}` }],
+      });
+      const { result, enrollment, log, email, handle } = await signalDuringLastAction(
+        key,
+        (handle) =>
+          handle.signal(contactEventSignal, {
+            id: `evt-${key}`,
+            name: `bought_${key}`,
+            properties: {},
+          }),
+        hold,
+      );
+
+      const failed = await taskFailed(handle);
+      expect(failed, 'a workflow task failed (UnhandledCommand)').toBe(hold < 8_000);
+      expect(result).toEqual({ outcome: 'converted', reason: 'bought' });
+      expect(enrollment.status).toBe('converted');
+      // The planned end (completed) was written with the send; the goal's end comes after it.
+      // The next task attempt heard the goal before the send, whose entry it found written (the
+      // same entry: the send's retry answered that the email had gone), and numbered the rest
+      // from 3, which the planned end had: those entries moved after it, the end from 5 to 6.
+      expect(shape(log)).toEqual([
+        [1, 'entered', 'only'],
+        [2, 'action', 'only'],
+        [3, 'finished', 'only'],
+        [4, 'event', 'only'],
+        [5, 'goalMet', 'only'],
+        [6, 'finished', 'only'],
+      ]);
+      expect(log[2]?.detail).toEqual({ outcome: 'completed', reason: null });
+      expect(log.at(-1)?.detail).toEqual({
+        outcome: 'converted',
+        reason: 'bought',
+        ...(failed ? { movedFrom: 5 } : {}),
+      });
+      expect(await waitForMail(api, email)).toHaveLength(1);
+    },
+  );
 });
 
 interface LoggedEntry {

@@ -36,6 +36,9 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
     stepId: 'hello',
     detail,
   });
+  /** One record of the enrollment `id`, as a workflow's flush writes it. */
+  const write = (id: string, status: 'active' | 'completed' | 'exited', log: LogEntry[]) =>
+    recordEnrollment(deps, { enrollmentId: id, status, stepId: 'hello', log });
   const enrollment = async (tag: string) =>
     (await pendingEnrollment(engine, api, { userId: `${key}-${tag}`, journeyKey: key }))
       .enrollmentId;
@@ -50,20 +53,10 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
   it('writes a repeated record once, even when the repeat’s details differ', async () => {
     const id = await enrollment('repeat');
     const first = [entry(1, 'entered'), entry(2, 'action', { result: { alreadySent: false } })];
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: first,
-    });
+    await write(id, 'active', first);
     // A retried send answers `alreadySent`: the same entry under the same number all the same.
     const again = [entry(1, 'entered'), entry(2, 'action', { result: { alreadySent: true } })];
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: again,
-    });
+    await write(id, 'active', again);
 
     expect(await stored(id)).toEqual({
       status: 'active',
@@ -77,23 +70,17 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
   it('keeps entries numbered over others after the log’s last one, in their order', async () => {
     const id = await enrollment('moved');
     // A task attempt that Temporal discarded: the send and the end it planned.
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'completed',
-      stepId: 'hello',
-      log: [
-        entry(1, 'entered'),
-        entry(2, 'action'),
-        entry(3, 'finished', { outcome: 'completed' }),
-      ],
-    });
+    await write(id, 'completed', [
+      entry(1, 'entered'),
+      entry(2, 'action'),
+      entry(3, 'finished', { outcome: 'completed' }),
+    ]);
     // The next attempt heard an exit first: its entries from 2 on are another path.
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'exited',
-      stepId: 'hello',
-      log: [entry(1, 'entered'), entry(2, 'exitMet'), entry(3, 'finished', { outcome: 'exited' })],
-    });
+    await write(id, 'exited', [
+      entry(1, 'entered'),
+      entry(2, 'exitMet'),
+      entry(3, 'finished', { outcome: 'exited' }),
+    ]);
 
     expect(await stored(id)).toEqual({
       status: 'exited',
@@ -106,38 +93,22 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
       ],
     });
     // The moving write again (its local activity ran twice): nothing is added.
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'exited',
-      stepId: 'hello',
-      log: [entry(1, 'entered'), entry(2, 'exitMet'), entry(3, 'finished', { outcome: 'exited' })],
-    });
+    await write(id, 'exited', [
+      entry(1, 'entered'),
+      entry(2, 'exitMet'),
+      entry(3, 'finished', { outcome: 'exited' }),
+    ]);
     expect((await stored(id)).log).toHaveLength(5);
   });
 
   it('moves the entries of a run that goes on after a moving write, until it passes the log', async () => {
     const id = await enrollment('beyond');
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')],
-    });
+    await write(id, 'active', [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')]);
     // The next attempt heard an event first (2), then waited (3): both moved, to 4 and 5.
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: [entry(2, 'event'), entry(3, 'wait')],
-    });
+    await write(id, 'active', [entry(2, 'event'), entry(3, 'wait')]);
     // The run goes on from its own 4 and 5, which the moved entries hold (the same kind at 5),
     // and 6, past the log's last number.
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'completed',
-      stepId: 'hello',
-      log: [entry(4, 'woke'), entry(5, 'wait'), entry(6, 'finished')],
-    });
+    await write(id, 'completed', [entry(4, 'woke'), entry(5, 'wait'), entry(6, 'finished')]);
 
     expect((await stored(id)).log).toEqual([
       [1, 'entered', {}],
@@ -153,31 +124,11 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
 
   it('does not take a moved entry for a repeat of another entry of its kind', async () => {
     const id = await enrollment('same-kind');
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')],
-    });
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: [entry(2, 'event'), entry(3, 'wait')], // moved to 4 and 5
-    });
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: [entry(4, 'woke')], // moved to 6
-    });
+    await write(id, 'active', [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')]);
+    await write(id, 'active', [entry(2, 'event'), entry(3, 'wait')]); // moved to 4 and 5
+    await write(id, 'active', [entry(4, 'woke')]); // moved to 6
     // The run's own 5 is a wait too, but not the one moved there (that one was its 3).
-    await recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'active',
-      stepId: 'hello',
-      log: [entry(5, 'wait')],
-    });
+    await write(id, 'active', [entry(5, 'wait')]);
 
     expect((await stored(id)).log).toEqual([
       [1, 'entered', {}],
