@@ -64,84 +64,102 @@ export function closingRecordInput(closing: ClosingRecord, result: unknown): Rec
 }
 
 /**
- * Writes the enrollment's status, step and new log entries in one statement; safe to repeat,
- * which it must be: the workflow runs it as a local activity, so a worker that dies before the
- * workflow task completes means it runs again. Log entries are keyed by (enrollment, seq) and
- * a repeat inserts none; status and step are the same values again; `ended_at` keeps the time
- * of the first final write.
+ * Writes the enrollment's status, step and new log entries in one statement (run again when it
+ * lost a race, below); safe to repeat, which it must be: the workflow runs it as a local
+ * activity, so a worker that dies before the workflow task completes means it runs again. Log
+ * entries are keyed by (enrollment, seq) and a repeat inserts none; status and step are the same
+ * values again; `ended_at` keeps the time of the first final write.
  *
- * A repeat is the same entry (kind and step) under the same number. Another entry under a number
- * already written comes from a workflow task attempt that took another path: Temporal discards
- * the local activities of a task whose completion it rejects (an exit that came while a
- * journey's last action ran, as the run tried to complete), and the next attempt, replaying
- * without them, hears the exit first. What the discarded attempt did happened (the email went),
- * so its entries stay, and the entries numbered over them are added after the log's last one,
- * in their order, each with the number it was given as `movedFrom` in its detail (which is how
- * a repeat of that write finds them written). The first entry that differs starts the moving:
- * every entry after it in the same write moves too, keeping the write's order. A run that goes
- * on after such a write numbers its entries as before; those that meet a moved entry move too,
- * until its numbers pass the log's.
+ * A repeat is the same entry (kind and step) in the same place. Another entry in a place already
+ * written comes from a workflow task attempt that took another path: Temporal discards the local
+ * activities of a task whose completion it rejects (an exit that came while a journey's last
+ * action ran, as the run tried to complete), and the next attempt, replaying without them, hears
+ * the exit first. What the discarded attempt did happened (the email went), so its entries stay,
+ * and from the first entry that differs, the write's entries are added after the log's last one,
+ * in their order, each with its own number as `movedFrom` in its detail.
+ *
+ * The run numbers its entries as before, so from then on its entry `n` has its place that many
+ * numbers on: the shift of the moved entry with the greatest `movedFrom` not above `n` (the
+ * latest of those). A repeat of a moving write finds its entries in those places, and the run's
+ * later entries are written in theirs, with `movedFrom` too. Two writes of one enrollment at once (a task
+ * attempt started while a stalled one still writes) can race for a place: the loser's insert
+ * does nothing, and the statement runs again, seeing the winner's entries.
  */
 export async function recordEnrollment(
   deps: ActivityDeps,
   input: RecordEnrollmentInput,
 ): Promise<void> {
   const log = input.log ?? [];
-  const updated = await deps.sql.query<{ id: string }>(
-    `WITH l AS (
-       SELECT * FROM unnest($2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[])
-         WITH ORDINALITY AS l(seq, at, kind, step_id, detail, o)
-     ),
-     judged AS (
-       SELECT l.*, w.seq IS NOT NULL AS taken,
-         w.seq IS NOT NULL
-           AND (w.kind <> l.kind OR w.step_id IS DISTINCT FROM l.step_id OR w.detail ? 'movedFrom')
-           AS differs
-       FROM l LEFT JOIN enrollment_log w ON w.enrollment_id = $1 AND w.seq = l.seq
-     ),
-     -- Moved already by an earlier run of this same write.
-     placed AS (
-       SELECT j.*, CASE WHEN j.differs THEN EXISTS (
-           SELECT 1 FROM enrollment_log m
-           WHERE m.enrollment_id = $1 AND m.seq > j.seq AND m.detail->'movedFrom' = to_jsonb(j.seq)
-             AND m.kind = j.kind AND m.step_id IS NOT DISTINCT FROM j.step_id
-         ) ELSE false END AS moved
-       FROM judged j
-     ),
-     first AS (SELECT min(o) AS o FROM placed WHERE differs AND NOT moved),
-     fresh AS (
-       SELECT p.*, p.o >= (SELECT o FROM first) AS moves FROM placed p
-       WHERE NOT p.moved AND (NOT p.taken OR p.o >= (SELECT o FROM first))
-     ),
-     last AS (SELECT max(seq) AS seq FROM enrollment_log WHERE enrollment_id = $1),
-     log AS (
-       INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
-       SELECT $1, seq, at, kind, step_id, detail::jsonb FROM fresh WHERE moves IS NOT TRUE
-       UNION ALL
-       SELECT $1, (SELECT seq FROM last) + (row_number() OVER (ORDER BY o))::int, at, kind, step_id,
-         detail::jsonb || jsonb_build_object('movedFrom', seq)
-       FROM fresh WHERE moves
-       ON CONFLICT (enrollment_id, seq) DO NOTHING
-     )
-     UPDATE enrollments
-     SET status = $7, current_step = $8,
-         ended_at = CASE WHEN $9::bool THEN coalesce(ended_at, $10::timestamp(3)) ELSE ended_at END
-     WHERE id = $1
-     RETURNING id`,
-    [
-      input.enrollmentId,
-      log.map((e) => e.seq),
-      log.map((e) => sqlTime(e.at)),
-      log.map((e) => e.kind),
-      log.map((e) => e.stepId),
-      log.map((e) => JSON.stringify(e.detail)),
-      input.status,
-      input.stepId,
-      input.status !== 'active',
-      sqlTime(Date.now()),
-    ],
-    { name: 'record-enrollment' },
-  );
-  // Retried like any failure: the row is written before the workflow starts.
-  if (updated.length === 0) throw new Error(`Enrollment ${input.enrollmentId} is not stored.`);
+  for (let attempt = 1; ; attempt++) {
+    const [row] = await deps.sql.query<{ updated: number; written: number; wanted: number }>(
+      RECORD_ENROLLMENT,
+      [
+        input.enrollmentId,
+        log.map((e) => e.seq),
+        log.map((e) => sqlTime(e.at)),
+        log.map((e) => e.kind),
+        log.map((e) => e.stepId),
+        log.map((e) => JSON.stringify(e.detail)),
+        input.status,
+        input.stepId,
+        input.status !== 'active',
+        sqlTime(Date.now()),
+      ],
+      { name: 'record-enrollment' },
+    );
+    // Retried like any failure: the row is written before the workflow starts.
+    if (!row || row.updated === 0)
+      throw new Error(`Enrollment ${input.enrollmentId} is not stored.`);
+    if (row.written === row.wanted) return;
+    if (attempt === 3)
+      throw new Error(`Enrollment ${input.enrollmentId}: its log is being written by another run.`);
+  }
 }
+
+const RECORD_ENROLLMENT = `WITH l AS (
+    SELECT * FROM unnest($2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[])
+      WITH ORDINALITY AS l(seq, at, kind, step_id, detail, o)
+  ),
+  moved AS (
+    SELECT seq, (detail->>'movedFrom')::int AS mf FROM enrollment_log
+    WHERE enrollment_id = $1 AND detail ? 'movedFrom'
+  ),
+  placed AS (
+    SELECT l.*, l.seq + coalesce((
+        SELECT m.seq - m.mf FROM moved m WHERE m.mf <= l.seq ORDER BY m.mf DESC, m.seq DESC LIMIT 1
+      ), 0) AS place
+    FROM l
+  ),
+  judged AS (
+    SELECT p.*, w.seq IS NOT NULL AS taken,
+      w.seq IS NOT NULL AND (w.kind <> p.kind OR w.step_id IS DISTINCT FROM p.step_id) AS differs
+    FROM placed p LEFT JOIN enrollment_log w ON w.enrollment_id = $1 AND w.seq = p.place
+  ),
+  first AS (SELECT min(o) AS o FROM judged WHERE differs),
+  last AS (SELECT coalesce(max(seq), 0) AS seq FROM enrollment_log WHERE enrollment_id = $1),
+  fresh AS (
+    SELECT j.*,
+      CASE WHEN j.o >= (SELECT o FROM first)
+        THEN (SELECT seq FROM last) + (j.o - (SELECT o FROM first) + 1)::int
+        ELSE j.place END AS at_seq
+    FROM judged j
+    WHERE NOT j.taken OR j.o >= (SELECT o FROM first)
+  ),
+  log AS (
+    INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
+    SELECT $1, at_seq, at, kind, step_id,
+      CASE WHEN at_seq = seq THEN detail::jsonb
+        ELSE detail::jsonb || jsonb_build_object('movedFrom', seq) END
+    FROM fresh
+    ON CONFLICT (enrollment_id, seq) DO NOTHING
+    RETURNING 1
+  ),
+  updated AS (
+    UPDATE enrollments
+    SET status = $7, current_step = $8,
+        ended_at = CASE WHEN $9::bool THEN coalesce(ended_at, $10::timestamp(3)) ELSE ended_at END
+    WHERE id = $1
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM updated)::int AS updated, (SELECT count(*) FROM log)::int AS written,
+    (SELECT count(*) FROM fresh)::int AS wanted`;

@@ -1,8 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ActivityDeps, LogEntry } from '../../activities/index.js';
-import { recordEnrollment } from '../../activities/record-enrollment.activity.js';
+import {
+  recordEnrollment,
+  type RecordEnrollmentInput,
+} from '../../activities/record-enrollment.activity.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { pendingEnrollment } from '../support/enrollment.js';
+import { pendingEnrollment, someoneWaitsOnALock } from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -37,7 +41,7 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
     detail,
   });
   /** One record of the enrollment `id`, as a workflow's flush writes it. */
-  const write = (id: string, status: 'active' | 'completed' | 'exited', log: LogEntry[]) =>
+  const write = (id: string, status: RecordEnrollmentInput['status'], log: LogEntry[]) =>
     recordEnrollment(deps, { enrollmentId: id, status, stepId: 'hello', log });
   const enrollment = async (tag: string) =>
     (await pendingEnrollment(engine, api, { userId: `${key}-${tag}`, journeyKey: key }))
@@ -101,13 +105,14 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
     expect((await stored(id)).log).toHaveLength(5);
   });
 
-  it('moves the entries of a run that goes on after a moving write, until it passes the log', async () => {
+  it('places the later entries of a run that moved as many numbers on', async () => {
     const id = await enrollment('beyond');
     await write(id, 'active', [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')]);
     // The next attempt heard an event first (2), then waited (3): both moved, to 4 and 5.
     await write(id, 'active', [entry(2, 'event'), entry(3, 'wait')]);
-    // The run goes on from its own 4 and 5, which the moved entries hold (the same kind at 5),
-    // and 6, past the log's last number.
+    // The run goes on from its own 4: two numbers on, after the log's last entry.
+    await write(id, 'completed', [entry(4, 'woke'), entry(5, 'wait'), entry(6, 'finished')]);
+    // Its last write again (its local activity ran twice): found in those places.
     await write(id, 'completed', [entry(4, 'woke'), entry(5, 'wait'), entry(6, 'finished')]);
 
     expect((await stored(id)).log).toEqual([
@@ -119,6 +124,37 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
       [6, 'woke', { movedFrom: 4 }],
       [7, 'wait', { movedFrom: 5 }],
       [8, 'finished', { movedFrom: 6 }],
+    ]);
+  });
+
+  it('keeps a second discarded attempt of a run that moved, and the attempt after it', async () => {
+    const id = await enrollment('twice');
+    await write(id, 'active', [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')]);
+    await write(id, 'active', [entry(2, 'event'), entry(3, 'wait')]); // moved to 4 and 5
+    // A task attempt Temporal discards: its 4 to 7 go two numbers on, to 6 to 9.
+    await write(id, 'completed', [
+      entry(4, 'woke'),
+      entry(5, 'entered'),
+      entry(6, 'action'),
+      entry(7, 'finished', { outcome: 'completed' }),
+    ]);
+    // The next attempt heard a goal event first: another path from its own 4 on.
+    await write(id, 'converted', [
+      entry(4, 'event'),
+      entry(5, 'entered'),
+      entry(6, 'action'),
+      entry(7, 'finished', { outcome: 'converted' }),
+    ]);
+
+    expect((await stored(id)).log.slice(5)).toEqual([
+      [6, 'woke', { movedFrom: 4 }],
+      [7, 'entered', { movedFrom: 5 }],
+      [8, 'action', { movedFrom: 6 }],
+      [9, 'finished', { outcome: 'completed', movedFrom: 7 }],
+      [10, 'event', { movedFrom: 4 }],
+      [11, 'entered', { movedFrom: 5 }],
+      [12, 'action', { movedFrom: 6 }],
+      [13, 'finished', { outcome: 'converted', movedFrom: 7 }],
     ]);
   });
 
@@ -138,6 +174,74 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
       [5, 'wait', { movedFrom: 3 }],
       [6, 'woke', { movedFrom: 4 }],
       [7, 'wait', { movedFrom: 5 }],
+    ]);
+  });
+});
+
+/**
+ * Two writes of one enrollment at once: a task attempt that Temporal started while a stalled
+ * one still writes its record. PostgreSQL only (the embedded database has one connection).
+ */
+describe.runIf(inject('postgresUrl'))('enrollment records written at once', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  const key = `records-race-${uniqueSuffix()}`;
+  const stalled = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  beforeAll(async () => {
+    engine = await startTestEngine('postgres');
+    api = apiClient(engine);
+    await stalled.connect();
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Records race',
+      triggers: [{ type: 'event', event: `go_${key}` }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+  });
+  afterAll(async () => {
+    await stalled.end().catch(() => undefined);
+    await engine?.cleanup();
+  });
+
+  it('keeps both when one write waits on the other’s uncommitted entries', async () => {
+    const { enrollmentId: id } = await pendingEnrollment(engine, api, {
+      userId: `${key}-a`,
+      journeyKey: key,
+    });
+    const deps = engine.deps as unknown as ActivityDeps;
+    // The stalled attempt's record: its entries are in, not committed yet.
+    await stalled.query('BEGIN');
+    await stalled.query(
+      `INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
+       VALUES ($1, 1, now(), 'entered', 'hello', '{}'), ($1, 2, now(), 'action', 'hello', '{}'),
+              ($1, 3, now(), 'finished', 'hello', '{"outcome":"completed"}')`,
+      [id],
+    );
+    const at = Date.now();
+    const writing = recordEnrollment(deps, {
+      enrollmentId: id,
+      status: 'exited',
+      stepId: 'hello',
+      log: [
+        { seq: 1, at, kind: 'entered', stepId: 'hello', detail: {} },
+        { seq: 2, at, kind: 'finished', stepId: 'hello', detail: { outcome: 'exited' } },
+      ],
+    });
+    await someoneWaitsOnALock(stalled, 'the second write to wait on the first one’s entries');
+    await stalled.query('COMMIT');
+    await writing;
+
+    const row = await engine.deps.prisma.enrollment.findUniqueOrThrow({
+      where: { id },
+      include: { log: { orderBy: { seq: 'asc' } } },
+    });
+    expect(row.status).toBe('exited');
+    expect(row.log.map((e) => [e.seq, e.kind, e.detail])).toEqual([
+      [1, 'entered', {}],
+      [2, 'action', {}],
+      [3, 'finished', { outcome: 'completed' }],
+      [4, 'finished', { outcome: 'exited', movedFrom: 2 }],
     ]);
   });
 });
