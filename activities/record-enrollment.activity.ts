@@ -70,7 +70,8 @@ export function closingRecordInput(closing: ClosingRecord, result: unknown): Rec
  * entries are keyed by (enrollment, seq) and a repeat inserts none; status and step are the same
  * values again; `ended_at` keeps the time of the first final write.
  *
- * A repeat is the same entry (kind and step) in the same place. Another entry in a place already
+ * A repeat is the same entry (kind and step, and outcome for an end) in the same place: a retried
+ * action's entry may say `alreadySent` where the first said `sent`. Another entry in a place already
  * written comes from a workflow task attempt that took another path: Temporal discards the local
  * activities of a task whose completion it rejects (an exit that came while a journey's last
  * action ran, as the run tried to complete), and the next attempt, replaying without them, hears
@@ -132,7 +133,9 @@ const RECORD_ENROLLMENT = `WITH l AS (
   ),
   judged AS (
     SELECT p.*, w.seq IS NOT NULL AS taken,
-      w.seq IS NOT NULL AND (w.kind <> p.kind OR w.step_id IS DISTINCT FROM p.step_id) AS differs
+      w.seq IS NOT NULL AND (w.kind <> p.kind OR w.step_id IS DISTINCT FROM p.step_id
+        OR (p.kind = 'finished' AND w.detail->'outcome' IS DISTINCT FROM p.detail::jsonb->'outcome'))
+        AS differs
     FROM placed p LEFT JOIN enrollment_log w ON w.enrollment_id = $1 AND w.seq = p.place
   ),
   first AS (SELECT min(o) AS o FROM judged WHERE differs),

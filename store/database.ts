@@ -119,7 +119,8 @@ async function openPostgres(url: string, poolSize = 10): Promise<Database> {
  * kept doing it: marking an event routed scanned every event (0.43 to 0.52 ms a call) and
  * reading a send every contact (0.43 to 0.49 ms), against 0.08 to 0.11 and 0.11 to 0.17 ms with
  * 1.1, the usual value when the data is cached or on SSDs (execution benchmark, auto_explain and
- * pg_stat_statements). A `random_page_cost` in the URL's `options` wins over this one.
+ * pg_stat_statements). A `random_page_cost` in the URL's `options` wins over this one; one set
+ * with `ALTER DATABASE` or `ALTER ROLE` does not (a connection's startup options come first).
  */
 function withGenericPlans(url: string): { connectionString: string; options: string } {
   // The URL's own `options` would replace these, so they are joined and taken out of it.

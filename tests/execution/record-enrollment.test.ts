@@ -158,6 +158,21 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
     ]);
   });
 
+  it('takes an end with another outcome in the same place for another path', async () => {
+    const id = await enrollment('outcome');
+    await write(id, 'completed', [
+      entry(1, 'entered'),
+      entry(2, 'finished', { outcome: 'completed' }),
+    ]);
+    await write(id, 'exited', [entry(1, 'entered'), entry(2, 'finished', { outcome: 'exited' })]);
+
+    expect((await stored(id)).log).toEqual([
+      [1, 'entered', {}],
+      [2, 'finished', { outcome: 'completed' }],
+      [3, 'finished', { outcome: 'exited', movedFrom: 2 }],
+    ]);
+  });
+
   it('does not take a moved entry for a repeat of another entry of its kind', async () => {
     const id = await enrollment('same-kind');
     await write(id, 'active', [entry(1, 'entered'), entry(2, 'action'), entry(3, 'wait')]);
