@@ -103,14 +103,15 @@ export function createActivities(deps: ActivityDeps) {
             template: input.action.type === 'sendEmail' ? input.action.template : '',
           });
         }
-        if (result.type === 'sendEmail' && result.result.status === 'deferred')
-          deferrals.inc({ reason: result.result.reason });
       } catch (error) {
         activityFailures.inc({ activity: `performAction:${input.action.type}` });
         throw error;
       }
-      const deferred = result.type === 'sendEmail' && result.result.status === 'deferred';
-      if (!input.closing || deferred) return result;
+      if (result.type === 'sendEmail' && result.result.status === 'deferred') {
+        deferrals.inc({ reason: result.result.reason });
+        return result; // not sent yet: the workflow sleeps and calls again, so no end either
+      }
+      if (!input.closing) return result;
       // Written after the action, so a retry (this write failed) finds the action recorded.
       await recordEnrollment(deps, closingRecordInput(input.closing, result));
       return { ...result, closed: true };

@@ -70,21 +70,22 @@ export function closingRecordInput(closing: ClosingRecord, result: unknown): Rec
  * entries are keyed by (enrollment, seq) and a repeat inserts none; status and step are the same
  * values again; `ended_at` keeps the time of the first final write.
  *
- * A repeat is the same entry (kind and step, and outcome for an end) in the same place: a retried
- * action's entry may say `alreadySent` where the first said `sent`. Another entry in a place already
- * written comes from a workflow task attempt that took another path: Temporal discards the local
- * activities of a task whose completion it rejects (an exit that came while a journey's last
- * action ran, as the run tried to complete), and the next attempt, replaying without them, hears
- * the exit first. What the discarded attempt did happened (the email went), so its entries stay,
- * and from the first entry that differs, the write's entries are added after the log's last one,
- * in their order, each with its own number as `movedFrom` in its detail.
+ * A repeat is the same entry (kind and step, and outcome for an end) in the same place: a
+ * retried action's entry may say `alreadySent` where the first said `sent`. Another entry in a
+ * place already written comes from a workflow task attempt that took another path: Temporal
+ * discards the local activities of a task whose completion it rejects (an exit that came while a
+ * journey's last action ran, as the run tried to complete), and the next attempt, replaying
+ * without them, hears the exit first. What the discarded attempt did happened (the email went),
+ * so its entries stay, and from the first entry that differs, the write's entries are added
+ * after the log's last one, in their order, each with its own number as `movedFrom` in its
+ * detail.
  *
  * The run numbers its entries as before, so from then on its entry `n` has its place that many
  * numbers on: the shift of the moved entry with the greatest `movedFrom` not above `n` (the
  * latest of those). A repeat of a moving write finds its entries in those places, and the run's
- * later entries are written in theirs, with `movedFrom` too. Two writes of one enrollment at once (a task
- * attempt started while a stalled one still writes) can race for a place: the loser's insert
- * does nothing, and the statement runs again, seeing the winner's entries.
+ * later entries are written in theirs, with `movedFrom` too. Two writes of one enrollment at
+ * once (a task attempt started while a stalled one still writes) can race for a place: the
+ * loser's insert does nothing, and the statement runs again, seeing the winner's entries.
  */
 export async function recordEnrollment(
   deps: ActivityDeps,

@@ -173,10 +173,9 @@ export async function journeyWorkflowV3(
  * Its runs have every change up to `workflow-sleeps-on-deferred-sends` without asking, where
  * `patched()` would record a marker and upsert the `TemporalChangeVersion` search attribute
  * for each (the recorded welcome series is 14 events instead of 20), and none after. This is a
- * new type rather
- * than a flag in the input because a worker that lacks it leaves its runs to one that has it,
- * while an older worker given a flag it does not know would record markers that this code
- * does not ask for, and replay would then fail.
+ * new type rather than a flag in the input because a worker that lacks it leaves its runs to one
+ * that has it, while an older worker given a flag it does not know would record markers that
+ * this code does not ask for, and replay would then fail.
  */
 export async function journeyWorkflowV2(
   input: JourneyWorkflowInput,
