@@ -1,5 +1,4 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   contactEventSignal,
@@ -12,6 +11,7 @@ import {
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import {
   holdEnrollmentRow,
+  lockHolder,
   pendingEnrollment,
   someoneWaitsOnALock,
 } from '../support/enrollment.js';
@@ -114,14 +114,12 @@ describe('the last action writes the enrollment’s end', () => {
 describe.runIf(inject('postgresUrl'))('a signal while the last action runs', () => {
   let engine: Engine;
   let api: ApiClient;
-  const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  const held = lockHolder();
   beforeAll(async () => {
     engine = await startTestEngine('postgres');
     api = apiClient(engine);
-    await held.connect();
   });
   afterAll(async () => {
-    await held.end().catch(() => undefined);
     await engine?.cleanup();
   });
 

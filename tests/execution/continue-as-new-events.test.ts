@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   contactEventSignal,
@@ -11,6 +10,7 @@ import {
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import {
   holdEnrollmentRow,
+  lockHolder,
   pendingEnrollment as pendingEnrollmentOf,
   someoneWaitsOnALock,
 } from '../support/enrollment.js';
@@ -89,14 +89,12 @@ describe('events carried across continue-as-new', () => {
 describe.runIf(inject('postgresUrl'))('an exit at continue-as-new', () => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
   let api: ApiClient;
-  const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  const held = lockHolder();
   beforeAll(async () => {
     engine = await startTestEngine('postgres');
     api = apiClient(engine);
-    await held.connect();
   });
   afterAll(async () => {
-    await held.end().catch(() => undefined);
     await engine?.cleanup();
   });
 

@@ -1,12 +1,11 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps, LogEntry } from '../../activities/index.js';
 import {
   recordEnrollment,
   type RecordEnrollmentInput,
 } from '../../activities/record-enrollment.activity.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { pendingEnrollment, someoneWaitsOnALock } from '../support/enrollment.js';
+import { lockHolder, pendingEnrollment, someoneWaitsOnALock } from '../support/enrollment.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -191,72 +190,40 @@ describe.each(databaseVariants())('enrollment records (%s database)', (variant) 
       [7, 'wait', { movedFrom: 5 }],
     ]);
   });
-});
 
-/**
- * Two writes of one enrollment at once: a task attempt that Temporal started while a stalled
- * one still writes its record. PostgreSQL only (the embedded database has one connection).
- */
-describe.runIf(inject('postgresUrl'))('enrollment records written at once', () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let api: ApiClient;
-  const key = `records-race-${uniqueSuffix()}`;
-  const stalled = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
-  beforeAll(async () => {
-    engine = await startTestEngine('postgres');
-    api = apiClient(engine);
-    await stalled.connect();
-    const published = await api.post('/v1/journeys', {
-      id: key,
-      name: 'Records race',
-      triggers: [{ type: 'event', event: `go_${key}` }],
-      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
-    });
-    expect(published.status, JSON.stringify(published.body)).toBe(201);
-  });
-  afterAll(async () => {
-    await stalled.end().catch(() => undefined);
-    await engine?.cleanup();
-  });
-
-  it('keeps both when one write waits on the other’s uncommitted entries', async () => {
-    const { enrollmentId: id } = await pendingEnrollment(engine, api, {
-      userId: `${key}-a`,
-      journeyKey: key,
-    });
-    const deps = engine.deps as unknown as ActivityDeps;
-    // The stalled attempt's record: its entries are in, not committed yet.
-    await stalled.query('BEGIN');
-    await stalled.query(
-      `INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
+  // Two writes of one enrollment at once: a task attempt that Temporal started while a stalled
+  // one still writes its record. The embedded database has one connection: PostgreSQL only.
+  const stalled = variant === 'postgres' ? lockHolder() : null;
+  it.runIf(stalled)(
+    'keeps both when one write waits on the other’s uncommitted entries',
+    async () => {
+      if (!stalled) throw new Error('runs on PostgreSQL only');
+      const id = await enrollment('race');
+      // The stalled attempt's record: its entries are in, not committed yet.
+      await stalled.query('BEGIN');
+      await stalled.query(
+        `INSERT INTO enrollment_log (enrollment_id, seq, at, kind, step_id, detail)
        VALUES ($1, 1, now(), 'entered', 'hello', '{}'), ($1, 2, now(), 'action', 'hello', '{}'),
               ($1, 3, now(), 'finished', 'hello', '{"outcome":"completed"}')`,
-      [id],
-    );
-    const at = Date.now();
-    const writing = recordEnrollment(deps, {
-      enrollmentId: id,
-      status: 'exited',
-      stepId: 'hello',
-      log: [
-        { seq: 1, at, kind: 'entered', stepId: 'hello', detail: {} },
-        { seq: 2, at, kind: 'finished', stepId: 'hello', detail: { outcome: 'exited' } },
-      ],
-    });
-    await someoneWaitsOnALock(stalled, 'the second write to wait on the first one’s entries');
-    await stalled.query('COMMIT');
-    await writing;
+        [id],
+      );
+      const writing = write(id, 'exited', [
+        entry(1, 'entered'),
+        entry(2, 'finished', { outcome: 'exited' }),
+      ]);
+      await someoneWaitsOnALock(stalled, 'the second write to wait on the first one’s entries');
+      await stalled.query('COMMIT');
+      await writing;
 
-    const row = await engine.deps.prisma.enrollment.findUniqueOrThrow({
-      where: { id },
-      include: { log: { orderBy: { seq: 'asc' } } },
-    });
-    expect(row.status).toBe('exited');
-    expect(row.log.map((e) => [e.seq, e.kind, e.detail])).toEqual([
-      [1, 'entered', {}],
-      [2, 'action', {}],
-      [3, 'finished', { outcome: 'completed' }],
-      [4, 'finished', { outcome: 'exited', movedFrom: 2 }],
-    ]);
-  });
+      expect(await stored(id)).toEqual({
+        status: 'exited',
+        log: [
+          [1, 'entered', {}],
+          [2, 'action', {}],
+          [3, 'finished', { outcome: 'completed' }],
+          [4, 'finished', { outcome: 'exited', movedFrom: 2 }],
+        ],
+      });
+    },
+  );
 });

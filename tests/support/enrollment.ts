@@ -1,4 +1,5 @@
-import type pg from 'pg';
+import pg from 'pg';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { planOf } from '../../engine/index.js';
 import { newId } from '../../store/index.js';
 import type { JourneyWorkflowInput } from '../../workflows/index.js';
@@ -47,6 +48,17 @@ export interface PendingEnrollmentOptions {
   readonly userId: string;
   readonly journeyKey: string;
   readonly traits?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A PostgreSQL connection of the tests' own, to hold row locks and transactions with while the
+ * engine works: connected before the enclosing describe's tests, ended after them.
+ */
+export function lockHolder(): pg.Client {
+  const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
+  beforeAll(() => held.connect());
+  afterAll(() => held.end().catch(() => undefined));
+  return held;
 }
 
 /**
