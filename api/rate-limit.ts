@@ -51,11 +51,13 @@ export class TokenBuckets implements RateLimiter {
  * key holds however many processes serve it. A process takes tokens in leases (up to a tenth of
  * a second's refill at once) and spends them locally for at most a second, so a busy key costs
  * one statement per lease rather than per request; tokens come only from the shared bucket, so
- * leasing never grants more than the limit (an unspent lease is simply lost). The table is
- * unlogged: buckets are not worth a disk flush, and a crash only refills them.
+ * leasing never grants more than the limit (a lease unspent after its second is lost). The
+ * table is unlogged: buckets are not worth a disk flush, and a crash only refills them.
  */
 export class SharedBuckets implements RateLimiter {
   private readonly leases = new Map<string, { tokens: number; until: number }>();
+  /** The lease statement in flight for each key: at most one per key in this process. */
+  private readonly refills = new Map<string, Promise<number>>();
 
   constructor(
     private readonly sql: Sql,
@@ -64,12 +66,28 @@ export class SharedBuckets implements RateLimiter {
 
   async take(id: string): Promise<number> {
     if (this.limit.perSecond <= 0) return 0;
-    const now = Date.now();
-    const lease = this.leases.get(id);
-    if (lease && lease.tokens >= 1 && now < lease.until) {
-      lease.tokens -= 1;
-      return 0;
+    for (;;) {
+      const lease = this.leases.get(id);
+      if (lease && lease.tokens >= 1 && Date.now() < lease.until) {
+        lease.tokens -= 1;
+        return 0;
+      }
+      // Requests that find the lease spent wait for one refill together. Were each to lease for
+      // itself, the leases would overwrite one another: 16 at once would take 16 leases from
+      // the bucket and spend one (a key limited to 1,000 a second was refused at 130 so).
+      let refill = this.refills.get(id);
+      if (!refill) {
+        refill = this.refill(id).finally(() => this.refills.delete(id));
+        this.refills.set(id, refill);
+      }
+      const wait = await refill;
+      if (wait > 0) return wait;
     }
+  }
+
+  /** Leases tokens for `id`: 0 when it got some, otherwise the seconds until one is available. */
+  private async refill(id: string): Promise<number> {
+    const now = Date.now();
     const want = Math.max(1, Math.min(this.limit.burst, Math.floor(this.limit.perSecond / 10)));
     const available = `LEAST($2, b.tokens + GREATEST(0, $3 - b.at_ms) / 1000 * $4)`;
     const taken = `CASE WHEN ${available} >= 1 THEN LEAST($5, floor(${available})) ELSE 0 END`;
@@ -86,9 +104,11 @@ export class SharedBuckets implements RateLimiter {
     );
     const got = Number(row?.taken ?? 0);
     if (this.leases.size > 50_000) this.leases.clear();
-    if (got > 1) this.leases.set(id, { tokens: got - 1, until: now + 1000 });
-    else this.leases.delete(id);
-    if (got >= 1) return 0;
+    if (got >= 1) {
+      this.leases.set(id, { tokens: got, until: now + 1000 });
+      return 0;
+    }
+    this.leases.delete(id);
     return Math.max(1, Math.ceil((1 - Number(row?.tokens ?? 0)) / this.limit.perSecond));
   }
 }
