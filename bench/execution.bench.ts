@@ -247,6 +247,19 @@ export async function runExecutionBench(): Promise<void> {
         ),
       );
       console.log(`  ratio                         ${roundsRatio(beside)}   (no target)`);
+      // Both started raw, no Drumbeat code: how close to the empty workflow a journey that sends
+      // its one email could come if enrolling and recording cost nothing.
+      const oneEmail = percentile(
+        beside.map((r) => r.raw),
+        50,
+      );
+      const empty = percentile(
+        rounds.map((r) => r.raw),
+        50,
+      );
+      console.log(
+        `  one-email workflow against the empty workflow, both started raw: median ${oneEmail.toFixed(0)}/s against ${empty.toFixed(0)}/s = ${ratio(oneEmail, empty)}`,
+      );
       console.log(`  CPU per one-email phase: ${formatCpu(cpu.baseline, ENROLL_ROUNDS)}`);
     }
 

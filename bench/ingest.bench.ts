@@ -17,6 +17,8 @@ const BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? 40); // per client
 const PER_BATCH = 100;
 const USERS = Number(process.env.BENCH_INGEST_USERS ?? 500);
 const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 3);
+/** Diagnostic: `BENCH_INGEST_MODEL=0` publishes no scoring model, so nothing is scored. */
+const WITH_MODEL = process.env.BENCH_INGEST_MODEL !== '0';
 const ADMIN_URL =
   process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -58,16 +60,18 @@ export async function runIngestBench(): Promise<void> {
   try {
     const api = engine.apiUrl ?? '';
     const headers = { 'content-type': 'application/json', ...engine.apiHeaders };
-    const model = JSON.parse(
-      await readFile('examples/default-scoring-model.json', 'utf8'),
-    ) as unknown;
-    const published = await fetch(`${api}/v1/scoring-models`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(model),
-    });
-    if (!published.ok)
-      throw new Error(`publishing the model: ${published.status} ${await published.text()}`);
+    if (WITH_MODEL) {
+      const model = JSON.parse(
+        await readFile('examples/default-scoring-model.json', 'utf8'),
+      ) as unknown;
+      const published = await fetch(`${api}/v1/scoring-models`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(model),
+      });
+      if (!published.ok)
+        throw new Error(`publishing the model: ${published.status} ${await published.text()}`);
+    }
     const userIds = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
 
     const send = jsonPoster(api, engine.apiHeaders, CLIENTS);
@@ -172,7 +176,7 @@ export async function runIngestBench(): Promise<void> {
     const rounds = await alternateRounds(ROUNDS, apiPhase, rawPhase);
 
     console.log(
-      `\nIngestion through batch (PostgreSQL; ${ROUNDS} rounds of ${CLIENTS} clients x ${BATCHES} batches x ${PER_BATCH} events each side, ${USERS} contacts, default scoring model)`,
+      `\nIngestion through batch (PostgreSQL; ${ROUNDS} rounds of ${CLIENTS} clients x ${BATCHES} batches x ${PER_BATCH} events each side, ${USERS} contacts, ${WITH_MODEL ? 'default scoring model' : 'DIAGNOSTIC, no scoring model'})`,
     );
     rounds.forEach((r, i) =>
       console.log(
