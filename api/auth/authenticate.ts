@@ -30,9 +30,12 @@ export function authenticate(keys: KeyStore): RequestHandler {
           : 'This API key is not valid or has been revoked.',
       );
     }
+    // The routers match paths whatever their case (`/V1/API-KEYS` reaches `/v1/api-keys`), so
+    // what a path may do is decided on its lower case too.
+    const path = req.path.toLowerCase();
     if (
       key.workspaceId !== DEFAULT_WORKSPACE_ID &&
-      DEFAULT_WORKSPACE_ONLY_PREFIXES.some((p) => req.path === p || req.path.startsWith(`${p}/`))
+      DEFAULT_WORKSPACE_ONLY_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))
     ) {
       // Answered like a route that does not exist, so nothing is revealed.
       throw new HttpProblem(
@@ -42,7 +45,7 @@ export function authenticate(keys: KeyStore): RequestHandler {
         `There is no ${req.method} ${req.path} in this API.`,
       );
     }
-    const needed = requiredScope(req.method, req.path);
+    const needed = requiredScope(req.method, path);
     if (!scopeAllows(key.scope, needed)) {
       throw new HttpProblem(
         403,

@@ -53,6 +53,11 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     const writer = clientWith(api, { authorization: `Bearer ${key}` });
     expect((await writer.get('/v1/journeys')).status).toBe(200);
     expect((await writer.get('/v1/api-keys')).status).toBe(403);
+    // The routers match any case of a path: so does the scope check.
+    const escalate = await writer.post('/V1/API-KEYS', { name: 'x', scope: 'admin' });
+    expect(escalate.status).toBe(403);
+    expect((await writer.request('DELETE', `/V1/Api-Keys/${id}`)).status).toBe(403);
+    expect((await writer.get('/V1/webhook-sources')).status).toBe(403);
     expect((await api.request('DELETE', `/v1/api-keys/${id}`)).status).toBe(200);
     expect((await writer.get('/v1/journeys')).status).toBe(401);
   });
