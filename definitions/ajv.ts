@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { pointerOf, type Problem } from './problem.js';
 import { isRecord } from '../core/index.js';
 
@@ -13,6 +14,17 @@ export function createAjv(): Ajv2020 {
     verbose: true,
   });
   addFormats.default(ajv);
+  // RFC 3339 allows what JavaScript cannot read (`+00` offsets without minutes, leap seconds):
+  // such a value would pass here and become an Invalid Date past validation.
+  const rfc3339 = fullFormats['date-time'] as {
+    validate: (value: string) => boolean;
+    compare: (a: string, b: string) => number | undefined;
+  };
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (value: string) => rfc3339.validate(value) && !Number.isNaN(Date.parse(value)),
+    compare: rfc3339.compare,
+  });
   return ajv;
 }
 
