@@ -4,7 +4,7 @@ import { httpRequests, httpRequestSeconds, rateLimited } from '../metrics/index.
 import { apiKeysRouter } from './api-keys.router.js';
 import { attributesRouter } from './attributes.router.js';
 import { authenticate, isPublicPath, KeyStore } from './auth/index.js';
-import { bodyGuard } from './body-guard.js';
+import { addressGuard, bodyGuard } from './body-guard.js';
 import { batchRouter } from './batch.router.js';
 import { contactsRouter } from './contacts.router.js';
 import { contactsCsvRouter } from './contacts-csv.router.js';
@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
       httpRequestSeconds.observe({ method, route }, seconds);
     }),
   );
+  app.use(addressGuard);
   app.use(healthRouter(deps.readiness));
   app.use(metricsRouter(prisma, deps.metricsToken ?? null));
   app.use(docsRouter(app, publicUrl));

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { invalidInput } from './problem.js';
+import { HttpProblem, invalidInput, PROBLEM_BASE } from './problem.js';
 
 const MAX_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -82,3 +82,18 @@ function checkText(text: string): Omit<Finding, 'pointer'> | null {
       }
     : null;
 }
+
+/**
+ * Turns away an address (path or query) that decodes to a NUL character, which no text column
+ * can hold: `/v1/contacts/%00` reached PostgreSQL and failed there as a 500.
+ */
+export const addressGuard: RequestHandler = (req, _res, next) => {
+  if (req.url.includes('%00'))
+    throw new HttpProblem(
+      400,
+      `${PROBLEM_BASE}bad-address`,
+      'Bad address',
+      'The address contains a NUL character (%00), which no id or filter can hold.',
+    );
+  next();
+};

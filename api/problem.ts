@@ -112,6 +112,15 @@ function toProblem(error: unknown): HttpProblem {
       'The request body could not be read.',
     );
   }
+  // The router decodes path parameters and refuses a broken escape (`/v1/contacts/%E0`) with
+  // a URIError marked 400.
+  if (error instanceof URIError)
+    return new HttpProblem(
+      400,
+      `${PROBLEM_BASE}bad-address`,
+      'Bad address',
+      'The address has a broken %-escape; encode ids and filters as UTF-8 (encodeURIComponent).',
+    );
   return new HttpProblem(
     500,
     `${PROBLEM_BASE}internal`,

@@ -14,6 +14,14 @@ export function parseCsv(text: string): CsvParse {
   let field = '';
   let quoted = false;
   let line = 1;
+  // NUL cannot be stored in text; a file full of them was most likely saved as UTF-16.
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0)
+    return {
+      ok: false,
+      line: text.slice(0, nul).split('\n').length,
+      reason: 'a NUL character, which no field can hold (save the file as UTF-8 CSV)',
+    };
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark from spreadsheet exports
   let fieldStart = true;
   while (i < text.length) {

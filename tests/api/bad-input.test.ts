@@ -33,6 +33,19 @@ const CASES: readonly Case[] = [
     path: '/v1/track',
     body: '{"userId":"u","event":"e","timestamp":"yesterday"}',
   },
+  // RFC 3339 forms JavaScript cannot read: they were accepted and then failed as a 500
+  {
+    name: 'timestamp with an offset in hours only',
+    path: '/v1/track',
+    body: '{"userId":"u","event":"e","timestamp":"2025-06-01T09:00:00-05"}',
+    code: 'bad-format',
+  },
+  {
+    name: 'timestamp on a leap second',
+    path: '/v1/identify',
+    body: '{"userId":"u","timestamp":"2016-12-31T23:59:60Z"}',
+    code: 'bad-format',
+  },
   { name: 'unknown key scope', path: '/v1/api-keys', body: '{"name":"k","scope":"root"}' },
   {
     name: 'mapping is a string',
@@ -182,9 +195,48 @@ describe('bad input', () => {
     expect(Reflect.get({}, 'polluted')).toBeUndefined();
   });
 
+  it('stores the good messages of a batch and reports the one whose timestamp cannot be read', async () => {
+    const userId = `ts-${uniqueSuffix()}`;
+    const res = await api.post('/v1/batch', {
+      batch: [
+        { type: 'track', userId, event: 'first' },
+        { type: 'track', userId, event: 'second', timestamp: '2025-06-01T09:00:00+00' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      errors: [{ index: 1, pointer: '/batch/1/timestamp', code: 'bad-format' }],
+    });
+    const stored = await engine.deps.prisma.event.findMany({ where: { userId } });
+    expect(stored.map((e) => e.name)).toEqual(['first']);
+  });
+
   it('answers injection attempts in ids with a plain 404', async () => {
     for (const id of ["' OR 1=1 --", '../../etc/passwd', '{{7*7}}', '%00', '\u202egnp.exe'])
       expect((await api.get(`/v1/contacts/${encodeURIComponent(id)}`)).status).toBe(404);
+  });
+
+  it('answers a broken %-escape or an encoded NUL in the address with a 400 problem', async () => {
+    for (const path of ['/v1/contacts/%E0', '/v1/contacts/%00', '/v1/contacts?tag=%00']) {
+      const res = await api.get(path);
+      expect(res.status, path).toBe(400);
+      expect(res.contentType, path).toMatch(/problem\+json/);
+    }
+  });
+
+  it('refuses a CSV import with a NUL character (a UTF-16 file) before importing any row', async () => {
+    const before = await counts();
+    const rows = Array.from({ length: 600 }, (_, i) => `row${i}-${uniqueSuffix()}@example.com`);
+    const csv = `email\n${rows.join('\n')}\nbad\u0000row@example.com\n`;
+    const res = await api.request('POST', '/v1/contacts/import', {
+      body: csv,
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain('NUL');
+    expect(await counts()).toEqual(before);
   });
 
   it('accepts unusual but valid Unicode as data', async () => {
