@@ -1,6 +1,8 @@
 import type { Static } from '@sinclair/typebox';
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import { EMAIL_ACTIVITY_EVENTS } from '../core/index.js';
+import { canonicalJson } from '../definitions/index.js';
 import type { EngineDeps } from '../engine/index.js';
 import {
   exitSuppressed,
@@ -77,6 +79,13 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
     );
     if (unnamed.length > 0)
       throw invalidInput('Some deliveries name no email; nothing was recorded.', unnamed);
+    // What names this delivery of the reports when a report has no Message-ID: the relay's
+    // request id, or else the body and the day, so a retry of a request that failed half-way
+    // (the relay sends it again whole) records its first reports once, not twice.
+    const given = req.get('x-request-id');
+    const delivery =
+      given ??
+      `${createHash('sha256').update(canonicalJson(req.body)).digest('hex').slice(0, 32)}:${new Date().toISOString().slice(0, 10)}`;
     let suppressed = 0;
     // A delivery of an email Drumbeat did not send (the relay account also sends for others)
     // is answered and left out: refusing it would have the relay retry the bounces beside it.
@@ -103,7 +112,7 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
       )
         suppressed++;
       if (!about) continue;
-      await recordReport(engine, workspaceId, about, event, req.get('x-request-id'));
+      await recordReport(engine, workspaceId, about, event, `${delivery}:${i}`);
       if (reason) await exitSuppressed(engine, workspaceId, about.contactId, reason);
     }
     res.status(200).json({
@@ -140,14 +149,15 @@ async function tie(
 
 /**
  * Records the report as the contact's event. Idempotent per address and Message-ID (or, without
- * one, per request id): a relay repeating a report records it once.
+ * one, per delivery of the request and place in it): a relay repeating a report records it once.
  */
 function recordReport(
   engine: EngineDeps,
   workspaceId: string,
   about: Tied,
   event: MailEvent,
-  requestId: string | undefined,
+  /** Names the report when it has no Message-ID (see the route). */
+  delivery: string,
 ) {
   const name = REPORT_EVENTS[event.type];
   // An email Drumbeat sent is named as it was sent, however the relay spelled it (brackets
@@ -157,7 +167,7 @@ function recordReport(
     workspaceId,
     contactId: about.contactId,
     name,
-    messageId: `${EMAIL_ACTIVITY_EVENTS[name]}:${emailKeyOf(event.email)}:${reported ?? String(requestId ?? Date.now())}`,
+    messageId: `${EMAIL_ACTIVITY_EVENTS[name]}:${emailKeyOf(event.email)}:${reported ?? delivery}`,
     properties: {
       email: event.email,
       ...(event.type === 'delivery' ? {} : { bounceType: event.bounceType ?? 'hard' }),

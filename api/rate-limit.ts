@@ -105,7 +105,8 @@ export class SharedBuckets implements RateLimiter {
     const got = Number(row?.taken ?? 0);
     if (this.leases.size > 50_000) this.leases.clear();
     if (got >= 1) {
-      this.leases.set(id, { tokens: got, until: now + 1000 });
+      // A second from when the tokens came: a slow statement must not leave them expired.
+      this.leases.set(id, { tokens: got, until: Date.now() + 1000 });
       return 0;
     }
     this.leases.delete(id);
