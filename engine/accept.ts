@@ -106,19 +106,31 @@ async function resolveAndAccept(
   mode: Mode,
   active: readonly ActiveScoringPlan[],
 ): Promise<AcceptResult> {
-  const contactIds = await resolveContacts(sql, workspaceId, messages);
+  const resolved = await resolveContacts(sql, workspaceId, messages);
+  // An identify may merge contacts that other messages of the batch were resolved to (an
+  // anonymous track before it): those follow to the contact that stays, or they would be
+  // applied to, and stored under, a contact that no longer exists.
+  const mergedInto = new Map<string, string>();
+  const contactOf = (i: number) => survivor(mergedInto, resolved[i] ?? null);
   const warnings = new Map<number, IdentifyWarning>();
   for (const [i, m] of messages.entries()) {
-    const contactId = contactIds[i];
+    const contactId = contactOf(i);
     if (m.type !== 'identify' || !contactId) continue;
-    const warning = await applyIdentify({ prisma, sql }, active, workspaceId, contactId, m);
+    const { warning, merged } = await applyIdentify(
+      { prisma, sql },
+      active,
+      workspaceId,
+      contactId,
+      m,
+    );
     if (warning) warnings.set(i, warning);
+    for (const { from, into } of merged) mergedInto.set(from, into);
   }
   const rows = messages.map((m, i) => ({
     // An identify whose contact was erased meanwhile keeps no traits in its stored event either.
     m: warnings.get(i) === 'contact-erased' ? { ...m, traits: {} } : m,
     id: newId(),
-    contactId: contactIds[i] ?? null,
+    contactId: contactOf(i),
   }));
   // Inserted in messageId order so two batches sharing messages lock them in the same order.
   const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
@@ -218,6 +230,13 @@ async function resolveAndAccept(
       ],
     };
   });
+}
+
+/** The contact that `contactId` ended in after the merges so far (each `into` was alive then). */
+function survivor(mergedInto: ReadonlyMap<string, string>, contactId: string | null) {
+  let id = contactId;
+  for (let next = id && mergedInto.get(id); next; next = mergedInto.get(next)) id = next;
+  return id;
 }
 
 /** Events the scorer has work for: a named track event or an identify, of a known contact. */

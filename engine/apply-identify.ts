@@ -5,7 +5,7 @@ import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { lockContact } from './contacts/changes.js';
 import { tombstoneOf } from './contacts/erase.js';
-import { mergeContacts } from './merge-contacts.js';
+import { mergeContacts, type Merge } from './merge-contacts.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 
 /**
@@ -16,6 +16,13 @@ import type { ActiveScoringPlan } from './scoring-plans.js';
  */
 export type IdentifyWarning = 'email-taken' | 'contact-erased';
 
+/** What applying an identify did besides writing its contact: a warning, the contacts merged in. */
+export interface IdentifyOutcome {
+  readonly warning: IdentifyWarning | null;
+  /** Contacts merged into the message's and deleted; messages resolved to them follow. */
+  readonly merged: readonly Merge[];
+}
+
 /** The SQL path wrote nothing: the message goes through Prisma as a whole (merges). */
 const NEEDS_PRISMA = 'needs-prisma';
 
@@ -23,7 +30,8 @@ const NEEDS_PRISMA = 'needs-prisma';
  * Applies an identify's traits to its contact: attributes merge (new values win), time zone
  * and locale, and the email, deduplicated case- and whitespace-insensitively. A contact that
  * has the same email or the message's `anonymousId` but no `userId` of its own is the same
- * person seen earlier and is merged in; an email held by another identified contact is left
+ * person seen earlier and is merged in (the merges are returned: the caller's other messages
+ * resolved to a merged contact follow it); an email held by another identified contact is left
  * there and reported.
  *
  * This runs for every identify of every batch, so the common case is plain SQL (a Prisma
@@ -38,14 +46,14 @@ export async function applyIdentify(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
-): Promise<IdentifyWarning | null> {
+): Promise<IdentifyOutcome> {
   // On the embedded database no statement waits for I/O, so an import's thousands of identifies
   // would hold the event loop (HTTP, timers) for seconds; one turn per message lets it answer.
   await new Promise((resolve) => setImmediate(resolve));
   const outcome = await sql.transaction((tx) =>
     applyWithoutMerging(tx, workspaceId, contactId, message),
   );
-  if (outcome !== NEEDS_PRISMA) return outcome;
+  if (outcome !== NEEDS_PRISMA) return { warning: outcome, merged: [] };
   return applyWithMerges(prisma, active, workspaceId, contactId, message);
 }
 
@@ -129,7 +137,7 @@ async function applyWithMerges(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
-): Promise<IdentifyWarning | null> {
+): Promise<IdentifyOutcome> {
   return prisma.$transaction(
     async (tx) => {
       await lockContact(tx, contactId);
@@ -137,13 +145,19 @@ async function applyWithMerges(
         where: { id: contactId },
         select: { userId: true },
       });
-      if (locked?.userId === tombstoneOf(contactId)) return 'contact-erased';
+      if (locked?.userId === tombstoneOf(contactId))
+        return { warning: 'contact-erased', merged: [] };
+      const merged: Merge[] = [];
+      const merge = async (fromId: string) => {
+        const done = await mergeContacts(tx, active, fromId, contactId);
+        if (done) merged.push(done);
+      };
       let warning: IdentifyWarning | null = null;
       const { email, emailKey } = emailOf(message);
       if (emailKey) {
         const holder = await tx.contact.findFirst({ where: { workspaceId, emailKey } });
         if (holder && holder.id !== contactId) {
-          if (holder.userId === null) await mergeContacts(tx, active, holder.id, contactId);
+          if (holder.userId === null) await merge(holder.id);
           else warning = 'email-taken';
         }
       }
@@ -154,7 +168,7 @@ async function applyWithMerges(
           message.anonymousId,
           contactId,
         );
-        for (const other of others) await mergeContacts(tx, active, other.id, contactId);
+        for (const other of others) await merge(other.id);
       }
       const contact = await tx.contact.findUniqueOrThrow({ where: { id: contactId } });
       const { email: _email, ...traits } = message.traits;
@@ -172,7 +186,7 @@ async function applyWithMerges(
           locale: stringTrait(message.traits, 'locale') ?? contact.locale,
         },
       });
-      return warning;
+      return { warning, merged };
     },
     { maxWait: 30_000, timeout: 30_000 },
   );
