@@ -195,6 +195,7 @@ async function resolveAndAccept(
                 name: r.m.event,
                 properties: r.m.properties,
                 atMs: r.m.timestamp.getTime(),
+                receivedMs: receivedAt.getTime(),
               },
             ]
           : [],

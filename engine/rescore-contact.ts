@@ -22,9 +22,15 @@ export async function rescoreContact(
   );
   // Events the background scorer has not reached are left to it: it adds them on top.
   const events = await tx.$queryRawUnsafe<
-    { id: string; name: string | null; properties: Prisma.JsonValue; timestamp: Date }[]
+    {
+      id: string;
+      name: string | null;
+      properties: Prisma.JsonValue;
+      timestamp: Date;
+      receivedAt: Date;
+    }[]
   >(
-    `SELECT e.id, e.name, e.properties, e.timestamp FROM events e, score_cursor c
+    `SELECT e.id, e.name, e.properties, e.timestamp, e.received_at AS "receivedAt" FROM events e, score_cursor c
      WHERE e.contact_id = $1 AND e.type = 'track' AND c.id = 'events'
        AND (e.score_xid IS NULL OR (e.score_xid, e.id) <= (c.xid, c.event_id))`,
     contactId,
@@ -68,11 +74,14 @@ export function foldEvent(e: {
   name: string | null;
   properties: Prisma.JsonValue;
   timestamp: Date;
+  receivedAt: Date;
 }): FoldEvent {
   return {
     id: e.id,
     name: e.name ?? '',
     properties: isRecord(e.properties) ? e.properties : {},
     atMs: e.timestamp.getTime(),
+    // A timestamp ahead of its arrival (a fast device clock) is scored as of the arrival.
+    receivedMs: e.receivedAt.getTime(),
   };
 }

@@ -4,6 +4,7 @@ import {
   capDelta,
   EMPTY_SUM,
   matchingRules,
+  scoringTime,
   shareOut,
   type DecayedSum,
   type ScoredEvent,
@@ -34,8 +35,8 @@ export interface ModelScores {
  * Scores freshly stored events in the transaction that owns them (the one that stored them, or
  * the scorer pass that moves the cursor past them), so each event is scored exactly once: a
  * duplicate `messageId` is neither stored nor scored, and a crash loses both or neither.
- * Returns every touched contact's new score row per model version. `conflicts`: see
- * {@link EntryConflicts}.
+ * Points count from {@link scoringTime}: never later than the event was received. Returns every
+ * touched contact's new score row per model version. `conflicts`: see {@link EntryConflicts}.
  */
 export async function scoreNewEvents(
   tx: Sql,
@@ -43,9 +44,15 @@ export async function scoreNewEvents(
   events: readonly NewEvent[],
   conflicts: EntryConflicts = 'skip',
 ): Promise<ModelScores[]> {
+  // An event without a received time is being received now (the synchronous path).
+  const nowMs = Date.now();
+  const timed = events.map((e) => {
+    const atMs = scoringTime(e.atMs, e.receivedMs ?? nowMs);
+    return atMs === e.atMs ? e : { ...e, atMs };
+  });
   const results: ModelScores[] = [];
   for (const model of active) {
-    const candidates = events.flatMap((event) =>
+    const candidates = timed.flatMap((event) =>
       matchingRules(model.plan, event).map((rule) => ({ event, rule })),
     );
     if (candidates.length === 0) continue;

@@ -144,6 +144,7 @@ async function scoreStored(
             name: r.name,
             properties: isRecord(r.properties) ? r.properties : {},
             atMs: Number(r.at_ms),
+            receivedMs: Number(r.received_ms),
           },
         ]
       : [],

@@ -164,7 +164,7 @@ export async function previewScoringModel(
     if (!contact) continue;
     const events = await deps.prisma.event.findMany({
       where: { contactId, type: 'track' },
-      select: { id: true, name: true, properties: true, timestamp: true },
+      select: { id: true, name: true, properties: true, timestamp: true, receivedAt: true },
     });
     const folded = foldEvents(plan, events.map(foldEvent));
     const engagement = valueAt(folded.decayed, nowMs, plan.halfLifeMs);

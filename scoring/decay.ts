@@ -17,7 +17,10 @@ export function decayFactor(fromMs: number, toMs: number, halfLifeMs: number | n
   return halfLifeMs === null ? 1 : 2 ** ((fromMs - toMs) / halfLifeMs);
 }
 
-/** Adds points earned at `atMs` (the event's own time, not the arrival time). */
+/**
+ * Adds points earned at `atMs`: the event's own time, not the arrival time, but never after the
+ * arrival (`scoringTime` in rules.ts), so the anchor is never ahead of a reader's `now`.
+ */
 export function addPoints(
   state: DecayedSum,
   points: number,

@@ -1,7 +1,7 @@
 import type { ScoringPlan } from '../definitions/index.js';
 import { capBucket, capDelta } from './caps.js';
 import { addPoints, EMPTY_SUM, type DecayedSum } from './decay.js';
-import { matchingRules, type ScoredEvent } from './rules.js';
+import { matchingRules, scoringTime, type ScoredEvent } from './rules.js';
 
 export interface FoldEvent extends ScoredEvent {
   readonly id: string;
@@ -29,7 +29,10 @@ export interface FoldResult {
  * and what previews compare. Ingestion reaches the same totals one batch at a time.
  */
 export function foldEvents(plan: ScoringPlan, events: readonly FoldEvent[]): FoldResult {
-  const sorted = [...events].sort((a, b) => a.atMs - b.atMs || (a.id < b.id ? -1 : 1));
+  // Scored at the time ingestion scores them (events with a received time), so both agree.
+  const sorted = events
+    .map((e) => ({ ...e, atMs: scoringTime(e.atMs, e.receivedMs) }))
+    .sort((a, b) => a.atMs - b.atMs || (a.id < b.id ? -1 : 1));
   const entries: ScoreEntryValue[] = [];
   const caps = new Map<string, number>();
   let decayed = EMPTY_SUM;

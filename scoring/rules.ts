@@ -6,7 +6,19 @@ export type EventRule = ScoringPlan['eventRules'][number];
 export interface ScoredEvent {
   readonly name: string;
   readonly properties: Readonly<Record<string, unknown>>;
+  /** The event's own time (its `timestamp`, as the sender's clock had it). */
   readonly atMs: number;
+  /** When Drumbeat received it, where known: see {@link scoringTime}. */
+  readonly receivedMs?: number;
+}
+
+/**
+ * When an event's points count from: its own time, but never after it was received. A sender
+ * whose clock runs ahead would otherwise anchor decay in the future, and a score read now would
+ * multiply the points (a year-2100 timestamp reads as Infinity). The stored event keeps its time.
+ */
+export function scoringTime(atMs: number, receivedMs: number | undefined): number {
+  return receivedMs === undefined ? atMs : Math.min(atMs, receivedMs);
 }
 
 /** The engagement rules an event matches (name, then the rule's property filter). */
