@@ -19,6 +19,8 @@ export interface ErasureCounts {
   readonly listMemberships: number;
   /** Its rows taken out of the files that unfinished CSV import jobs keep. */
   readonly importRows: number;
+  /** Its tasks, whose title and description were cleared. */
+  readonly tasks: number;
 }
 
 export type EraseOutcome =
@@ -34,8 +36,9 @@ export function tombstoneOf(contactId: string): string {
  * Right to be forgotten. The contact row stays (enrollments, score entries and the audit point
  * at it) but loses everything personal: email, attributes, time zone, locale, anonymous ids,
  * and its `userId` becomes a tombstone so the same person identifying again starts afresh.
- * Event properties (identify traits included) and recorded attribute changes are cleared, the
- * contact leaves its static lists, and its rows leave the files of unfinished CSV imports.
+ * Event properties (identify traits included), message ids and recorded attribute changes are
+ * cleared, as are its tasks' titles and descriptions; the contact leaves its static lists, and
+ * its rows leave the files of unfinished CSV imports.
  * Running enrollments are told to exit after the commit; a workflow already gone is fine. The
  * audit row holds only ids and counts, and its unique key makes a second erase of the same
  * contact a 404, unless `again` is set: then an erased contact that a write in flight during
@@ -61,9 +64,18 @@ export async function eraseContact(
       where: { workspaceId_contactId: { workspaceId, contactId: contact.id } },
     });
     if (done && options.again !== true) return null;
-    const events = await tx.event.updateMany({
+    // Message ids can hold the address (`email.unsubscribed:<email>:…`); the event's own id
+    // keeps each tombstone unique per workspace. Re-erasing writes the same value.
+    const events = await tx.$executeRawUnsafe(
+      `UPDATE events SET properties = '{}', user_id = NULL, anonymous_id = NULL,
+              message_id = 'erased:' || id
+        WHERE contact_id = $1`,
+      contact.id,
+    );
+    // Titles and descriptions are rendered from the contact ("Call Ada"); a title is required.
+    const tasks = await tx.task.updateMany({
       where: { contactId: contact.id },
-      data: { properties: {}, userId: null, anonymousId: null },
+      data: { title: '[erased]', description: null },
     });
     // Journeys recorded the address they mailed (side-effect results, the enrollment log).
     const scrubbed = await scrubJourneyRecords(tx, contact.id, contact.email);
@@ -88,7 +100,7 @@ export async function eraseContact(
       },
     });
     const counts: ErasureCounts = {
-      eventsCleared: events.count,
+      eventsCleared: events,
       enrollmentsEnded: running.length,
       journeyRecordsScrubbed: scrubbed,
       anonymousIds: contact.anonymousIds.length,
@@ -96,6 +108,7 @@ export async function eraseContact(
       attributeChanges: changes.count,
       listMemberships: memberships.count,
       importRows,
+      tasks: tasks.count,
     };
     if (!done)
       await tx.erasureAudit.create({

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eraseContact } from '../../engine/contacts/erase.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { send } from './support.js';
+
+interface TimelineBody {
+  data: { id: string; kind: string; detail: Record<string, unknown> }[];
+}
+
+/**
+ * Drumbeat's own events name the address in their message ids (`email.unsubscribed:<email>:…`)
+ * and tasks are rendered from the contact: erasing the contact clears both.
+ */
+describe.each(databaseVariants())('erase clears message ids and tasks (%s database)', (variant) => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine(variant);
+    api = apiClient(engine);
+  });
+  afterAll(async () => {
+    await engine?.cleanup();
+  });
+
+  it('leaves the address in no event message id, task or timeline item', async () => {
+    const s = uniqueSuffix();
+    const userId = `forget-${s}`;
+    const email = `grace.${s}@example.com`;
+    expect((await api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+    const { id: contactId } = (await api.get(`/v1/contacts/${userId}`)).body as { id: string };
+    const subscriptions = `/v1/contacts/${userId}/subscriptions`;
+    for (const [category, status] of [
+      ['all', 'unsubscribed'],
+      ['all', 'subscribed'],
+      ['all', 'bounced'],
+    ] as const) {
+      const changed = await send(api, 'PUT', `${subscriptions}/${category}`, { status });
+      expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    }
+    const task = await api.post('/v1/tasks', {
+      title: `Call ${email}`,
+      description: `Grace (${email}) asked for a demo`,
+      contactId,
+    });
+    expect(task.status, JSON.stringify(task.body)).toBe(201);
+    const { id: taskId } = task.body as { id: string };
+
+    const timeline = async () =>
+      JSON.stringify(
+        ((await api.get(`/v1/contacts/${contactId}/timeline?limit=200`)).body as TimelineBody).data,
+      );
+    // The test means something: the address is in message ids and the task before the erase.
+    const messageIds = async () =>
+      (
+        await engine.deps.sql.query<{ id: string; message_id: string }>(
+          `SELECT id, message_id FROM events WHERE contact_id = $1 ORDER BY id`,
+          [contactId],
+        )
+      ).map((r) => ({ id: r.id, messageId: r.message_id }));
+    expect((await messageIds()).filter((e) => e.messageId.includes(email))).toHaveLength(3);
+    expect(await timeline()).toContain(email);
+
+    expect((await api.request('DELETE', `/v1/contacts/${contactId}`)).status).toBe(200);
+
+    const events = await messageIds();
+    expect(events.length).toBeGreaterThan(3);
+    // Tombstones keyed by the event id, so they stay unique per workspace.
+    expect(events).toEqual(events.map((e) => ({ id: e.id, messageId: `erased:${e.id}` })));
+    const stored = await engine.deps.prisma.task.findUniqueOrThrow({ where: { id: taskId } });
+    expect(stored).toMatchObject({ title: '[erased]', description: null, contactId });
+    expect(JSON.stringify((await api.get(`/v1/tasks/${taskId}`)).body)).not.toContain(email);
+    expect(await timeline()).not.toContain(email);
+    expect(await timeline()).not.toContain('Grace');
+
+    // Erasing again (a write in flight filled the contact) writes the same tombstones.
+    expect(await eraseContact(engine.deps, 'default', contactId, { again: true })).toMatchObject({
+      kind: 'erased',
+      counts: { tasks: 1 },
+    });
+    expect(await messageIds()).toEqual(events);
+  }, 60_000);
+});
