@@ -7,6 +7,12 @@ import { authOf } from './auth/index.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
 
 const KEEP_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a request holds its key while it runs. Its row is settled when the response goes out;
+ * one still in progress after this long was abandoned (the process stopped, the write failed),
+ * and a repeat takes the key over instead of getting 409 until the row expires.
+ */
+const LEASE_MS = 60 * 1000;
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 const IN_PROGRESS = 0;
 
@@ -22,7 +28,8 @@ export interface IdempotencyOptions {
  * `Idempotency-Key` on any authenticated POST: the first response (2xx or 4xx) is kept for 24
  * hours with a hash of the request body (and of the query string, when there is one) and
  * replayed for a repeat (`Idempotent-Replayed: true`). The same key with a different body is
- * refused (422); a repeat that arrives while the first is still running gets 409. A 5xx is not
+ * refused (422); a repeat that arrives while the first is still running gets 409, for at most
+ * `LEASE_MS` (after that the first is taken to have died, and the repeat runs). A 5xx is not
  * kept, so the client can retry with the same key. It needs the parsed body: the app mounts it
  * after the JSON parser, and routes that parse their own bodies (the CSV import) after theirs.
  */
@@ -54,24 +61,42 @@ export function idempotency(
 
     for (let attempt = 0; attempt < 2; attempt++) {
       const existing = await prisma.idempotencyRecord.findUnique({ where: { key } });
-      if (existing && existing.createdAt.getTime() < Date.now() - KEEP_MS) {
-        await prisma.idempotencyRecord.deleteMany({ where: { key } });
-      } else if (existing) {
+      if (existing && !stale(existing, Date.now())) {
         replay(res, existing, requestHash, options);
         return;
       }
-      try {
-        await prisma.idempotencyRecord.create({ data: { key, requestHash, status: IN_PROGRESS } });
-      } catch (error) {
-        if (isUniqueViolation(error)) continue;
-        throw error;
+      if (existing) {
+        // Guarded by age, so a fresh row another request has just made in its place stays.
+        const now = Date.now();
+        await prisma.idempotencyRecord.deleteMany({
+          where: {
+            key,
+            OR: [
+              { createdAt: { lt: new Date(now - KEEP_MS) } },
+              { status: IN_PROGRESS, createdAt: { lt: new Date(now - LEASE_MS) } },
+            ],
+          },
+        });
       }
-      recordResponse(prisma, res, key);
+      const created = await prisma.idempotencyRecord
+        .create({ data: { key, requestHash, status: IN_PROGRESS } })
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error)) return null;
+          throw error;
+        });
+      if (!created) continue;
+      recordResponse(prisma, res, { key, createdAt: created.createdAt });
       next();
       return;
     }
     throw conflict();
   };
+}
+
+/** Expired, or in progress past its lease: the key is free again. */
+function stale(record: { status: number; createdAt: Date }, now: number): boolean {
+  const age = now - record.createdAt.getTime();
+  return age > KEEP_MS || (record.status === IN_PROGRESS && age > LEASE_MS);
 }
 
 function replay(
@@ -107,8 +132,19 @@ function conflict(): HttpProblem {
   );
 }
 
-/** Stores the response before it is sent, so a repeat that follows at once is replayed. */
-function recordResponse(prisma: PrismaClient, res: Response, key: string): void {
+/**
+ * Stores the response before it is sent, so a repeat that follows at once is replayed. Only the
+ * request's own row is written (`mine`): one that outlived its lease may have been taken over.
+ */
+function recordResponse(
+  prisma: PrismaClient,
+  res: Response,
+  mine: { key: string; createdAt: Date },
+): void {
+  const own = { ...mine, status: IN_PROGRESS };
+  // A response that is not kept (a 5xx, a failed write) frees the key; should that fail too,
+  // the lease runs out and the retry takes the key over.
+  const release = () => prisma.idempotencyRecord.deleteMany({ where: own }).catch(() => undefined);
   let settled = false;
   const send = res.json.bind(res);
   res.json = (body: unknown) => {
@@ -116,9 +152,9 @@ function recordResponse(prisma: PrismaClient, res: Response, key: string): void 
     const status = res.statusCode;
     const saving =
       status >= 500
-        ? prisma.idempotencyRecord.deleteMany({ where: { key } })
-        : prisma.idempotencyRecord.update({
-            where: { key },
+        ? release()
+        : prisma.idempotencyRecord.updateMany({
+            where: own,
             data: {
               status,
               body:
@@ -130,12 +166,11 @@ function recordResponse(prisma: PrismaClient, res: Response, key: string): void 
           });
     saving.then(
       () => send(body),
-      () => send(body),
+      () => release().then(() => send(body)),
     );
     return res;
   };
   res.on('finish', () => {
-    if (!settled)
-      void prisma.idempotencyRecord.deleteMany({ where: { key } }).catch(() => undefined);
+    if (!settled) void release();
   });
 }

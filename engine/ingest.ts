@@ -24,8 +24,9 @@ export interface IncomingMessage {
 export interface IngestResult {
   readonly eventId: string;
   readonly contactId: string | null;
-  /** False when `messageId` was seen before: nothing was stored or routed again. */
+  /** False when `messageId` was seen before: nothing was stored again. */
   readonly stored: boolean;
+  /** Null for a repeat, unless it routed the first one's event, whose routing had failed. */
   readonly routing: RouteResult | null;
   readonly warning?: IdentifyWarning;
 }
@@ -35,7 +36,8 @@ const NOTHING_ROUTED: RouteResult = { enrollments: [], signalled: 0 };
 /**
  * One message, stored and scored (see `acceptMessages`) and then routed before answering, so
  * the caller sees which journeys it started. If routing fails or the process dies first, the
- * event stays unrouted and `routePendingEvents` picks it up on the next start.
+ * event stays unrouted: a retry of the message routes it, or `routePendingEvents` on the next
+ * start.
  */
 export async function ingest(
   deps: EngineDeps,
@@ -51,6 +53,9 @@ export async function ingest(
   // The event itself is routed from what is in hand; only the stage changes it caused are read.
   const own = accepted.newEventIds.includes(first.eventId);
   const caused = accepted.newEventIds.filter((id) => id !== first.eventId);
+  // A repeat routes the first one's event if that is still unrouted: its routing failed and the
+  // client retried, as the 500 invited. Routing it twice is harmless.
+  const repeated = first.stored ? [] : await unroutedEvents(deps, [first.eventId], 1);
   // The answer does not wait for the routed mark: a crash before it commits means a re-route.
   const routed = await routeEvents(
     deps,
@@ -67,6 +72,7 @@ export async function ingest(
             },
           ]
         : []),
+      ...repeated,
       ...(caused.length > 0 ? await unroutedEvents(deps, caused, caused.length) : []),
     ],
     'later',
@@ -76,7 +82,7 @@ export async function ingest(
     eventId: first.eventId,
     contactId: first.contactId,
     stored: first.stored,
-    routing: first.stored ? (routed.get(first.eventId) ?? NOTHING_ROUTED) : null,
+    routing: routed.get(first.eventId) ?? (first.stored ? NOTHING_ROUTED : null),
     ...(first.warning ? { warning: first.warning } : {}),
   };
 }
