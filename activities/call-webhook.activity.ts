@@ -5,6 +5,7 @@ import { contactView } from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
 import { writeSideEffect } from './side-effects.js';
 import { journeyInfo } from './journey-info.js';
+import { mergedContactOf } from './merged-contact.js';
 
 export interface CallWebhookInput {
   readonly workspaceId: string;
@@ -54,9 +55,13 @@ export async function callWebhook(
   const journey = await journeyInfo(deps, input.enrollmentId);
   if (journey?.rateLimit) await takeRateSlot(deps, key, journey.journeyId, journey.rateLimit);
 
-  const contact = await deps.prisma.contact.findFirst({
-    where: { id: input.contactId, workspaceId: input.workspaceId },
-  });
+  const contactNamed = (id: string) =>
+    deps.prisma.contact.findFirst({ where: { id, workspaceId: input.workspaceId } });
+  let contact = await contactNamed(input.contactId);
+  if (!contact) {
+    const merged = await mergedContactOf(deps.sql, input.enrollmentId, input.contactId);
+    if (merged) contact = await contactNamed(merged);
+  }
   const data = {
     contact: contact ? contactView(contact) : { id: input.contactId },
     event: input.trigger,

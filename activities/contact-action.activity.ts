@@ -5,6 +5,7 @@ import {
   type ContactActionError,
 } from '../engine/index.js';
 import type { ActivityDeps } from './deps.js';
+import { mergedContactOf } from './merged-contact.js';
 
 export interface ContactActionInput {
   readonly workspaceId: string;
@@ -42,6 +43,10 @@ export async function contactAction(deps: ActivityDeps, input: ContactActionInpu
     ...input,
     key: `${input.enrollmentId}:${input.stepId}:${input.iteration}`,
   });
+  if ('error' in result && result.error === 'contact-not-found') {
+    const merged = await mergedContactOf(deps.engine.sql, input.enrollmentId, input.contactId);
+    if (merged) return contactAction(deps, { ...input, contactId: merged });
+  }
   if ('error' in result)
     throw ApplicationFailure.nonRetryable(
       FAILURES[result.error],

@@ -6,6 +6,7 @@ import { contactView } from '../engine/index.js';
 import { ownerRefOf } from '../engine/contacts/owner.js';
 import type { ActivityDeps } from './deps.js';
 import { writeSideEffect } from './side-effects.js';
+import { mergedContactOf } from './merged-contact.js';
 
 export interface CreateTaskInput {
   readonly workspaceId: string;
@@ -38,11 +39,14 @@ export async function createTaskActivity(
   const contact = await deps.prisma.contact.findFirst({
     where: { id: input.contactId, workspaceId: input.workspaceId },
   });
-  if (!contact)
+  if (!contact) {
+    const merged = await mergedContactOf(deps.sql, input.enrollmentId, input.contactId);
+    if (merged) return createTaskActivity(deps, { ...input, contactId: merged });
     throw ApplicationFailure.nonRetryable(
       `Contact ${input.contactId} no longer exists.`,
       'CONTACT_NOT_FOUND',
     );
+  }
   const data = { contact: contactView(contact), event: input.trigger };
   const { action } = input;
   const { task } = await createTask(deps.prisma, {

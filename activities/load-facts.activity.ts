@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Facts } from '../core/index.js';
 import { loadContactFacts } from '../engine/facts.js';
 import type { ActivityDeps } from './deps.js';
+import { mergedContactOf } from './merged-contact.js';
 
 export interface LoadFactsInput {
   readonly workspaceId: string;
@@ -17,10 +18,13 @@ export async function loadFacts(deps: ActivityDeps, input: LoadFactsInput): Prom
     input.contactId,
     input.enrollmentId,
   );
-  if (!facts)
+  if (!facts) {
+    const merged = await mergedContactOf(deps.sql, input.enrollmentId, input.contactId);
+    if (merged) return loadFacts(deps, { ...input, contactId: merged });
     throw ApplicationFailure.nonRetryable(
       `Contact ${input.contactId} no longer exists.`,
       'CONTACT_NOT_FOUND',
     );
+  }
   return facts;
 }

@@ -19,6 +19,7 @@ import {
   type SideEffectKey,
 } from './send-email.store.js';
 import { passGate } from './send-gate.js';
+import { mergedContactOf } from './merged-contact.js';
 
 export interface SendEmailInput {
   readonly workspaceId: string;
@@ -100,8 +101,11 @@ export async function sendEmail(
   const recorded = settled ? readResult(previous.result) : null;
   if (recorded) return recorded.status === 'sent' ? { ...recorded, alreadySent: true } : recorded;
 
-  if (!contact)
+  if (!contact) {
+    const merged = await mergedContactOf(deps.sql, input.enrollmentId, input.contactId);
+    if (merged) return sendEmail(deps, { ...input, contactId: merged });
     return fail(deps, effect, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
+  }
   if (!contact.email)
     return fail(deps, effect, 'The contact has no email address.', 'CONTACT_HAS_NO_EMAIL');
   if (suppressed) {
