@@ -16,6 +16,7 @@ import {
   publishJourney,
   readStoredPlan,
   readVersionPlan,
+  templateExistence,
   type EngineDeps,
   type StoredPlan,
   type UnreadableVersion,
@@ -65,9 +66,9 @@ export function journeysRouter(engine: EngineDeps): Router {
     res.type('application/schema+json').json(journeyJsonSchema());
   });
 
-  router.post('/v1/journeys/validate', (req, res) => {
+  router.post('/v1/journeys/validate', async (req, res) => {
     const result = validateJourney(req.body, {
-      templateExists: (name) => engine.templates.has(name),
+      templateExists: await templateExistence(engine, workspaceOf(req)),
     });
     if (!result.ok)
       throw invalidInput(
@@ -405,7 +406,7 @@ export function journeysRouter(engine: EngineDeps): Router {
   async function planToSimulate(body: SimulateBody, workspaceId: string) {
     if (body.journey !== undefined) {
       const validated = validateJourney(body.journey, {
-        templateExists: (name) => engine.templates.has(name),
+        templateExists: await templateExistence(engine, workspaceId),
       });
       if (!validated.ok) {
         throw invalidInput(

@@ -61,11 +61,6 @@ export function templatesRouter(engine: EngineDeps, signing: SigningConfig): Rou
   const router = Router();
   const links = linkSigner(signing.publicUrl, signing.secretKey);
   const { prisma, templates } = engine;
-  // Journey validation asks `templates.has(name)`: tell it about templates stored earlier.
-  void prisma.emailTemplate
-    .findMany({ select: { name: true } })
-    .then((rows) => rows.forEach((r) => templates.remember(r.name)))
-    .catch(() => undefined);
 
   const compile = (source: TemplateSource, name: string, pointer = ''): CompiledTemplate => {
     try {
@@ -115,7 +110,6 @@ export function templatesRouter(engine: EngineDeps, signing: SigningConfig): Rou
         versions: { create: { id: newId(), version: 1, ...sourceOf(body) } },
       },
     });
-    templates.remember(body.name);
     res.status(201).json(await describe(id));
   });
 

@@ -7,6 +7,7 @@ export {
   journeysTriggeredBy,
   keyOf,
   planOf,
+  templateExistence,
   validationContext,
   type PublishResult,
 } from './journeys.js';

@@ -106,6 +106,23 @@ export async function publishJourney(
 }
 
 /**
+ * Whether a template a journey names exists for the workspace: a template file, or one the
+ * workspace stored through the API (read from the database, so one stored through another
+ * process counts, and another workspace's does not).
+ */
+export async function templateExistence(
+  deps: Pick<EngineDeps, 'prisma' | 'templates'>,
+  workspaceId: string,
+): Promise<(name: string) => boolean> {
+  const stored = await deps.prisma.emailTemplate.findMany({
+    where: { workspaceId },
+    select: { name: true },
+  });
+  const names = new Set(stored.map((t) => t.name));
+  return (name) => deps.templates.has(name) || names.has(name);
+}
+
+/**
  * What validation checks references against: the templates, the journeys of the workspace and
  * which of them are archived or only drafts, and its teams and users that `createTask` steps
  * assign to. `publishing` are the keys about to be published (the journey itself, which may
@@ -125,7 +142,7 @@ export async function validationContext(
   const statuses = new Map(journeys.map((j) => [j.key, j.status]));
   for (const key of publishing) statuses.set(key, 'published now');
   return {
-    templateExists: (name) => deps.templates.has(name),
+    templateExists: await templateExistence(deps, workspaceId),
     journeyExists: (key) => statuses.has(key),
     journeyArchived: (key) => statuses.get(key) === 'archived',
     ...(options.draft ? {} : { journeyUnpublished: (key) => statuses.get(key) === 'draft' }),

@@ -37,7 +37,9 @@ export interface CompiledTemplate {
 }
 
 export interface TemplateStore {
+  /** The template files' names. Templates stored through the API are each workspace's own. */
   names(): readonly string[];
+  /** Whether a template file has this name (see `storedTemplateNames` for stored ones). */
   has(name: string): boolean;
   render(
     name: string,
@@ -52,8 +54,6 @@ export interface TemplateStore {
     overrides?: { subject?: string | null },
     name?: string,
   ): RenderedEmail;
-  /** Makes a stored template's name known to journey validation in this process. */
-  remember(name: string): void;
   layouts(): readonly string[];
 }
 
@@ -101,7 +101,6 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
     const name = basename(file, '.hbs');
     templates.set(name, compile(parseTemplateFile(name, await readFile(file, 'utf8')), name));
   }
-  const stored = new Set<string>();
   // A step's own subject is compiled once, not on every send; the bound keeps a process that
   // sees many distinct subjects from growing without end.
   const subjects = new Map<string, HandlebarsTemplateDelegate>();
@@ -155,8 +154,8 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
   };
 
   return {
-    names: () => [...new Set([...templates.keys(), ...stored])].sort(),
-    has: (name) => templates.has(name) || stored.has(name),
+    names: () => [...templates.keys()].sort(),
+    has: (name) => templates.has(name),
     render(name, data, overrides) {
       const t = templates.get(name);
       if (!t)
@@ -168,7 +167,6 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
     },
     compile,
     renderCompiled,
-    remember: (name) => void stored.add(name),
     layouts: () => [...layouts.keys()].sort(),
   };
 }

@@ -6,6 +6,7 @@ import { loadTemplates, TemplateError, type TemplateStore } from '../../mail/ind
 import { startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { mailboxOf } from '../support/mailbox.js';
+import { createWorkspace } from '../api/workspaces.js';
 
 /** Templates: layouts, partials, helpers in the contact's locale and zone, CSS inlined, RTL. */
 describe('email templates', () => {
@@ -151,5 +152,28 @@ describe('templates API', () => {
     expect(broken.status).toBe(422);
     expect(broken.contentType).toMatch(/problem\+json/);
     expect(await mailboxOf(api, 'preview@example.com')).toEqual([]);
+  });
+
+  it("keeps a workspace's stored templates its own: listing, names and journey references", async () => {
+    const name = `own-${uniqueSuffix()}`;
+    const other = await createWorkspace(api, `templates ${name}`);
+    const template = { name, subject: 'Hi', html: '<p>Hi</p>' };
+    expect((await api.post('/v1/templates', template)).status).toBe(201);
+    const journey = {
+      id: `uses-${name}`,
+      name: 'Uses it',
+      triggers: [{ type: 'event', event: 'x' }],
+      steps: [{ id: 'mail', type: 'sendEmail', template: name }],
+    };
+    expect((await api.post('/v1/journeys/validate', journey)).status).toBe(200);
+
+    // The other workspace neither sees the name nor may use it, and may store its own.
+    const listed = (await other.api.get('/v1/templates')).body as { data: { name: string }[] };
+    expect(listed.data.map((t) => t.name)).not.toContain(name);
+    const refused = await other.api.post('/v1/journeys/validate', journey);
+    expect(refused.status).toBe(422);
+    expect(JSON.stringify(refused.body)).toContain(name);
+    expect((await other.api.post('/v1/templates', template)).status).toBe(201);
+    expect((await other.api.post('/v1/journeys/validate', journey)).status).toBe(200);
   });
 });
