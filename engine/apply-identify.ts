@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
-import { sqlTime, type Sql } from '../store/index.js';
+import { retryOnDeadlock, sqlTime, type Sql } from '../store/index.js';
 import { isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
@@ -138,57 +138,63 @@ async function applyWithMerges(
   contactId: string,
   message: IncomingMessage,
 ): Promise<IdentifyOutcome> {
-  return prisma.$transaction(
-    async (tx) => {
-      await lockContact(tx, contactId);
-      const locked = await tx.contact.findUnique({
-        where: { id: contactId },
-        select: { userId: true },
-      });
-      if (locked?.userId === tombstoneOf(contactId))
-        return { warning: 'contact-erased', merged: [] };
-      const merged: Merge[] = [];
-      const merge = async (fromId: string) => {
-        const done = await mergeContacts(tx, active, fromId, contactId);
-        if (done) merged.push(done);
-      };
-      let warning: IdentifyWarning | null = null;
-      const { email, emailKey } = emailOf(message);
-      if (emailKey) {
-        const holder = await tx.contact.findFirst({ where: { workspaceId, emailKey } });
-        if (holder && holder.id !== contactId) {
-          if (holder.userId === null) await merge(holder.id);
-          else warning = 'email-taken';
+  // A merge rescores, and can meet a scoring pass on the same contact in a deadlock.
+  return retryOnDeadlock(() =>
+    prisma.$transaction(
+      async (tx) => {
+        await lockContact(tx, contactId);
+        const locked = await tx.contact.findUnique({
+          where: { id: contactId },
+          select: { userId: true },
+        });
+        if (locked?.userId === tombstoneOf(contactId))
+          return { warning: 'contact-erased', merged: [] };
+        const merged: Merge[] = [];
+        const merge = async (fromId: string) => {
+          const done = await mergeContacts(tx, active, fromId, contactId);
+          if (done) merged.push(done);
+        };
+        let warning: IdentifyWarning | null = null;
+        const { email, emailKey } = emailOf(message);
+        if (emailKey) {
+          const holder = await tx.contact.findFirst({ where: { workspaceId, emailKey } });
+          if (holder && holder.id !== contactId) {
+            if (holder.userId === null) await merge(holder.id);
+            else warning = 'email-taken';
+          }
         }
-      }
-      if (message.anonymousId) {
-        const others = await tx.$queryRawUnsafe<{ id: string }[]>(
-          `SELECT id FROM contacts WHERE workspace_id = $1 AND anonymous_ids @> ARRAY[$2]::text[] AND id <> $3 AND user_id IS NULL`,
-          workspaceId,
-          message.anonymousId,
-          contactId,
-        );
-        for (const other of others) await merge(other.id);
-      }
-      const contact = await tx.contact.findUniqueOrThrow({ where: { id: contactId } });
-      const { email: _email, ...traits } = message.traits;
-      const attributes = { ...(isRecord(contact.attributes) ? contact.attributes : {}), ...traits };
-      await tx.contact.update({
-        where: { id: contactId },
-        data: {
-          attributes: JSON.parse(JSON.stringify(attributes)) as Prisma.InputJsonObject,
-          ...(emailKey && warning === null ? { email, emailKey } : {}),
-          anonymousIds:
-            message.anonymousId && !contact.anonymousIds.includes(message.anonymousId)
-              ? [...contact.anonymousIds, message.anonymousId]
-              : contact.anonymousIds,
-          timezone: stringTrait(message.traits, 'timezone') ?? contact.timezone,
-          locale: stringTrait(message.traits, 'locale') ?? contact.locale,
-        },
-      });
-      return { warning, merged };
-    },
-    { maxWait: 30_000, timeout: 30_000 },
+        if (message.anonymousId) {
+          const others = await tx.$queryRawUnsafe<{ id: string }[]>(
+            `SELECT id FROM contacts WHERE workspace_id = $1 AND anonymous_ids @> ARRAY[$2]::text[] AND id <> $3 AND user_id IS NULL`,
+            workspaceId,
+            message.anonymousId,
+            contactId,
+          );
+          for (const other of others) await merge(other.id);
+        }
+        const contact = await tx.contact.findUniqueOrThrow({ where: { id: contactId } });
+        const { email: _email, ...traits } = message.traits;
+        const attributes = {
+          ...(isRecord(contact.attributes) ? contact.attributes : {}),
+          ...traits,
+        };
+        await tx.contact.update({
+          where: { id: contactId },
+          data: {
+            attributes: JSON.parse(JSON.stringify(attributes)) as Prisma.InputJsonObject,
+            ...(emailKey && warning === null ? { email, emailKey } : {}),
+            anonymousIds:
+              message.anonymousId && !contact.anonymousIds.includes(message.anonymousId)
+                ? [...contact.anonymousIds, message.anonymousId]
+                : contact.anonymousIds,
+            timezone: stringTrait(message.traits, 'timezone') ?? contact.timezone,
+            locale: stringTrait(message.traits, 'locale') ?? contact.locale,
+          },
+        });
+        return { warning, merged };
+      },
+      { maxWait: 30_000, timeout: 30_000 },
+    ),
   );
 }
 

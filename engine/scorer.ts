@@ -1,5 +1,5 @@
 import { scoreLagSeconds } from '../metrics/index.js';
-import { newId, sqlTime, violates, type Sql } from '../store/index.js';
+import { newId, retryOnDeadlock, sqlTime, violates, type Sql } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { isRecord } from './contact-view.js';
 import { journeyInterest, type JourneyInterest } from './journeys.js';
@@ -59,7 +59,9 @@ export async function scorePass(
   interests: ReadonlyMap<string, JourneyInterest> = new Map(),
   limit = PASS_LIMIT,
 ): Promise<ScorePass> {
-  const pass = (conflicts: EntryConflicts) => passTransaction(sql, interests, limit, conflicts);
+  // A pass can meet a rescore or a merge of one of its contacts in a deadlock: it runs again.
+  const pass = (conflicts: EntryConflicts) =>
+    retryOnDeadlock(() => passTransaction(sql, interests, limit, conflicts));
   // The cursor gives each event to one pass, so its entries are new; should one be recorded
   // already, the pass runs again with it skipped, as stores elsewhere do, rather than fail for
   // good at the same event on every try.

@@ -6,7 +6,7 @@ import {
   type ScoringPlan,
 } from '../definitions/index.js';
 import { foldEvents, nextStage, valueAt } from '../scoring/index.js';
-import { newId } from '../store/index.js';
+import { newId, retryOnDeadlock } from '../store/index.js';
 import { toJson } from './json.js';
 import type { EngineDeps } from './deps.js';
 import { foldEvent, rescoreContact } from './rescore-contact.js';
@@ -120,10 +120,14 @@ async function rescoreAll(
   const PAGE = 100;
   for (let i = 0; i < contactIds.length; i += PAGE) {
     for (const contactId of contactIds.slice(i, i + PAGE)) {
-      await deps.prisma.$transaction((tx) => rescoreContact(tx, model, contactId), {
-        maxWait: 60_000,
-        timeout: 60_000,
-      });
+      // A scoring pass or an ingest for the same contact can meet this one in a deadlock (they
+      // take its cap buckets before its score row, this the other way round); the loser runs again.
+      await retryOnDeadlock(() =>
+        deps.prisma.$transaction((tx) => rescoreContact(tx, model, contactId), {
+          maxWait: 60_000,
+          timeout: 60_000,
+        }),
+      );
     }
     await deps.prisma.scoringModelVersion.update({
       where: { id: model.versionId },

@@ -10,4 +10,5 @@ export { newId } from './ids.js';
 export type { PrismaClient, Prisma } from '@prisma/client';
 export { pgliteSql, postgresSql, sqlTime, type Sql } from './sql.js';
 export { isUniqueViolation, violates } from './unique-violation.js';
+export { isDeadlock, retryOnDeadlock } from './deadlock.js';
 export { coalesce, coalescePerHandle } from './coalesce.js';
