@@ -142,6 +142,11 @@ async function applyWithMerges(
   return retryOnDeadlock(() =>
     prisma.$transaction(
       async (tx) => {
+        // A scoring pass in flight may hold the visitor's events, read before the merge moves
+        // them, and would write their points to the deleted visitor: the merge waits for it (a
+        // pass holds the cursor row), and the next pass waits for the merge. Taken first, as a
+        // pass takes it first.
+        await tx.$queryRawUnsafe(`SELECT 1 FROM score_cursor WHERE id = 'events' FOR SHARE`);
         await lockContact(tx, contactId);
         const locked = await tx.contact.findUnique({
           where: { id: contactId },
