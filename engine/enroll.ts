@@ -60,9 +60,17 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     request.contactId,
     decision.entryKey,
   );
+  // An event enrolls a contact in a journey once: routed again (a retried request, a crash
+  // before its routed mark), it would otherwise be a new entry wherever re-entry allows one
+  // (`everyTime`, or after the first enrollment ended), and send everything again. A repeat
+  // decided at the same moment proposes the same id and meets the first on it.
   const created = await deps.sql.query(
     `INSERT INTO enrollments (id, workspace_id, journey_version_id, contact_id, entry_key, status, trigger_event_id, started_at)
-     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7::timestamp(3))
+     SELECT $1, $2, $3, $4, $5, 'pending', $6, $7::timestamp(3)
+     WHERE $6::text IS NULL OR NOT EXISTS (
+       SELECT 1 FROM enrollments
+       WHERE contact_id = $4 AND journey_version_id = $3 AND trigger_event_id = $6
+     )
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     [
@@ -76,9 +84,28 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     ],
     { name: 'enroll-insert' },
   );
-  if (created.length === 0) return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
+  if (created.length === 0) {
+    const first = await enrolledBy(deps, request);
+    // Its workflow may not have started (the process stopped in between): start it now.
+    if (first?.status === 'pending') await start(deps, request, first.id, first.entryKey);
+    return { enrolled: false, enrollmentId: first?.id ?? enrollmentId, reason: 'already-enrolled' };
+  }
   if (EXIT_BEFORE_START) process.exit(137);
   return start(deps, request, enrollmentId, decision.entryKey);
+}
+
+/** The enrollment the request's trigger event already made in this journey version, if any. */
+async function enrolledBy(
+  deps: EngineDeps,
+  request: EnrollRequest,
+): Promise<{ id: string; status: string; entryKey: string } | null> {
+  if (request.trigger.eventId === null) return null;
+  const [row] = await deps.sql.query<{ id: string; status: string; entry_key: string }>(
+    `SELECT id, status, entry_key FROM enrollments
+     WHERE contact_id = $1 AND journey_version_id = $2 AND trigger_event_id = $3`,
+    [request.contactId, request.journeyVersionId, request.trigger.eventId],
+  );
+  return row ? { id: row.id, status: row.status, entryKey: row.entry_key } : null;
 }
 
 /**

@@ -96,6 +96,43 @@ describe.each(databaseVariants())('retrying a track whose routing failed (%s)', 
     await eventually(async () => (await routedAt(eventId)) !== null, 5_000, 'the routed mark');
   });
 
+  it('enrolls once when the same event is routed again, even where re-entry allows a new entry', async () => {
+    const s = uniqueSuffix();
+    const event = `ordered_${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: `every-${s}`,
+      name: 'Every order',
+      triggers: [{ type: 'event', event }],
+      entry: { reentry: 'everyTime' },
+      steps: [{ id: 'nap', type: 'wait', duration: 'P1D' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const message = track(s, event);
+    const first = await retry(message);
+    expect(first.body).toMatchObject({ routing: { enrollments: [{ enrolled: true }] } });
+    const eventId = await eventOf(message.messageId);
+    await eventually(async () => (await routedAt(eventId)) !== null, 5_000, 'the routed mark');
+    // As after a crash before the routed mark, or a retry that found it not written yet.
+    await engine.deps.sql.query(`UPDATE events SET routed_at = NULL WHERE id = $1`, [eventId]);
+
+    const again = await retry(message);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({
+      stored: false,
+      routing: { enrollments: [{ enrolled: false, reason: 'already-enrolled' }] },
+    });
+    const rows = await engine.deps.sql.query<{ id: string }>(
+      `SELECT e.id FROM enrollments e JOIN contacts c ON c.id = e.contact_id
+       WHERE c.workspace_id = 'default' AND c.user_id = $1`,
+      [`u-${s}`],
+    );
+    expect(rows).toHaveLength(1);
+    // Another order (another event) is another entry.
+    expect((await api.post('/v1/track', { userId: `u-${s}`, event })).body).toMatchObject({
+      routing: { enrollments: [{ enrolled: true }] },
+    });
+  });
+
   it("starts the enrollment's workflow on the retry when Temporal failed while routing", async () => {
     const s = uniqueSuffix();
     const event = `signed_up_${s}`;
