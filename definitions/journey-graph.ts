@@ -51,9 +51,12 @@ export function edgesOf(step: StepDefinition, following: string | null): Edge[] 
   }
 }
 
-/** Steps that hold the contact for a while, breaking any loop they sit in. */
+/**
+ * Steps that hold the contact for a while on every pass, breaking any loop they sit in. Not
+ * `waitUntil` (it goes on at once when its date is past or unknown) nor `waitForCondition` (at
+ * once when the condition already holds): a loop whose only wait is one of them could send
+ * without end.
+ */
 export function isWait(step: StepDefinition): boolean {
-  return ['wait', 'waitUntil', 'waitForTime', 'waitForEvent', 'waitForCondition'].includes(
-    step.type,
-  );
+  return ['wait', 'waitForTime', 'waitForEvent'].includes(step.type);
 }

@@ -72,6 +72,35 @@ describe('semantic checks', () => {
     expect(byCode['unknown-journey']?.pointer).toBe('/steps/6/journey');
   });
 
+  it('refuses a loop whose only wait may go on at once (a past date, a condition already met)', () => {
+    const loop = (wait: Record<string, unknown>) =>
+      journey([
+        { id: 'until', ...wait, next: 'remind' },
+        { id: 'remind', type: 'sendEmail', template: 'welcome', next: 'check' },
+        {
+          id: 'check',
+          type: 'branch',
+          cases: [{ condition: { type: 'exists', field: 'contact.plan' }, next: 'done' }],
+          else: 'until',
+        },
+        { id: 'done', type: 'exit' },
+      ]);
+    for (const wait of [
+      { type: 'waitUntil', field: 'contact.renewal_date', offset: '-P7D' },
+      {
+        type: 'waitForCondition',
+        condition: { type: 'gte', field: 'contact.employees', value: 10 },
+        timeout: 'P7D',
+        onTimeout: 'done',
+      },
+    ])
+      expect(problemsOf(loop(wait)).map((p) => p.code)).toContain('loop-without-wait');
+    // A wait of its own length still breaks the loop.
+    expect(problemsOf(loop({ type: 'wait', duration: 'P7D' })).map((p) => p.code)).not.toContain(
+      'loop-without-wait',
+    );
+  });
+
   it('checks the teams and users a task is assigned to, only when the workspace is known', () => {
     const steps = [
       {
