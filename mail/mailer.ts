@@ -54,11 +54,18 @@ export function createMailer(smtpUrl: string, options: MailerOptions = {}): Mail
 }
 
 /**
- * A 5xx reply is the relay saying "never" (no such mailbox, policy rejection); anything else
- * (4xx, a dropped connection, a timeout) may work on a later attempt.
+ * A 5xx reply about this email (its recipient refused, its content rejected) is the relay
+ * saying "never"; anything else may work on a later attempt: a 4xx, a dropped connection, a
+ * timeout, and a 5xx about the relay itself (the login refused after a password change, the
+ * sender not allowed, a 5.4.x daily quota), which would otherwise fail every send of the
+ * outage for good.
  */
 export function isPermanentSmtpError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null || !('responseCode' in error)) return false;
-  const code = error.responseCode;
-  return typeof code === 'number' && code >= 500 && code < 600;
+  if (typeof error !== 'object' || error === null) return false;
+  const code: unknown = Reflect.get(error, 'responseCode');
+  if (typeof code !== 'number' || code < 500 || code >= 600) return false;
+  const command = String(Reflect.get(error, 'command') ?? '').toUpperCase();
+  if (command !== 'RCPT TO' && command !== 'DATA') return false;
+  // Enhanced status 5.4.x: routing, quota or network trouble, not this email's fault.
+  return !/\b5\.4\.\d{1,3}\b/.test(String(Reflect.get(error, 'response') ?? ''));
 }
