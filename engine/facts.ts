@@ -36,7 +36,7 @@ export async function loadContactFacts(
     contact: contactView(contact),
     tags: strings(attributes.tags),
     lists: strings(attributes.lists),
-    scores: { ...numbers(attributes.scores), ...modelScores },
+    scores: withAdjustments(modelScores, numbers(attributes.scores)),
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,
     emails,
@@ -81,6 +81,20 @@ const ACTIVITY_EVENTS = Object.entries(EMAIL_ACTIVITY_EVENTS);
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * The model's scores with the points journeys gave by hand (`adjustScore`, kept in
+ * `attributes.scores`) added: a journey's +15 to `lead` counts in `score.lead` whether or not a
+ * model computes `lead` too (the model's value replaced it before).
+ */
+function withAdjustments(
+  model: Readonly<Record<string, number>>,
+  manual: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const scores = { ...manual };
+  for (const [name, value] of Object.entries(model)) scores[name] = (manual[name] ?? 0) + value;
+  return scores;
 }
 
 function numbers(value: unknown): Record<string, number> {

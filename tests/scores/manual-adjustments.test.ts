@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadContactFacts } from '../../engine/facts.js';
+import { apiClient, type ApiClient } from '../support/http.js';
+import { startTestEngine, uniqueSuffix } from '../support/engine.js';
+
+/**
+ * Points a journey gives by hand (`adjustScore`, 15 to `lead` in the shipped webinar journey)
+ * count in the journey conditions' `score.lead` beside what an active scoring model computes:
+ * the model's `lead` used to replace them, so an `score.lead >= 60` hand-off never saw them.
+ */
+describe('manual score adjustments beside a scoring model', () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let api: ApiClient;
+  beforeAll(async () => {
+    engine = await startTestEngine('embedded');
+    api = apiClient(engine);
+  });
+  afterAll(async () => engine?.cleanup());
+
+  it("adds a journey's points to the model's score of the same name", async () => {
+    const s = uniqueSuffix();
+    const published = await api.post('/v1/scoring-models', {
+      id: `manual-${s}`,
+      name: 'Visits',
+      engagement: { rules: [{ id: 'visit', event: `visited_${s}`, points: 10 }] },
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const userId = `adjusted-${s}`;
+    expect((await api.post('/v1/track', { userId, event: `visited_${s}` })).status).toBe(200);
+    const contact = await engine.deps.prisma.contact.findFirstOrThrow({ where: { userId } });
+    // What an adjustScore step of 15 on `lead` (and 3 on a score no model has) leaves.
+    await engine.deps.prisma.contact.update({
+      where: { id: contact.id },
+      data: { attributes: { scores: { lead: 15, manual: 3 } } },
+    });
+    const facts = await loadContactFacts(engine.deps.sql, 'default', contact.id, null);
+    expect(facts?.scores).toMatchObject({ engagement: 10, lead: 25, manual: 3 });
+  });
+});
