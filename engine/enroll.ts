@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { EntryDecision, Facts, Plan } from '../core/index.js';
 import {
   enrollmentWorkflowId,
-  journeyWorkflowV3,
+  journeyWorkflowV4,
   type JourneyWorkflowInput,
 } from '../workflows/index.js';
 import { sqlTime } from '../store/index.js';
@@ -123,7 +123,7 @@ async function start(
   entryKey: string,
 ): Promise<EnrollOutcome> {
   try {
-    await deps.temporal.workflow.start(journeyWorkflowV3, {
+    await deps.temporal.workflow.start(journeyWorkflowV4, {
       workflowId: enrollmentId,
       taskQueue: deps.taskQueue,
       args: [

@@ -4,6 +4,7 @@ export {
   journeyWorkflow,
   journeyWorkflowV2,
   journeyWorkflowV3,
+  journeyWorkflowV4,
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';

@@ -159,13 +159,31 @@ type HasChange = (patchId: string) => boolean;
 const CLOSE_WITH_LAST_ACTION = 'close-with-last-action';
 
 /**
- * The type the API starts since {@link CLOSE_WITH_LAST_ACTION}: {@link journeyWorkflowV2} with
- * that change too, without asking. A new type for the reason given at V2.
+ * A send held back (the journey paused, quiet hours, a frequency cap) hears the contact's events
+ * while it waits: a goal or exit condition they meet ends the enrollment before the email goes,
+ * and a pause that comes during a deferral holds it. Without this, events waited in the inbox
+ * until after the send. Runs of {@link journeyWorkflowV3} and earlier types never have it.
+ */
+const HOLDS_HEAR_EVENTS = 'holds-hear-events';
+
+/**
+ * The type the API starts since {@link HOLDS_HEAR_EVENTS}: {@link journeyWorkflowV3} with that
+ * change too, without asking. A new type for the reason given at V2.
+ */
+export async function journeyWorkflowV4(
+  input: JourneyWorkflowInput,
+): Promise<JourneyWorkflowResult> {
+  return runJourney(input, () => true);
+}
+
+/**
+ * The type the API started from {@link CLOSE_WITH_LAST_ACTION} to {@link HOLDS_HEAR_EVENTS}:
+ * {@link journeyWorkflowV2} with the first change, without asking.
  */
 export async function journeyWorkflowV3(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, () => true);
+  return runJourney(input, (patchId) => patchId !== HOLDS_HEAR_EVENTS);
 }
 
 /**
@@ -180,7 +198,10 @@ export async function journeyWorkflowV3(
 export async function journeyWorkflowV2(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, (patchId) => patchId !== CLOSE_WITH_LAST_ACTION);
+  return runJourney(
+    input,
+    (patchId) => patchId !== CLOSE_WITH_LAST_ACTION && patchId !== HOLDS_HEAR_EVENTS,
+  );
 }
 
 /**
@@ -242,10 +263,15 @@ async function runJourney(
         return finish(command.outcome, command.stepId, command.reason);
       case 'perform': {
         if (paused) {
-          await hold(command.stepId);
+          command = (await hold(command)) ?? command;
           break;
         }
         const done = await perform(command);
+        // An event heard while the send was held changed the course (a goal met): no send.
+        if ('redirect' in done) {
+          command = done.redirect;
+          break;
+        }
         if (done.closed) return closedByAction(command, done.closed);
         // Events that came in during the action go first: a goal met meanwhile ends it here.
         command = (await drainInbox(command)) ?? (await feed(done.input, command));
@@ -345,7 +371,9 @@ async function runJourney(
    * Carries out the action. `closed` is the enrollment's end when the action's activity wrote
    * it too ({@link closingAfter}), which only a done action does.
    */
-  async function perform(command: Perform): Promise<{ input: Input; closed: Closing | null }> {
+  async function perform(
+    command: Perform,
+  ): Promise<{ input: Input; closed: Closing | null } | { redirect: Settled }> {
     try {
       const deferrable = hasChange('workflow-sleeps-on-deferred-sends');
       // Planned anew for each attempt: a deferral logs an entry, which moves the numbering.
@@ -357,12 +385,27 @@ async function runJourney(
         const { until, reason } = result.result;
         note('deferred', command.stepId, { until, reason });
         await flush('active', command.stepId);
-        await condition(() => exitReason !== null, Math.max(1, until - Date.now()));
-        if (exitReason !== null)
-          return {
-            input: { type: 'actionFailed', stepId: command.stepId, error: 'exited' },
-            closed: null,
-          };
+        const hears = hasChange(HOLDS_HEAR_EVENTS);
+        const exited = {
+          input: { type: 'actionFailed', stepId: command.stepId, error: 'exited' },
+          closed: null,
+        } as const;
+        for (;;) {
+          const woke = await condition(
+            () => exitReason !== null || (hears && inbox.length > 0),
+            Math.max(1, until - Date.now()),
+          );
+          if (exitReason !== null) return exited;
+          if (!woke) break;
+          // A contact event while the send waits: a goal or exit it meets ends it here.
+          const changed = await drainInbox(command);
+          if (changed) return { redirect: changed };
+        }
+        if (hears && paused) {
+          const held = await hold(command);
+          if (exitReason !== null) return exited;
+          if (held) return { redirect: held };
+        }
         closing = closingAfter(command);
         result = await attempt(command, deferrable, closing);
       }
@@ -473,12 +516,27 @@ async function runJourney(
     return { outcome, reason };
   }
 
-  /** Holds before an action while the journey is paused. */
-  async function hold(stepId: string): Promise<void> {
+  /**
+   * Holds before an action while the journey is paused. With {@link HOLDS_HEAR_EVENTS}, the
+   * contact's events are judged as they come: the command they change to (a goal met, the
+   * journey's end) is returned, and the action is not done.
+   */
+  async function hold(command: Perform): Promise<Settled | null> {
+    const { stepId } = command;
     note('paused', stepId, {});
     await flush('active', stepId);
-    await condition(() => !paused || exitReason !== null);
-    if (exitReason === null) note('resumed', stepId, {});
+    const hears = hasChange(HOLDS_HEAR_EVENTS);
+    for (;;) {
+      await condition(() => !paused || exitReason !== null || (hears && inbox.length > 0));
+      if (exitReason !== null) return null;
+      if (hears && inbox.length > 0) {
+        const changed = await drainInbox(command);
+        if (changed) return changed;
+      }
+      if (!paused) break;
+    }
+    note('resumed', stepId, {});
+    return null;
   }
 
   /**

@@ -399,6 +399,45 @@ describe('journeys on Temporal', () => {
     expect((await api.post(`/v1/journeys/${key}/pause`, {})).status).toBe(409);
   });
 
+  it('ends an enrollment held by a pause when its goal is met meanwhile: the held email never goes', async () => {
+    const s = uniqueSuffix();
+    const key = `pause-goal-${s}`;
+    await publish({
+      id: key,
+      triggers: [{ type: 'event', event: `go_${s}` }],
+      goals: [{ id: 'bought', type: 'event', event: `bought_${s}` }],
+      steps: [
+        { id: 'a', type: 'sendEmail', template: 'welcome' },
+        { id: 'pause', type: 'wait', duration: 'PT1S' },
+        { id: 'b', type: 'sendEmail', template: 'tips' },
+      ],
+    });
+    const email = await contact(`pg-${s}`);
+    await track(`pg-${s}`, `go_${s}`);
+    await eventually(async () => (await mails(email)).length === 1, 10_000, 'the first email');
+    expect((await api.post(`/v1/journeys/${key}/pause`, {})).status).toBe(200);
+    await eventually(
+      async () => (await enrollmentOf(`pg-${s}`, key)).log.some((e) => e.kind === 'paused'),
+      10_000,
+      'the hold',
+    );
+    await track(`pg-${s}`, `bought_${s}`);
+    const enrollment = await eventually(
+      async () => {
+        const e = await enrollmentOf(`pg-${s}`, key);
+        return e.status === 'converted' ? e : undefined;
+      },
+      10_000,
+      'the conversion while paused',
+    );
+    expect(enrollment.log.at(-1)).toMatchObject({
+      kind: 'finished',
+      detail: { outcome: 'converted', reason: 'bought' },
+    });
+    expect((await api.post(`/v1/journeys/${key}/resume`, {})).status).toBe(200);
+    expect(await mails(email)).toHaveLength(1);
+  });
+
   it('makes distinct entry keys distinct enrollments and deduplicates repeats of a key', async () => {
     const s = uniqueSuffix();
     await publish({

@@ -37,7 +37,8 @@ describe.each(databaseVariants())('deferrals in the enrollment API (%s database)
   async function enrollOne(
     ws: OtherWorkspace,
     steps: readonly Record<string, unknown>[],
-  ): Promise<{ enrollmentId: string; email: string }> {
+    extra: Record<string, unknown> = {},
+  ): Promise<{ enrollmentId: string; email: string; userId: string }> {
     const suffix = uniqueSuffix();
     const event = `joined_${suffix}`;
     const published = await ws.api.post('/v1/journeys', {
@@ -45,6 +46,7 @@ describe.each(databaseVariants())('deferrals in the enrollment API (%s database)
       name: 'Held emails',
       triggers: [{ type: 'event', event }],
       steps,
+      ...extra,
     });
     expect(published.status, JSON.stringify(published.body)).toBe(201);
     const userId = `u-${suffix}`;
@@ -58,7 +60,7 @@ describe.each(databaseVariants())('deferrals in the enrollment API (%s database)
       .routing;
     const enrollmentId = routing.enrollments[0]?.enrollmentId ?? '';
     expect(enrollmentId).not.toBe('');
-    return { enrollmentId, email };
+    return { enrollmentId, email, userId };
   }
 
   const enrollmentOf = async (ws: OtherWorkspace, id: string) => {
@@ -66,6 +68,41 @@ describe.each(databaseVariants())('deferrals in the enrollment API (%s database)
     expect(res.status).toBe(200);
     return res.body as EnrollmentBody;
   };
+
+  it('ends a held send at once when the contact meets a goal meanwhile: the email never goes', async () => {
+    const ws = await createWorkspace(operator, `Goal while held ${uniqueSuffix()}`);
+    const now = new Date();
+    const nowMinute = now.getUTCHours() * 60 + now.getUTCMinutes();
+    await engine.deps.prisma.messagingPolicy.create({
+      data: {
+        workspaceId: ws.id,
+        quietStartMinute: nowMinute,
+        quietEndMinute: (nowMinute + 120) % 1440,
+      },
+    });
+    const goal = `bought_${uniqueSuffix()}`;
+    const { enrollmentId, email, userId } = await enrollOne(
+      ws,
+      [{ id: 'reminder', type: 'sendEmail', template: 'welcome' }],
+      { goals: [{ id: 'bought', type: 'event', event: goal }] },
+    );
+    await eventually(
+      async () => ((await enrollmentOf(ws, enrollmentId)).deferrals.length > 0 ? true : null),
+      20_000,
+      'the deferral',
+    );
+    expect((await ws.api.post('/v1/track', { userId, event: goal })).status).toBe(200);
+    const ended = await eventually(
+      async () => {
+        const b = await enrollmentOf(ws, enrollmentId);
+        return b.status === 'active' ? null : b;
+      },
+      20_000,
+      'the enrollment to end',
+    );
+    expect(ended.status).toBe('converted');
+    expect(await mailboxOf(operator, email)).toEqual([]);
+  });
 
   it('shows a send held by quiet hours with its reason and the time it will go', async () => {
     const ws = await createWorkspace(operator, `Quiet ${uniqueSuffix()}`);
