@@ -89,11 +89,14 @@ function compileTrigger(t: TriggerDefinition): PlanTrigger {
 
 function compileEntry(journey: JourneyDefinition): EnrollmentRules {
   const e = journey.entry ?? {};
+  // A journey only dates start (a birthday, a renewal) enrolls a contact once per date, not once
+  // ever: the date the run found due is the entry key unless the journey names its own.
+  const dated = journey.triggers.length > 0 && journey.triggers.every((t) => t.type === 'date');
   return {
     reentry: e.reentry ?? 'once',
     coolDownMs: ms(e.coolDown),
     maxEntries: e.maxEntries ?? null,
-    key: e.key === undefined ? null : parseField(e.key),
+    key: e.key !== undefined ? parseField(e.key) : dated ? parseField('trigger.date') : null,
     condition: e.condition ? compileCondition(e.condition) : null,
     enrollExisting: e.enrollExisting ?? false,
   };

@@ -255,6 +255,19 @@ function matches(
   return null;
 }
 
+/** The date `value` (epoch ms, read as UTC) moved to `year`, the day clamped to that month. */
+function anniversaryIn(year: number, value: number): number {
+  const d = new Date(value);
+  const lastDay = new Date(Date.UTC(year, d.getUTCMonth() + 1, 0)).getUTCDate();
+  return Date.UTC(
+    year,
+    d.getUTCMonth(),
+    Math.min(d.getUTCDate(), lastDay),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+  );
+}
+
 /** Whether a contact "already matches" a trigger that describes a state, not a moment. */
 function matchesNow(trigger: PlanTrigger, facts: Facts, now: number): boolean {
   switch (trigger.type) {
@@ -276,7 +289,7 @@ function matchesNow(trigger: PlanTrigger, facts: Facts, now: number): boolean {
  * zone; yearly triggers compare month and day. Returns the date as YYYY-MM-DD, which also
  * keys the enrollment so one run a day enrolls a contact once.
  */
-function dateDue(
+export function dateDue(
   trigger: Extract<PlanTrigger, { type: 'date' }>,
   facts: Facts,
   timezone: string | null,
@@ -285,11 +298,18 @@ function dateDue(
   const value = toEpoch(readField(trigger.attribute, facts));
   if (value === undefined) return null;
   const zone = zoneOf(timezone, trigger.fallbackTimezone);
-  const target = localParts(value + trigger.offsetMs, 'UTC');
   const today = localParts(now, zone);
+  const isToday = (ms: number) => {
+    const t = localParts(ms, 'UTC');
+    return t.year === today.year && t.month === today.month && t.day === today.day;
+  };
+  // Yearly: the offset applies to this year's anniversary (29 February falls on the 28th in
+  // other years), or to a neighbouring year's when the offset crosses the new year.
   const sameDay = trigger.yearly
-    ? target.month === today.month && target.day === today.day
-    : target.year === today.year && target.month === today.month && target.day === today.day;
+    ? [today.year - 1, today.year, today.year + 1].some((year) =>
+        isToday(anniversaryIn(year, value) + trigger.offsetMs),
+      )
+    : isToday(value + trigger.offsetMs);
   if (!sameDay) return null;
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${today.year}-${pad(today.month)}-${pad(today.day)}`;
