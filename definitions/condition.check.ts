@@ -2,6 +2,7 @@ import { LIFECYCLE_STAGES } from './common.schema.js';
 import type { ConditionDefinition } from './condition.schema.js';
 import { parseField } from './field.js';
 import { pointerOf, type Problem } from './problem.js';
+import { parseDuration } from '../core/index.js';
 import { attributeType, type AttributeType, type ValidationContext } from './validation-context.js';
 
 /** Where a condition sits decides which fields it may read. */
@@ -47,14 +48,32 @@ export function conditionProblems(
     case 'lte':
     case 'before':
     case 'after':
+      return [
+        ...fieldProblems(condition.field, path, scope, context),
+        ...typeProblems(condition, path, context),
+      ];
     case 'withinLast':
     case 'moreThanAgo':
     case 'withinNext':
       return [
         ...fieldProblems(condition.field, path, scope, context),
         ...typeProblems(condition, path, context),
+        ...periodProblems(condition.duration, [...path, 'duration']),
       ];
   }
+}
+
+/** A period of zero (`P0D`) made "within the last" never true and "more than … ago" always. */
+function periodProblems(duration: string, path: Path): Problem[] {
+  const ms = parseDuration(duration);
+  if (ms !== undefined && ms > 0) return [];
+  return [
+    {
+      pointer: pointerOf(...path),
+      code: 'impossible-duration',
+      message: `The period is \`${duration}\`: it must be longer than zero.`,
+    },
+  ];
 }
 
 function emailActivityProblems(step: string, path: Path, scope: ConditionScope): Problem[] {

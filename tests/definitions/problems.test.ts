@@ -101,6 +101,31 @@ describe('semantic checks', () => {
     );
   });
 
+  it('refuses a relative date condition over a period of zero, and takes long ones', () => {
+    const branchOn = (duration: string) =>
+      journey([
+        {
+          id: 'check',
+          type: 'branch',
+          cases: [
+            {
+              condition: { type: 'withinLast', field: 'contact.renewal_date', duration },
+              next: 'done',
+            },
+          ],
+          else: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ]);
+    expect(problemsOf(branchOn('P0D'))).toContainEqual(
+      expect.objectContaining({
+        pointer: '/steps/0/cases/0/condition/duration',
+        code: 'impossible-duration',
+      }),
+    );
+    expect(problemsOf(branchOn('P1000D'))).toEqual([]); // longer than a wait may be
+  });
+
   it('checks the teams and users a task is assigned to, only when the workspace is known', () => {
     const steps = [
       {
