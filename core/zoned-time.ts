@@ -66,7 +66,11 @@ export function zonedTime(
   const wall = Date.UTC(year, month - 1, day) + minuteOfDay * 60_000;
   let guess = wall - offsetAt(wall, zone);
   guess = wall - offsetAt(guess, zone);
-  return guess;
+  const shown = localParts(guess, zone);
+  if (shown.day === day && shown.minuteOfDay === minuteOfDay) return guess;
+  // A wall time in a gap (02:30 the night clocks spring from 02:00 to 03:00) is shown by no
+  // instant: read with the offset from before the jump, it lands as far past the gap (03:30).
+  return wall - offsetAt(guess - 3 * 3_600_000, zone);
 }
 
 /**
