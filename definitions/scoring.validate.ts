@@ -92,17 +92,22 @@ function thresholdProblems(model: ScoringModelDefinition): Problem[] {
       });
     }
     const previous = thresholds[i - 1];
-    if (previous && (previous.score ?? 'lead') === (t.score ?? 'lead')) {
-      if (
-        STAGE_ORDER.indexOf(previous.stage) >= STAGE_ORDER.indexOf(t.stage) ||
-        previous.enterAt >= t.enterAt
-      ) {
-        problems.push({
-          pointer: pointerOf(...path),
-          code: 'thresholds-out-of-order',
-          message: `Stage \`${t.stage}\` must come after \`${previous.stage}\` in the funnel and need a higher score.`,
-        });
-      }
+    if (!previous) return;
+    // Stages move along the list (scoring/stage.ts), so the list follows the funnel whatever
+    // score each stage reads; scores can only be compared when two stages read the same one.
+    const sameScore = (previous.score ?? 'lead') === (t.score ?? 'lead');
+    if (STAGE_ORDER.indexOf(previous.stage) >= STAGE_ORDER.indexOf(t.stage)) {
+      problems.push({
+        pointer: pointerOf(...path),
+        code: 'thresholds-out-of-order',
+        message: `Stage \`${t.stage}\` must come after \`${previous.stage}\` in the funnel.`,
+      });
+    } else if (sameScore && previous.enterAt >= t.enterAt) {
+      problems.push({
+        pointer: pointerOf(...path),
+        code: 'thresholds-out-of-order',
+        message: `Stage \`${t.stage}\` must need a higher score than \`${previous.stage}\`.`,
+      });
     }
   });
   return problems;

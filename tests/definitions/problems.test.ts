@@ -324,4 +324,28 @@ describe('semantic checks', () => {
       ['/lifecycle/thresholds/1', 'thresholds-out-of-order'],
     ]);
   });
+
+  it('checks the funnel order of thresholds that read different scores', () => {
+    const model = (thresholds: unknown[]) =>
+      validateScoringModel({
+        id: 'm',
+        name: 'M',
+        engagement: { rules: [{ id: 'a', event: 'x', points: 1 }] },
+        lifecycle: { thresholds },
+      });
+    // An mql on engagement listed before a lead on the lead score moved mqls back to lead.
+    const mixed = model([
+      { stage: 'mql', score: 'engagement', enterAt: 50, exitBelow: 40 },
+      { stage: 'lead', score: 'lead', enterAt: 10 },
+    ]);
+    expect(mixed.ok ? [] : mixed.problems.map((p) => [p.pointer, p.code])).toEqual([
+      ['/lifecycle/thresholds/1', 'thresholds-out-of-order'],
+    ]);
+    // In funnel order, stages on different scores need no order between their scores.
+    const ordered = model([
+      { stage: 'lead', score: 'lead', enterAt: 80 },
+      { stage: 'mql', score: 'engagement', enterAt: 50 },
+    ]);
+    expect(ordered.ok).toBe(true);
+  });
 });
