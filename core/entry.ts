@@ -15,7 +15,13 @@ export interface PastEnrollment {
 }
 
 export type EntryDecision =
-  | { readonly enroll: true; readonly entryKey: string }
+  | {
+      readonly enroll: true;
+      /** Names the enrollment (its workflow id): a repeat of a key is `key#2`, `key#3`, … */
+      readonly entryKey: string;
+      /** The key's own value, when `entryKey` numbers a repeat of it: what waits correlate on. */
+      readonly baseKey?: string;
+    }
   | {
       readonly enroll: false;
       readonly reason:
@@ -52,7 +58,8 @@ export function decideEntry(plan: Plan, request: EntryRequest): EntryDecision {
     if (key === null) return { enroll: false, reason: 'missing-entry-key' };
   }
   // With an entry key the policy applies per key: each order has its own checkout reminder.
-  const same = key === null ? history : history.filter((h) => h.entryKey === key);
+  // Its repeats are named `key#2`, `key#3`, …: they are entries of the key too.
+  const same = key === null ? history : history.filter((h) => isEntryOf(h.entryKey, key));
   // A repeat of a running key is a duplicate; only `everyTime` without a key runs side by side.
   const running = same.some((h) => h.endedAt === null);
   if (running && (key !== null || rules.reentry !== 'everyTime')) {
@@ -73,8 +80,23 @@ export function decideEntry(plan: Plan, request: EntryRequest): EntryDecision {
       break;
   }
   const entryKey = key ?? (rules.reentry === 'once' ? 'once' : `entry-${history.length + 1}`);
-  return {
-    enroll: true,
-    entryKey: key !== null && same.length > 0 ? `${key}#${same.length + 1}` : entryKey,
-  };
+  if (key !== null && same.length > 0)
+    return { enroll: true, entryKey: `${key}#${same.length + 1}`, baseKey: key };
+  return { enroll: true, entryKey };
+}
+
+/** Whether an enrollment's entry key is `key` or a numbered repeat of it (`key#2`). */
+function isEntryOf(entryKey: string, key: string): boolean {
+  return (
+    entryKey === key ||
+    (entryKey.startsWith(`${key}#`) && /^[0-9]+$/.test(entryKey.slice(key.length + 1)))
+  );
+}
+
+/**
+ * The key's own value of a stored entry key, for a journey with an entry key rule (`keyed`):
+ * `k1#2` is the second entry of `k1`. Waits correlate on this, not on the numbered name.
+ */
+export function baseKeyOf(entryKey: string, keyed: boolean): string {
+  return keyed ? entryKey.replace(/#[0-9]+$/, '') : entryKey;
 }

@@ -173,7 +173,11 @@ export function simulate(input: SimulationInput): SimulationResult {
       refused.push({ contactId, at: now, reason: decision.reason });
       return;
     }
-    const state = startState({ contactId, entryKey: decision.entryKey, trigger });
+    const state = startState({
+      contactId,
+      entryKey: decision.baseKey ?? decision.entryKey,
+      trigger,
+    });
     const record: SimulatedEnrollment = {
       contactId,
       entryKey: decision.entryKey,

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { EntryDecision, Facts, Plan } from '../core/index.js';
+import { baseKeyOf, type EntryDecision, type Facts, type Plan } from '../core/index.js';
 import {
   enrollmentWorkflowId,
   journeyWorkflowV4,
@@ -91,7 +91,7 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     return { enrolled: false, enrollmentId: first?.id ?? enrollmentId, reason: 'already-enrolled' };
   }
   if (EXIT_BEFORE_START) process.exit(137);
-  return start(deps, request, enrollmentId, decision.entryKey);
+  return start(deps, request, enrollmentId, decision.entryKey, decision.baseKey);
 }
 
 /** The enrollment the request's trigger event already made in this journey version, if any. */
@@ -120,8 +120,13 @@ async function start(
   deps: EngineDeps,
   request: EnrollRequest,
   enrollmentId: string,
-  entryKey: string,
+  /** The stored entry key (`k1#2` for a repeat of `k1`). */
+  stored: string,
+  /** The key's own value, when known exactly; else read off `stored`. */
+  baseKey?: string,
 ): Promise<EnrollOutcome> {
+  // The workflow correlates its waits on the key's own value (`k1`), not the repeat's name.
+  const entryKey = baseKey ?? baseKeyOf(stored, request.plan.enrollment.key !== null);
   try {
     await deps.temporal.workflow.start(journeyWorkflowV4, {
       workflowId: enrollmentId,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideEntry, type PastEnrollment } from '../../core/index.js';
-import { DAY, journey, planOf, T0 } from './examples.js';
+import { DAY, HOUR, journey, planOf, T0 } from './examples.js';
 
 const planWith = (entry: Record<string, unknown>) =>
   planOf(journey([{ id: 'end', type: 'exit' }], { entry }));
@@ -64,5 +64,24 @@ describe('entry rules', () => {
       ask(entry, [{ entryKey: 'o-1', startedAt: T0, endedAt: null }], { order_id: 'o-2' }),
     ).toEqual({ enroll: true, entryKey: 'o-2' });
     expect(ask(entry, [], {})).toEqual({ enroll: false, reason: 'missing-entry-key' });
+  });
+
+  it('numbers repeats of a key and counts them as entries of it: a third, a running second', () => {
+    const entry = { reentry: 'afterExit', key: 'trigger.cart_id' };
+    const cart = { cart_id: 'k1' };
+    const first = { entryKey: 'k1', startedAt: T0 - 2 * DAY, endedAt: T0 - DAY };
+    const second = { entryKey: 'k1#2', startedAt: T0 - DAY, endedAt: T0 - HOUR };
+    expect(ask(entry, [first], cart)).toEqual({ enroll: true, entryKey: 'k1#2', baseKey: 'k1' });
+    // The third entry is `k1#3` (it proposed `k1#2` again, whose id was taken: refused for good).
+    expect(ask(entry, [first, second], cart)).toEqual({
+      enroll: true,
+      entryKey: 'k1#3',
+      baseKey: 'k1',
+    });
+    // A running repeat is a running entry of the key.
+    expect(ask(entry, [first, { ...second, endedAt: null }], cart)).toEqual({
+      enroll: false,
+      reason: 'already-enrolled',
+    });
   });
 });

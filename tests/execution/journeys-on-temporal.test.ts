@@ -438,6 +438,53 @@ describe('journeys on Temporal', () => {
     expect(await mails(email)).toHaveLength(1);
   });
 
+  it('correlates a repeat of an entry key on the key itself, and takes a third repeat', async () => {
+    const s = uniqueSuffix();
+    await publish({
+      id: `cart-${s}`,
+      triggers: [{ type: 'event', event: `started_${s}` }],
+      entry: { reentry: 'afterExit', key: 'trigger.cart_id' },
+      steps: [
+        {
+          id: 'wait-paid',
+          type: 'waitForEvent',
+          event: `paid_${s}`,
+          correlate: 'cart_id',
+          timeout: 'PT1H',
+          onTimeout: 'nudge',
+          next: 'thanks',
+        },
+        { id: 'thanks', type: 'sendEmail', template: 'tips', subject: 'Thanks', next: 'done' },
+        { id: 'nudge', type: 'sendEmail', template: 'welcome', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const email = await contact(`cart-${s}`);
+    for (let round = 1; round <= 3; round++) {
+      const entered = await track(`cart-${s}`, `started_${s}`, { cart_id: 'k1' });
+      expect(entered.routing.enrollments[0]?.enrolled, `round ${round}`).toBe(true);
+      await track(`cart-${s}`, `paid_${s}`, { cart_id: 'k1' });
+      // The paid event matches the wait in every round: a thanks email each time.
+      await eventually(
+        async () => (await mails(email)).filter((m) => m === 'Thanks').length === round,
+        15_000,
+        `round ${round}'s thanks`,
+      );
+      await eventually(
+        async () => {
+          const ended = await engine.deps.sql.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM enrollments e JOIN contacts c ON c.id = e.contact_id
+             WHERE c.user_id = $1 AND e.status NOT IN ('active', 'pending')`,
+            [`cart-${s}`],
+          );
+          return ended[0]?.n === round;
+        },
+        15_000,
+        `round ${round}'s end`,
+      );
+    }
+  });
+
   it('makes distinct entry keys distinct enrollments and deduplicates repeats of a key', async () => {
     const s = uniqueSuffix();
     await publish({
