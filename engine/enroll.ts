@@ -2,12 +2,16 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { baseKeyOf, type EntryDecision, type Facts, type Plan } from '../core/index.js';
 import {
   enrollmentWorkflowId,
+  exitSignal,
   journeyWorkflowV4,
+  pauseSignal,
+  resumeSignal,
   type JourneyWorkflowInput,
 } from '../workflows/index.js';
 import { sqlTime } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { entryVerdict, type PastEnrollmentRow } from './entry-decision.js';
+import { signalEnrollment } from './signal.js';
 
 export interface EnrollRequest {
   readonly workspaceId: string;
@@ -148,7 +152,45 @@ async function start(
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     return { enrolled: false, enrollmentId, reason: 'already-enrolled' };
   }
+  await catchUpWithStatus(deps, request.journeyVersionId, enrollmentId);
   // The row stays `pending` until the workflow records its first step: one write fewer on
   // the enrollment path, and `pending` already counts as running everywhere.
   return { enrolled: true, enrollmentId };
+}
+
+/**
+ * Tells a just-started enrollment of a pause, resume or archive it may have missed. Those write
+ * the journey's status and then tell its running enrollments, and one started in between (its
+ * workflow not there yet when told, or decided on a journey list cached from before) was not
+ * told: reading the status after the start catches it, since a later change will find it.
+ * After a pause it reads once more, for a resume that came meanwhile.
+ */
+async function catchUpWithStatus(
+  deps: EngineDeps,
+  journeyVersionId: string,
+  enrollmentId: string,
+): Promise<void> {
+  let paused = false;
+  for (let read = 0; read < 2; read++) {
+    const [row] = await deps.sql.query<{ status: string }>(
+      `SELECT j.status FROM journey_versions v JOIN journeys j ON j.id = v.journey_id WHERE v.id = $1`,
+      [journeyVersionId],
+      { name: 'enroll-journey-status' },
+    );
+    const status = row?.status ?? null;
+    if (status === 'archived') {
+      await signalEnrollment(deps.temporal, enrollmentId, exitSignal, {
+        reason: 'journey-archived',
+      });
+      return;
+    }
+    if (status === 'paused' && !paused) {
+      await signalEnrollment(deps.temporal, enrollmentId, pauseSignal);
+      paused = true;
+      continue;
+    }
+    if (status !== 'paused' && paused)
+      await signalEnrollment(deps.temporal, enrollmentId, resumeSignal);
+    return;
+  }
 }

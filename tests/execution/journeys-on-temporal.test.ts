@@ -438,6 +438,36 @@ describe('journeys on Temporal', () => {
     expect(await mails(email)).toHaveLength(1);
   });
 
+  it('holds an enrollment started while its journey was being paused elsewhere', async () => {
+    const s = uniqueSuffix();
+    const key = `late-pause-${s}`;
+    await publish({
+      id: key,
+      triggers: [{ type: 'event', event: `go_${s}` }],
+      steps: [
+        { id: 'nap', type: 'wait', duration: 'PT1S' },
+        { id: 'hello', type: 'sendEmail', template: 'welcome' },
+      ],
+    });
+    const email = await contact(`lp-${s}`);
+    await contact(`lp-first-${s}`);
+    // A first enrollment, so this process's list of journeys (cached two seconds) is read.
+    await track(`lp-first-${s}`, `go_${s}`);
+    // Paused as another process pauses it: the status is written, this process's list untold.
+    await engine.deps.prisma.journey.update({
+      where: { workspaceId_key: { workspaceId: 'default', key } },
+      data: { status: 'paused' },
+    });
+    const entered = await track(`lp-${s}`, `go_${s}`);
+    expect(entered.routing.enrollments[0]?.enrolled).toBe(true); // decided on the cached list
+    await eventually(
+      async () => (await enrollmentOf(`lp-${s}`, key)).log.some((e) => e.kind === 'paused'),
+      10_000,
+      'the hold',
+    );
+    expect(await mails(email)).toEqual([]);
+  });
+
   it('correlates a repeat of an entry key on the key itself, and takes a third repeat', async () => {
     const s = uniqueSuffix();
     await publish({
