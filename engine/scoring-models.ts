@@ -10,7 +10,12 @@ import { newId, retryOnDeadlock } from '../store/index.js';
 import { toJson } from './json.js';
 import type { EngineDeps } from './deps.js';
 import { foldEvent, rescoreContact } from './rescore-contact.js';
-import { forgetActivePlans, scoringPlanOf, type ActiveScoringPlan } from './scoring-plans.js';
+import {
+  ACTIVE_PLANS_TTL_MS,
+  forgetActivePlans,
+  scoringPlanOf,
+  type ActiveScoringPlan,
+} from './scoring-plans.js';
 import { factsOf } from './stage-update.js';
 import { fitScore } from '../scoring/index.js';
 import { isRecord } from './contact-view.js';
@@ -82,6 +87,7 @@ export async function applyScoringVersion(
   const version = await deps.prisma.scoringModelVersion.findUniqueOrThrow({
     where: { id: versionId },
   });
+  const listedAt = new Date();
   const contacts = await contactsWithEvents(deps.prisma, workspaceId);
   const model = await deps.prisma.scoringModel.update({
     where: { id: version.modelId },
@@ -102,7 +108,22 @@ export async function applyScoringVersion(
     versionId,
     plan: scoringPlanOf(version.plan),
   };
-  const done = rescoreAll(deps, active, contacts).catch(async (error: unknown) => {
+  const activatedAt = Date.now();
+  const rescore = async () => {
+    await rescoreAll(deps, active, contacts, 0);
+    // Other processes keep the versions they read for up to ACTIVE_PLANS_TTL_MS, and score
+    // under the old one meanwhile: contacts with events from the listing on (new contacts, or
+    // ones rescored before such an event came) are scored again once that time has passed.
+    const wait = activatedAt + ACTIVE_PLANS_TTL_MS + 100 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const late = await contactsWithEvents(deps.prisma, workspaceId, listedAt);
+    await rescoreAll(deps, active, late, contacts.length);
+    await deps.prisma.scoringModelVersion.update({
+      where: { id: versionId },
+      data: { rescoreStatus: 'done' },
+    });
+  };
+  const done = rescore().catch(async (error: unknown) => {
     console.error('[drumbeat] rescoring failed:', error);
     // The database may be gone (the process is stopping): then the status stays `running`.
     await deps.prisma.scoringModelVersion
@@ -112,12 +133,19 @@ export async function applyScoringVersion(
   return { model, version: started, done };
 }
 
+/** Rescores `contactIds`, counting progress on from `before` contacts already done. */
 async function rescoreAll(
   deps: EngineDeps,
   model: ActiveScoringPlan,
   contactIds: readonly string[],
+  before: number,
 ): Promise<void> {
   const PAGE = 100;
+  if (before > 0 && contactIds.length > 0)
+    await deps.prisma.scoringModelVersion.update({
+      where: { id: model.versionId },
+      data: { rescoreTotal: before + contactIds.length },
+    });
   for (let i = 0; i < contactIds.length; i += PAGE) {
     for (const contactId of contactIds.slice(i, i + PAGE)) {
       // A scoring pass or an ingest for the same contact can meet this one in a deadlock (they
@@ -131,13 +159,9 @@ async function rescoreAll(
     }
     await deps.prisma.scoringModelVersion.update({
       where: { id: model.versionId },
-      data: { rescoreDone: Math.min(contactIds.length, i + PAGE) },
+      data: { rescoreDone: before + Math.min(contactIds.length, i + PAGE) },
     });
   }
-  await deps.prisma.scoringModelVersion.update({
-    where: { id: model.versionId },
-    data: { rescoreStatus: 'done', rescoreDone: contactIds.length },
-  });
 }
 
 export interface StagePreview {
@@ -182,13 +206,18 @@ export async function previewScoringModel(
   return { contacts: ids.length, changes };
 }
 
+/** The workspace's contacts with events (received at or after `since`, when given). */
 async function contactsWithEvents(
   prisma: Prisma.TransactionClient,
   workspaceId: string,
+  since: Date | null = null,
 ): Promise<string[]> {
   const rows = await prisma.$queryRawUnsafe<{ contact_id: string }[]>(
-    `SELECT DISTINCT contact_id FROM events WHERE workspace_id = $1 AND contact_id IS NOT NULL ORDER BY contact_id`,
+    `SELECT DISTINCT contact_id FROM events
+     WHERE workspace_id = $1 AND contact_id IS NOT NULL AND ($2::timestamp(3) IS NULL OR received_at >= $2::timestamp(3))
+     ORDER BY contact_id`,
     workspaceId,
+    since,
   );
   return rows.map((r) => r.contact_id);
 }

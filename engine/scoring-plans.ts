@@ -7,7 +7,8 @@ export interface ActiveScoringPlan {
   readonly plan: ScoringPlan;
 }
 
-const TTL_MS = 1_000;
+/** How long a process keeps the active versions it read: another process's activation shows within it. */
+export const ACTIVE_PLANS_TTL_MS = 1_000;
 const cache = new Map<
   string,
   { readonly at: number; readonly plans: Promise<ActiveScoringPlan[]> }
@@ -24,7 +25,7 @@ export function activeScoringPlans(
   now = Date.now(),
 ): Promise<ActiveScoringPlan[]> {
   const hit = cache.get(workspaceId);
-  if (hit && now - hit.at < TTL_MS) return hit.plans;
+  if (hit && now - hit.at < ACTIVE_PLANS_TTL_MS) return hit.plans;
   const plans = load(sql, workspaceId);
   cache.set(workspaceId, { at: now, plans });
   plans.catch(() => cache.delete(workspaceId));
