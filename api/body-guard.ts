@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { HttpProblem, invalidInput, PROBLEM_BASE } from './problem.js';
+import { badAddress, invalidInput } from './problem.js';
 
 const MAX_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -89,11 +89,6 @@ function checkText(text: string): Omit<Finding, 'pointer'> | null {
  */
 export const addressGuard: RequestHandler = (req, _res, next) => {
   if (req.url.includes('%00'))
-    throw new HttpProblem(
-      400,
-      `${PROBLEM_BASE}bad-address`,
-      'Bad address',
-      'The address contains a NUL character (%00), which no id or filter can hold.',
-    );
+    throw badAddress('The address contains a NUL character (%00), which no id or filter can hold.');
   next();
 };

@@ -39,6 +39,11 @@ export function invalidInput(
   );
 }
 
+/** An address (path or query) that cannot name anything: a broken %-escape, a NUL. */
+export function badAddress(detail: string): HttpProblem {
+  return new HttpProblem(400, `${PROBLEM_BASE}bad-address`, 'Bad address', detail);
+}
+
 export function notFound(what: string): HttpProblem {
   return new HttpProblem(404, `${PROBLEM_BASE}not-found`, 'Not found', `${what} does not exist.`);
 }
@@ -115,10 +120,7 @@ function toProblem(error: unknown): HttpProblem {
   // The router decodes path parameters and refuses a broken escape (`/v1/contacts/%E0`) with
   // a URIError marked 400.
   if (error instanceof URIError)
-    return new HttpProblem(
-      400,
-      `${PROBLEM_BASE}bad-address`,
-      'Bad address',
+    return badAddress(
       'The address has a broken %-escape; encode ids and filters as UTF-8 (encodeURIComponent).',
     );
   return new HttpProblem(

@@ -23,6 +23,8 @@ import {
 export interface NewEvent extends ScoredEvent {
   readonly id: string;
   readonly contactId: string;
+  /** Every event scored here was stored with its arrival time: see `scoringTime`. */
+  readonly receivedMs: number;
 }
 
 /** What scoring did under one model version: every touched contact's new score row. */
@@ -44,10 +46,8 @@ export async function scoreNewEvents(
   events: readonly NewEvent[],
   conflicts: EntryConflicts = 'skip',
 ): Promise<ModelScores[]> {
-  // An event without a received time is being received now (the synchronous path).
-  const nowMs = Date.now();
   const timed = events.map((e) => {
-    const atMs = scoringTime(e.atMs, e.receivedMs ?? nowMs);
+    const atMs = scoringTime(e.atMs, e.receivedMs);
     return atMs === e.atMs ? e : { ...e, atMs };
   });
   const results: ModelScores[] = [];

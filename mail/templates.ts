@@ -39,7 +39,7 @@ export interface CompiledTemplate {
 export interface TemplateStore {
   /** The template files' names. Templates stored through the API are each workspace's own. */
   names(): readonly string[];
-  /** Whether a template file has this name (see `storedTemplateNames` for stored ones). */
+  /** Whether a template file has this name (stored ones: `templateExistence`, engine/journeys.ts). */
   has(name: string): boolean;
   render(
     name: string,
