@@ -6,6 +6,8 @@ import type { ActivityDeps } from './deps.js';
 import { writeSideEffect } from './side-effects.js';
 import { journeyInfo } from './journey-info.js';
 import { mergedContactOf } from './merged-contact.js';
+import { PrivateAddressError } from './webhook-address.js';
+import { requestWebhook } from './webhook-http.js';
 
 export interface CallWebhookInput {
   readonly workspaceId: string;
@@ -35,6 +37,8 @@ const MAX_ATTEMPTS = 5;
  * iteration): a finished call is recorded and a retry returns the recorded status; the
  * `webhook-id` header is stable, so a receiver can drop a repeat after a crash mid-call.
  * The journey's rate limit holds a call (retry at the next free moment) rather than drop it.
+ * A URL whose host is or resolves to a non-public address (loopback, private, link-local such
+ * as cloud metadata) fails for good without a call, unless WEBHOOK_ALLOW_PRIVATE_NETWORKS is on.
  */
 export async function callWebhook(
   deps: ActivityDeps,
@@ -87,29 +91,28 @@ export async function callWebhook(
   };
 
   const attempt = callsMadeBefore(previous) + 1;
+  const effect = { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' };
   let status: number;
   try {
-    const res = await fetch(url, {
+    status = await requestWebhook(new URL(url), {
       method: action.method,
       headers,
-      ...(body === '' ? {} : { body }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      redirect: 'manual',
+      body,
+      timeoutMs: TIMEOUT_MS,
+      allowPrivateNetworks: deps.config.webhookAllowPrivateNetworks === true,
     });
-    await res.body?.cancel();
-    status = res.status;
   } catch (error) {
+    const permanent = permanentFailure(error, url);
+    if (permanent) {
+      await writeSideEffect(deps.sql, effect, 'failed', { error: permanent.message });
+      throw ApplicationFailure.nonRetryable(permanent.message, permanent.type);
+    }
     const reason = error instanceof Error ? error.message : String(error);
     if (attempt < MAX_ATTEMPTS) {
       await noteCall(deps, key, input, attempt);
       throw retryLater(`Calling ${url} failed: ${reason}`, 'WEBHOOK_UNREACHABLE', attempt);
     }
-    await writeSideEffect(
-      deps.sql,
-      { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' },
-      'failed',
-      { error: reason },
-    );
+    await writeSideEffect(deps.sql, effect, 'failed', { error: reason });
     throw ApplicationFailure.nonRetryable(
       `Calling ${url} failed ${attempt} times: ${reason}`,
       'WEBHOOK_UNREACHABLE',
@@ -121,13 +124,23 @@ export async function callWebhook(
   }
 
   await deps.prisma.webhookCall.updateMany({ where: { key }, data: { status } });
-  await writeSideEffect(
-    deps.sql,
-    { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' },
-    'done',
-    { status },
-  );
+  await writeSideEffect(deps.sql, effect, 'done', { status });
   return { status };
+}
+
+/** Failures a retry would repeat: a refused address, or no URL once placeholders are filled in. */
+function permanentFailure(error: unknown, url: string): { message: string; type: string } | null {
+  if (error instanceof PrivateAddressError)
+    return {
+      message: `${error.message} An administrator can allow private addresses with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.`,
+      type: error.code,
+    };
+  if (error instanceof TypeError && 'code' in error && error.code === 'ERR_INVALID_URL')
+    return {
+      message: `The webhook URL is not a valid URL once its placeholders are filled in: ${url}`,
+      type: 'WEBHOOK_BAD_URL',
+    };
+  return null;
 }
 
 /** Backoff by failed calls (1 s, 2 s, 4 s, ...; at most 5 min), not by attempts the limit held. */

@@ -15,6 +15,8 @@ export interface ActivityDeps {
     readonly secretKey: string;
     /** Where links in emails point (the API's public address). */
     readonly publicUrl: string;
+    /** Webhooks may call loopback, private and link-local addresses (off when absent). */
+    readonly webhookAllowPrivateNetworks?: boolean;
   };
   /** The engine (store + Temporal client), for activities that enroll contacts. */
   readonly engine?: EngineDeps;

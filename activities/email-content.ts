@@ -94,11 +94,15 @@ export async function renderContent(
     ? deps.templates.renderCompiled(stored, data, { subject: req.subject }, req.template)
     : deps.templates.render(req.template, data, { subject: req.subject });
   let { html, text } = rendered;
+  // Each part is checked on its own: the HTML can hold the link where the text part made from
+  // it does not keep it (a single-quoted href, a form's action).
   if (req.marketing && !html.includes(escapeForHtml(unsubscribeUrl))) {
     html = beforeBodyEnd(
       html,
       `<p style="font-size:12px;color:#6b7280;text-align:center;"><a href="${escapeForHtml(unsubscribeUrl)}">Unsubscribe</a> · <a href="${escapeForHtml(preferencesUrl)}">Email preferences</a></p>`,
     );
+  }
+  if (req.marketing && !text.includes(unsubscribeUrl)) {
     text = `${text}\n\nUnsubscribe: ${unsubscribeUrl}\nEmail preferences: ${preferencesUrl}`;
   }
   const links = extractLinks(html).filter((u) => u !== unsubscribeUrl && u !== preferencesUrl);

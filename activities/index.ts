@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../core/index.js';
 import { assertNever } from '../core/index.js';
 import { activityFailures, deferrals, emailsSent } from '../metrics/index.js';
@@ -10,7 +11,14 @@ import {
   type AudienceRunEnd,
   type AudienceRunStart,
 } from './audience.activity.js';
-import type { AudiencePageRequest } from '../engine/index.js';
+import {
+  beginLateRescore,
+  finishRescore,
+  rescorePage,
+  type AudiencePageRequest,
+  type LateRescoreStart,
+  type RescorePageRequest,
+} from '../engine/index.js';
 import { loadFacts, type LoadFactsInput } from './load-facts.activity.js';
 import {
   closingRecordInput,
@@ -120,6 +128,18 @@ export function createActivities(deps: ActivityDeps) {
     startAudienceRun: (input: AudienceRunStart) => startAudienceRun(deps, input),
     audiencePage: (input: AudiencePageRequest) => audiencePage(deps, input),
     finishAudienceRun: (input: AudienceRunEnd) => finishAudienceRun(deps, input),
+    /** Rescoring under a newly applied scoring version: one page, the second sweep, the end. */
+    rescorePage: (input: RescorePageRequest) => {
+      if (!deps.engine)
+        throw ApplicationFailure.nonRetryable(
+          'This worker cannot rescore contacts (no engine).',
+          'NO_ENGINE',
+        );
+      return rescorePage(deps.engine, input);
+    },
+    beginLateRescore: (input: LateRescoreStart) => beginLateRescore(deps.prisma, input),
+    finishRescore: (input: { versionId: string; status: 'done' | 'failed' }) =>
+      finishRescore(deps.prisma, input.versionId, input.status),
     /** Loads the contact's facts for the interpreter's conditions; read-only, safe to retry. */
     loadFacts: (input: LoadFactsInput) => loadFacts(deps, input),
     /** Mirrors the enrollment's status and step into the store for listing; idempotent. */

@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps): Express {
       !(isPublicPath(req.path) && !req.path.startsWith('/v1/')) &&
       req.method !== 'GET' &&
       req.method !== 'DELETE' &&
-      req.headers['content-length'] !== '0' &&
+      hasBody(req) &&
       !req.is('application/json')
     ) {
       next(
@@ -109,6 +109,13 @@ export function createApp(deps: AppDeps): Express {
           `${PROBLEM_BASE}unsupported-media-type`,
           'Unsupported media type',
           'Send JSON with Content-Type: application/json.',
+          [
+            {
+              pointer: '',
+              code: 'unsupported-media-type',
+              detail: `The body was sent as ${req.headers['content-type'] ?? 'no declared type'}.`,
+            },
+          ],
         ),
       );
       return;
@@ -174,4 +181,13 @@ function logFailure(logger: Logger, error: unknown, requestId: string | null): v
     requestId,
     message: error instanceof Error ? error.message : String(error),
   });
+}
+
+/**
+ * Whether the request carries a body: `curl -X POST .../pause` sends neither a length nor a
+ * chunked body, and has nothing to declare a type for (it was refused with a 415).
+ */
+function hasBody(req: express.Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

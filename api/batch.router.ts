@@ -6,15 +6,9 @@ import {
   type EngineDeps,
   type IncomingMessage,
 } from '../engine/index.js';
-import { common, fromIdentify, fromTrack } from './events.router.js';
+import { fromIdentify, fromPage, fromTrack } from './events.router.js';
 import { HttpProblem, invalidInput, type ProblemItem } from './problem.js';
-import {
-  BatchSchema,
-  IdentifySchema,
-  PageSchema,
-  TrackSchema,
-  type PageBody,
-} from './schemas/segment.schema.js';
+import { BatchSchema, IdentifySchema, PageSchema, TrackSchema } from './schemas/segment.schema.js';
 import { attributeSchema } from '../engine/contacts/attribute-schema.js';
 import { checkedWith } from './traits.js';
 import { bodyValidator } from './validate-body.js';
@@ -112,20 +106,6 @@ function toMessage(raw: { type: string }): IncomingMessage {
         },
       ]);
   }
-}
-
-function fromPage(body: PageBody, type: 'page' | 'screen'): IncomingMessage {
-  const { messageId, userId, anonymousId, timestamp } = common(body);
-  return {
-    messageId,
-    userId,
-    anonymousId,
-    timestamp,
-    type: 'track',
-    event: type === 'page' ? 'page_viewed' : 'screen_viewed',
-    traits: {},
-    properties: { ...(body.name ? { name: body.name } : {}), ...(body.properties ?? {}) },
-  };
 }
 
 function warningsOf(

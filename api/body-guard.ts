@@ -16,7 +16,7 @@ interface Finding {
 
 /**
  * Checks every JSON body before any router sees it: no nesting deeper than MAX_DEPTH, no keys
- * that could reach an object's prototype, no text that cannot be stored.
+ * that could reach an object's prototype, no text or number that cannot be stored.
  */
 export const bodyGuard: RequestHandler = (req, _res, next) => {
   const body: unknown = req.body;
@@ -40,6 +40,14 @@ export const bodyGuard: RequestHandler = (req, _res, next) => {
  */
 function inspect(value: unknown, path: (string | number)[]): Omit<Finding, 'pointer'> | null {
   if (typeof value === 'string') return checkText(value);
+  // JSON has no infinity, but a literal like 1e400 parses to one, which would be stored as null.
+  if (typeof value === 'number')
+    return Number.isFinite(value)
+      ? null
+      : {
+          code: 'number-out-of-range',
+          message: 'This number is too large to store; send it as text if it must be kept.',
+        };
   if (typeof value !== 'object' || value === null) return null;
   if (path.length >= MAX_DEPTH)
     return {

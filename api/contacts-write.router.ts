@@ -70,15 +70,36 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
       );
     }
     // Without a user id the contact is anonymous until an identify names it (like an import).
-    const result = await ingest(engine, workspaceId, {
-      ...identify(traits),
-      userId: body.userId ?? null,
-      anonymousId: body.userId === undefined ? `api:${newId()}` : null,
-    });
-    if (!result.contactId) throw new Error('identify stored no contact');
-    if (body.ownerId !== undefined)
-      await setOwner(prisma, workspaceId, result.contactId, body.ownerId, 'api');
-    res.status(201).json(await contactBody(prisma, workspaceId, result.contactId));
+    // The owner is written with the contact, before routing: a retry of a request whose routing
+    // failed would meet the contact (409) and never set it. Once the contact is stored with its
+    // owner (`created`), a routing failure is left to the routing sweep and the contact answered
+    // as created; any failure before that is the request's.
+    let created: string | null = null;
+    try {
+      await ingest(
+        engine,
+        workspaceId,
+        {
+          ...identify(traits),
+          userId: body.userId ?? null,
+          anonymousId: body.userId === undefined ? `api:${newId()}` : null,
+        },
+        'api',
+        async (contactId) => {
+          if (body.ownerId !== undefined)
+            await ownContact(prisma, workspaceId, contactId, body.ownerId);
+          created = contactId;
+        },
+      );
+    } catch (error) {
+      if (created === null) throw error;
+      console.error(
+        '[drumbeat] a created contact was not routed; the routing sweep routes it:',
+        error,
+      );
+    }
+    if (created === null) throw new Error('identify stored no contact');
+    res.status(201).json(await contactBody(prisma, workspaceId, created));
   });
 
   router.patch('/v1/contacts/:idOrUserId', async (req, res) => {
@@ -104,6 +125,8 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
           [{ pointer: '/email', code: 'duplicate', detail: 'Another contact has this email.' }],
         );
     }
+    // The owner first: it is checked again as it is written, and refused before the traits are.
+    if (body.ownerId !== undefined) await ownContact(prisma, workspaceId, contact.id, body.ownerId);
     if (Object.keys(traits).length > 0) {
       const anonymousId = contact.anonymousIds[0] ?? null;
       if (contact.userId === null && anonymousId === null)
@@ -113,11 +136,6 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
         userId: contact.userId,
         anonymousId: contact.userId === null ? anonymousId : null,
       });
-    }
-    if (body.ownerId !== undefined) {
-      const owner = await setOwner(prisma, workspaceId, contact.id, body.ownerId, 'api');
-      // The user was deleted between the check and the write.
-      if (owner.kind === 'unknown-user') throw unknownOwner(body.ownerId ?? '');
     }
     res.json(await contactBody(prisma, workspaceId, contact.id));
   });
@@ -161,6 +179,18 @@ async function checkOwner(
   if (ownerId === undefined || ownerId === null) return;
   const user = await prisma.user.findFirst({ where: { id: ownerId, workspaceId } });
   if (!user) throw unknownOwner(ownerId);
+}
+
+/** Sets the owner; a user deleted since `checkOwner` is the same 422 as one never there. */
+async function ownContact(
+  prisma: PrismaClient,
+  workspaceId: string,
+  contactId: string,
+  ownerId: string | null,
+): Promise<void> {
+  const owner = await setOwner(prisma, workspaceId, contactId, ownerId, 'api');
+  if (owner.kind === 'unknown-user') throw unknownOwner(ownerId ?? '');
+  if (owner.kind === 'contact-not-found') throw notFound(`Contact \`${contactId}\``);
 }
 
 function unknownOwner(ownerId: string) {

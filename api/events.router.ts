@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { ingest, type EngineDeps, type IncomingMessage } from '../engine/index.js';
+import { WEBHOOK_SOURCE_PROPERTY } from '../engine/journeys.js';
 import {
   IdentifySchema,
+  PageSchema,
   TrackSchema,
   type IdentifyBody,
+  type PageBody,
   type TrackBody,
 } from './schemas/segment.schema.js';
 import { invalidInput } from './problem.js';
@@ -14,6 +17,7 @@ import { workspaceOf } from './workspace.js';
 
 const validateIdentify = bodyValidator(IdentifySchema);
 const validateTrack = bodyValidator(TrackSchema);
+const validatePage = bodyValidator(PageSchema);
 
 /** Segment-compatible ingestion: `identify` and `track`. Answers 200 once the event is stored. */
 export function eventsRouter(engine: EngineDeps): Router {
@@ -33,6 +37,27 @@ export function eventsRouter(engine: EngineDeps): Router {
     const result = await ingest(engine, workspaceOf(req), fromTrack(body));
     res.status(200).json({ success: true, ...result });
   });
+
+  // Page and screen views, stored as the tracks `page_viewed` and `screen_viewed`.
+  for (const type of ['page', 'screen'] as const)
+    router.post(`/v1/${type}`, async (req, res) => {
+      const body = validatePage(req.body);
+      const result = await ingest(engine, workspaceOf(req), fromPage(body, type));
+      res.status(200).json({ success: true, ...result });
+    });
+
+  // Calls Segment's libraries can make that Drumbeat has no model for: a clear refusal that
+  // clients do not retry, rather than a 404 that reads like a wrong address.
+  const unsupported = {
+    group: 'Send the company as traits of an identify call (`traits.company`).',
+    alias: 'Send an identify call with both `userId` and `anonymousId`: it links the two.',
+  };
+  for (const [type, instead] of Object.entries(unsupported))
+    router.post(`/v1/${type}`, () => {
+      throw invalidInput(`Drumbeat does not take \`${type}\` calls.`, [
+        { pointer: '', code: 'unsupported-type', message: instead },
+      ]);
+    });
 
   return router;
 }
@@ -61,8 +86,20 @@ export function fromTrack(body: TrackBody): IncomingMessage {
     type: 'track',
     event: body.event,
     traits: {},
-    properties: body.properties ?? {},
+    properties: withoutReserved(body.properties ?? {}),
   };
+}
+
+/**
+ * The properties a client sent, less the one only inbound webhook calls may set
+ * ({@link WEBHOOK_SOURCE_PROPERTY}): a track naming a source would start its webhook journeys.
+ */
+export function withoutReserved(
+  properties: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  if (!Object.hasOwn(properties, WEBHOOK_SOURCE_PROPERTY)) return properties;
+  const { [WEBHOOK_SOURCE_PROPERTY]: _reserved, ...rest } = properties;
+  return rest;
 }
 
 /**
@@ -88,4 +125,13 @@ export function common(body: IdentifyBody | TrackBody) {
     anonymousId,
     timestamp: body.timestamp ? new Date(body.timestamp) : new Date(),
   };
+}
+
+/** A page or screen view: the track `page_viewed` / `screen_viewed`, its name a property. */
+export function fromPage(body: PageBody, type: 'page' | 'screen'): IncomingMessage {
+  return fromTrack({
+    ...body,
+    event: type === 'page' ? 'page_viewed' : 'screen_viewed',
+    properties: { ...(body.name ? { name: body.name } : {}), ...(body.properties ?? {}) },
+  });
 }

@@ -5,8 +5,15 @@ import {
   scoringModelJsonSchema,
   validateJourney,
 } from '../definitions/index.js';
-import { simulate, type SimContact, type SimEvent } from '../core/index.js';
-import { SimulateSchema, type SimulateBody } from './schemas/simulate.schema.js';
+import {
+  simulate,
+  type Plan,
+  type SimContact,
+  type SimEvent,
+  type SimulationResult,
+} from '../core/index.js';
+import { backtestJourney } from '../engine/backtest.js';
+import { BacktestSchema, SimulateSchema } from './schemas/simulate.schema.js';
 import { bodyValidator } from './validate-body.js';
 import {
   explainEligibility,
@@ -29,6 +36,7 @@ import { workspaceOf } from './workspace.js';
 
 /** Journey definitions: validate, publish (a new immutable version when changed), read. */
 const readSimulation = bodyValidator(SimulateSchema);
+const readBacktest = bodyValidator(BacktestSchema);
 
 /**
  * What is wrong with the version events would start (the latest published one), for
@@ -378,8 +386,8 @@ export function journeysRouter(engine: EngineDeps): Router {
       ...(enrollAt ? { enrollAt: Date.parse(enrollAt) } : {}),
     }));
     const timeline: SimEvent[] = (body.timeline ?? []).map((e) => ({ ...e, at: Date.parse(e.at) }));
-    const result = simulate({ plan, contacts, timeline, start, end });
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    // Every action is in the answer: a smaller budget than the simulator's own keeps it small.
+    const result = simulate({ plan, contacts, timeline, start, end, maxSteps: PREVIEW_MAX_STEPS });
     res.json({
       journey: plan.journeyKey,
       hash: plan.hash,
@@ -400,10 +408,75 @@ export function journeysRouter(engine: EngineDeps): Router {
         action: a.action,
       })),
       refused: result.refused.map((r) => ({ ...r, at: iso(r.at) })),
+      // Set when the preview took more steps than one request may (a short wait in a loop over
+      // a long window): what is shown happened before this virtual time.
+      stoppedAt: iso(result.stoppedAt),
     });
   });
 
-  async function planToSimulate(body: SimulateBody, workspaceId: string) {
+  /**
+   * Backtest a journey before publishing it: the simulator over what contacts really did in a
+   * past window (engine/backtest.ts). Who would have entered, what they would have been sent,
+   * who met a goal or left by an exit; nothing is sent or stored.
+   */
+  router.post('/v1/journeys/backtest', async (req, res) => {
+    const body = readBacktest(req.body);
+    if (body.journey !== undefined && body.key !== undefined)
+      throw invalidInput('Backtest one journey: a definition or the key of a stored one.', [
+        {
+          pointer: '/key',
+          code: 'journey-and-key',
+          message: 'Give `journey` or `key`, not both.',
+        },
+      ]);
+    const plan = await planToSimulate(body, workspaceOf(req));
+    const from = Date.parse(body.from);
+    // What is still to come has not happened: the window ends now at the latest.
+    const now = Date.now();
+    const to = Math.min(body.to ? Date.parse(body.to) : now, now);
+    if (to <= from)
+      throw invalidInput('The backtest window ends before it starts.', [
+        {
+          pointer: body.to ? '/to' : '/from',
+          code: 'before-from',
+          message: body.to
+            ? '`to` must be after `from`.'
+            : '`from` must be in the past: a backtest replays what has happened.',
+        },
+      ]);
+    const { result, replayed, end, failures, suppressed, userIds } = await backtestJourney(engine, {
+      workspaceId: workspaceOf(req),
+      plan,
+      from,
+      to,
+      maxContacts: body.maxContacts ?? 2_000,
+      maxEvents: BACKTEST_MAX_EVENTS,
+    });
+    res.json({
+      journey: plan.journeyKey,
+      hash: plan.hash,
+      from: iso(from),
+      to: iso(end),
+      stoppedAt: iso(result.stoppedAt),
+      replayed,
+      warnings: notReplayed(plan),
+      ...backtestSummary(plan, result, failures, suppressed),
+      enrollments: result.enrollments.slice(0, BACKTEST_SAMPLE).map((e) => ({
+        contactId: e.contactId,
+        userId: userIds.get(e.contactId) ?? null,
+        startedAt: iso(e.startedAt),
+        outcome: e.outcome,
+        reason: e.reason,
+        endedAt: iso(e.endedAt),
+        path: e.path.map((p) => ({ stepId: p.stepId, at: iso(p.at) })),
+      })),
+    });
+  });
+
+  async function planToSimulate(
+    body: { readonly journey?: unknown; readonly key?: string },
+    workspaceId: string,
+  ) {
     if (body.journey !== undefined) {
       const validated = validateJourney(body.journey, {
         templateExists: await templateExistence(engine, workspaceId),
@@ -436,4 +509,76 @@ export function journeysRouter(engine: EngineDeps): Router {
   }
 
   return router;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * Triggers a backtest cannot replay from stored events (dates, schedules, manual and API
+ * enrollments): said in the answer, so a journey started only by them is not read as one that
+ * would have enrolled no one.
+ */
+function notReplayed(plan: Plan): string[] {
+  const kinds = new Set(plan.triggers.map((t) => t.type));
+  const said = {
+    date: 'Date triggers are not replayed: the backtest does not know whose dates fell in the window.',
+    schedule: 'Schedule triggers are not replayed.',
+    manual: 'Manual and API enrollments are not replayed.',
+  } as const;
+  return (Object.keys(said) as (keyof typeof said)[]).flatMap((k) =>
+    kinds.has(k) ? [said[k]] : [],
+  );
+}
+
+/** Steps a preview through the API takes at most (it answers with every action). */
+const PREVIEW_MAX_STEPS = 200_000;
+
+/** Events a backtest replays at most; a longer window is cut (and says so). */
+const BACKTEST_MAX_EVENTS = 200_000;
+/** Enrollments a backtest answer lists in full. */
+const BACKTEST_SAMPLE = 100;
+
+/**
+ * What a backtest comes to: entries, outcomes, refusals, actions (tried; `failed` those that
+ * would have failed live, by reason; `suppressed` the emails held back for a suppressed
+ * address), and per step the entries, the contacts that entered it and its actions.
+ */
+function backtestSummary(
+  plan: Plan,
+  result: SimulationResult,
+  failures: readonly { readonly stepId: string; readonly reason: string }[],
+  suppressed: readonly { readonly stepId: string }[],
+) {
+  const count = <K extends string>(keys: readonly K[]) => {
+    const counts: Record<string, number> = {};
+    for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+    return counts;
+  };
+  const entered = count(result.enrollments.flatMap((e) => e.path.map((p) => p.stepId)));
+  const contacts = new Map<string, Set<string>>();
+  for (const e of result.enrollments)
+    for (const p of e.path)
+      contacts.set(p.stepId, (contacts.get(p.stepId) ?? new Set()).add(e.contactId));
+  const acted = count(result.actions.map((a) => a.stepId));
+  const failed = count(failures.map((f) => f.stepId));
+  const held = count(suppressed.map((f) => f.stepId));
+  return {
+    summary: {
+      enrollments: result.enrollments.length,
+      contacts: new Set(result.enrollments.map((e) => e.contactId)).size,
+      outcomes: count(result.enrollments.map((e) => e.outcome ?? 'running')),
+      refused: count(result.refused.map((r) => r.reason)),
+      actions: count(result.actions.map((a) => a.action.type)),
+      failed: count(failures.map((f) => f.reason)),
+      suppressed: suppressed.length,
+    },
+    steps: Object.keys(plan.steps).map((id) => ({
+      id,
+      entered: entered[id] ?? 0,
+      contacts: contacts.get(id)?.size ?? 0,
+      actions: acted[id] ?? 0,
+      failed: failed[id] ?? 0,
+      suppressed: held[id] ?? 0,
+    })),
+  };
 }

@@ -2,7 +2,7 @@ import type { ContactList, PrismaClient } from '@prisma/client';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
 import { changeListsInTx, deleteListInTx } from '../engine/contacts/lists.js';
-import { isUniqueViolation, newId } from '../store/index.js';
+import { isUniqueViolation, newId, retryOnDeadlock } from '../store/index.js';
 import { pageOf, pageResult } from './paging.js';
 import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
 import { CreateListSchema, ListMembersSchema } from './schemas/contacts.schema.js';
@@ -109,16 +109,30 @@ export function listsRouter(engine: EngineDeps): Router {
           message: `No contact has the id, user id or email \`${contacts[i] ?? ''}\`.`,
         })),
       ]);
+    // All or nobody, in one transaction: a failure part-way adds none. Contacts are locked in
+    // id order, as deleting a list locks its members; a deadlock with another writer that
+    // locks contacts in another order is tried again.
     const ids = [...new Set(resolved.filter((id): id is string => id !== null))].sort();
-    let added = 0;
-    for (const contactId of ids) {
-      const { before, after } = await prisma.$transaction((tx) =>
-        changeListsInTx(tx, workspaceId, contactId, { add: [list.key], remove: [] }, 'api', {
-          createMissing: false,
-        }),
-      );
-      if (after.includes(list.key) && !before.includes(list.key)) added += 1;
-    }
+    const added = await retryOnDeadlock(() =>
+      prisma.$transaction(
+        async (tx) => {
+          let count = 0;
+          for (const contactId of ids) {
+            const { before, after } = await changeListsInTx(
+              tx,
+              workspaceId,
+              contactId,
+              { add: [list.key], remove: [] },
+              'api',
+              { createMissing: false },
+            );
+            if (after.includes(list.key) && !before.includes(list.key)) count += 1;
+          }
+          return count;
+        },
+        { maxWait: 30_000, timeout: 120_000 },
+      ),
+    );
     res.json({ listId: list.id, key: list.key, added, alreadyMembers: ids.length - added });
   });
 

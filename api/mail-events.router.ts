@@ -148,8 +148,10 @@ async function tie(
 }
 
 /**
- * Records the report as the contact's event. Idempotent per address and Message-ID (or, without
- * one, per delivery of the request and place in it): a relay repeating a report records it once.
+ * Records the report as the contact's event. Idempotent per address, Message-ID and, for a
+ * bounce, its type (or, without a Message-ID, per delivery of the request and place in it): a
+ * relay repeating a report records it once, and a hard bounce after a soft one for the same
+ * email is a report of its own.
  */
 function recordReport(
   engine: EngineDeps,
@@ -163,14 +165,19 @@ function recordReport(
   // An email Drumbeat sent is named as it was sent, however the relay spelled it (brackets
   // or not), so a repeat in another spelling is still the same report.
   const reported = about.sent ? messageIdOf(about.sent.id) : event.messageId;
+  // Only a bounce has a type (a relay may send one on other reports; it means nothing there).
+  const bounceType = event.type === 'bounce' ? (event.bounceType ?? 'hard') : null;
+  const kind = bounceType
+    ? `${EMAIL_ACTIVITY_EVENTS[name]}:${bounceType}`
+    : EMAIL_ACTIVITY_EVENTS[name];
   return recordSystemEvent(engine, {
     workspaceId,
     contactId: about.contactId,
     name,
-    messageId: `${EMAIL_ACTIVITY_EVENTS[name]}:${emailKeyOf(event.email)}:${reported ?? delivery}`,
+    messageId: `${kind}:${emailKeyOf(event.email)}:${reported ?? delivery}`,
     properties: {
       email: event.email,
-      ...(event.type === 'delivery' ? {} : { bounceType: event.bounceType ?? 'hard' }),
+      ...(bounceType ? { bounceType } : {}),
       emailMessageId: event.messageId ?? null,
       ...(about.sent ? sentEmailProperties(about.sent) : {}),
     },

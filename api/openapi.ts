@@ -21,6 +21,7 @@ import {
 } from './schemas/contacts.schema.js';
 import { MailEventsSchema } from './schemas/mail-events.schema.js';
 import { IdentifySchema, TrackSchema } from './schemas/segment.schema.js';
+import { BacktestSchema, SimulateSchema } from './schemas/simulate.schema.js';
 import { listRoutes } from './routes.js';
 
 /** What a route says about itself in the OpenAPI document. Routes not listed still appear. */
@@ -57,6 +58,17 @@ documentRoute('POST', '/v1/journeys', {
   summary: 'Validate and publish a journey (a new version when it changed)',
   tag: 'Journeys',
   body: { name: 'Journey', schema: journeyJsonSchema() },
+});
+documentRoute('POST', '/v1/journeys/simulate', {
+  summary: 'Preview a journey on a virtual clock over given contacts and events; nothing is sent',
+  tag: 'Journeys',
+  body: SimulateSchema,
+});
+documentRoute('POST', '/v1/journeys/backtest', {
+  summary:
+    'Backtest a journey over a past window of stored events: who would have entered, been sent what, converted; nothing is sent',
+  tag: 'Journeys',
+  body: BacktestSchema,
 });
 documentRoute('GET', '/v1/journeys', { summary: 'List journeys', tag: 'Journeys' });
 documentRoute('GET', '/v1/journeys/:key', {

@@ -99,6 +99,13 @@ function toProblem(error: unknown): HttpProblem {
         `${PROBLEM_BASE}too-large`,
         'Request body too large',
         'The request body is larger than this endpoint accepts.',
+        [
+          {
+            pointer: '',
+            code: 'too-large',
+            detail: 'Send fewer messages or rows per request (batch in parts).',
+          },
+        ],
       );
     }
     if (error.type === 'entity.parse.failed') {
@@ -117,6 +124,26 @@ function toProblem(error: unknown): HttpProblem {
       'The request body could not be read.',
     );
   }
+  // Other request errors the body parsers raise with a status of their own: a charset other
+  // than UTF-8 (415), a body that is not the encoding its Content-Encoding names (400).
+  if (isClientError(error)) {
+    const unsupported = error.status === 415;
+    return new HttpProblem(
+      error.status,
+      `${PROBLEM_BASE}${unsupported ? 'unsupported-media-type' : 'bad-request'}`,
+      unsupported ? 'Unsupported media type' : 'Bad request',
+      unsupported
+        ? 'Send the body as UTF-8 JSON (Content-Type: application/json; charset=utf-8).'
+        : 'The request body could not be read.',
+      [
+        {
+          pointer: '',
+          code: unsupported ? 'unsupported-charset' : 'unreadable-body',
+          detail: error.message,
+        },
+      ],
+    );
+  }
   // The router decodes path parameters and refuses a broken escape (`/v1/contacts/%E0`) with
   // a URIError marked 400.
   if (error instanceof URIError)
@@ -128,6 +155,19 @@ function toProblem(error: unknown): HttpProblem {
     `${PROBLEM_BASE}internal`,
     'Internal error',
     'Something went wrong on our side; nothing was lost and the request can be retried.',
+  );
+}
+
+/** An http-errors error the request caused (`expose`d, status 4xx), such as body-parser's. */
+function isClientError(error: unknown): error is { status: number; message: string } {
+  return (
+    error instanceof Error &&
+    'expose' in error &&
+    error.expose === true &&
+    'status' in error &&
+    typeof error.status === 'number' &&
+    error.status >= 400 &&
+    error.status < 500
   );
 }
 

@@ -3,6 +3,7 @@ import { compileScoringModel, validateScoringModel } from '../definitions/index.
 import {
   applyScoringVersion,
   contactScores,
+  isRecord,
   previewScoringModel,
   publishScoringModel,
   type EngineDeps,
@@ -82,12 +83,15 @@ export function scoresRouter(engine: EngineDeps): Router {
     const key = req.params.idOrUserId;
     const contact = await prisma.contact.findFirst({
       where: { workspaceId, OR: [{ id: key }, { userId: key }] },
-      select: { id: true },
+      select: { id: true, attributes: true },
     });
     if (!contact) throw notFound(`Contact \`${key}\``);
     res.json({
       contactId: contact.id,
       scores: await contactScores(engine, workspaceId, contact.id),
+      // Points journeys gave by hand (adjustScore): conditions read `score.<name>` as the first
+      // active model's value plus these, so the numbers a journey acts on can be added up here.
+      adjustments: adjustmentsOf(contact.attributes),
     });
   });
 
@@ -96,4 +100,11 @@ export function scoresRouter(engine: EngineDeps): Router {
 
 function progressOf(v: { rescoreStatus: string; rescoreTotal: number; rescoreDone: number }) {
   return { status: v.rescoreStatus, total: v.rescoreTotal, done: v.rescoreDone };
+}
+
+function adjustmentsOf(attributes: unknown): Record<string, number> {
+  const scores = isRecord(attributes) && isRecord(attributes.scores) ? attributes.scores : {};
+  return Object.fromEntries(
+    Object.entries(scores).filter((e): e is [string, number] => typeof e[1] === 'number'),
+  );
 }

@@ -2,10 +2,18 @@ import type { Prisma } from '@prisma/client';
 import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { TaskAssignee } from '../core/index.js';
+import { storableTime } from '../definitions/index.js';
 import type { EngineDeps } from '../engine/index.js';
 import { ownerRefOf } from '../engine/contacts/owner.js';
-import { completeTask, createTask, findUser } from '../engine/tasks/index.js';
-import { invalidInput, notFound } from './problem.js';
+import {
+  completeTask,
+  createTask,
+  findUser,
+  missingAssignee,
+  type MissingAssignee,
+} from '../engine/tasks/index.js';
+import { pageOf, pageResult, type Page } from './paging.js';
+import { invalidInput, notFound, type HttpProblem } from './problem.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
@@ -69,8 +77,8 @@ const readComplete = bodyValidator(
 );
 
 /**
- * Tasks for sales reps: list by assignee, status and due date; update; complete. Completing
- * records the `task_completed` event, so a journey waiting for it moves on.
+ * Tasks for sales reps: list by assignee, status and due date (paged); create; update;
+ * complete. Completing records the `task_completed` event, so a journey waiting for it moves on.
  */
 export function tasksRouter(engine: EngineDeps): Router {
   const router = Router();
@@ -90,12 +98,13 @@ export function tasksRouter(engine: EngineDeps): Router {
         ...(dueBefore ? { lte: dueBefore } : {}),
         ...(dueAfter ? { gte: dueAfter } : {}),
       };
+    const page = pageOf(req);
     const tasks = await engine.prisma.task.findMany({
-      where,
-      orderBy: [{ dueAt: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }],
-      take: 500,
+      where: { AND: [where, await after(engine, workspaceId, page)] },
+      orderBy: [{ dueAt: { sort: 'asc', nulls: 'last' } }, { createdAt: 'asc' }, { id: 'asc' }],
+      take: page.limit + 1,
     });
-    res.json({ data: tasks });
+    res.json(pageResult(tasks, page, (task) => task));
   });
 
   router.post('/v1/tasks', async (req, res) => {
@@ -117,6 +126,8 @@ export function tasksRouter(engine: EngineDeps): Router {
           message: `There is no contact ${body.contactId}.`,
         },
       ]);
+    const missing = assignee ? await missingAssignee(engine.prisma, workspaceId, assignee) : null;
+    if (missing) throw unknownAssignee(missing);
     const { task } = await createTask(engine.prisma, {
       workspaceId,
       key: null,
@@ -189,13 +200,57 @@ export function tasksRouter(engine: EngineDeps): Router {
 function dateParam(value: unknown, name: string): Date | null {
   if (typeof value !== 'string') return null;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime()))
+  if (!storableTime(date.getTime()))
     throw invalidInput(`${name} is not a date.`, [
       {
-        pointer: '',
+        pointer: `/${name}`,
         code: 'invalid-date',
-        message: `The ${name} parameter must be an ISO 8601 date-time.`,
+        message: `The ${name} parameter must be an ISO 8601 date-time in the years 1 to 9999.`,
       },
     ]);
   return date;
+}
+
+/**
+ * The tasks that come after the cursor's task in the list's order (due date, nulls last, then
+ * creation, then id), so paging keeps the order by due date. The cursor is the last task's id,
+ * as on every list; its position is read now, so if that task's due date changed since, the
+ * next page starts from where it is now.
+ */
+async function after(
+  engine: EngineDeps,
+  workspaceId: string,
+  page: Page,
+): Promise<Prisma.TaskWhereInput> {
+  if (page.after === null) return {};
+  const last = await engine.prisma.task.findFirst({
+    where: { workspaceId, id: page.after },
+    select: { id: true, dueAt: true, createdAt: true },
+  });
+  if (!last)
+    throw invalidInput('The paging parameters have problems.', [
+      {
+        pointer: '/cursor',
+        code: 'bad-format',
+        message: '`cursor` must be a `nextCursor` from a previous page.',
+      },
+    ]);
+  const later: Prisma.TaskWhereInput = {
+    OR: [{ createdAt: { gt: last.createdAt } }, { createdAt: last.createdAt, id: { gt: last.id } }],
+  };
+  return last.dueAt === null
+    ? { dueAt: null, ...later }
+    : {
+        OR: [{ dueAt: { gt: last.dueAt } }, { dueAt: null }, { dueAt: last.dueAt, ...later }],
+      };
+}
+
+function unknownAssignee(missing: MissingAssignee): HttpProblem {
+  const detail =
+    missing.kind === 'user'
+      ? `The task is assigned to the user \`${missing.ref}\`, who does not exist in this workspace.`
+      : `The task is assigned to the team \`${missing.ref}\`, which does not exist in this workspace.`;
+  return invalidInput('The assignee does not exist.', [
+    { pointer: `/assignee/${missing.field}`, code: `unknown-${missing.kind}`, message: detail },
+  ]);
 }

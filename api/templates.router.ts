@@ -9,7 +9,7 @@ import {
   type TemplateSource,
 } from '../mail/index.js';
 import type { SigningConfig } from './signing-config.js';
-import { newId } from '../store/index.js';
+import { isUniqueViolation, newId } from '../store/index.js';
 import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -40,7 +40,7 @@ const Data = Type.Object(
       Type.Record(Type.String(), Type.Unknown(), { description: 'Sample contact data.' }),
     ),
     event: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false },
 );
@@ -92,24 +92,31 @@ export function templatesRouter(engine: EngineDeps, signing: SigningConfig): Rou
     const exists = await prisma.emailTemplate.findUnique({
       where: { workspaceId_name: { workspaceId, name: body.name } },
     });
-    if (exists || templates.has(body.name))
-      throw new HttpProblem(
+    const duplicate = () =>
+      new HttpProblem(
         409,
         `${PROBLEM_BASE}conflict`,
         'Already exists',
         `A template called ${body.name} already exists; PUT a new version instead.`,
         [{ pointer: '/name', code: 'duplicate', detail: 'Another template has this name.' }],
       );
+    if (exists || templates.has(body.name)) throw duplicate();
     const id = newId();
-    await prisma.emailTemplate.create({
-      data: {
-        id,
-        workspaceId,
-        name: body.name,
-        currentVersion: 1,
-        versions: { create: { id: newId(), version: 1, ...sourceOf(body) } },
-      },
-    });
+    await prisma.emailTemplate
+      .create({
+        data: {
+          id,
+          workspaceId,
+          name: body.name,
+          currentVersion: 1,
+          versions: { create: { id: newId(), version: 1, ...sourceOf(body) } },
+        },
+      })
+      .catch((error: unknown) => {
+        // Another request made it since the check above.
+        if (isUniqueViolation(error)) throw duplicate();
+        throw error;
+      });
     res.status(201).json(await describe(id));
   });
 

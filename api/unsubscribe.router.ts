@@ -1,6 +1,9 @@
+import type { Contact } from '@prisma/client';
 import express, { Router, type Request } from 'express';
+import { ALL, changeSubscription } from '../engine/contacts/subscriptions.js';
 import type { EngineDeps } from '../engine/index.js';
 import { unsubscribe } from '../engine/messaging/index.js';
+import { linkedContact } from '../engine/messaging/unsubscribe.js';
 import { emailKeyOf, linkSigner, type LinkSigner, type RecipientRef } from '../mail/index.js';
 import type { SigningConfig } from './signing-config.js';
 import { escapeHtml, htmlPage } from './html-page.js';
@@ -46,7 +49,8 @@ export function unsubscribeRouter(engine: EngineDeps, signing: SigningConfig): R
 
   router.get('/u/:token/preferences', async (req, res) => {
     const ref = recipient(links, req);
-    const categories = await knownCategories(engine, ref);
+    const contact = await linkedContact(engine, ref);
+    const categories = await knownCategories(engine, ref, contact);
     const off = await suppressedScopes(engine, ref);
     const boxes = categories
       .map(
@@ -75,28 +79,15 @@ export function unsubscribeRouter(engine: EngineDeps, signing: SigningConfig): R
       await unsubscribe(engine, ref, '*', 'preferences');
     } else {
       // Saving the page with "no emails at all" unticked is a resubscribe to what is ticked.
-      await engine.prisma.suppression.deleteMany({
-        where: {
-          workspaceId: ref.w,
-          emailKey: emailKeyOf(ref.e),
-          reason: 'unsubscribed',
-          scope: '*',
-        },
-      });
-      for (const category of await knownCategories(engine, ref)) {
-        if (wanted.has(category)) {
-          await engine.prisma.suppression.deleteMany({
-            where: {
-              workspaceId: ref.w,
-              emailKey: emailKeyOf(ref.e),
-              reason: 'unsubscribed',
-              scope: category,
-            },
-          });
-        } else {
-          await unsubscribe(engine, ref, category, 'preferences');
-        }
-      }
+      // What is unticked is turned off first, while an unsubscribe from everything still holds:
+      // a save that fails part-way leaves the address getting less than it asked, never more.
+      const contact = await linkedContact(engine, ref);
+      const categories = await knownCategories(engine, ref, contact);
+      for (const category of categories)
+        if (!wanted.has(category)) await unsubscribe(engine, ref, category, 'preferences');
+      await resubscribe(engine, ref, contact, ALL);
+      for (const category of categories)
+        if (wanted.has(category)) await resubscribe(engine, ref, contact, category);
     }
     res
       .type('html')
@@ -120,10 +111,45 @@ function recipient(links: LinkSigner, req: Request): RecipientRef {
   return ref;
 }
 
+/**
+ * Turns `all` or a category back on as the subscriptions API does (engine/contacts/
+ * subscriptions.ts): the unsubscribe goes, and turning everything back on takes the
+ * `unsubscribed` tag and attribute off, so journeys' suppression rules no longer hold, and
+ * records `email.subscribed`. It is about the address the link was sent to, whatever the
+ * contact's address is now. As there, an address that bounced or complained stays as it is
+ * (clearing that is for admins). With no contact to write to (erased, or gone), only the
+ * address's unsubscribe is removed.
+ */
+async function resubscribe(
+  engine: EngineDeps,
+  ref: RecipientRef,
+  contact: Contact | null,
+  category: string,
+): Promise<void> {
+  const emailKey = emailKeyOf(ref.e);
+  if (contact) {
+    const addressed = { ...contact, email: ref.e, emailKey };
+    await changeSubscription(engine, addressed, category, 'subscribed', 'preferences', false);
+    return;
+  }
+  await engine.prisma.suppression.deleteMany({
+    where: {
+      workspaceId: ref.w,
+      emailKey,
+      reason: 'unsubscribed',
+      scope: category === ALL ? '*' : category,
+    },
+  });
+}
+
 /** The categories this address was sent, plus `marketing`, plus any it turned off. */
-async function knownCategories(engine: EngineDeps, ref: RecipientRef): Promise<string[]> {
+async function knownCategories(
+  engine: EngineDeps,
+  ref: RecipientRef,
+  contact: Contact | null,
+): Promise<string[]> {
   const sent = await engine.prisma.emailMessage.findMany({
-    where: { workspaceId: ref.w, contactId: ref.c },
+    where: { workspaceId: ref.w, contactId: contact?.id ?? ref.c },
     distinct: ['category'],
     select: { category: true },
   });

@@ -1,7 +1,7 @@
 import type { PrismaClient, Workspace } from '@prisma/client';
 import { Router } from 'express';
-import { DEFAULT_WORKSPACE_ID, newId } from '../store/index.js';
-import { createApiKey } from './auth/index.js';
+import { DEFAULT_WORKSPACE_ID } from '../store/index.js';
+import { createWorkspaceWithAdminKey } from './auth/index.js';
 import { HttpProblem, notFound, PROBLEM_BASE } from './problem.js';
 import { CreateWorkspaceSchema, UpdateWorkspaceSchema } from './schemas/api-security.schema.js';
 import { bodyValidator } from './validate-body.js';
@@ -32,12 +32,7 @@ export function workspacesRouter(prisma: PrismaClient): Router {
         'Only an admin key of the default (operator) workspace can create workspaces.',
       );
     const body = validateCreate(req.body);
-    const workspace = await prisma.workspace.create({ data: { id: newId(), name: body.name } });
-    const key = await createApiKey(prisma, {
-      workspaceId: workspace.id,
-      name: 'first admin key',
-      scope: 'admin',
-    });
+    const { workspace, key } = await createWorkspaceWithAdminKey(prisma, body.name);
     res.status(201).json({ ...view(workspace), adminKey: key });
   });
 

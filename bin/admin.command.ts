@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { createApiKey } from '../api/index.js';
+import { createApiKey, createWorkspaceWithAdminKey } from '../api/index.js';
 import { isScope } from '../api/auth/index.js';
 import type { Config } from '../config/index.js';
-import { newId, openDatabase, type Database } from '../store/index.js';
+import { openDatabase, type Database } from '../store/index.js';
 
 async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
   const db = await openDatabase(
@@ -24,12 +24,7 @@ export async function createWorkspaceCommand(config: Config, name: string): Prom
     return 2;
   }
   return withDatabase(config, async ({ prisma }) => {
-    const workspace = await prisma.workspace.create({ data: { id: newId(), name: name.trim() } });
-    const key = await createApiKey(prisma, {
-      workspaceId: workspace.id,
-      name: 'first admin key',
-      scope: 'admin',
-    });
+    const { workspace, key } = await createWorkspaceWithAdminKey(prisma, name.trim());
     console.log(`Workspace ${workspace.id} ("${workspace.name}") created.`);
     console.log(`Admin API key (shown once, store it now):\n  ${key.key}`);
     return 0;

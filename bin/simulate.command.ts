@@ -55,6 +55,10 @@ export async function simulateCommand(
   console.log(
     `  last action ${((lastAt - start) / 86_400_000).toFixed(2)} day(s) after enrollment (virtual time)`,
   );
+  if (result.stoppedAt !== null)
+    console.log(
+      `  stopped ${((result.stoppedAt - start) / 86_400_000).toFixed(2)} day(s) in: the journey took more steps than a simulation may`,
+    );
   return 0;
 }
 

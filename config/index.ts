@@ -40,6 +40,17 @@ export interface Config {
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   /** API: largest accepted request body, in kilobytes. */
   readonly bodyLimitKb: number;
+  /**
+   * Worker: let journey webhooks call loopback, private and link-local addresses. Off by
+   * default in every mode, embedded included: a tenant's journey could otherwise reach the
+   * engine's own network (internal services, cloud metadata at 169.254.169.254).
+   */
+  readonly webhookAllowPrivateNetworks: boolean;
+  /**
+   * API: an event still unrouted this long after it was received has lost its process (a
+   * crash, a failed write) and is routed by whichever process looks next; see docs/api.md.
+   */
+  readonly routingRecoverySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
       burst: count('RATE_LIMIT_BURST', 2000, 1, 10_000_000),
     },
     bodyLimitKb: count('BODY_LIMIT_KB', 512, 1, 102_400),
+    webhookAllowPrivateNetworks:
+      oneOf('WEBHOOK_ALLOW_PRIVATE_NETWORKS', ['true', 'false'] as const, 'false') === 'true',
+    routingRecoverySeconds: count('ROUTING_RECOVERY_SECONDS', 30, 1, 86_400),
   };
   if (env.PUBLIC_URL?.trim()) optionalUrl('PUBLIC_URL', ['http:', 'https:']);
   if (config.metricsToken !== null && config.metricsToken.length < 16)

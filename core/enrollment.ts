@@ -21,6 +21,11 @@ export interface EnrollmentState {
   readonly stepId: string | null;
   /** How many times each step has been entered: the iteration part of side-effect keys. */
   readonly visits: Readonly<Record<string, number>>;
+  /**
+   * The occurrence (epoch ms) each `waitForTime` step last took, so a loop back to it at that
+   * very instant waits for the next one instead of passing again. Absent in older states.
+   */
+  readonly slots?: Readonly<Record<string, number>>;
   /** When the shell should feed `timerFired`, epoch ms; null when no timer runs. */
   readonly wakeAt: number | null;
   /** When the current wait gives up (its timeout path), epoch ms. */

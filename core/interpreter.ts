@@ -84,6 +84,7 @@ function follow(ctx: StepContext, first: StepResult, trail: Trail): StepResult {
   let state = ctx.state;
   for (let count = 0; result.kind === 'goto'; count++) {
     if (result.decision) trail.decisions.push(result.decision);
+    if (result.state) state = result.state;
     if (result.stepId === null) return finish(state, 'completed', null);
     if (count >= MAX_STEPS_PER_ADVANCE) return finish(state, 'failed', 'step-limit');
     const stepId = result.stepId;

@@ -197,6 +197,13 @@ export interface SplitStep extends StepBase {
   }[];
   /** Weight of the hold-out group, whose members leave the journey here. */
   readonly holdout: number;
+  /**
+   * Mixed into the contact's hash (the journey's key), so that splits of different journeys
+   * are independent: without it a contact in one journey's hold-out group was in the hold-out
+   * group of every journey with a split step of the same id. Absent in plans published before;
+   * those keep splitting as they did, so running enrollments keep their arms.
+   */
+  readonly seed?: string;
 }
 
 export interface ExitStep extends StepBase {

@@ -43,7 +43,21 @@ export interface SimulationInput {
   readonly webhookStatus?: (action: Action & { type: 'webhook' }, contactId: string) => number;
   /** An error message to make an action fail for good, or null for success. */
   readonly failAction?: (stepId: string, contactId: string) => string | null;
+  /**
+   * Whether an email step's send is suppressed at `at` (the address unsubscribed, bounced):
+   * as live, the step moves on and the email does not count as sent.
+   */
+  readonly suppressEmail?: (stepId: string, contactId: string, at: number) => boolean;
+  /**
+   * Steps the whole simulation may take (default {@link MAX_STEPS}). A loop with a short wait
+   * over a long window can take millions; past the budget the simulation stops where it is
+   * and says when (`stoppedAt`), instead of holding the process that runs it.
+   */
+  readonly maxSteps?: number;
 }
+
+/** Steps a simulation takes at most unless told otherwise. */
+export const MAX_STEPS = 1_000_000;
 
 export interface SimulatedAction {
   readonly at: number;
@@ -76,6 +90,8 @@ export interface SimulationResult {
     readonly at: number;
     readonly reason: string;
   }[];
+  /** The virtual time at which the step budget ran out, or null: the simulation reached its end. */
+  readonly stoppedAt: number | null;
 }
 
 const EMAIL_EVENTS: Readonly<Record<string, EmailActivity>> = EMAIL_ACTIVITY_EVENTS;
@@ -98,6 +114,8 @@ export function simulate(input: SimulationInput): SimulationResult {
   const enrollments: SimulatedEnrollment[] = [];
   const actions: SimulatedAction[] = [];
   const refused: { contactId: string; at: number; reason: string }[] = [];
+  let budget = input.maxSteps ?? MAX_STEPS;
+  let stoppedAt: number | null = null;
   const queue = new MinHeap<
     { kind: 'event'; event: SimEvent } | { kind: 'timer'; enrollment: Live; timer: number }
   >();
@@ -105,6 +123,16 @@ export function simulate(input: SimulationInput): SimulationResult {
   for (const c of input.contacts) {
     if (c.enrollAt !== undefined)
       queue.push(c.enrollAt, { kind: 'event', event: { at: c.enrollAt, contactId: c.id } });
+  }
+  // Condition triggers take a contact in when it starts to match, as on Temporal: one that
+  // matches when the simulation starts enters then only with `enrollExisting`.
+  const conditions = plan.triggers.flatMap((t) => (t.type === 'condition' ? [t.condition] : []));
+  const matching = new Set<string>();
+  for (const c of input.contacts) {
+    if (!conditions.some((condition) => evaluate(condition, factsOf(c), input.start))) continue;
+    matching.add(c.id);
+    if (plan.enrollment.enrollExisting)
+      queue.push(input.start, { kind: 'event', event: { at: input.start, contactId: c.id } });
   }
   for (const e of [...(input.timeline ?? [])].sort((a, b) => a.at - b.at))
     queue.push(e.at, { kind: 'event', event: e });
@@ -117,7 +145,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
   }
 
-  while (queue.size > 0 && (queue.peekAt() ?? Infinity) <= end) {
+  while (stoppedAt === null && queue.size > 0 && (queue.peekAt() ?? Infinity) <= end) {
     const item = queue.pop();
     if (!item) break;
     if (item.value.kind === 'timer') {
@@ -128,29 +156,20 @@ export function simulate(input: SimulationInput): SimulationResult {
       onEvent(item.value.event, item.at);
     }
   }
-  return { enrollments, actions: [...actions].sort((a, b) => a.at - b.at), refused };
+  return { enrollments, actions: [...actions].sort((a, b) => a.at - b.at), refused, stoppedAt };
 
   function onEvent(event: SimEvent, now: number): void {
     const contact = contacts.get(event.contactId);
     if (!contact) return;
+    const stageBefore = contact.lifecycleStage ?? null;
     if (event.update) contacts.set(contact.id, applyUpdate(contact, event.update));
     const mine = live.get(contact.id) ?? [];
-    if (event.name !== undefined) {
-      const facts: EventFacts = { name: event.name, properties: event.properties ?? {} };
+    const facts: EventFacts | null =
+      event.name === undefined ? null : { name: event.name, properties: event.properties ?? {} };
+    if (facts) {
       recordEmailActivity(mine, facts);
       for (const e of mine)
         if (e.record.outcome === null) drive(e, { type: 'event', event: facts }, now);
-      for (const t of plan.triggers) {
-        if (t.type === 'event' && t.event === facts.name) {
-          if (
-            !t.filter ||
-            evaluate(t.filter, { ...currentFacts(contact.id), event: facts.properties }, now)
-          ) {
-            tryEnroll(contact.id, facts, now);
-            break;
-          }
-        }
-      }
     } else if (event.update) {
       // A contact change wakes enrollments that watch conditions.
       for (const e of mine)
@@ -158,7 +177,51 @@ export function simulate(input: SimulationInput): SimulationResult {
           drive(e, { type: 'event', event: { name: '', properties: {} } }, now);
     } else {
       tryEnroll(contact.id, null, now);
+      return;
     }
+    if (triggeredBy(contact.id, facts, stageBefore, now)) tryEnroll(contact.id, facts, now);
+  }
+
+  /** Whether this event or change starts the journey for the contact, as routing decides. */
+  function triggeredBy(
+    contactId: string,
+    facts: EventFacts | null,
+    stageBefore: string | null,
+    now: number,
+  ): boolean {
+    const current = currentFacts(contactId);
+    const stage = current.lifecycleStage ?? null;
+    const fired = plan.triggers.some((t) => {
+      if (t.type === 'event')
+        return (
+          facts !== null &&
+          t.event === facts.name &&
+          (!t.filter || evaluate(t.filter, { ...current, event: facts.properties }, now))
+        );
+      if (t.type === 'webhook') {
+        // A timeline event from an inbound webhook source carries it as routing sees it.
+        const source = facts?.properties.$webhookSource;
+        return (
+          typeof source === 'string' &&
+          source.trim().toLowerCase() === t.source.trim().toLowerCase() &&
+          (!t.filter || evaluate(t.filter, { ...current, event: facts?.properties ?? {} }, now))
+        );
+      }
+      if (t.type === 'lifecycleChange')
+        return (
+          stage !== stageBefore &&
+          (t.from === null || t.from === stageBefore) &&
+          (t.to === null || t.to === stage)
+        );
+      return false;
+    });
+    if (conditions.length === 0) return fired;
+    // Kept up to date on every event, as `condition_matches` is, whether it enrolls or not.
+    const matches = conditions.some((condition) => evaluate(condition, current, now));
+    const started = matches && !matching.has(contactId);
+    if (matches) matching.add(contactId);
+    else matching.delete(contactId);
+    return fired || started;
   }
 
   function tryEnroll(contactId: string, trigger: EventFacts | null, now: number): void {
@@ -203,6 +266,10 @@ export function simulate(input: SimulationInput): SimulationResult {
         Object.assign(record, { outcome: 'failed', reason: 'simulation-limit', endedAt: now });
         return;
       }
+      if (budget-- <= 0) {
+        stoppedAt ??= now;
+        return;
+      }
       const { state, command, entered } = advance(plan, record.state, next, now);
       record.state = state;
       for (const stepId of entered) record.path.push({ stepId, at: now });
@@ -244,6 +311,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     actions.push({ at: now, contactId, entryKey, stepId, iteration, action });
     const error = input.failAction?.(stepId, contactId) ?? null;
     if (error !== null) return { type: 'actionFailed', stepId, error };
+    if (action.type === 'sendEmail' && input.suppressEmail?.(stepId, contactId, now))
+      return { type: 'actionDone', stepId };
     const contact = contacts.get(contactId);
     if (contact) contacts.set(contactId, applyAction(contact, action));
     if (action.type === 'sendEmail') enrollment.emails.set(stepId, ['sent']);

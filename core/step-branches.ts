@@ -39,10 +39,14 @@ export function enterBranch(step: BranchStep, ctx: StepContext): StepResult {
   }
 }
 
-/** Weighted and stable per contact: the bucket comes from a hash of contact and step ids. */
+/**
+ * Weighted and stable per contact: the bucket comes from a hash of the journey (the seed), the
+ * contact and the step, the same in every version of the journey and on every pass.
+ */
 function split(step: SplitStep, ctx: StepContext): StepResult {
   const total = step.arms.reduce((sum, arm) => sum + arm.weight, 0) + step.holdout;
-  let point = hashUnit(`${ctx.state.contactId}:${step.id}`) * total;
+  const unseeded = `${ctx.state.contactId}:${step.id}`;
+  let point = hashUnit(step.seed === undefined ? unseeded : `${step.seed}:${unseeded}`) * total;
   for (const arm of step.arms) {
     if (point < arm.weight) return goto(arm.next);
     point -= arm.weight;

@@ -25,7 +25,13 @@ export interface StepContext {
  * command to the shell, or ask for facts first (the whole input is then replayed with them).
  */
 export type StepResult =
-  | { readonly kind: 'goto'; readonly stepId: string | null; readonly decision?: Decision }
+  | {
+      readonly kind: 'goto';
+      readonly stepId: string | null;
+      readonly decision?: Decision;
+      /** The enrollment as the step leaves it, when the step changed it; else as entered. */
+      readonly state?: EnrollmentState;
+    }
   | {
       readonly kind: 'emit';
       readonly transition: Omit<Transition, 'entered' | 'decisions'>;

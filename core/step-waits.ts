@@ -46,9 +46,16 @@ export function enterWait(step: WaitStep, ctx: StepContext): StepResult {
     case 'waitForTime': {
       if (!ctx.facts) return NEED_FACTS;
       const zone = zoneOf(ctx.facts.contact.timezone, step.fallbackTimezone);
-      const at = nextLocalTime(ctx.now, zone, step.minuteOfDay, step.weekdays, true);
+      const stepId = ctx.state.stepId ?? '';
+      // Entered on the minute itself, the enrollment goes on at once; back on the minute it has
+      // just taken (a loop with nothing in between that takes time), it waits for the next one.
+      let at = nextLocalTime(ctx.now, zone, step.minuteOfDay, step.weekdays, true);
+      if (at === ctx.state.slots?.[stepId])
+        at = nextLocalTime(ctx.now, zone, step.minuteOfDay, step.weekdays, false);
       const until = at + jitter(step.jitterMs, ctx);
-      return until <= ctx.now ? goto(step.next) : waitUntil(ctx, until, until);
+      const state = { ...ctx.state, slots: { ...ctx.state.slots, [stepId]: at } };
+      if (until <= ctx.now) return { kind: 'goto', stepId: step.next, state };
+      return waitUntil({ ...ctx, state }, until, until);
     }
     case 'waitForEvent': {
       const deadline = ctx.now + step.timeoutMs;

@@ -20,12 +20,23 @@ export function createAjv(): Ajv2020 {
     validate: (value: string) => boolean;
     compare: (a: string, b: string) => number | undefined;
   };
+  // And years the database cannot store: an offset can carry 0001-01-01T00:00:00+01:00 into
+  // year 0, or 9999-12-31T23:00:00-05:00 into 10000.
   ajv.addFormat('date-time', {
     type: 'string',
-    validate: (value: string) => rfc3339.validate(value) && !Number.isNaN(Date.parse(value)),
+    validate: (value: string) => rfc3339.validate(value) && storableTime(Date.parse(value)),
     compare: rfc3339.compare,
   });
   return ajv;
+}
+
+/** The first and last instants (UTC) of the years 1 to 9999, which PostgreSQL stores. */
+const EARLIEST_MS = Date.parse('0001-01-01T00:00:00Z'); // Date.UTC reads year 1 as 1901
+const LATEST_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** An instant PostgreSQL can store: years 1 to 9999. */
+export function storableTime(ms: number): boolean {
+  return !Number.isNaN(ms) && ms >= EARLIEST_MS && ms <= LATEST_MS;
 }
 
 /** Turns AJV's errors into problems a marketer can act on, one per place. */
@@ -129,7 +140,10 @@ function describe(e: ErrorObject): Problem {
       return {
         pointer: where,
         code: 'bad-format',
-        message: `${cap(field)} must be a valid ${String(e.params.format)}.`,
+        message:
+          e.params.format === 'date-time'
+            ? `${cap(field)} must be a date and time such as 2026-12-07T09:30:00Z, in the years 1 to 9999.`
+            : `${cap(field)} must be a valid ${String(e.params.format)}.`,
       };
     default:
       return {

@@ -13,6 +13,12 @@ export interface ConditionScope {
   readonly enrollment: boolean;
   /** Ids of the journey's `sendEmail` steps, for email activity conditions. */
   readonly emailSteps: ReadonlySet<string>;
+  /**
+   * Only `event.*`: a filter matched against each event as it arrives, before any contact data
+   * is read (a trigger's, a scoring rule's). `what` names it, `instead` says where conditions
+   * on the contact belong.
+   */
+  readonly eventOnly?: { readonly what: string; readonly instead: string };
 }
 
 type Path = readonly (string | number)[];
@@ -120,6 +126,16 @@ function fieldProblems(
         pointer,
         code: 'trigger-field-unavailable',
         message: `\`${field}\` reads the enrolling event, which does not exist yet here.`,
+      },
+    ];
+  }
+  if (scope.eventOnly && source !== 'event') {
+    const { what, instead } = scope.eventOnly;
+    return [
+      {
+        pointer,
+        code: 'contact-field-in-event-filter',
+        message: `${what} looks at the event only, so \`${field}\` is never known there; ${instead}`,
       },
     ];
   }

@@ -22,5 +22,5 @@ export { compileCondition } from './condition.compile.js';
 export { canonicalJson } from './hash.js';
 export type { Problem, Result } from './problem.js';
 export { journeyJsonSchema, scoringModelJsonSchema } from './json-schema.js';
-export { createAjv, problemsFromAjv } from './ajv.js';
+export { createAjv, problemsFromAjv, storableTime } from './ajv.js';
 export { pointerOf } from './problem.js';

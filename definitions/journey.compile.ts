@@ -29,6 +29,7 @@ export function compileJourney(journey: JourneyDefinition): Plan {
       step,
       journey.steps[i + 1]?.id ?? null,
       settings.countsTowardFrequencyCap,
+      journey.id,
     );
   });
   const body = {

@@ -21,7 +21,14 @@ export function triggerProblems(
         ? conditionProblems(
             trigger.filter,
             [...path, 'filter'],
-            { ...BEFORE_ENTRY, event: true },
+            {
+              ...BEFORE_ENTRY,
+              event: true,
+              eventOnly: {
+                what: 'A trigger filter',
+                instead: 'put conditions on the contact in `entry.condition`.',
+              },
+            },
             context,
           )
         : [];

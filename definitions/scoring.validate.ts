@@ -14,7 +14,16 @@ function schemaValidator(): ValidateFunction<ScoringModelDefinition> {
   return compiled;
 }
 
-const ON_EVENT: ConditionScope = { event: true, enrollment: false, emailSteps: new Set() };
+/** Engagement rule filters are matched against each event as the scorer reads it. */
+const ON_EVENT: ConditionScope = {
+  event: true,
+  enrollment: false,
+  emailSteps: new Set(),
+  eventOnly: {
+    what: 'An engagement rule filter',
+    instead: 'points for what the contact is go in `fit.rules`.',
+  },
+};
 const ON_CONTACT: ConditionScope = { event: false, enrollment: false, emailSteps: new Set() };
 const STAGE_ORDER = [
   'subscriber',

@@ -11,6 +11,8 @@ export function compileStep(
   step: StepDefinition,
   following: string | null,
   countsTowardCap: boolean,
+  /** The journey's key: seeds its splits, so two journeys split a contact independently. */
+  journeyKey: string,
 ): PlanStep {
   const next = 'next' in step ? (step.next ?? following) : following;
   switch (step.type) {
@@ -84,6 +86,7 @@ export function compileStep(
           next: a.next,
         })),
         holdout: step.holdout ?? 0,
+        seed: journeyKey,
       };
     case 'exit':
       return { type: 'exit', id: step.id, reason: step.reason ?? null };

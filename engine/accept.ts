@@ -4,7 +4,7 @@ import type { ContactSnapshot } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
-import { journeyInterest } from './journeys.js';
+import { journeyInterest, webhookSourceOf, type JourneyInterest } from './journeys.js';
 import { acceptTracks, firstStored, isPlainTrack } from './accept-tracks.js';
 import { routedContactsCtes } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
@@ -57,7 +57,11 @@ export async function acceptMessages(
 ): Promise<AcceptResult> {
   const active = await activeScoringPlans(deps.sql, workspaceId);
   const mode: Mode = scoring === 'later' ? 'later' : scores(active, messages) ? 'now' : 'none';
-  if (mode !== 'now' && messages.every(isPlainTrack))
+  // Events of inbound webhook sources take the general path, which routes them by their source.
+  if (
+    mode !== 'now' &&
+    messages.every((m) => isPlainTrack(m) && webhookSourceOf(m.properties) === null)
+  )
     return acceptTracks(
       deps,
       workspaceId,
@@ -170,7 +174,7 @@ async function resolveAndAccept(
         sqlTime(receivedAt.getTime()),
         ordered.map((r) => later && scorable(r.m, r.contactId)),
         interest.conditions,
-        [...interest.events],
+        routedNames(interest, messages),
       ],
     );
     const toRoute = new Set(inserted.filter((r) => r.route).map((r) => r.id));
@@ -231,6 +235,22 @@ async function resolveAndAccept(
       ],
     };
   });
+}
+
+/**
+ * The event names whose events the insert marks for routing: those that trigger journeys, and
+ * the names of this batch's events from webhook sources that trigger journeys (their names are
+ * any the source's mapping gives; others of the batch with the same name are routed too, which
+ * only costs a look).
+ */
+function routedNames(interest: JourneyInterest, messages: readonly IncomingMessage[]): string[] {
+  const names = [...interest.events];
+  if (interest.webhookSources.size === 0) return names;
+  for (const m of messages) {
+    const source = m.type === 'track' && m.event ? webhookSourceOf(m.properties) : null;
+    if (m.event && source !== null && interest.webhookSources.has(source)) names.push(m.event);
+  }
+  return names;
 }
 
 /** The contact that `contactId` ended in after the merges so far (each `into` was alive then). */

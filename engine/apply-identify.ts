@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
-import { retryOnDeadlock, sqlTime, type Sql } from '../store/index.js';
+import { isUniqueViolation, retryOnDeadlock, sqlTime, violates, type Sql } from '../store/index.js';
 import { isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
@@ -25,6 +25,8 @@ export interface IdentifyOutcome {
 
 /** The SQL path wrote nothing: the message goes through Prisma as a whole (merges). */
 const NEEDS_PRISMA = 'needs-prisma';
+/** The message was stored before (a retry or a redelivery): it changes nothing. */
+const SEEN = 'seen';
 
 /**
  * Applies an identify's traits to its contact: attributes merge (new values win), time zone
@@ -39,6 +41,10 @@ const NEEDS_PRISMA = 'needs-prisma';
  * When a merge is due, that transaction writes nothing and the whole message is applied again
  * through Prisma, where `mergeContacts` lives; a contact gone meanwhile goes there too, and
  * fails there as it always has.
+ *
+ * A message whose `messageId` is stored already (a client's retry, a webhook's redelivery)
+ * changes nothing: its traits may be older than what the contact was told since. That is
+ * decided in the statement that locks the contact, so it costs no round trip.
  */
 export async function applyIdentify(
   { prisma, sql }: Pick<EngineDeps, 'prisma' | 'sql'>,
@@ -50,12 +56,28 @@ export async function applyIdentify(
   // On the embedded database no statement waits for I/O, so an import's thousands of identifies
   // would hold the event loop (HTTP, timers) for seconds; one turn per message lets it answer.
   await new Promise((resolve) => setImmediate(resolve));
-  const outcome = await sql.transaction((tx) =>
-    applyWithoutMerging(tx, workspaceId, contactId, message),
-  );
-  if (outcome !== NEEDS_PRISMA) return { warning: outcome, merged: [] };
-  return applyWithMerges(prisma, active, workspaceId, contactId, message);
+  // Two identifies giving one new email to two contacts at once both find it free, and the
+  // second write fails on the unique index. Done again, it finds the first holder and keeps
+  // the contact without the email (`email-taken`), as it would have one after the other.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outcome = await sql.transaction((tx) =>
+        applyWithoutMerging(tx, workspaceId, contactId, message),
+      );
+      if (outcome === SEEN) return { warning: null, merged: [] };
+      if (outcome !== NEEDS_PRISMA) return { warning: outcome, merged: [] };
+      return await applyWithMerges(prisma, active, workspaceId, contactId, message);
+    } catch (error) {
+      // The fast path names the index; Prisma's (merges) reports a unique violation only.
+      const lostRace = violates(error, EMAIL_INDEX) || isUniqueViolation(error);
+      if (!lostRace || attempt >= IDENTIFY_ATTEMPTS) throw error;
+    }
+  }
 }
+
+/** The unique index of contacts' emails in a workspace. */
+const EMAIL_INDEX = 'contacts_workspace_id_email_key_key';
+const IDENTIFY_ATTEMPTS = 3;
 
 interface LockedContact {
   readonly user_id: string | null;
@@ -63,6 +85,8 @@ interface LockedContact {
   readonly anonymous_ids: string[];
   readonly timezone: string | null;
   readonly locale: string | null;
+  /** The message is stored already. */
+  readonly seen: boolean;
 }
 
 async function applyWithoutMerging(
@@ -70,14 +94,18 @@ async function applyWithoutMerging(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
-): Promise<IdentifyWarning | null | typeof NEEDS_PRISMA> {
+): Promise<IdentifyWarning | null | typeof NEEDS_PRISMA | typeof SEEN> {
   // The same row lock as `lockContact` (an erasure that committed first is seen, one that
-  // comes later waits for this write, then clears it), reading the row in the same statement.
+  // comes later waits for this write, then clears it), reading the row in the same statement,
+  // and whether the message is stored already (the unique index on the message id).
   const [contact] = await tx.query<LockedContact>(
-    `SELECT user_id, attributes, anonymous_ids, timezone, locale FROM contacts WHERE id = $1 FOR UPDATE`,
-    [contactId],
-    { name: 'identify-lock-contact' },
+    `SELECT user_id, attributes, anonymous_ids, timezone, locale,
+       EXISTS (SELECT 1 FROM events WHERE workspace_id = $2 AND message_id = $3) AS seen
+     FROM contacts WHERE id = $1 FOR UPDATE`,
+    [contactId, workspaceId, message.messageId],
+    { name: 'identify-lock-contact-seen' },
   );
+  if (contact?.seen) return SEEN;
   if (!contact) return NEEDS_PRISMA;
   if (contact.user_id === tombstoneOf(contactId)) return 'contact-erased';
   const { email, emailKey } = emailOf(message);
@@ -203,10 +231,16 @@ async function applyWithMerges(
   );
 }
 
-/** The email trait, trimmed, and its key: lower-cased, null when there is none. */
+/** The email trait, trimmed, and its key (`emailKeyOf`). */
 function emailOf(message: IncomingMessage): { email: string; emailKey: string | null } {
   const email = typeof message.traits.email === 'string' ? message.traits.email.trim() : '';
-  return { email, emailKey: email === '' ? null : email.toLowerCase() };
+  return { email, emailKey: emailKeyOf(email) };
+}
+
+/** What emails are told apart by (`contacts.email_key`): trimmed, lower-cased; null if empty. */
+export function emailKeyOf(email: string): string | null {
+  const trimmed = email.trim();
+  return trimmed === '' ? null : trimmed.toLowerCase();
 }
 
 function stringTrait(traits: Readonly<Record<string, unknown>>, key: string): string | null {

@@ -18,6 +18,7 @@ import {
   type PlanTrigger,
 } from '../core/index.js';
 import type { EngineDeps } from './deps.js';
+import { recordExistingMatch } from './condition-matches.js';
 import { enroll } from './enroll.js';
 import { loadContactFacts } from './facts.js';
 import { planOf } from './journeys.js';
@@ -99,7 +100,14 @@ export async function enrollAudiencePage(
   let enrolled = 0;
   for (const contact of contacts) {
     const facts = await loadContactFacts(deps.sql, request.workspaceId, contact.id, null);
-    const trigger = facts && matches(plan, request, contact, facts, now);
+    if (!facts) continue;
+    if (request.reason === 'publish') {
+      // Matching already, the contact's next event is no start of a match (condition-matches.ts).
+      if (matchesCondition(plan, facts, now))
+        await recordExistingMatch(deps, contact.id, latest.id);
+      if (!plan.enrollment.enrollExisting) continue;
+    }
+    const trigger = matches(plan, request, contact, facts, now);
     if (!trigger) continue;
     const outcome = await enroll(deps, {
       workspaceId: request.workspaceId,
@@ -266,6 +274,10 @@ function anniversaryIn(year: number, value: number): number {
     d.getUTCHours(),
     d.getUTCMinutes(),
   );
+}
+
+function matchesCondition(plan: Plan, facts: Facts, now: number): boolean {
+  return plan.triggers.some((t) => t.type === 'condition' && evaluate(t.condition, facts, now));
 }
 
 /** Whether a contact "already matches" a trigger that describes a state, not a moment. */

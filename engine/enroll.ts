@@ -115,7 +115,7 @@ async function enrolledBy(
 /**
  * Test hook: the process dies with the enrollment recorded and its workflow not started, the
  * moment a crash would leave the contact neither waiting nor sent anything. The event that
- * triggered it is not marked routed yet, so the next start routes it again and `enroll` starts
+ * triggered it is not marked routed yet, so the routing sweep routes it again and `enroll` starts
  * the pending enrollment's workflow (tests/scores/crash-recovery.test.ts).
  */
 const EXIT_BEFORE_START = process.env.DRUMBEAT_FAULT === 'exit-before-workflow-start';

@@ -17,7 +17,12 @@ export {
   type StoredPlan,
   type UnreadableVersion,
 } from './stored-plan.js';
-export { routePendingEvents, type RouteResult } from './route.js';
+export {
+  routePendingEvents,
+  runRoutingSweeper,
+  unroutedEvents,
+  type RouteResult,
+} from './route.js';
 export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from './lifecycle.js';
 export { loadContactFacts } from './facts.js';
 export { contactView, isRecord } from './contact-view.js';
@@ -29,7 +34,12 @@ export {
   publishScoringModel,
   applyScoringVersion,
   previewScoringModel,
+  rescorePage,
+  beginLateRescore,
+  finishRescore,
+  type LateRescoreStart,
   type PublishScoringResult,
+  type RescorePageRequest,
   type StagePreview,
 } from './scoring-models.js';
 export { contactScores, type ContactScoreView } from './contact-score.js';

@@ -36,8 +36,8 @@ const NOTHING_ROUTED: RouteResult = { enrollments: [], signalled: 0 };
 /**
  * One message, stored and scored (see `acceptMessages`) and then routed before answering, so
  * the caller sees which journeys it started. If routing fails or the process dies first, the
- * event stays unrouted: a retry of the message routes it, or `routePendingEvents` on the next
- * start.
+ * event stays unrouted: a retry of the message routes it, or the routing sweep once it is
+ * stale (`runRoutingSweeper`).
  */
 export async function ingest(
   deps: EngineDeps,
@@ -45,11 +45,18 @@ export async function ingest(
   message: IncomingMessage,
   /** Where it came from, for the `drumbeat_events_ingested_total` counter. */
   source: 'api' | 'webhook' = 'api',
+  /**
+   * Runs once the message is stored and before it is routed, with its contact: a write that
+   * belongs with the message (the owner given when a contact is created), so journeys the
+   * message starts see it, and a routing failure does not leave the contact without it.
+   */
+  beforeRouting?: (contactId: string) => Promise<void>,
 ): Promise<IngestResult> {
   const accepted = await acceptMessages(deps, workspaceId, [message], new Date(), 'now', true);
   const first = accepted.messages[0];
   if (!first) throw new Error('acceptMessages returned no result for one message');
   if (first.stored) eventsIngested.inc({ type: message.type, source });
+  if (beforeRouting && first.contactId) await beforeRouting(first.contactId);
   // The event itself is routed from what is in hand; only the stage changes it caused are read.
   const own = accepted.newEventIds.includes(first.eventId);
   const caused = accepted.newEventIds.filter((id) => id !== first.eventId);

@@ -6,7 +6,7 @@ import {
   type Problem,
   type ValidationContext,
 } from '../definitions/index.js';
-import { evaluate, type Facts, type Plan, type PlanTrigger } from '../core/index.js';
+import { evaluate, type Plan, type PlanCondition, type PlanTrigger } from '../core/index.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { newId } from '../store/index.js';
@@ -201,7 +201,11 @@ export async function publishDraft(
   return { ok: true, journey: updated, version };
 }
 
-/** Time-based triggers get their schedules; `enrollExisting` starts a pass over the audience. */
+/**
+ * Time-based triggers get their schedules. A pass over the audience enrolls the contacts who
+ * already match (`enrollExisting`); with a condition trigger it runs either way and notes who
+ * matches already, so that only contacts who start to match later enter.
+ */
 async function afterPublish(
   deps: EngineDeps,
   journey: Journey,
@@ -210,10 +214,18 @@ async function afterPublish(
   created: boolean,
 ): Promise<void> {
   await syncJourneySchedules(deps, journey, versionId, plan);
-  if (!created || !plan.enrollment.enrollExisting || journey.status !== 'active') return;
+  const existing =
+    plan.enrollment.enrollExisting || plan.triggers.some((t) => t.type === 'condition');
+  if (!existing || journey.status !== 'active') return;
+  const workflowId = `audience/${journey.id}/${versionId}/publish`;
+  // Publishing the same version again starts its pass only if none ever ran: the publish that
+  // made the version committed it and then failed to start the pass (Temporal unavailable),
+  // and the client's retry is what finishes the publish. A pass that ran is never repeated.
+  if (!created && (await deps.prisma.audienceRun.findUnique({ where: { id: workflowId } }))) return;
   await deps.temporal.workflow
     .start(audienceWorkflow, {
-      workflowId: `audience/${journey.id}/${versionId}/publish`,
+      workflowId,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       taskQueue: deps.taskQueue,
       args: [
         {
@@ -238,7 +250,9 @@ export interface TriggeredJourney {
 
 /**
  * Active journeys whose latest version is triggered by this event: its name matches an event
- * trigger and the trigger's property filter (if any) holds for the event's properties.
+ * trigger, or it came from an inbound webhook source a webhook trigger names (see
+ * `WEBHOOK_SOURCE_PROPERTY`), and the trigger's property filter (if any) holds for the event's
+ * properties.
  */
 export async function journeysTriggeredBy(
   deps: EngineDeps,
@@ -247,39 +261,59 @@ export async function journeysTriggeredBy(
   now = Date.now(),
 ): Promise<TriggeredJourney[]> {
   const journeys = await activeJourneys(deps.prisma, workspaceId, now);
-  return journeys.flatMap(({ journeyId, versionId, plan }) => {
-    const fires = plan.triggers.some(
-      (t) =>
-        triggerEventName(t) === event.name &&
-        ((t.type === 'lifecycleChange' &&
-          (t.from === null || t.from === event.properties.from) &&
-          (t.to === null || t.to === event.properties.to)) ||
-          (t.type === 'event' &&
-            (!t.filter ||
-              evaluate(
-                t.filter,
-                { contact: {}, event: event.properties, trigger: event.properties },
-                now,
-              )))),
-    );
-    return fires ? [{ journeyId, versionId, plan }] : [];
-  });
+  const source = webhookSourceOf(event.properties);
+  return journeys.flatMap(({ journeyId, versionId, plan }) =>
+    plan.triggers.some((t) => triggerFires(t, event, source, now))
+      ? [{ journeyId, versionId, plan }]
+      : [],
+  );
+}
+
+function triggerFires(
+  trigger: PlanTrigger,
+  event: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> },
+  /** The webhook source the event came from (`webhookSourceOf`), or null. */
+  source: string | null,
+  now: number,
+): boolean {
+  const filterHolds = (filter: PlanCondition | null) =>
+    !filter ||
+    evaluate(filter, { contact: {}, event: event.properties, trigger: event.properties }, now);
+  switch (trigger.type) {
+    case 'event':
+      return trigger.event === event.name && filterHolds(trigger.filter);
+    case 'lifecycleChange':
+      return (
+        event.name === STAGE_CHANGED_EVENT &&
+        (trigger.from === null || trigger.from === event.properties.from) &&
+        (trigger.to === null || trigger.to === event.properties.to)
+      );
+    case 'webhook':
+      return source !== null && sourceKey(trigger.source) === source && filterHolds(trigger.filter);
+    case 'condition':
+    case 'date':
+    case 'manual':
+    case 'schedule':
+      return false;
+  }
 }
 
 /**
- * Active journeys with a `condition` trigger that the contact's facts now satisfy ("starts to
- * match"): entry rules then keep a contact who keeps matching from entering again.
+ * The reserved event property that says which inbound webhook source an event came from: the
+ * source's name, which `webhook` triggers name. The hooks router sets it on the events of every
+ * call, over anything the source's mapping puts there.
  */
-export async function journeysMatchedBy(
-  deps: EngineDeps,
-  workspaceId: string,
-  facts: Facts,
-  now = Date.now(),
-): Promise<TriggeredJourney[]> {
-  const journeys = await activeJourneys(deps.prisma, workspaceId, now);
-  return journeys.filter(({ plan }) =>
-    plan.triggers.some((t) => t.type === 'condition' && evaluate(t.condition, facts, now)),
-  );
+export const WEBHOOK_SOURCE_PROPERTY = '$webhookSource';
+
+/** The webhook source an event came from, as triggers compare it; null for any other event. */
+export function webhookSourceOf(properties: Readonly<Record<string, unknown>>): string | null {
+  const source = properties[WEBHOOK_SOURCE_PROPERTY];
+  return typeof source === 'string' ? sourceKey(source) : null;
+}
+
+/** Source names are compared without regard to case or surrounding spaces (`Stripe`, `stripe`). */
+function sourceKey(name: string): string {
+  return name.trim().toLowerCase();
 }
 
 /** Whether any active journey of the workspace has a condition trigger (so facts are worth loading). */
@@ -291,7 +325,10 @@ export async function hasConditionTriggers(
   return (await journeyInterest(deps, workspaceId, now)).conditions;
 }
 
-/** The event name a trigger starts on, or null for triggers that no event name starts. */
+/**
+ * The event name a trigger starts on, or null for triggers that no event name starts (a
+ * `webhook` trigger starts on any event of its source, whatever its name).
+ */
 export function triggerEventName(trigger: PlanTrigger): string | null {
   switch (trigger.type) {
     case 'event':
@@ -313,6 +350,8 @@ export interface JourneyInterest {
   readonly conditions: boolean;
   /** Event names that trigger active journeys. */
   readonly events: ReadonlySet<string>;
+  /** Webhook sources (as `webhookSourceOf` gives them) whose events trigger active journeys. */
+  readonly webhookSources: ReadonlySet<string>;
 }
 
 export async function journeyInterest(
@@ -326,6 +365,9 @@ export async function journeyInterest(
   return {
     conditions: triggers.some((t) => t.type === 'condition'),
     events: new Set(triggers.flatMap((t) => triggerEventName(t) ?? [])),
+    webhookSources: new Set(
+      triggers.flatMap((t) => (t.type === 'webhook' ? [sourceKey(t.source)] : [])),
+    ),
   };
 }
 

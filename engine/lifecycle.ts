@@ -20,7 +20,8 @@ const STATUS_AFTER: Record<JourneyCommand, string> = {
 
 /**
  * Pauses, resumes or archives a journey. Paused journeys enroll no one and their running
- * enrollments hold before their next action; resuming lets them go on; archiving ends them.
+ * enrollments hold before their next action; resuming lets them go on; archiving ends them
+ * (and archiving an archived journey ends those still running).
  * The status is stored first, so an enrollment that starts meanwhile sees it. A journey whose
  * latest plan cannot be read is still paused or archived (its schedules stop without its
  * triggers being known), but not resumed: it could not run until it is published again.
@@ -35,7 +36,11 @@ export async function changeJourneyStatus(
     where: { workspaceId_key: { workspaceId, key } },
   });
   if (!journey) return { ok: false, reason: 'not-found' };
-  if (journey.status === 'archived') return { ok: false, reason: 'archived' };
+  // Archiving again tells what is still running to end: the archive that stored the status may
+  // have failed part-way through telling its enrollments (Temporal unavailable), and the
+  // client's retry finishes it.
+  if (journey.status === 'archived' && command !== 'archive')
+    return { ok: false, reason: 'archived' };
   const latest = await deps.prisma.journeyVersion.findFirst({
     where: { journeyId: journey.id, publishedAt: { not: null } },
     orderBy: { version: 'desc' },

@@ -3,8 +3,8 @@ import { coalescePerHandle, type Sql } from '../store/index.js';
 /**
  * Routing's last write: the events are marked routed. Routings that finish at the same moment
  * share one statement and its commit (store/coalesce.ts). A crash before the mark commits leaves
- * the events unrouted, and routing them again on the next start is harmless: each workflow
- * deduplicates event ids and enrollment ids are deterministic.
+ * the events unrouted, and routing them again later (`runRoutingSweeper`, engine/route.ts) is
+ * harmless: each workflow deduplicates event ids and enrollment ids are deterministic.
  */
 export function markRouted(sql: Sql, eventIds: readonly string[]): Promise<void> {
   return sharedMark(sql, eventIds);
@@ -21,12 +21,12 @@ const sharedMark = coalescePerHandle(async (sql, batch: readonly (readonly strin
 
 /**
  * Marks events routed without waiting, for a request that answers first. A failed mark is
- * logged; the events stay unrouted and `routePendingEvents` routes them again on the next start.
+ * logged; the events stay unrouted and the routing sweep (`runRoutingSweeper`) routes them again.
  */
 export function markRoutedLater(sql: Sql, eventIds: readonly string[]): void {
   const marking = markRouted(sql, eventIds).catch((error: unknown) =>
     console.error(
-      '[drumbeat] marking events routed failed; they are routed again on the next start:',
+      '[drumbeat] marking events routed failed; the routing sweep routes them again:',
       error,
     ),
   );

@@ -40,6 +40,8 @@ export async function mergeContacts(
   await tx.scoreEntry.deleteMany({ where: { contactId: fromId } });
   await tx.scoreCap.deleteMany({ where: { contactId: fromId } });
   await tx.contactScore.deleteMany({ where: { contactId: fromId } });
+  // Whether the staying contact matches a condition trigger is its own next event's question.
+  await tx.conditionMatch.deleteMany({ where: { contactId: fromId } });
   await tx.attributeChange.updateMany(moved);
   // List memberships move over (the staying contact's copy in attributes.lists follows below).
   await tx.$executeRawUnsafe(

@@ -1,4 +1,5 @@
 import { newId, type Sql } from '../store/index.js';
+import { emailKeyOf } from './apply-identify.js';
 import type { IncomingMessage } from './ingest.js';
 
 /**
@@ -56,6 +57,24 @@ export async function resolveContacts(
           ? (byAnon.get(m.anonymousId) ?? null)
           : null),
   );
+}
+
+/**
+ * The contact that holds this email, compared as identify deduplicates emails (trimmed,
+ * without regard to case), or null when none does.
+ */
+export async function contactWithEmail(
+  sql: Sql,
+  workspaceId: string,
+  email: string,
+): Promise<{ readonly id: string; readonly userId: string | null } | null> {
+  const key = emailKeyOf(email);
+  if (key === null) return null;
+  const [found] = await sql.query<{ id: string; user_id: string | null }>(
+    `SELECT id, user_id FROM contacts WHERE workspace_id = $1 AND email_key = $2`,
+    [workspaceId, key],
+  );
+  return found ? { id: found.id, userId: found.user_id } : null;
 }
 
 async function contactsByUserId(

@@ -18,7 +18,7 @@ let queue: Promise<unknown> = Promise.resolve();
  * Scores and routes a batch's events after the API has answered, one batch at a time per
  * process so a firehose does not starve the database of connections. Scores come first: routing
  * may evaluate score conditions. A failure leaves the events unrouted (they are durable);
- * `routePendingEvents` routes them on the next start.
+ * the routing sweep (`runRoutingSweeper`) routes them once they are stale.
  */
 export function routeInBackground(deps: EngineDeps, eventIds: readonly string[]): Promise<void> {
   const next = queue.then(async () => {
@@ -26,7 +26,7 @@ export function routeInBackground(deps: EngineDeps, eventIds: readonly string[])
       await settleScores(deps);
       await routeStored(deps, eventIds);
     } catch (error) {
-      console.error('[drumbeat] routing a batch failed; it is retried on the next start:', error);
+      console.error('[drumbeat] routing a batch failed; the routing sweep retries it:', error);
     }
   });
   queue = next;

@@ -6,7 +6,10 @@ import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { loadContactFacts } from './facts.js';
 import { markRouted, markRoutedLater } from './mark-routed.js';
-import { hasConditionTriggers, journeysMatchedBy, journeysTriggeredBy } from './journeys.js';
+import { journeysStartedToMatch } from './condition-matches.js';
+import { hasConditionTriggers, journeysTriggeredBy } from './journeys.js';
+import { sqlTime } from '../store/index.js';
+import { repeatUntilStopped } from './repeat.js';
 import { settleScores } from './scorer.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 
@@ -127,7 +130,9 @@ async function routeOne(
   if (!loading) return { enrollments: [], signalled: told.length };
 
   const facts: Facts | null = watchesConditions ? await loading : null;
-  const matched = facts ? await journeysMatchedBy(deps, event.workspaceId, facts) : [];
+  const matched = facts
+    ? await journeysStartedToMatch(deps, event.workspaceId, contactId, event.id, facts)
+    : [];
   const enrollments: EnrollOutcome[] = [];
   for (const journey of [
     ...triggered,
@@ -164,16 +169,67 @@ function runningOf(snapshots: Map<string, ContactSnapshot>): Map<string, string[
   return running;
 }
 
-/** Routes events that were stored but never routed (the process stopped in between). */
-export async function routePendingEvents(deps: EngineDeps, batchSize = 100): Promise<number> {
+/** Batches failing one after another that end a sweep. */
+const MAX_FAILED_BATCHES = 3;
+
+/**
+ * Routes events that were stored but never routed: their process stopped in between, or its
+ * routed mark failed. `staleMs` leaves alone events received less than that long ago, which
+ * another live process may be routing right now (0: all of them, for a database that only
+ * this process uses). A batch that fails is logged and passed over (the next sweep tries it
+ * again), so one event that cannot be routed holds up no other. Stops between batches once
+ * `stopping` says so.
+ */
+export async function routePendingEvents(
+  deps: EngineDeps,
+  staleMs = 0,
+  options: { readonly batchSize?: number; readonly stopping?: () => boolean } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 100;
   await settleScores(deps); // events a crash left unscored are scored before they are routed
+  // One cutoff for the whole sweep, on this process's clock, which wrote `received_at` too.
+  const cutoff = Date.now() - staleMs;
   let routed = 0;
-  for (;;) {
-    const pending = await unroutedEvents(deps, null, batchSize);
-    await routeEvents(deps, pending);
-    routed += pending.length;
-    if (pending.length < batchSize) return routed;
+  let after = '';
+  let failedInARow = 0;
+  while (!options.stopping?.()) {
+    const pending = await unroutedEvents(deps, null, batchSize, { cutoff, after });
+    try {
+      await routeEvents(deps, pending);
+      routed += pending.length;
+      failedInARow = 0;
+    } catch (error) {
+      console.error('[drumbeat] routing pending events failed; the next sweep tries again:', error);
+      // Several batches in a row: Temporal or the database is down, not one event wrong.
+      if (++failedInARow >= MAX_FAILED_BATCHES) break;
+    }
+    if (pending.length < batchSize) break;
+    after = pending[pending.length - 1]?.id ?? after;
   }
+  return routed;
+}
+
+/**
+ * Routes what no process routed, from any process, without waiting for a restart: at once on
+ * start (every pending event when `firstStaleMs` is 0, on a database only this process
+ * uses), then every `everyMs` the events unrouted for `staleMs` after they were received.
+ * Several processes may route the same stale event; routing twice is harmless (each workflow
+ * deduplicates event ids, enrollment ids are deterministic). Returns the stopper, which lets
+ * the batch in hand finish and starts no other.
+ */
+export function runRoutingSweeper(
+  deps: EngineDeps,
+  options: { readonly staleMs: number; readonly firstStaleMs: number; readonly everyMs: number },
+): () => Promise<void> {
+  return repeatUntilStopped(
+    options.everyMs,
+    'routing pending events failed',
+    async ({ first, stopping }) => {
+      const staleMs = first ? options.firstStaleMs : options.staleMs;
+      const routed = await routePendingEvents(deps, staleMs, { stopping });
+      if (routed > 0) console.info(`[drumbeat] routed ${routed} events no process had routed`);
+    },
+  );
 }
 
 /** Stored events not routed yet, oldest first: the given ones, or any. */
@@ -181,6 +237,11 @@ export async function unroutedEvents(
   deps: EngineDeps,
   ids: readonly string[] | null,
   limit: number,
+  /**
+   * Without ids: only events received by `cutoff` (epoch ms; `received_at` holds UTC), with
+   * ids after `after`.
+   */
+  page: { readonly cutoff?: number; readonly after?: string } = {},
 ): Promise<RoutableEvent[]> {
   const rows = await deps.sql.query<{
     id: string;
@@ -200,8 +261,9 @@ export async function unroutedEvents(
          SELECT id, workspace_id, type, name, contact_id, properties FROM e
          WHERE routed_at IS NULL ORDER BY id LIMIT $1`
       : `SELECT id, workspace_id, type, name, contact_id, properties FROM events
-         WHERE routed_at IS NULL ORDER BY id LIMIT $1`,
-    ids ? [limit, ids] : [limit],
+         WHERE routed_at IS NULL AND received_at <= $2::timestamp(3) AND id > $3
+         ORDER BY id LIMIT $1`,
+    ids ? [limit, ids] : [limit, sqlTime(page.cutoff ?? Date.now()), page.after ?? ''],
   );
   return rows.map((r) => ({
     id: r.id,

@@ -4,6 +4,7 @@ import type { EngineDeps } from './deps.js';
 import { isRecord } from './contact-view.js';
 import { journeyInterest, type JourneyInterest } from './journeys.js';
 import { busyContactsSql } from './route-need.js';
+import { repeatUntilStopped } from './repeat.js';
 import { routeStored } from './route-stored.js';
 import { scoreNewEvents, type ModelScores, type NewEvent } from './score-events.js';
 import type { EntryConflicts } from './score-sql.js';
@@ -276,23 +277,7 @@ async function pendingBefore(
  * a crashed process accepted, or another process's). Returns the stopper.
  */
 export function runScorer(deps: EngineDeps, intervalMs = 1_000): () => Promise<void> {
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = settleScores(deps)
-      .catch((error: unknown) =>
-        console.error('[drumbeat] a scoring pass failed; retrying:', error),
-      )
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  };
-  let timer: NodeJS.Timeout = setTimeout(tick, 0);
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
+  return repeatUntilStopped(intervalMs, 'a scoring pass failed', () => settleScores(deps));
 }
 
 /** Acceptance-to-scored times of this process's passes (ms), for the ingest benchmark. */

@@ -1,4 +1,6 @@
-import type { Prisma, ScoringModel, ScoringModelVersion } from '@prisma/client';
+import type { Prisma, PrismaClient, ScoringModel, ScoringModelVersion } from '@prisma/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { rescoreWorkflow } from '../workflows/index.js';
 import {
   compileScoringModel,
   validateScoringModel,
@@ -17,6 +19,9 @@ import {
   type ActiveScoringPlan,
 } from './scoring-plans.js';
 import { factsOf } from './stage-update.js';
+import { journeyInterest } from './journeys.js';
+import { routeStored } from './route-stored.js';
+import { recordStages } from './scorer.js';
 import { fitScore } from '../scoring/index.js';
 import { isRecord } from './contact-view.js';
 
@@ -66,11 +71,46 @@ export async function publishScoringModel(
     });
     return { ok: true as const, model, version, created: true };
   });
-  if (result.created && result.model.activeVersionId === null) {
-    const applied = await applyScoringVersion(deps, workspaceId, result.version.id);
+  if (await claimFirstApply(deps, result)) {
+    const applied = await applyScoringVersion(deps, workspaceId, result.version.id).catch(
+      async (error: unknown) => {
+        // Failed before anything was active: the claim is given up for the retry to take.
+        await deps.prisma.scoringModelVersion.updateMany({
+          where: {
+            id: result.version.id,
+            rescoreStatus: 'running',
+            model: { activeVersionId: null },
+          },
+          data: { rescoreStatus: 'failed' },
+        });
+        throw error;
+      },
+    );
     return { ...result, model: applied.model, version: applied.version };
   }
   return result;
+}
+
+/**
+ * Whether this publish applies the version: the model has none active, and no other publish
+ * is applying it. Claimed in one statement, so two publishes of a new model at once (a client
+ * retrying after a timeout) apply it once. A first apply whose rescore could not start leaves
+ * nothing active (`applyScoringVersion`), so publishing the same definition again claims it.
+ */
+async function claimFirstApply(
+  deps: EngineDeps,
+  result: { readonly model: ScoringModel; readonly version: ScoringModelVersion },
+): Promise<boolean> {
+  if (result.model.activeVersionId !== null) return false;
+  const claimed = await deps.prisma.scoringModelVersion.updateMany({
+    where: {
+      id: result.version.id,
+      rescoreStatus: { in: ['none', 'failed'] },
+      model: { activeVersionId: null },
+    },
+    data: { rescoreStatus: 'running' },
+  });
+  return claimed.count === 1;
 }
 
 /**
@@ -78,17 +118,27 @@ export async function publishScoringModel(
  * progress on the version (`rescoreDone` of `rescoreTotal`). New events are scored under the
  * new version from the moment it is active; rescoring each contact locks its score row, so an
  * event arriving meanwhile is counted once.
+ *
+ * The rescore runs as a Temporal workflow (workflows/rescore.workflow.ts), a page of contacts
+ * per activity, so it outlives the process that applied the version: a restart or a deploy in
+ * the middle of a large workspace's rescore used to leave it `running` for good, with the
+ * contacts not reached yet scored under the new version from their next event only.
+ * `done()` waits for the workflow (it never rejects: a failure is logged; the workflow records it).
  */
 export async function applyScoringVersion(
   deps: EngineDeps,
   workspaceId: string,
   versionId: string,
-): Promise<{ model: ScoringModel; version: ScoringModelVersion; done: Promise<void> }> {
+): Promise<{ model: ScoringModel; version: ScoringModelVersion; done: () => Promise<void> }> {
   const version = await deps.prisma.scoringModelVersion.findUniqueOrThrow({
     where: { id: versionId },
   });
-  const listedAt = new Date();
-  const contacts = await contactsWithEvents(deps.prisma, workspaceId);
+  const before = await deps.prisma.scoringModel.findUniqueOrThrow({
+    where: { id: version.modelId },
+    select: { activeVersionId: true },
+  });
+  const listedAt = Date.now();
+  const total = await countContactsWithEvents(deps.prisma, workspaceId, null);
   const model = await deps.prisma.scoringModel.update({
     where: { id: version.modelId },
     data: { activeVersionId: versionId },
@@ -98,70 +148,173 @@ export async function applyScoringVersion(
     data: {
       appliedAt: new Date(),
       rescoreStatus: 'running',
-      rescoreTotal: contacts.length,
+      rescoreTotal: total,
       rescoreDone: 0,
     },
   });
   forgetActivePlans(workspaceId);
-  const active: ActiveScoringPlan = {
-    modelId: model.id,
-    versionId,
-    plan: scoringPlanOf(version.plan),
-  };
   const activatedAt = Date.now();
-  const rescore = async () => {
-    await rescoreAll(deps, active, contacts, 0);
-    // Other processes keep the versions they read for up to ACTIVE_PLANS_TTL_MS, and score
-    // under the old one meanwhile: contacts with events from the listing on (new contacts, or
-    // ones rescored before such an event came) are scored again once that time has passed.
-    const wait = activatedAt + ACTIVE_PLANS_TTL_MS + 100 - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const late = await contactsWithEvents(deps.prisma, workspaceId, listedAt);
-    await rescoreAll(deps, active, late, contacts.length);
-    await deps.prisma.scoringModelVersion.update({
-      where: { id: versionId },
-      data: { rescoreStatus: 'done' },
+  const handle = await deps.temporal.workflow
+    .start(rescoreWorkflow, {
+      workflowId: `rescore/${versionId}/${activatedAt}`,
+      taskQueue: deps.taskQueue,
+      args: [
+        {
+          workspaceId,
+          versionId,
+          listedAt,
+          // Other processes keep the versions they read for up to ACTIVE_PLANS_TTL_MS and score
+          // under the old one meanwhile: contacts with events from the listing on (new contacts,
+          // or ones rescored before such an event came) are scored again once it has passed.
+          lateFrom: activatedAt + ACTIVE_PLANS_TTL_MS + 100,
+        },
+      ],
+    })
+    .catch(async (error: unknown) => {
+      await finishRescore(deps.prisma, versionId, 'failed');
+      // Nothing half applied: the version active before stays so (none, for a first version,
+      // which publishing it again then applies).
+      await deps.prisma.scoringModel.updateMany({
+        where: { id: version.modelId, activeVersionId: versionId },
+        data: { activeVersionId: before.activeVersionId },
+      });
+      forgetActivePlans(workspaceId);
+      throw error;
     });
-  };
-  const done = rescore().catch(async (error: unknown) => {
-    console.error('[drumbeat] rescoring failed:', error);
-    // The database may be gone (the process is stopping): then the status stays `running`.
-    await deps.prisma.scoringModelVersion
-      .update({ where: { id: versionId }, data: { rescoreStatus: 'failed' } })
-      .catch(() => undefined);
-  });
+  // Waited for only when asked: a result poll left open in every applying process outlived
+  // its connection at shutdown, and the SDK's retry of it then threw out of a timer (the
+  // ingest bench ended with "Channel has been shut down"). The workflow records its outcome.
+  // Only the workflow's own failure is news: this process stopping while it runs is not.
+  const done = () =>
+    handle.result().then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof WorkflowFailedError)
+          console.error('[drumbeat] rescoring failed:', error.cause ?? error);
+      },
+    );
   return { model, version: started, done };
 }
 
-/** Rescores `contactIds`, counting progress on from `before` contacts already done. */
-async function rescoreAll(
+export interface RescorePageRequest {
+  readonly workspaceId: string;
+  readonly versionId: string;
+  /** Only contacts with events received from then on (epoch ms); null: every contact with events. */
+  readonly since: number | null;
+  /** The last contact id of the page before; null: from the start. */
+  readonly cursor: string | null;
+  readonly pageSize: number;
+  /** Contacts rescored before this page, for the progress. */
+  readonly doneBefore: number;
+}
+
+export interface RescorePage {
+  readonly nextCursor: string | null;
+  readonly rescored: number;
+}
+
+/**
+ * Rescores one page of contacts under a version, moves their lifecycle stages as its
+ * thresholds say (storing and routing the stage events, as scoring an event does), and records
+ * the progress. Safe to run again: a contact's rescore replaces its score, a stage already
+ * moved stays, and the progress is set, not added to.
+ */
+export async function rescorePage(
   deps: EngineDeps,
-  model: ActiveScoringPlan,
-  contactIds: readonly string[],
-  before: number,
-): Promise<void> {
-  const PAGE = 100;
-  if (before > 0 && contactIds.length > 0)
-    await deps.prisma.scoringModelVersion.update({
-      where: { id: model.versionId },
-      data: { rescoreTotal: before + contactIds.length },
-    });
-  for (let i = 0; i < contactIds.length; i += PAGE) {
-    for (const contactId of contactIds.slice(i, i + PAGE)) {
-      // A scoring pass or an ingest for the same contact can meet this one in a deadlock (they
-      // take its cap buckets before its score row, this the other way round); the loser runs again.
-      await retryOnDeadlock(() =>
-        deps.prisma.$transaction((tx) => rescoreContact(tx, model, contactId), {
-          maxWait: 60_000,
-          timeout: 60_000,
-        }),
-      );
-    }
-    await deps.prisma.scoringModelVersion.update({
-      where: { id: model.versionId },
-      data: { rescoreDone: before + Math.min(contactIds.length, i + PAGE) },
-    });
+  request: RescorePageRequest,
+): Promise<RescorePage> {
+  const { prisma } = deps;
+  const version = await prisma.scoringModelVersion.findUniqueOrThrow({
+    where: { id: request.versionId },
+    include: { model: { select: { activeVersionId: true } } },
+  });
+  const model: ActiveScoringPlan = {
+    modelId: version.modelId,
+    versionId: version.id,
+    plan: scoringPlanOf(version.plan),
+  };
+  const rows = await prisma.$queryRawUnsafe<{ contact_id: string }[]>(
+    `SELECT DISTINCT contact_id FROM events
+     WHERE workspace_id = $1 AND contact_id IS NOT NULL AND contact_id > $2
+       AND ($3::timestamp(3) IS NULL OR received_at >= $3::timestamp(3))
+     ORDER BY contact_id LIMIT $4`,
+    request.workspaceId,
+    request.cursor ?? '',
+    request.since === null ? null : new Date(request.since),
+    request.pageSize,
+  );
+  for (const { contact_id: contactId } of rows) {
+    // A scoring pass or an ingest for the same contact can meet this one in a deadlock (they
+    // take its cap buckets before its score row, this the other way round); the loser runs again.
+    await retryOnDeadlock(() =>
+      prisma.$transaction((tx) => rescoreContact(tx, model, contactId), {
+        maxWait: 60_000,
+        timeout: 60_000,
+      }),
+    );
   }
+  // Stages follow the version while it is the active one (a later apply takes over).
+  if (version.model.activeVersionId === version.id && rows.length > 0) {
+    const ids = rows.map((r) => r.contact_id);
+    const interest = await journeyInterest(deps, request.workspaceId);
+    const stageEvents = await retryOnDeadlock(() =>
+      deps.sql.transaction(async (tx) => {
+        const moved = await recordStages(tx, request.workspaceId, [model], [], ids, interest);
+        // The stage each score row was given is what the ingest path's shortcut compares
+        // with: after a rescore it is the contact's stage now, moved or not.
+        await tx.query(
+          `UPDATE contact_scores s SET stage = c.attributes->>'lifecycleStage'
+           FROM contacts c
+           WHERE c.id = s.contact_id AND s.version_id = $1 AND s.contact_id = ANY($2::text[])`,
+          [model.versionId, ids],
+        );
+        return moved;
+      }),
+    );
+    await routeStored(deps, stageEvents);
+  }
+  // Contacts that got their first event during the pass count too.
+  const done = request.doneBefore + rows.length;
+  await prisma.$executeRawUnsafe(
+    `UPDATE scoring_model_versions SET rescore_done = $2, rescore_total = GREATEST(rescore_total, $2)
+     WHERE id = $1`,
+    request.versionId,
+    done,
+  );
+  return {
+    nextCursor: rows.length === request.pageSize ? (rows.at(-1)?.contact_id ?? null) : null,
+    rescored: rows.length,
+  };
+}
+
+export interface LateRescoreStart {
+  readonly workspaceId: string;
+  readonly versionId: string;
+  readonly since: number;
+  readonly doneBefore: number;
+}
+
+/** Before the second sweep: its contacts join the total. */
+export async function beginLateRescore(
+  prisma: PrismaClient,
+  request: LateRescoreStart,
+): Promise<void> {
+  const late = await countContactsWithEvents(prisma, request.workspaceId, new Date(request.since));
+  await prisma.scoringModelVersion.update({
+    where: { id: request.versionId },
+    data: { rescoreTotal: request.doneBefore + late },
+  });
+}
+
+export async function finishRescore(
+  prisma: PrismaClient,
+  versionId: string,
+  status: 'done' | 'failed',
+): Promise<void> {
+  await prisma.scoringModelVersion.update({
+    where: { id: versionId },
+    data: { rescoreStatus: status },
+  });
 }
 
 export interface StagePreview {
@@ -206,18 +359,31 @@ export async function previewScoringModel(
   return { contacts: ids.length, changes };
 }
 
-/** The workspace's contacts with events (received at or after `since`, when given). */
+/** How many contacts of the workspace have events (received from `since` on, when given). */
+async function countContactsWithEvents(
+  prisma: Prisma.TransactionClient,
+  workspaceId: string,
+  since: Date | null,
+): Promise<number> {
+  const [row] = await prisma.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(DISTINCT contact_id)::int AS n FROM events
+     WHERE workspace_id = $1 AND contact_id IS NOT NULL AND ($2::timestamp(3) IS NULL OR received_at >= $2::timestamp(3))`,
+    workspaceId,
+    since,
+  );
+  return row?.n ?? 0;
+}
+
+/** The workspace's contacts with events. */
 async function contactsWithEvents(
   prisma: Prisma.TransactionClient,
   workspaceId: string,
-  since: Date | null = null,
 ): Promise<string[]> {
   const rows = await prisma.$queryRawUnsafe<{ contact_id: string }[]>(
     `SELECT DISTINCT contact_id FROM events
-     WHERE workspace_id = $1 AND contact_id IS NOT NULL AND ($2::timestamp(3) IS NULL OR received_at >= $2::timestamp(3))
+     WHERE workspace_id = $1 AND contact_id IS NOT NULL
      ORDER BY contact_id`,
     workspaceId,
-    since,
   );
   return rows.map((r) => r.contact_id);
 }

@@ -28,12 +28,24 @@ export interface MailerOptions {
   readonly dkim?: DkimKey | null;
 }
 
+/**
+ * The headers the DKIM signature covers: Nodemailer's default list (RFC 6376 5.4.1) plus
+ * List-Unsubscribe-Post, which RFC 8058 section 4 requires to be signed with List-Unsubscribe,
+ * or mailbox providers ignore the one-click header.
+ */
+const DKIM_SIGNED_HEADERS =
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:' +
+  'Content-Transfer-Encoding:Content-ID:Content-Description:Resent-Date:Resent-From:' +
+  'Resent-Sender:Resent-To:Resent-Cc:Resent-Message-ID:In-Reply-To:References:List-Id:' +
+  'List-Help:List-Unsubscribe:List-Unsubscribe-Post:List-Subscribe:List-Post:List-Owner:' +
+  'List-Archive:OTP-Token';
+
 /** Nodemailer over SMTP with a connection pool. */
 export function createMailer(smtpUrl: string, options: MailerOptions = {}): Mailer {
   const transport = nodemailer.createTransport({
     url: smtpUrl,
     pool: true,
-    ...(options.dkim ? { dkim: { ...options.dkim } } : {}),
+    ...(options.dkim ? { dkim: { ...options.dkim, headerFieldNames: DKIM_SIGNED_HEADERS } } : {}),
   });
   return {
     async send(email) {

@@ -131,20 +131,26 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
         isRecord(contact) && typeof contact.locale === 'string' ? contact.locale : 'en';
       const dir = directionOf(locale);
       const layout = layouts.get(t.layout);
-      let html = layout
-        ? layout({
-            ...data,
-            body: new hbs.SafeString(content),
-            subject,
-            preheader,
-            dir,
-            lang: locale,
-          })
-        : content;
+      const framed = (shownPreheader: string) =>
+        layout
+          ? layout({
+              ...data,
+              body: new hbs.SafeString(content),
+              subject,
+              preheader: shownPreheader,
+              dir,
+              lang: locale,
+            })
+          : content;
+      let html = framed(preheader);
       // Inlining parses the whole document; only worth it when there is a <style> to inline.
       if (STYLE_BLOCK.test(html)) html = juice(html);
       html = applyDirection(html, dir, locale);
-      return { subject, preheader, html, text: htmlToText(content) };
+      // The text part is the message as a text-only client should show it: the layout's header
+      // and footer (its unsubscribe link, the postal address) too, but not the preheader, which
+      // the HTML hides.
+      const text = htmlToText(framed(''));
+      return { subject, preheader, html, text };
     } catch (error) {
       throw new TemplateError(
         'TEMPLATE_RENDER_FAILED',

@@ -16,7 +16,7 @@ import type { Config } from '../config/index.js';
 import {
   backgroundRoutingIdle,
   resumeImportJobs,
-  routePendingEvents,
+  runRoutingSweeper,
   runScorer,
   type EngineDeps,
 } from '../engine/index.js';
@@ -162,6 +162,7 @@ export async function startEngine(
             mailFrom: config.mailFrom,
             secretKey: config.secretKey,
             publicUrl: config.publicUrl,
+            webhookAllowPrivateNetworks: config.webhookAllowPrivateNetworks,
           },
           engine: deps,
         }),
@@ -205,6 +206,10 @@ export async function startEngine(
       await once(server, 'listening');
       // After the server closes: batches answered but still routing finish before the store closes.
       stoppers.push(() => backgroundRoutingIdle());
+      // CSV imports cut short by a stop go on from there. Stopped after the server closes, so no
+      // import is accepted that this process would no longer start. The embedded database has
+      // one process: claims left by the last one (a stop that timed out) are released at once.
+      stoppers.push(resumeImportJobs(deps, { releaseAll: database.kind === 'embedded' }));
       stoppers.push(
         () =>
           new Promise<void>((resolve) => {
@@ -216,11 +221,17 @@ export async function startEngine(
       apiUrl = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`;
       // Bulk-ingested events are scored in the background (engine/scorer.ts), from any process.
       stoppers.push(runScorer(deps));
-      // Events stored before a crash but never routed are routed now.
-      routePendingEvents(deps).catch((error: unknown) =>
-        console.error('[drumbeat] routing pending events failed:', error),
+      // Events no process routed (it crashed, or its routed mark failed) are routed by this one:
+      // at once on start, then as they go stale. On PostgreSQL other processes may be routing
+      // the fresh ones; the embedded database has this process only, so it routes them all first.
+      const staleMs = config.routingRecoverySeconds * 1000;
+      stoppers.push(
+        runRoutingSweeper(deps, {
+          staleMs,
+          firstStaleMs: database.kind === 'embedded' ? 0 : staleMs,
+          everyMs: Math.max(1000, staleMs / 2),
+        }),
       );
-      stoppers.push(resumeImportJobs(deps)); // CSV imports cut short by a stop go on from there
     }
 
     return {

@@ -9,6 +9,7 @@ export {
   type JourneyWorkflowResult,
 } from './journey.workflow.js';
 export { audienceWorkflow, type AudienceWorkflowInput } from './audience.workflow.js';
+export { rescoreWorkflow, type RescoreWorkflowInput } from './rescore.workflow.js';
 export { awaitSignalWorkflow, echoWorkflow, pokeSignal } from './echo.workflow.js';
 export {
   contactEventSignal,

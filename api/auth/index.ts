@@ -2,7 +2,13 @@
 export { authenticate } from './authenticate.js';
 export { authOf, setAuth, type AuthContext } from './context.js';
 export { credentialsFrom } from './credentials.js';
-export { createApiKey, KeyStore, type CreatedKey, type StoredKey } from './key-store.js';
+export {
+  createApiKey,
+  createWorkspaceWithAdminKey,
+  KeyStore,
+  type CreatedKey,
+  type StoredKey,
+} from './key-store.js';
 export {
   generateKey,
   hashKey,

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@prisma/client';
+import type { PrismaClient, Workspace } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import { generateKey, hashKey, isScope, safeEqual, type Scope } from './keys.js';
 
@@ -19,9 +19,28 @@ export interface CreatedKey {
   readonly key: string;
 }
 
+/**
+ * Creates a workspace and its first admin key in one transaction: a workspace without a key
+ * could never be reached, and a retry after a failure would make another.
+ */
+export async function createWorkspaceWithAdminKey(
+  prisma: PrismaClient,
+  name: string,
+): Promise<{ readonly workspace: Workspace; readonly key: CreatedKey }> {
+  return prisma.$transaction(async (tx) => {
+    const workspace = await tx.workspace.create({ data: { id: newId(), name } });
+    const key = await createApiKey(tx, {
+      workspaceId: workspace.id,
+      name: 'first admin key',
+      scope: 'admin',
+    });
+    return { workspace, key };
+  });
+}
+
 /** Creates an API key for a workspace and returns it with the secret, which is never stored. */
 export async function createApiKey(
-  prisma: PrismaClient,
+  prisma: Pick<PrismaClient, 'apiKey'>,
   input: { workspaceId: string; name: string; scope: Scope },
 ): Promise<CreatedKey> {
   const generated = generateKey(input.scope);

@@ -2,17 +2,22 @@ import { Type, type Static } from '@sinclair/typebox';
 
 const Attributes = Type.Record(Type.String(), Type.Unknown());
 
+/** The journey to try: a definition, or the key of a stored one. */
+const WhichJourney = {
+  journey: Type.Optional(Type.Unknown({ description: 'A journey definition to try, unsaved.' })),
+  key: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Or the id of a stored journey (its latest version, draft or not).',
+    }),
+  ),
+};
+
 /** A journey preview: the definition (or a published journey's id), contacts and what they do. */
 export const SimulateSchema = Type.Object(
   {
-    journey: Type.Optional(Type.Unknown({ description: 'A journey definition to try, unsaved.' })),
-    key: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 64,
-        description: 'Or the id of a stored journey (its latest version, draft or not).',
-      }),
-    ),
+    ...WhichJourney,
     start: Type.Optional(
       Type.String({
         format: 'date-time',
@@ -71,3 +76,31 @@ export const SimulateSchema = Type.Object(
 );
 
 export type SimulateBody = Static<typeof SimulateSchema>;
+
+/** A backtest: a journey (definition or stored id) replayed over a past window of real events. */
+export const BacktestSchema = Type.Object(
+  {
+    ...WhichJourney,
+    from: Type.String({
+      format: 'date-time',
+      description: 'Start of the window of stored events to replay.',
+    }),
+    to: Type.Optional(
+      Type.String({ format: 'date-time', description: 'End of the window; default now.' }),
+    ),
+    maxContacts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: 'Contacts that take part at most, earliest events first; default 2,000.',
+      }),
+    ),
+  },
+  {
+    $id: 'https://drumbeat.dev/schemas/backtest.schema.json',
+    title: 'Backtest',
+    additionalProperties: false,
+  },
+);
+
+export type BacktestBody = Static<typeof BacktestSchema>;

@@ -2,6 +2,8 @@ import type { PrismaClient } from '@prisma/client';
 import { Router } from 'express';
 import { ingest, type EngineDeps, type IncomingMessage } from '../../engine/index.js';
 import { attributeSchema, checkAttributes } from '../../engine/contacts/attribute-schema.js';
+import { WEBHOOK_SOURCE_PROPERTY } from '../../engine/journeys.js';
+import { contactWithEmail } from '../../engine/resolve-contacts.js';
 import { rateLimited, webhooksReceived } from '../../metrics/index.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from '../problem.js';
 import { tooManyRequests, type RateLimiter } from '../rate-limit.js';
@@ -78,8 +80,22 @@ export function hooksRouter(engine: EngineDeps, buckets: RateLimiter): Router {
       }
       messages.push({ ...message, traits: checked.values });
     }
+    // A payload naming the contact by email alone means the contact that holds the address.
+    const holder = mapped.byEmail
+      ? await contactWithEmail(engine.sql, source.workspaceId, mapped.byEmail)
+      : null;
     let last: { eventId: string; stored: boolean } = { eventId: '', stored: false };
-    for (const message of messages) {
+    for (const mappedMessage of messages) {
+      const message: IncomingMessage = {
+        ...mappedMessage,
+        ...(holder ? { contactId: holder.id, userId: holder.userId } : {}),
+        // Which source the event came from, for the journeys whose `webhook` trigger names it;
+        // over anything of that name the mapping gave.
+        properties:
+          mappedMessage.type === 'track'
+            ? { ...mappedMessage.properties, [WEBHOOK_SOURCE_PROPERTY]: source.name }
+            : mappedMessage.properties,
+      };
       // Through the same ingestion as the event API: durable before the 2xx, then routed.
       const result = await ingest(engine, source.workspaceId, message, 'webhook');
       last = { eventId: result.eventId, stored: result.stored };

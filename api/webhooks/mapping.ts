@@ -9,13 +9,27 @@ export interface MappingProblem {
 }
 
 export type MappingResult =
-  /** `identify` (when the payload says something about the contact) comes before `track`. */
-  | { readonly ok: true; readonly messages: readonly IncomingMessage[] }
+  | {
+      readonly ok: true;
+      /** `identify` (when the payload says something about the contact) comes before `track`. */
+      readonly messages: readonly IncomingMessage[];
+      /**
+       * The e-mail address that names the contact when the payload gives no user id: the
+       * contact holding it is meant (the messages' `userId` is the address, for when none does).
+       */
+      readonly byEmail: string | null;
+    }
   | { readonly ok: false; readonly problems: readonly MappingProblem[] };
+
+/** The dates a timestamp may give (the store's range, and none before the epoch). */
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** Epoch numbers from here on are milliseconds (1e11 seconds is the year 5138). */
+const MILLISECONDS_FROM = 1e11;
 
 /**
  * Turns any JSON payload into a Segment `track` message through a mapping of JSON pointers or
- * small templates, so a form tool or billing system can start a journey without code.
+ * small templates, so a form tool or billing system can start a journey without code. Any
+ * problem (a value missing or of the wrong kind) fails the whole call, so nothing is stored.
  */
 export function applyMapping(
   mapping: WebhookMapping,
@@ -23,11 +37,22 @@ export function applyMapping(
   fallback: { webhookId: string | null; rawBody: Buffer },
 ): MappingResult {
   const problems: MappingProblem[] = [];
+  /** The value of a mapping field; a template missing one of its values is a problem. */
+  const value = (field: string, expr: string): unknown => {
+    const resolved = resolve(expr, payload);
+    if (resolved.ok) return resolved.value;
+    problems.push({
+      pointer: resolved.pointer,
+      code: 'required',
+      message: `The payload has no text, number or boolean at \`${resolved.pointer}\`, which the mapping's \`${field}\` template needs.`,
+    });
+    return undefined;
+  };
   const text = (field: string, expr: string | undefined, max = 255): string | null => {
     if (expr === undefined) return null;
-    const value = resolve(expr, payload);
-    if (value === undefined || value === null || value === '') return null;
-    if (typeof value !== 'string' && typeof value !== 'number') {
+    const found = value(field, expr);
+    if (found === undefined || found === null || found === '') return null;
+    if (typeof found !== 'string' && typeof found !== 'number') {
       problems.push({
         pointer: pointerIn(expr),
         code: 'wrong-type',
@@ -35,7 +60,7 @@ export function applyMapping(
       });
       return null;
     }
-    const s = String(value);
+    const s = String(found);
     if (s.length > max) {
       problems.push({
         pointer: pointerIn(expr),
@@ -46,54 +71,69 @@ export function applyMapping(
     }
     return s;
   };
+  const values = (group: string, fields: Readonly<Record<string, string>> | undefined) => {
+    const out: Record<string, unknown> = {};
+    for (const [name, expr] of Object.entries(fields ?? {})) {
+      const found = value(`${group}.${name}`, expr);
+      if (found !== undefined) out[name] = found;
+    }
+    return out;
+  };
 
+  let reported = problems.length;
   const event = text('event', mapping.event, 200);
-  if (event === null)
+  if (event === null && problems.length === reported)
     problems.push({
       pointer: pointerIn(mapping.event),
       code: 'required',
       message: 'The payload has no event name where the mapping looks for it.',
     });
+  reported = problems.length;
   const email = text('email', mapping.email);
-  const userId = text('userId', mapping.userId) ?? email;
+  const mappedUserId = text('userId', mapping.userId);
   const anonymousId = text('anonymousId', mapping.anonymousId);
-  if (userId === null && anonymousId === null)
+  // With only an email, the contact holding it is meant (see `byEmail`); the address is the
+  // user id of the contact made when none holds it.
+  const userId = mappedUserId ?? email;
+  if (userId === null && anonymousId === null && problems.length === reported)
     problems.push({
       pointer: pointerIn(mapping.userId ?? mapping.email ?? ''),
       code: 'required',
       message:
         'The payload says nothing about who this is (no user id or e-mail where the mapping looks).',
     });
-  const timestampText = text('timestamp', mapping.timestamp, 64);
-  const timestamp =
-    timestampText === null
-      ? new Date()
-      : new Date(/^\d+$/.test(timestampText) ? Number(timestampText) * 1000 : timestampText);
-  if (Number.isNaN(timestamp.getTime()))
+  const timestamp = timestampOf(text('timestamp', mapping.timestamp, 64));
+  if (typeof timestamp === 'string')
     problems.push({
       pointer: pointerIn(mapping.timestamp ?? ''),
-      code: 'bad-format',
-      message: "The payload's timestamp is not a date.",
+      code: timestamp,
+      message:
+        timestamp === 'bad-format'
+          ? "The payload's timestamp is not a date (ISO 8601, or seconds or milliseconds since 1970)."
+          : "The payload's timestamp is before 1970 or after 9999.",
     });
-
-  if (problems.length > 0 || event === null) return { ok: false, problems };
   const messageId =
     text('messageId', mapping.messageId) ??
     fallback.webhookId ??
     // Without an id of its own, the same payload delivered twice is the same message.
     createHash('sha256').update(fallback.rawBody).digest('hex');
-  const traits = resolveAll(mapping.traits, payload);
+  const traits = values('traits', mapping.traits);
+  const properties = values('properties', mapping.properties);
+
+  if (problems.length > 0 || event === null || typeof timestamp === 'string')
+    return { ok: false, problems };
   if (email !== null) traits.email = email;
   const who = { userId, anonymousId, timestamp };
+  const byEmail = mappedUserId === null ? email : null;
   const track: IncomingMessage = {
     ...who,
     type: 'track',
     messageId,
     event,
     traits: {},
-    properties: resolveAll(mapping.properties, payload),
+    properties,
   };
-  if (Object.keys(traits).length === 0) return { ok: true, messages: [track] };
+  if (Object.keys(traits).length === 0) return { ok: true, messages: [track], byEmail };
   const identify: IncomingMessage = {
     ...who,
     type: 'identify',
@@ -102,30 +142,53 @@ export function applyMapping(
     traits,
     properties: {},
   };
-  return { ok: true, messages: [identify, track] };
+  return { ok: true, messages: [identify, track], byEmail };
 }
 
-function resolveAll(
-  fields: Readonly<Record<string, string>> | undefined,
-  payload: unknown,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, expr] of Object.entries(fields ?? {})) {
-    const value = resolve(expr, payload);
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
+/**
+ * A timestamp: now when the payload gives none; a number of seconds since 1970, or of
+ * milliseconds from 1e11 on (`Date.now()`); or a date as `Date` reads it (ISO 8601). Dates
+ * before 1970 or after 9999 are refused here, before anything is written, rather than by the
+ * store after the contact was.
+ */
+function timestampOf(text: string | null): Date | 'bad-format' | 'out-of-range' {
+  if (text === null) return new Date();
+  const epoch = /^\d+(\.\d+)?$/.test(text) ? Number(text) : null;
+  const ms =
+    epoch === null
+      ? new Date(text).getTime()
+      : Math.round(epoch >= MILLISECONDS_FROM ? epoch : epoch * 1000);
+  if (Number.isNaN(ms)) return 'bad-format';
+  return ms >= 0 && ms <= LATEST_MS ? new Date(ms) : 'out-of-range';
 }
 
-/** A pointer (`/a/b`) gives the value itself; anything else is a template with `{{/pointer}}`. */
-export function resolve(expr: string, payload: unknown): unknown {
-  if (expr.startsWith('/')) return atPointer(payload, expr);
-  return expr.replace(/\{\{\s*(\/[^}\s]*)\s*\}\}/g, (_m, pointer: string) => {
-    const value = atPointer(payload, pointer);
-    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-      ? String(value)
-      : '';
+/** A value found, or the first pointer of a template that found no text, number or boolean. */
+export type Resolved =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly pointer: string };
+
+const TEMPLATE_POINTER = /\{\{\s*(\/[^}\s]*)\s*\}\}/g;
+
+/**
+ * A pointer (`/a/b`) gives the value itself (`undefined` when missing); anything else is a
+ * template with `{{/pointer}}`, every one of which must find text (not empty), a number or a
+ * boolean: a template filled in with nothing would make up a name or an id (`stripe_`).
+ */
+export function resolve(expr: string, payload: unknown): Resolved {
+  if (expr.startsWith('/')) return { ok: true, value: atPointer(payload, expr) };
+  const missing: string[] = [];
+  const value = expr.replace(TEMPLATE_POINTER, (_m, pointer: string) => {
+    const found = atPointer(payload, pointer);
+    if (
+      (typeof found === 'string' && found !== '') ||
+      typeof found === 'number' ||
+      typeof found === 'boolean'
+    )
+      return String(found);
+    missing.push(pointer);
+    return '';
   });
+  const [first] = missing;
+  return first === undefined ? { ok: true, value } : { ok: false, pointer: first };
 }
 
 /** RFC 6901, following own properties only, so `__proto__` or `constructor` lead nowhere. */
@@ -149,5 +212,5 @@ export function atPointer(document: unknown, pointer: string): unknown {
 
 function pointerIn(expr: string): string {
   if (expr.startsWith('/')) return expr;
-  return /\{\{\s*(\/[^}\s]*)\s*\}\}/.exec(expr)?.[1] ?? '';
+  return new RegExp(TEMPLATE_POINTER.source).exec(expr)?.[1] ?? '';
 }

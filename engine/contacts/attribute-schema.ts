@@ -183,7 +183,10 @@ type Read = { readonly ok: true; readonly value: unknown } | { ok: false; reason
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+/** Decimal only: `Number()` would also read `0x1F`, `0b101` and `0o17`. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function readValue(definition: AttributeDefinitionView, value: unknown, source: ValueSource): Read {
   switch (definition.type) {
@@ -232,7 +235,8 @@ function readBuiltIn(
 function readNumber(value: unknown, source: ValueSource): Read {
   if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
   if (source === 'text' && typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value.trim());
+    const text = value.trim();
+    const n = DECIMAL.test(text) ? Number(text) : NaN;
     if (Number.isFinite(n)) return { ok: true, value: n };
   }
   return { ok: false, reason: `must be a number, not ${describe(value)}.` };
@@ -262,22 +266,35 @@ function readDate(value: unknown): Read {
   if (typeof value !== 'string') return bad;
   const text = value.trim();
   const day = DATE_ONLY.exec(text);
-  if (day) {
-    // A calendar date stays a date (no time zone to shift it across midnight).
-    const [, y, m, d] = day;
-    const at = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-    return at.getUTCDate() === Number(d) && at.getUTCMonth() === Number(m) - 1
-      ? { ok: true, value: text }
-      : bad;
-  }
-  if (!DATE_TIME.test(text)) return bad;
+  // A calendar date stays a date (no time zone to shift it across midnight).
+  if (day) return isCalendarDate(day) ? { ok: true, value: text } : bad;
+  // `Date.parse` rolls 2025-02-30T09:00Z over to 2 March: the date part is checked first.
+  const moment = DATE_TIME.exec(text);
+  if (!moment || !isCalendarDate(moment)) return bad;
   const ms = Date.parse(text.replace(' ', 'T'));
   return Number.isNaN(ms) ? bad : { ok: true, value: new Date(ms).toISOString() };
 }
 
+/** Whether year, month and day (groups 1-3) name a day of the calendar (no 30 February). */
+function isCalendarDate([, y, m, d]: RegExpExecArray): boolean {
+  const at = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+  return at.getUTCDate() === Number(d) && at.getUTCMonth() === Number(m) - 1;
+}
+
+/** The longest address SMTP can carry (RFC 5321: a 256-octet path, less its angle brackets). */
+export const MAX_EMAIL_LENGTH = 254;
+
 function readEmail(value: unknown): Read {
-  if (typeof value === 'string' && EMAIL.test(value.trim()))
-    return { ok: true, value: value.trim() };
+  if (typeof value === 'string' && EMAIL.test(value.trim())) {
+    const email = value.trim();
+    // Longer ones cannot be sent to, and would not fit the index of contacts' emails.
+    if ([...email].length > MAX_EMAIL_LENGTH)
+      return {
+        ok: false,
+        reason: `must be an email address of at most ${MAX_EMAIL_LENGTH} characters.`,
+      };
+    return { ok: true, value: email };
+  }
   return { ok: false, reason: `must be an email address, not ${describe(value)}.` };
 }
 
@@ -297,7 +314,7 @@ function readList(value: unknown, source: ValueSource): Read {
   const items = Array.isArray(value)
     ? value
     : source === 'text' && typeof value === 'string'
-      ? value.split(',')
+      ? (jsonTextList(value) ?? value.split(','))
       : null;
   if (items === null || !items.every((i) => typeof i === 'string'))
     return {
@@ -306,6 +323,20 @@ function readList(value: unknown, source: ValueSource): Read {
     };
   const texts = items.map((i) => String(i).trim()).filter((i) => i !== '');
   return { ok: true, value: [...new Set(texts)] };
+}
+
+/**
+ * A cell holding a JSON array of strings, as the CSV export writes lists (`["vip","beta"]`),
+ * or null when it is not one (then the cell is read as `vip, beta`).
+ */
+function jsonTextList(text: string): string[] | null {
+  if (!text.trim().startsWith('[')) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((i) => typeof i === 'string') ? parsed : null;
+  } catch {
+    return null;
+  }
 }
 
 function readTimeZone(value: unknown): Read {

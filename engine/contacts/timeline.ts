@@ -1,3 +1,4 @@
+import { storableTime } from '../../definitions/index.js';
 import type { PrismaClient } from '@prisma/client';
 import { isRecord } from '../contact-view.js';
 
@@ -136,8 +137,10 @@ export function decodeTimelineCursor(raw: string): TimelineCursor | null {
     const at: unknown = parsed.at(0);
     const id: unknown = parsed.at(1);
     if (typeof at !== 'string' || typeof id !== 'string') return null;
+    // A hand-made cursor could carry what the database refuses (a NUL, year 0): not ours.
+    if (id.includes('\u0000') || id.length > 300) return null;
     const date = new Date(at);
-    return Number.isNaN(date.getTime()) ? null : { at: date, id };
+    return storableTime(date.getTime()) ? { at: date, id } : null;
   } catch {
     return null;
   }

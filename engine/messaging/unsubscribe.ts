@@ -1,7 +1,9 @@
+import type { Contact } from '@prisma/client';
 import { evaluate } from '../../core/index.js';
-import { suppress, type RecipientRef } from '../../mail/index.js';
+import { emailKeyOf, suppress, type RecipientRef } from '../../mail/index.js';
 import { exitSignal } from '../../workflows/index.js';
 import { RUNNING_STATUSES, signalEnrollment } from '../signal.js';
+import { tombstoneOf } from '../contacts/erase.js';
 import { changeTags } from '../contacts/tags.js';
 import type { EngineDeps } from '../deps.js';
 import { loadContactFacts } from '../facts.js';
@@ -17,10 +19,13 @@ export interface UnsubscribeResult {
 
 /**
  * Unsubscribes an address in one step: the suppression row is written first, so the very
- * next send (which checks it) is already refused; then `contact.unsubscribed` and the
- * `unsubscribed` tag are set (for all-marketing unsubscribes), the `email.unsubscribed` event
- * (the name score rules use) is recorded, scored and routed, and running enrollments whose
- * suppression rule now matches get the exit signal.
+ * next send (which checks it) is already refused; then, on the contact the link is about now
+ * (`linkedContact`), `contact.unsubscribed` and the `unsubscribed` tag are set (for
+ * all-marketing unsubscribes), the `email.unsubscribed` event (the name score rules use) is
+ * recorded, scored and routed, and running enrollments whose suppression rule now matches get
+ * the exit signal. The event holds no address, in its properties or its id, so nothing of it
+ * outlives an erasure. With no contact to write to (erased, or gone), the suppression of the
+ * address is all there is to do: it is what stops the mail.
  */
 export async function unsubscribe(
   deps: EngineDeps,
@@ -35,16 +40,53 @@ export async function unsubscribe(
     scope,
     source,
   });
-  if (!changed) return { changed, exited: [] };
-  if (scope === '*') await markUnsubscribed(deps, ref.w, ref.c, source);
+  const contact = await linkedContact(deps, ref);
+  if (!contact) return { changed, exited: [] };
+  // A repeat (the address was unsubscribed already) does it all again, each part changing
+  // nothing twice, so an unsubscribe that failed part-way after the suppression was stored is
+  // finished by the next click or retry. Not for an address the contact no longer has: the
+  // contact may have re-subscribed with its new one.
+  const emailKey = emailKeyOf(ref.e);
+  if (!changed && emailKey !== contact.emailKey) return { changed, exited: [] };
+  if (scope === '*') await markUnsubscribed(deps, ref.w, contact.id, source);
+  // Keyed by the suppression, so its event is recorded once however often it is repeated.
+  const suppression = await deps.prisma.suppression.findFirst({
+    where: { workspaceId: ref.w, emailKey, reason: 'unsubscribed', scope },
+    select: { id: true },
+  });
   await recordSystemEvent(deps, {
     workspaceId: ref.w,
-    contactId: ref.c,
+    contactId: contact.id,
     name: 'email.unsubscribed',
-    messageId: `email.unsubscribed:${ref.e.toLowerCase()}:${scope}:${Date.now()}`,
-    properties: { email: ref.e, category: scope, source, emailMessageId: ref.m },
+    messageId: `email.unsubscribed:${contact.id}:${suppression?.id ?? `${scope}:${Date.now()}`}`,
+    properties: { category: scope, source, emailMessageId: ref.m },
   });
-  return { changed, exited: await exitSuppressed(deps, ref.w, ref.c, 'unsubscribed') };
+  return { changed, exited: await exitSuppressed(deps, ref.w, contact.id, 'unsubscribed') };
+}
+
+/**
+ * The contact an unsubscribe link is about now, or null when nothing may be written to one.
+ * The link names the contact the email went to; a merge (engine/merge-contacts.ts) deletes
+ * that one and moves its emails to the contact that stays, so the email's row names the
+ * contact now. An erased contact (engine/contacts/erase.ts) counts as none: its tombstone must
+ * not get tags or events again. Asks for the email only when the named contact is gone.
+ */
+export async function linkedContact(
+  deps: Pick<EngineDeps, 'prisma'>,
+  ref: RecipientRef,
+): Promise<Contact | null> {
+  const { prisma } = deps;
+  let contact = await prisma.contact.findFirst({ where: { id: ref.c, workspaceId: ref.w } });
+  if (!contact && ref.m !== null) {
+    const sent = await prisma.emailMessage.findFirst({
+      where: { id: ref.m, workspaceId: ref.w },
+      select: { contactId: true },
+    });
+    contact = sent
+      ? await prisma.contact.findFirst({ where: { id: sent.contactId, workspaceId: ref.w } })
+      : null;
+  }
+  return contact && contact.userId !== tombstoneOf(contact.id) ? contact : null;
 }
 
 /**

@@ -33,6 +33,42 @@ export async function chooseAssignee(
   }
 }
 
+/** A user or team an assignee names, by its field (`/assignee/<field>`). */
+export interface MissingAssignee {
+  readonly field: 'user' | 'team' | 'fallbackTeam';
+  readonly kind: 'user' | 'team';
+  readonly ref: string;
+}
+
+/**
+ * The user or team an assignee names that this workspace lacks, resolved as assignment
+ * resolves it; null when all exist. A task created by hand is refused with it, where a
+ * journey's task (checked when the journey is published) stays unassigned instead.
+ */
+export async function missingAssignee(
+  tx: Tx,
+  workspaceId: string,
+  assignee: TaskAssignee,
+): Promise<MissingAssignee | null> {
+  switch (assignee.type) {
+    case 'user':
+      return (await findUser(tx, workspaceId, assignee.user))
+        ? null
+        : { field: 'user', kind: 'user', ref: assignee.user };
+    case 'owner':
+      return assignee.fallbackTeam && !(await teamId(tx, workspaceId, assignee.fallbackTeam))
+        ? { field: 'fallbackTeam', kind: 'team', ref: assignee.fallbackTeam }
+        : null;
+    case 'roundRobin':
+    case 'leastLoaded':
+      return (await teamId(tx, workspaceId, assignee.team))
+        ? null
+        : { field: 'team', kind: 'team', ref: assignee.team };
+    default:
+      return assertNever(assignee, 'assignee');
+  }
+}
+
 /** A user by id or email. */
 export async function findUser(tx: Tx, workspaceId: string, ref: string): Promise<string | null> {
   const user = await tx.user.findFirst({
@@ -77,7 +113,8 @@ async function members(tx: Tx, teamId: string): Promise<string[]> {
   return rows.map((r) => r.userId);
 }
 
-async function teamId(tx: Tx, workspaceId: string, key: string): Promise<string | null> {
+/** A team by key or id. */
+export async function teamId(tx: Tx, workspaceId: string, key: string): Promise<string | null> {
   const team = await tx.team.findFirst({
     where: { workspaceId, OR: [{ key }, { id: key }] },
     select: { id: true },

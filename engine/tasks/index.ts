@@ -1,3 +1,9 @@
 // Tasks for users (sales reps): creation with assignment strategies, completion as an event.
-export { assigneeDirectory, chooseAssignee, findUser } from './assign.js';
+export {
+  assigneeDirectory,
+  chooseAssignee,
+  findUser,
+  missingAssignee,
+  type MissingAssignee,
+} from './assign.js';
 export { completeTask, createTask, type NewTask, type TaskPriority } from './tasks.js';

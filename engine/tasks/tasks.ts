@@ -3,7 +3,7 @@ import type { TaskAssignee } from '../../core/index.js';
 import { isUniqueViolation, newId } from '../../store/index.js';
 import type { EngineDeps } from '../deps.js';
 import { recordSystemEvent } from '../messaging/system-event.js';
-import { chooseAssignee } from './assign.js';
+import { chooseAssignee, teamId } from './assign.js';
 
 export type TaskPriority = 'low' | 'normal' | 'high' | 'urgent';
 
@@ -41,9 +41,8 @@ export async function createTask(
         task.assignee && task.assignee.type !== 'user' && task.assignee.type !== 'owner'
           ? task.assignee.team
           : null;
-      const team = teamRef
-        ? await tx.team.findFirst({ where: { workspaceId: task.workspaceId, key: teamRef } })
-        : null;
+      // By key or id, as assignment resolves it.
+      const team = teamRef ? await teamId(tx, task.workspaceId, teamRef) : null;
       return tx.task.create({
         data: {
           id: newId(),
@@ -53,7 +52,7 @@ export async function createTask(
           description: task.description,
           contactId: task.contactId,
           assigneeId,
-          teamId: team?.id ?? null,
+          teamId: team,
           enrollmentId: task.enrollmentId,
           stepId: task.stepId,
           priority: task.priority,

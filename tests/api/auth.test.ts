@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/index.js';
 import { hashKey } from '../../api/auth/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { refusingInserts } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { clientWith, createWorkspace } from './workspaces.js';
 
@@ -97,6 +98,22 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     expect((await api.get(`/v1/contacts/${userId}`)).status).toBe(404);
     // Only the operator (the default workspace) creates workspaces.
     expect((await other.api.post('/v1/workspaces', { name: 'nested' })).status).toBe(403);
+  });
+
+  it('creates a workspace with its admin key or not at all', async () => {
+    const name = `doomed ${uniqueSuffix()}`;
+    // The database refuses this workspace's key (a fault only it meets).
+    await refusingInserts(
+      engine.deps.sql,
+      'api_keys',
+      `(SELECT name FROM workspaces WHERE id = NEW.workspace_id) = '${name}'`,
+      async () => expect((await api.post('/v1/workspaces', { name })).status).toBe(500),
+    );
+    // No workspace that no key can reach is left behind; the retry makes one, with its key.
+    expect(await engine.deps.prisma.workspace.count({ where: { name } })).toBe(0);
+    const retried = await api.post('/v1/workspaces', { name });
+    expect(retried.status).toBe(201);
+    expect(await engine.deps.prisma.workspace.count({ where: { name } })).toBe(1);
   });
 
   it('sets security headers and a request id on every answer', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
@@ -24,6 +25,18 @@ describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
     expect(await engine.deps.prisma.apiKey.count({ where: { name: body.name } })).toBe(1);
+  });
+
+  it('keeps a request to a very long path, which overflowed the index of its record', async () => {
+    // A user id is data: a 3,000-character one made the record's key too long to index (500).
+    const key = `idem-${uniqueSuffix()}`;
+    // Random, so PostgreSQL cannot compress it under the index's limit.
+    const path = `/v1/contacts/${randomBytes(1_500).toString('hex')}/tags`;
+    const first = await api.post(path, { tags: ['vip'] }, { 'idempotency-key': key });
+    const again = await api.post(path, { tags: ['vip'] }, { 'idempotency-key': key });
+    expect(first.status, JSON.stringify(first.body)).toBeLessThan(500);
+    expect(again.status).toBe(first.status);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 
   it('refuses the same key with a different body', async () => {

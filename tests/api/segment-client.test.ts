@@ -191,4 +191,44 @@ describe('a stock Segment client (embedded database)', () => {
     const events = await timelineOf(userId);
     expect(events.map((e) => e.detail.messageId)).toEqual([`${userId}-gz`]);
   });
+
+  it('takes page and screen calls at their own paths, and refuses group and alias clearly', async () => {
+    // Ingest keys were allowed these paths, which answered 404: page views of clients that
+    // send each call on its own were lost.
+    const userId = `pages-${uniqueSuffix()}`;
+    const basic = { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` };
+    const page = await api.post(
+      '/v1/page',
+      { userId, name: 'Pricing', properties: { path: '/pricing' }, messageId: `${userId}-p` },
+      basic,
+    );
+    expect(page.status, JSON.stringify(page.body)).toBe(200);
+    const screen = await api.post(
+      '/v1/screen',
+      { userId, name: 'Home', messageId: `${userId}-s` },
+      basic,
+    );
+    expect(screen.status).toBe(200);
+    const events = await timelineOf(userId);
+    expect(
+      events
+        .filter((e) => e.kind === 'event')
+        .map((e) => [e.detail.name, e.detail.properties?.name])
+        .sort(),
+    ).toEqual([
+      ['page_viewed', 'Pricing'],
+      ['screen_viewed', 'Home'],
+    ]);
+
+    for (const type of ['group', 'alias']) {
+      const res = await api.post(
+        `/v1/${type}`,
+        { userId, groupId: 'acme', previousId: 'x' },
+        basic,
+      );
+      expect(res.status).toBe(422);
+      expect(res.contentType).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ errors: [{ code: 'unsupported-type' }] });
+    }
+  });
 });

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../engine/contacts/csv.js';
+import { eraseContact } from '../../engine/contacts/erase.js';
 import { acceptMessages } from '../../engine/index.js';
+import { temporalRefusing } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 
@@ -94,6 +96,16 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
       detail: { name: `viewed_${s}`, properties: { page: 0 } },
     });
     expect((await api.get(`/v1/contacts/${userId}/timeline?cursor=nope`)).status).toBe(422);
+    // Hand-made cursors the database would refuse (a 500 before): year 0, a NUL in the id.
+    for (const made of [
+      ['0000-01-01T00:00:00.000Z', 'x'],
+      ['2026-01-01T00:00:00.000Z', 'x\u0000y'],
+    ]) {
+      const cursor = Buffer.from(JSON.stringify(made)).toString('base64url');
+      const res = await api.get(`/v1/contacts/${userId}/timeline?cursor=${cursor}`);
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ errors: [{ pointer: '/cursor' }] });
+    }
 
     // Erase.
     const erased = await api.request('DELETE', `/v1/contacts/${userId}`);
@@ -195,6 +207,31 @@ describe.each(databaseVariants())('contact timeline, erase, CSV (%s database)', 
     const last = await api.get('/v1/contacts/export.csv');
     expect(String(last.body)).toContain(`bulk519.${s}@example.com,`);
   }, 120_000);
+
+  it('ends the journeys of an erased contact on a retry when telling them failed', async () => {
+    const s = uniqueSuffix();
+    const event = `joined_${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: `erase-retry-${s}`,
+      name: 'Erase retry',
+      triggers: [{ type: 'event', event }],
+      steps: [{ id: 'pause', type: 'wait', duration: 'P1D' }],
+    });
+    expect(published.status).toBe(201);
+    const tracked = await api.post('/v1/track', { userId: `gone-${s}`, event });
+    const { contactId } = tracked.body as { contactId: string };
+    const status = async () =>
+      ((await api.get(`/v1/contacts/${contactId}`)).body as { enrollments: { status: string }[] })
+        .enrollments[0]?.status;
+    await eventually(async () => (await status()) === 'active', 10_000, 'the enrollment to wait');
+    // The erase commits, then Temporal refuses the exit signal.
+    const down = { ...engine.deps, temporal: temporalRefusing(engine.deps.temporal, 'signal') };
+    await expect(eraseContact(down, 'default', contactId)).rejects.toThrow('Temporal unavailable');
+    expect(await status()).toBe('active');
+    // The retry: erased already (404), and the enrollment still running is told now.
+    expect((await api.request('DELETE', `/v1/contacts/${contactId}`)).status).toBe(404);
+    await eventually(async () => (await status()) === 'exited', 10_000, 'the enrollment to exit');
+  });
 
   it('erases an anonymous contact that has no email', async () => {
     const s = uniqueSuffix();

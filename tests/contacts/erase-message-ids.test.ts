@@ -45,6 +45,18 @@ describe.each(databaseVariants())('erase clears message ids and tasks (%s databa
     });
     expect(task.status, JSON.stringify(task.body)).toBe(201);
     const { id: taskId } = task.body as { id: string };
+    // An email sent to the contact with a link rendered from its address.
+    const link = `https://example.com/preferences?email=${encodeURIComponent(email)}`;
+    await engine.deps.prisma.emailMessage.create({
+      data: {
+        id: `m-${s}`,
+        workspaceId: 'default',
+        contactId,
+        category: 'marketing',
+        countsToCap: true,
+        links: [link, 'https://example.com/sale'],
+      },
+    });
 
     const timeline = async () =>
       JSON.stringify(
@@ -58,7 +70,7 @@ describe.each(databaseVariants())('erase clears message ids and tasks (%s databa
           [contactId],
         )
       ).map((r) => ({ id: r.id, messageId: r.message_id }));
-    expect((await messageIds()).filter((e) => e.messageId.includes(email))).toHaveLength(3);
+    expect((await messageIds()).filter((e) => e.messageId.includes(email))).toHaveLength(2);
     expect(await timeline()).toContain(email);
 
     expect((await api.request('DELETE', `/v1/contacts/${contactId}`)).status).toBe(200);
@@ -72,6 +84,10 @@ describe.each(databaseVariants())('erase clears message ids and tasks (%s databa
     expect(JSON.stringify((await api.get(`/v1/tasks/${taskId}`)).body)).not.toContain(email);
     expect(await timeline()).not.toContain(email);
     expect(await timeline()).not.toContain('Grace');
+    const sent = await engine.deps.prisma.emailMessage.findUniqueOrThrow({
+      where: { id: `m-${s}` },
+    });
+    expect(sent.links).toEqual([]);
 
     // Erasing again (a write in flight filled the contact) writes the same tombstones.
     expect(await eraseContact(engine.deps, 'default', contactId, { again: true })).toMatchObject({

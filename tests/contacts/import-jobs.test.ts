@@ -6,6 +6,7 @@ import { isRecord } from '../../engine/index.js';
 import { newId } from '../../store/index.js';
 import { createWorkspace } from '../api/workspaces.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { refusingInserts } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 interface JobBody {
@@ -226,6 +227,37 @@ describe('background CSV import jobs (embedded database)', () => {
     expect((theirs.body as { data: unknown[] }).data).toEqual([]);
   }, 300_000);
 
+  it('tries a chunk again after a passing database error instead of failing the job', async () => {
+    const s = uniqueSuffix();
+    const file = generatedFile(s, 30);
+    const victim = file.valid[5] ?? '';
+    const { sql, prisma } = engine.deps;
+    // The database refuses the victim's row once: its identify event (a sequence counts outside
+    // transactions, so the retry is let through).
+    const once = `fault_once_${s}`;
+    await sql.query(`CREATE SEQUENCE ${once}`);
+    try {
+      const job = await refusingInserts(
+        sql,
+        'events',
+        `CASE WHEN NEW.properties->>'email' = '${victim}' THEN nextval('${once}') = 1 ELSE false END`,
+        async () => {
+          const { res, job: accepted } = await startImport(api, file.csv, 'query');
+          expect(res.status).toBe(202);
+          return (await pollUntilFinished(api, accepted.id)).job;
+        },
+      );
+      expect(job).toMatchObject({ status: 'done', rejectedCount: file.rejected.length });
+      // Every valid row once; those the failed attempt had made count as updated.
+      expect(job.imported + job.updated).toBe(file.valid.length);
+      const [met] = await sql.query<{ is_called: boolean }>(`SELECT is_called FROM ${once}`);
+      expect(met?.is_called, 'the fault was met').toBe(true);
+      expect(await prisma.contact.count({ where: { emailKey: victim } })).toBe(1);
+    } finally {
+      await sql.query(`DROP SEQUENCE ${once}`);
+    }
+  });
+
   it('answers small files at once unless asked, and rejects a broken file before making a job', async () => {
     const s = uniqueSuffix();
     const sync = await api.request('POST', '/v1/contacts/import', {
@@ -274,8 +306,8 @@ describe('background CSV import jobs (embedded database)', () => {
       },
     });
 
-    resumeImportJobs(engine.deps); // what the API does when it starts
-    const { job } = await pollUntilFinished(api, id);
+    const stopResuming = resumeImportJobs(engine.deps); // what the API does when it starts
+    const { job } = await pollUntilFinished(api, id).finally(stopResuming);
     expect(job).toMatchObject({
       status: 'done',
       doneRows: 1_200,
@@ -327,8 +359,8 @@ describe('background CSV import jobs (embedded database)', () => {
     expect(((await erased.json()) as { counts: Record<string, number> }).counts.importRows).toBe(2);
     expect(await tracesOf(engine.deps.prisma, her)).toEqual([]);
 
-    resumeImportJobs(engine.deps);
-    const job = await expectGoneAfter(engine.deps.prisma, id, her, file);
+    const stopResuming = resumeImportJobs(engine.deps);
+    const job = await expectGoneAfter(engine.deps.prisma, id, her, file).finally(stopResuming);
     expect(job).toMatchObject({ totalRows: 1_202, imported: file.valid.length, updated: 1 });
   }, 180_000);
 });

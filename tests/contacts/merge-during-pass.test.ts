@@ -40,7 +40,8 @@ describe('a merge and a scoring pass in flight (PostgreSQL)', () => {
       return res;
     });
     try {
-      await someoneWaitsOnALock(held, 'the merge waiting for the pass');
+      // The merge's share lock on the cursor (other engines' passes wait FOR UPDATE).
+      await someoneWaitsOnALock(held, 'the merge waiting for the pass', 'FOR SHARE');
       expect(merged).toBe(false);
       expect((await visitor())?.id).toBe(visitorId);
     } finally {

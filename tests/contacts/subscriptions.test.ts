@@ -170,13 +170,19 @@ describe.each(databaseVariants())('email subscriptions per category (%s database
       await prisma.$transaction(
         async (tx) => {
           await tx.$executeRawUnsafe(`SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, c.id);
+          const [{ pid } = { pid: 0 }] = await tx.$queryRawUnsafe<{ pid: number }[]>(
+            'SELECT pg_backend_pid() AS pid',
+          );
           unsubscribing = set(writer, c.id, 'all', { status: 'unsubscribed' });
           // Until the unsubscribe is stuck behind this transaction's lock on the contact.
           for (let waiting = 0; waiting === 0;) {
             await new Promise((resolve) => setTimeout(resolve, 20));
             const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
+              // Behind this transaction only: other test files wait on locks of their own.
               `SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND $1::int = ANY(pg_blocking_pids(pid))`,
+              pid,
             );
             waiting = rows[0]?.n ?? 0;
           }

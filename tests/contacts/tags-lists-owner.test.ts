@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace } from '../api/workspaces.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { refusingInserts } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { expectProblem, send } from './support.js';
 
@@ -26,10 +27,16 @@ const changesOf = async (api: ApiClient, contact: string, attribute: string) =>
 
 describe.each(databaseVariants())('tags, lists and owner (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let operator: ApiClient;
   let api: ApiClient;
+  let workspaceId: string;
   beforeAll(async () => {
     engine = await startTestEngine(variant);
-    api = apiClient(engine);
+    operator = apiClient(engine);
+    // A workspace of its own: on PostgreSQL the database is shared by the run's test files.
+    const workspace = await createWorkspace(operator, `tags ${uniqueSuffix()}`);
+    api = workspace.api;
+    workspaceId = workspace.id;
   });
   afterAll(async () => {
     await engine?.cleanup();
@@ -44,11 +51,31 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     return (await api.get(`/v1/contacts/${userId}`)).body as Contact;
   }
 
+  /**
+   * Waits for the pass over existing contacts that publishing a journey starts. A contact who
+   * matches a condition trigger when that pass reaches it has "matched already" and does not
+   * enter on its next event; so contacts meant to start matching are changed after the pass.
+   */
+  async function publishPassDone(journey: string): Promise<void> {
+    await eventually(
+      async () => {
+        const runs = (
+          (await api.get(`/v1/journeys/${journey}/audience-runs`)).body as {
+            data: { status: string }[];
+          }
+        ).data;
+        return runs[0]?.status === 'done';
+      },
+      20_000,
+      'the pass over existing contacts',
+    );
+  }
+
   it('sets the owner to a user of the same workspace, and tasks for the contact owner go to them', async () => {
     const s = uniqueSuffix();
     const rep = (await api.post('/v1/users', { email: `rep.${s}@example.com`, name: 'Rep' }))
       .body as { id: string };
-    const other = await createWorkspace(api, `owner ${s}`);
+    const other = await createWorkspace(operator, `owner ${s}`);
     const stranger = (
       await other.api.post('/v1/users', { email: `stranger.${s}@example.com`, name: 'Stranger' })
     ).body as { id: string };
@@ -118,6 +145,55 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     expect((await api.get(`/v1/contacts/x-${s}`)).status).toBe(404);
     const cleared = await send(api, 'PATCH', `/v1/contacts/owned-${s}`, { ownerId: null });
     expect((cleared.body as Contact).ownerId).toBeNull();
+  });
+
+  it('creates a contact with its owner when routing its identify fails, and leaves the routing to the sweep', async () => {
+    const s = uniqueSuffix();
+    const rep = (await api.post('/v1/users', { email: `rep3.${s}@example.com`, name: 'Rep' }))
+      .body as { id: string };
+    // A journey the new contact enters at once, whose enrollment the database refuses (a fault
+    // only this workspace meets): routing the contact's identify fails.
+    const journey = await api.post('/v1/journeys', {
+      id: `gold-${s}`,
+      name: 'Gold',
+      triggers: [
+        {
+          type: 'condition',
+          condition: { type: 'equals', field: 'contact.tier', value: `gold-${s}` },
+        },
+      ],
+      steps: [{ id: 'hold', type: 'wait', duration: 'P1D' }],
+    });
+    expect(journey.status, JSON.stringify(journey.body)).toBe(201);
+    // The pass over existing contacts is over, so the new contact starts to match and enters.
+    await publishPassDone(`gold-${s}`);
+    const { sql } = engine.deps;
+    const created = await refusingInserts(
+      sql,
+      'enrollments',
+      `NEW.workspace_id = '${workspaceId}'`,
+      () =>
+        api.post('/v1/contacts', {
+          userId: `gold-${s}`,
+          ownerId: rep.id,
+          attributes: { tier: `gold-${s}` },
+        }),
+    );
+    // Stored with its owner: a retry would meet it (409) and could not set the owner any more.
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ userId: `gold-${s}`, ownerId: rep.id });
+    const [identify] = await sql.query<{ routed_at: Date | null }>(
+      `SELECT e.routed_at FROM events e JOIN contacts c ON c.id = e.contact_id
+       WHERE c.workspace_id = $1 AND c.user_id = $2 AND e.type = 'identify'`,
+      [workspaceId, `gold-${s}`],
+    );
+    expect(identify, 'the identify is stored, unrouted, for the routing sweep').toMatchObject({
+      routed_at: null,
+    });
+    // Its routing failed at the enrollment: none was stored.
+    expect(
+      ((await api.get(`/v1/contacts/gold-${s}`)).body as { enrollments: unknown[] }).enrollments,
+    ).toEqual([]);
   });
 
   it('shows the same owner in the contacts list as in the contact, and filters by it', async () => {
@@ -222,14 +298,42 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
       steps: [{ id: 'hold', type: 'wait', duration: 'P1D' }],
     });
     expect(journey.status, JSON.stringify(journey.body)).toBe(201);
-    await api.post('/v1/track', { userId: ada.userId, event: `seen_${s}` });
+    await publishPassDone(`tagged-${s}`);
+    // Tagged after the journey went live: the contact starts to match and enters.
+    const late = await contact(s);
+    expect((await api.post(`/v1/contacts/${late.id}/tags`, { tags: [vip] })).status).toBe(200);
+    await api.post('/v1/track', { userId: late.userId, event: `seen_${s}` });
     await eventually(
       async () =>
-        ((await api.get(`/v1/contacts/${ada.id}`)).body as { enrollments: unknown[] }).enrollments
+        ((await api.get(`/v1/contacts/${late.id}`)).body as { enrollments: unknown[] }).enrollments
           .length === 1,
       20_000,
       'the tagged contact to enter the journey',
     );
+  });
+
+  it("adds a request's list members all or none: a failure part-way adds nobody", async () => {
+    const s = uniqueSuffix();
+    const key = `half-${s}`;
+    const [first, second] = [await contact(s), await contact(s)];
+    expect((await api.post('/v1/lists', { key, name: 'Half' })).status).toBe(201);
+    // The database refuses the second contact's membership (a fault only it meets).
+    await refusingInserts(
+      engine.deps.sql,
+      'list_memberships',
+      `NEW.contact_id = '${second.id}'`,
+      async () => {
+        const failed = await api.post(`/v1/lists/${key}/members`, {
+          contacts: [first.id, second.id].sort(),
+        });
+        expect(failed.status).toBe(500);
+      },
+    );
+    expect((await api.get(`/v1/lists/${key}`)).body).toMatchObject({ members: 0 });
+    expect(await changesOf(api, first.id, 'lists')).toEqual([]);
+    // The retry adds both.
+    const retried = await api.post(`/v1/lists/${key}/members`, { contacts: [first.id, second.id] });
+    expect(retried.body).toMatchObject({ added: 2, alreadyMembers: 0 });
   });
 
   it('keeps static lists: members by id, user id or email, on the timeline, read by conditions and journey steps', async () => {
@@ -298,13 +402,17 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
       ],
     });
     expect(journey.status, JSON.stringify(journey.body)).toBe(201);
+    await publishPassDone(`listed-${s}`);
+    // Added after the journey went live: Dora starts to match; the outsider never does.
+    const dora = await contact(s);
     const outsider = await contact(s);
-    await api.post('/v1/track', { userId: ada.userId, event: `seen_${s}` });
+    expect((await api.post(members, { contacts: [dora.id] })).body).toMatchObject({ added: 1 });
+    await api.post('/v1/track', { userId: dora.userId, event: `seen_${s}` });
     await api.post('/v1/track', { userId: outsider.userId, event: `seen_${s}` });
-    // The journey's updateLists step moves Ada to a list it creates, through the same tables.
+    // The journey's updateLists step moves Dora to a list it creates, through the same tables.
     const moved = await eventually(
       async () => {
-        const body = (await api.get(`/v1/contacts/${ada.id}`)).body as Contact;
+        const body = (await api.get(`/v1/contacts/${dora.id}`)).body as Contact;
         return body.lists.includes(`alumni-${s}`) ? body : undefined;
       },
       30_000,
@@ -312,7 +420,7 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     );
     expect(moved.lists).toEqual([`alumni-${s}`]);
     expect((await api.get(`/v1/lists/alumni-${s}`)).body).toMatchObject({ members: 1 });
-    expect((await api.get(`/v1/lists/${key}`)).body).toMatchObject({ members: 2 });
+    expect((await api.get(`/v1/lists/${key}`)).body).toMatchObject({ members: 3 });
     expect(
       ((await api.get(`/v1/contacts/${outsider.id}`)).body as { enrollments: unknown[] })
         .enrollments,
@@ -327,8 +435,9 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     expect(((await api.get(`/v1/contacts/${grace.id}`)).body as Contact).lists).toEqual([]);
     expect((await api.request('DELETE', `${members}/nobody-${s}`)).status).toBe(404);
     const deleted = await api.request('DELETE', `/v1/lists/${list.id}`);
-    expect(await deleted.json()).toMatchObject({ deleted: true, members: 1 });
-    expect(((await api.get(`/v1/contacts/${alan.id}`)).body as Contact).lists).toEqual([]);
+    expect(await deleted.json()).toMatchObject({ deleted: true, members: 2 });
+    for (const c of [ada, alan])
+      expect(((await api.get(`/v1/contacts/${c.id}`)).body as Contact).lists).toEqual([]);
     expect(await changesOf(api, alan.id, 'lists')).toHaveLength(2);
     expect((await api.get(`/v1/lists/${list.id}`)).status).toBe(404);
   }, 60_000);

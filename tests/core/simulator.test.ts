@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { simulate, type SimContact } from '../../core/index.js';
+import { simulate, type Plan, type SimContact, type SplitStep } from '../../core/index.js';
 import { DAY, examplePlan, HOUR, journey, planOf, T0 } from './examples.js';
 
 const berlin = (id: string, extra: Partial<SimContact> = {}): SimContact => ({
@@ -170,6 +170,51 @@ describe('the simulator on a virtual clock', () => {
     ]);
   });
 
+  it('moves on past an email suppressed at its time, which then does not count as sent', () => {
+    const plan = planOf(
+      journey([
+        { id: 'offer', type: 'sendEmail', template: 'welcome' },
+        {
+          id: 'was-it-sent',
+          type: 'branch',
+          cases: [
+            {
+              name: 'sent',
+              condition: { type: 'emailActivity', step: 'offer', activity: 'sent' },
+              next: 'mailed',
+            },
+          ],
+          else: 'held',
+        },
+        { id: 'mailed', type: 'exit' },
+        { id: 'held', type: 'exit' },
+      ]),
+    );
+    const asked: [string, string, number][] = [];
+    const result = simulate({
+      plan,
+      contacts: [berlin('subscribed'), berlin('unsubscribed')],
+      timeline: ['subscribed', 'unsubscribed'].map((contactId) => ({
+        at: T0 + HOUR,
+        contactId,
+        name: 'go',
+      })),
+      start: T0,
+      suppressEmail: (stepId, contactId, at) => {
+        asked.push([stepId, contactId, at]);
+        return contactId === 'unsubscribed';
+      },
+    });
+    expect(asked).toEqual([
+      ['offer', 'subscribed', T0 + HOUR],
+      ['offer', 'unsubscribed', T0 + HOUR],
+    ]);
+    expect(result.enrollments.map((e) => [e.contactId, e.outcome, e.path.at(-1)?.stepId])).toEqual([
+      ['subscribed', 'exited', 'mailed'],
+      ['unsubscribed', 'exited', 'held'],
+    ]);
+  });
+
   it('follows a webinar: reminders relative to its start, follow-up by attendance, correlated by webinar id', () => {
     const plan = examplePlan('webinar.json');
     const startsAt = T0 + 7 * DAY;
@@ -299,6 +344,45 @@ describe('the simulator on a virtual clock', () => {
     expect(run()).toEqual(first);
   });
 
+  it('splits a contact in two journeys independently, also where their split steps share an id', () => {
+    const withHoldout = (key: string) =>
+      planOf(
+        journey(
+          [
+            {
+              id: 'experiment',
+              type: 'split',
+              arms: [{ name: 'mailed', weight: 1, next: 'hello' }],
+              holdout: 1,
+            },
+            { id: 'hello', type: 'sendEmail', template: 'welcome' },
+          ],
+          { id: key },
+        ),
+      );
+    const contacts = Array.from({ length: 1000 }, (_, i) => ({ id: `c${i}`, enrollAt: T0 }));
+    const heldOut = (plan: Plan) =>
+      new Set(
+        simulate({ plan, contacts, start: T0 })
+          .enrollments.filter((e) => e.reason === 'holdout')
+          .map((e) => e.contactId),
+      );
+    const both = (a: Set<string>, b: Set<string>) => [...a].filter((id) => b.has(id)).length;
+    const [spring, summer] = [withHoldout('spring-promo'), withHoldout('summer-promo')];
+    // Independent halves share about a quarter of the contacts (one half: the same journey).
+    const overlap = both(heldOut(spring), heldOut(summer));
+    expect(overlap).toBeGreaterThan(200);
+    expect(overlap).toBeLessThan(300);
+    // Plans published before the seed keep the arms their running enrollments were given.
+    const unseeded = (plan: Plan): Plan => {
+      const { seed: _seed, ...step } = plan.steps.experiment as SplitStep;
+      return { ...plan, steps: { ...plan.steps, experiment: step } };
+    };
+    const before = heldOut(unseeded(spring));
+    expect(both(before, heldOut(unseeded(summer)))).toBe(before.size);
+    expect(heldOut(spring)).not.toEqual(before);
+  });
+
   it('routes the MQL hand-off by the CRM webhook’s status and converts when sales accepts', () => {
     const plan = examplePlan('mql-handoff.json');
     const result = simulate({
@@ -330,6 +414,126 @@ describe('the simulator on a virtual clock', () => {
   });
 
   // Speed is measured in `npm run bench`, not asserted here: this machine is shared and noisy.
+  it('sends a weekly digest once a week, also to a contact who enters on the minute itself', () => {
+    // A loop back to a waitForTime with nothing in between that takes virtual time: it must wait
+    // for the next Monday, not pass again on the minute it has just taken (5,000 sends at 09:00).
+    const plan = planOf(
+      journey([
+        { id: 'monday', type: 'waitForTime', time: '09:00', weekdays: ['mon'], next: 'digest' },
+        { id: 'digest', type: 'sendEmail', template: 'welcome', next: 'monday' },
+      ]),
+    );
+    const onTheMinute = Date.parse('2025-03-10T09:00:00Z'); // a Monday, 09:00 UTC
+    const result = simulate({
+      plan,
+      contacts: [
+        { id: 'early', timezone: 'UTC', tags: [], enrollAt: T0 },
+        { id: 'exact', timezone: 'UTC', tags: [], enrollAt: onTheMinute },
+      ],
+      start: T0,
+      end: T0 + 4 * 7 * DAY,
+    });
+    const sends = (id: string) =>
+      result.actions.filter((a) => a.contactId === id).map((a) => [iso(a.at), a.iteration]);
+    const mondays = ['2025-03-10', '2025-03-17', '2025-03-24', '2025-03-31'];
+    expect(sends('early')).toEqual(mondays.map((d, i) => [`${d}T09:00:00.000Z`, i + 1]));
+    expect(sends('exact')).toEqual(mondays.map((d, i) => [`${d}T09:00:00.000Z`, i + 1]));
+    expect(result.enrollments.map((e) => e.outcome)).toEqual([null, null]);
+  });
+
+  it('takes a contact in when it starts to match a condition trigger, as routing does', () => {
+    const handOff = (entry: Record<string, unknown>) =>
+      planOf(
+        journey([{ id: 'notify', type: 'sendEmail', template: 'welcome' }], {
+          triggers: [
+            {
+              type: 'condition',
+              condition: { type: 'gte', field: 'score.lead', value: 60 },
+            },
+          ],
+          entry: { reentry: 'everyTime', ...entry },
+        }),
+      );
+    const lead = (contactId: string, at: number, value: number) => ({
+      at,
+      contactId,
+      update: { scores: { lead: value } },
+    });
+    const contacts = [
+      { id: 'hot', scores: { lead: 70 } },
+      { id: 'warm', scores: { lead: 20 } },
+    ];
+    const timeline = [
+      lead('warm', T0 + HOUR, 65), // starts to match: enters
+      { at: T0 + 2 * HOUR, contactId: 'warm', name: 'page_viewed' }, // still matching
+      lead('warm', T0 + 3 * HOUR, 70), // still matching
+      lead('warm', T0 + 4 * HOUR, 10), // stops
+      lead('warm', T0 + 5 * HOUR, 80), // starts again: enters again
+      { at: T0 + 6 * HOUR, contactId: 'hot', name: 'page_viewed' }, // matched from the start
+    ];
+    const entries = (plan: Plan) =>
+      simulate({ plan, contacts, timeline, start: T0, end: T0 + DAY }).enrollments.map((e) => [
+        e.contactId,
+        iso(e.startedAt),
+      ]);
+    expect(entries(handOff({}))).toEqual([
+      ['warm', iso(T0 + HOUR)],
+      ['warm', iso(T0 + 5 * HOUR)],
+    ]);
+    expect(entries(handOff({ enrollExisting: true }))).toEqual([
+      ['hot', iso(T0)],
+      ['warm', iso(T0 + HOUR)],
+      ['warm', iso(T0 + 5 * HOUR)],
+    ]);
+  });
+
+  it('starts journeys on lifecycle changes and on calls of an inbound webhook source', () => {
+    const welcome = { id: 'hello', type: 'sendEmail', template: 'welcome' };
+    const onMql = planOf(
+      journey([welcome], { triggers: [{ type: 'lifecycleChange', from: 'lead', to: 'mql' }] }),
+    );
+    const onStripe = planOf(
+      journey([welcome], {
+        triggers: [
+          {
+            type: 'webhook',
+            source: 'Stripe',
+            filter: { type: 'gte', field: 'event.amount', value: 10 },
+          },
+        ],
+      }),
+    );
+    const contacts = [
+      { id: 'a', lifecycleStage: 'lead' },
+      { id: 'b', lifecycleStage: 'subscriber' },
+    ];
+    const stage = (contactId: string, at: number, to: string) => ({
+      at,
+      contactId,
+      update: { lifecycleStage: to },
+    });
+    const paid = (contactId: string, at: number, source: string, amount: number) => ({
+      at,
+      contactId,
+      name: 'billing_paid',
+      properties: { amount, $webhookSource: source },
+    });
+    const timeline = [
+      stage('a', T0 + HOUR, 'mql'),
+      stage('b', T0 + HOUR, 'mql'), // not from `lead`
+      paid('a', T0 + 2 * HOUR, 'stripe ', 49),
+      paid('b', T0 + 2 * HOUR, 'paddle', 49),
+      paid('b', T0 + 3 * HOUR, 'Stripe', 5),
+    ];
+    const entered = (plan: Plan) =>
+      simulate({ plan, contacts, timeline, start: T0, end: T0 + DAY }).enrollments.map((e) => [
+        e.contactId,
+        iso(e.startedAt),
+      ]);
+    expect(entered(onMql)).toEqual([['a', iso(T0 + HOUR)]]);
+    expect(entered(onStripe)).toEqual([['a', iso(T0 + 2 * HOUR)]]);
+  });
+
   it('simulates a thousand contacts over eight weeks of virtual time', () => {
     const plan = examplePlan('onboarding-nurture.json');
     const contacts = Array.from({ length: 1000 }, (_, i) => berlin(`c${i}`));

@@ -255,6 +255,34 @@ describe('semantic checks', () => {
     ]);
   });
 
+  it('refuses contact fields in trigger filters, which see the event only', () => {
+    // Live routing matches a trigger filter against the event before reading the contact: a
+    // contact field there was never known and the trigger silently never fired for anyone.
+    const problems = problemsOf(
+      journey([{ id: 'a', type: 'exit' }], {
+        triggers: [
+          {
+            type: 'event',
+            event: 'signed_up',
+            filter: {
+              type: 'all',
+              conditions: [
+                { type: 'equals', field: 'event.source', value: 'ads' },
+                { type: 'equals', field: 'contact.plan', value: 'pro' },
+                { type: 'contains', field: 'tags', value: 'vip' },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    expect(problems.map((p) => [p.pointer, p.code])).toEqual([
+      ['/triggers/0/filter/conditions/1/field', 'contact-field-in-event-filter'],
+      ['/triggers/0/filter/conditions/2/field', 'contact-field-in-event-filter'],
+    ]);
+    expect(problems[0]?.message).toContain('entry.condition');
+  });
+
   it('reports schema problems in words, at the exact place', () => {
     const problems = problemsOf({
       id: 'Bad Id',
@@ -323,6 +351,35 @@ describe('semantic checks', () => {
       ['/lifecycle/thresholds/0/exitBelow', 'bad-hysteresis'],
       ['/lifecycle/thresholds/1', 'thresholds-out-of-order'],
     ]);
+  });
+
+  it('refuses contact fields in engagement rule filters, which see the event only', () => {
+    // The scorer matches a rule's filter against the event alone: `contact.plan` there never
+    // matched, and the rule silently gave no one points.
+    const result = validateScoringModel({
+      id: 'm',
+      name: 'M',
+      engagement: {
+        rules: [
+          {
+            id: 'pro-visit',
+            event: 'visited',
+            points: 5,
+            filter: { type: 'equals', field: 'contact.plan', value: 'pro' },
+          },
+          {
+            id: 'pricing',
+            event: 'visited',
+            points: 5,
+            filter: { type: 'contains', field: 'event.path', value: '/pricing' },
+          },
+        ],
+      },
+    });
+    expect(result.ok ? [] : result.problems.map((p) => [p.pointer, p.code])).toEqual([
+      ['/engagement/rules/0/filter/field', 'contact-field-in-event-filter'],
+    ]);
+    expect(result.ok ? '' : result.problems[0]?.message).toContain('fit.rules');
   });
 
   it('checks the funnel order of thresholds that read different scores', () => {

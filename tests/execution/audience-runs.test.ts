@@ -1,6 +1,8 @@
 import type { Prisma } from '@prisma/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { publishJourney } from '../../engine/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { countingStarts, temporalRefusing } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 interface Run {
@@ -127,5 +129,56 @@ describe('audience runs that do not finish', () => {
     expect(run?.finishedAt).not.toBeNull();
     const stored = await engine.deps.prisma.audienceRun.findUnique({ where: { id: started.id } });
     expect(stored?.status, 'settled in the store too').toBe('cancelled');
+  });
+  it('a publish whose pass never started is finished by publishing the same definition again', async () => {
+    const key = `unstarted-${uniqueSuffix()}`;
+    await api.post('/v1/identify', {
+      userId: `member-${key}`,
+      traits: { email: `member-${key}@example.com`, tier: `gold-${key}` },
+    });
+    const definition = {
+      id: key,
+      name: 'Gold members',
+      triggers: [
+        {
+          type: 'condition',
+          condition: { type: 'equals', field: 'contact.tier', value: `gold-${key}` },
+        },
+      ],
+      entry: { enrollExisting: true },
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    };
+    // Temporal refuses the pass's start, after the version was committed and went live.
+    const { temporal } = engine.deps;
+    const down = temporalRefusing(temporal, 'start');
+    await expect(
+      publishJourney({ ...engine.deps, temporal: down }, 'default', definition),
+    ).rejects.toThrow('Temporal unavailable');
+    published.push(key);
+    expect((await api.get(`/v1/journeys/${key}`)).body).toMatchObject({ status: 'active' });
+    expect(await runsOf(key)).toEqual([]);
+
+    // The client's retry: the same definition, no new version, and the pass runs.
+    const again = await api.post('/v1/journeys', definition);
+    expect(again.status, JSON.stringify(again.body)).toBeLessThan(300);
+    const run = await eventually(
+      async () => {
+        const [latest] = await runsOf(key);
+        return latest?.status === 'done' ? latest : undefined;
+      },
+      20_000,
+      'the pass over existing contacts',
+    );
+    expect(run).toMatchObject({ enrolled: 1 });
+    // Once a pass has run, publishing the same version again starts none.
+    const watched = countingStarts(temporal);
+    const third = await publishJourney(
+      { ...engine.deps, temporal: watched.client },
+      'default',
+      definition,
+    );
+    expect(third).toMatchObject({ ok: true, created: false });
+    expect(watched.starts()).toBe(0);
+    expect(await runsOf(key)).toHaveLength(1);
   });
 });

@@ -67,6 +67,7 @@ describe('drafts and previews', () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const body = res.body as {
+      stoppedAt: string | null;
       enrollments: { contactId: string; outcome: string; reason: string | null }[];
       actions: { at: string; contactId: string; stepId: string }[];
     };
@@ -80,6 +81,34 @@ describe('drafts and previews', () => {
       ['bob', 'converted', 'bought'],
     ]);
     expect((await api.get(`/v1/journeys/preview-${s}`)).status).toBe(404);
+
+    // A loop with a one-minute wait over a year is half a million emails a contact: the
+    // preview stops at its step budget and says when, where it held the API for minutes.
+    const loop = await api.post('/v1/journeys/simulate', {
+      journey: {
+        id: `loop-${s}`,
+        name: 'Loop',
+        triggers: [{ type: 'event', event: 'signed_up' }],
+        steps: [
+          { id: 'pause', type: 'wait', duration: 'PT1M' },
+          { id: 'ping', type: 'sendEmail', template: 'welcome', next: 'pause' },
+        ],
+      },
+      start: '2026-01-05T09:00:00Z',
+      end: '2027-01-05T09:00:00Z',
+      contacts: [{ id: 'ada' }, { id: 'bob' }],
+      timeline: [
+        { at: '2026-01-05T10:00:00Z', contactId: 'ada', name: 'signed_up' },
+        { at: '2026-01-05T10:00:00Z', contactId: 'bob', name: 'signed_up' },
+      ],
+    });
+    expect(loop.status, JSON.stringify(loop.body).slice(0, 300)).toBe(200);
+    const stopped = loop.body as { stoppedAt: string | null; actions: unknown[] };
+    expect(stopped.stoppedAt).not.toBeNull();
+    expect(Date.parse(stopped.stoppedAt ?? '')).toBeLessThan(Date.parse('2027-01-05T09:00:00Z'));
+    expect(stopped.actions.length).toBeGreaterThan(0);
+    expect(stopped.actions.length).toBeLessThan(1_000_000);
+    expect(body).toMatchObject({ stoppedAt: null });
 
     const bad = await api.post('/v1/journeys/simulate', {
       journey: { id: 'x', name: 'x', triggers: [], steps: [] },

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changeJourneyStatus } from '../../engine/index.js';
 import { contactEventSignal, stateQuery } from '../../workflows/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { temporalRefusing } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { mailboxOf } from '../support/mailbox.js';
 
@@ -397,6 +399,45 @@ describe('journeys on Temporal', () => {
       status: 'archived',
     });
     expect((await api.post(`/v1/journeys/${key}/pause`, {})).status).toBe(409);
+  });
+
+  it('archiving again ends the enrollments that an archive failing part-way did not reach', async () => {
+    const s = uniqueSuffix();
+    const key = `archive-retry-${s}`;
+    await publish({
+      id: key,
+      triggers: [{ type: 'event', event: `go_${s}` }],
+      steps: [
+        { id: 'nap', type: 'wait', duration: 'P1D' },
+        { id: 'late', type: 'sendEmail', template: 'welcome' },
+      ],
+    });
+    await contact(`ar-${s}`);
+    await track(`ar-${s}`, `go_${s}`);
+    await eventually(
+      async () => (await enrollmentOf(`ar-${s}`, key)).status === 'active',
+      10_000,
+      'the enrollment to wait',
+    );
+    // The archive stores its status, then Temporal refuses the exit signals.
+    const down = temporalRefusing(engine.deps.temporal, 'signal');
+    await expect(
+      changeJourneyStatus({ ...engine.deps, temporal: down }, 'default', key, 'archive'),
+    ).rejects.toThrow('Temporal unavailable');
+    expect((await api.get(`/v1/journeys/${key}`)).body).toMatchObject({ status: 'archived' });
+    expect((await enrollmentOf(`ar-${s}`, key)).status).toBe('active');
+
+    // The client's retry tells the enrollment that is still running.
+    const again = await api.post(`/v1/journeys/${key}/archive`, {});
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ status: 'archived', enrollmentsTold: 1 });
+    await eventually(
+      async () => (await enrollmentOf(`ar-${s}`, key)).status === 'exited',
+      10_000,
+      'the enrollment to end',
+    );
+    // Still no pause or resume for an archived journey.
+    expect((await api.post(`/v1/journeys/${key}/resume`, {})).status).toBe(409);
   });
 
   it('ends an enrollment held by a pause when its goal is met meanwhile: the held email never goes', async () => {

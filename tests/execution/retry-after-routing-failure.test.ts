@@ -1,8 +1,8 @@
 import type { Client, WorkflowClient } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IncomingMessage } from '../../engine/index.js';
-import type { Sql } from '../../store/index.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { sqlRefusing } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -70,13 +70,7 @@ describe.each(databaseVariants())('retrying a track whose routing failed (%s)', 
     const event = `signed_up_${s}`;
     await publish(s, event);
     // The database refuses the enrollment's insert: the event is stored, the contact not enrolled.
-    const failing: Sql = {
-      query: (text, params, options) =>
-        options?.name === 'enroll-insert'
-          ? Promise.reject(new Error('database briefly unavailable'))
-          : engine.deps.sql.query(text, params, options),
-      transaction: (work) => engine.deps.sql.transaction(work),
-    };
+    const failing = sqlRefusing(engine.deps.sql, 'enroll-insert');
     const message = track(s, event);
     await expect(ingest({ ...engine.deps, sql: failing }, 'default', message)).rejects.toThrow(
       'database briefly unavailable',

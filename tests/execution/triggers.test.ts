@@ -85,6 +85,75 @@ describe('condition and schedule triggers', () => {
     expect(await enrollmentsOf(key)).toHaveLength(3);
   });
 
+  it('takes a contact in again only when it stops matching and starts again, not on every event while it matches', async () => {
+    const s = uniqueSuffix();
+    const user = `hot-${s}`;
+    const statuses = async (key: string) =>
+      (
+        (await api.get(`/v1/journeys/${key}/enrollments`)).body as {
+          data: { contact: { userId: string }; status: string }[];
+        }
+      ).data.map((e) => e.status);
+    const finished = async (key: string, count: number) =>
+      eventually(
+        async () => {
+          const all = await statuses(key);
+          return all.length === count && all.every((x) => x === 'completed') ? all : undefined;
+        },
+        15_000,
+        `${count} finished enrollment(s)`,
+      );
+    // Already matching when published (enrollExisting off): its next event is no start.
+    await api.post('/v1/identify', {
+      userId: `was-${s}`,
+      traits: { email: `was-${s}@example.com`, tier: `hot-${s}` },
+    });
+    const key = `hot-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Hot lead hand-off',
+      triggers: [
+        {
+          type: 'condition',
+          condition: { type: 'equals', field: 'contact.tier', value: `hot-${s}` },
+        },
+      ],
+      entry: { reentry: 'everyTime' },
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    // The pass at publish notes who matches already (and enrolls no one).
+    const run = await eventually(
+      async () => {
+        const runs = ((await api.get(`/v1/journeys/${key}/audience-runs`)).body as { data: Run[] })
+          .data;
+        return runs[0]?.status === 'done' ? runs[0] : undefined;
+      },
+      20_000,
+      'the pass over existing contacts',
+    );
+    expect(run).toMatchObject({ reason: 'publish', enrolled: 0 });
+
+    await api.post('/v1/identify', {
+      userId: user,
+      traits: { email: `${user}@example.com`, tier: `hot-${s}` },
+    });
+    await finished(key, 1);
+    // Still matching: page views and a trait change are no new start.
+    await api.post('/v1/track', { userId: user, event: 'page_viewed' });
+    await api.post('/v1/identify', { userId: user, traits: { tier: `hot-${s}`, note: 'x' } });
+    await api.post('/v1/track', { userId: user, event: 'page_viewed' });
+    // Stops matching, then matches again: a second start.
+    await api.post('/v1/identify', { userId: user, traits: { tier: 'cold' } });
+    await api.post('/v1/track', { userId: user, event: 'page_viewed' });
+    await api.post('/v1/identify', { userId: user, traits: { tier: `hot-${s}` } });
+    await finished(key, 2);
+    await api.post('/v1/track', { userId: user, event: 'page_viewed' });
+    await api.post('/v1/track', { userId: `was-${s}`, event: 'page_viewed' });
+    // Routing is done when the API answers; anything a wrong start began shows as a row.
+    expect(await statuses(key)).toEqual(['completed', 'completed']);
+  });
+
   it('enrolls a schedule trigger’s audience at its time, and keeps recurring schedules in Temporal', async () => {
     const s = uniqueSuffix();
     await api.post('/v1/identify', {

@@ -91,6 +91,61 @@ describe.each(databaseVariants())('bounces from the relay webhook (%s database)'
     expect(arrived(gone)).toHaveLength(0);
   });
 
+  it('records a hard bounce after a soft one for the same email, and gives a complaint no bounce type', async () => {
+    const suffix = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(suite.engine), `Bounce types ${suffix}`);
+    const event = `promo_${suffix}`;
+    const published = await ws.api.post('/v1/journeys', {
+      id: `promo-${suffix}`,
+      name: 'Promotion',
+      triggers: [{ type: 'event', event }],
+      steps: [{ id: 'offer', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const full = { userId: `full-${suffix}`, email: `full.${suffix}@example.com` };
+    const annoyed = { userId: `annoyed-${suffix}`, email: `annoyed.${suffix}@example.com` };
+    const messageIds = new Map<string, string>();
+    for (const { userId, email } of [full, annoyed]) {
+      expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+      expect((await ws.api.post('/v1/track', { userId, event })).status).toBe(200);
+      const [arrived] = await suite.capture.waitFor(email);
+      messageIds.set(email, arrived?.parsed.messageId ?? '');
+    }
+    const report = async (events: Record<string, string>[]) => {
+      const res = await ws.api.post('/v1/mail-events', { events });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body;
+    };
+    const messageId = messageIds.get(full.email) ?? '';
+    // The mailbox is full for a while (a soft bounce, reported twice), then the relay gives up.
+    const soft = { type: 'bounce', bounceType: 'soft', email: full.email, messageId };
+    expect(await report([soft])).toEqual({ received: 1, suppressed: 0 });
+    expect(await report([soft])).toEqual({ received: 1, suppressed: 0 });
+    expect(await report([{ ...soft, bounceType: 'hard' }])).toEqual({
+      received: 1,
+      suppressed: 1,
+    });
+    await report([
+      { type: 'complaint', email: annoyed.email, messageId: messageIds.get(annoyed.email) ?? '' },
+    ]);
+
+    const reportsOf = async (userId: string, name: string) => {
+      const res = await ws.api.get(`/v1/contacts/${userId}/timeline`);
+      expect(res.status).toBe(200);
+      return (res.body as { data: TimelineItem[] }).data
+        .filter((i) => i.kind === 'event' && i.detail.name === name)
+        .map((i) => i.detail.properties)
+        .reverse();
+    };
+    const bounces = await reportsOf(full.userId, 'email.bounced');
+    expect(bounces.map((p) => p?.bounceType)).toEqual(['soft', 'hard']);
+    // Tied to the email the journey sent, as every report naming it is.
+    expect(bounces[1]).toMatchObject({ step: 'offer', category: 'marketing' });
+    const complaints = await reportsOf(annoyed.userId, 'email.complained');
+    expect(complaints).toHaveLength(1);
+    expect(complaints[0]).not.toHaveProperty('bounceType');
+  });
+
   it('a bounce or a complaint naming the email takes the journey down that branch of emailActivity', async () => {
     const suffix = uniqueSuffix();
     const ws = await createWorkspace(apiClient(suite.engine), `Bounce branches ${suffix}`);

@@ -190,5 +190,42 @@ describe('DKIM signing', () => {
       });
       expect(wrongKey.results.map((r) => r.status.result)).toEqual(['fail']);
     });
+
+    it('signs List-Unsubscribe-Post with List-Unsubscribe, as RFC 8058 section 4 requires', async () => {
+      const suffix = uniqueSuffix();
+      const event = `subscribed_${suffix}`;
+      const published = await api.post('/v1/journeys', {
+        id: `dkim-one-click-${suffix}`,
+        name: 'Signed newsletter',
+        triggers: [{ type: 'event', event }],
+        steps: [{ id: 'welcome', type: 'sendEmail', template: 'welcome' }],
+      });
+      expect(published.status, JSON.stringify(published.body)).toBe(201);
+      const email = `one-click.${suffix}@example.org`;
+      await api.post('/v1/identify', { userId: `u-${suffix}`, traits: { email } });
+      await api.post('/v1/track', { userId: `u-${suffix}`, event });
+
+      const [message] = await waitForMail(api, email);
+      const raw = await (await api.request('GET', `/v1/mailbox/${message?.id ?? ''}/raw`)).text();
+      const unfolded = raw.replace(/\r\n[ \t]+/g, ' ');
+      expect(unfolded).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+      const signature = /^DKIM-Signature: (.*)$/m.exec(unfolded)?.[1] ?? '';
+      const signed = (/\bh=([^;]+)/.exec(signature)?.[1] ?? '')
+        .split(':')
+        .map((h) => h.trim().toLowerCase());
+      expect(signed).toEqual(expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post']));
+
+      // A one-click header added or changed on the way no longer verifies.
+      const resolver = dnsWith(publicDer);
+      const verified = await dkimVerify(Buffer.from(raw), { resolver });
+      expect(verified.results.map((r) => r.status.result)).toEqual(['pass']);
+      const altered = raw.replace(
+        /^List-Unsubscribe-Post: .*$/m,
+        'List-Unsubscribe-Post: List-Unsubscribe=Nope',
+      );
+      expect(altered).not.toBe(raw);
+      const alteredResult = await dkimVerify(Buffer.from(altered), { resolver });
+      expect(alteredResult.results.map((r) => r.status.result)).toEqual(['fail']);
+    });
   });
 });

@@ -1,7 +1,10 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmail, type SendEmailInput } from '../../activities/send-email.activity.js';
 import { readSend } from '../../activities/send-email.store.js';
-import { suppress, type Mailer } from '../../mail/index.js';
+import { loadTemplates, suppress, type Mailer } from '../../mail/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
 
@@ -68,6 +71,47 @@ describe.each(databaseVariants())('send email activity (%s database)', (variant)
     // The marketing footer carries the same signed link in both parts.
     expect(parsed?.text).toContain(listUnsubscribe);
     expect(parsed?.html).toContain(listUnsubscribe);
+  });
+
+  it('carries the unsubscribe link and postal address of a layout footer into the text part', async () => {
+    // A layout of the kind senders write for CAN-SPAM: its own unsubscribe link and address.
+    const dir = await mkdtemp(join(tmpdir(), 'drumbeat-footer-'));
+    await mkdir(join(dir, 'layouts'));
+    await writeFile(
+      join(dir, 'layouts', 'branded.hbs'),
+      `<html><body><span style="display:none">{{preheader}}</span>{{body}}
+<p class="footer"><a href="{{unsubscribeUrl}}">Unsubscribe</a> or <a href="{{preferencesUrl}}">manage emails</a><br>Drumbeat Ltd, 5 Harbour Street, Leith EH6 6LA</p>
+</body></html>`,
+    );
+    await writeFile(
+      join(dir, 'news.hbs'),
+      `---
+subject: News for {{contact.firstName}}
+preheader: Hidden preview text
+layout: branded
+---
+<p>Hello {{contact.firstName}}, here is the news.</p>`,
+    );
+    const branded = { ...deps, templates: await loadTemplates(dir) };
+    const email = `footer.${uniqueSuffix()}@example.com`;
+    const s = await seed(engine.deps.prisma, { email });
+    const sent = await sendEmail(branded, input(s, await s.enrollment(), { template: 'news' }));
+    expect(sent).toMatchObject({ status: 'sent' });
+    const [mail] = await capture.waitFor(email);
+    const raw = (mail?.raw ?? '').replace(/\r\n[ \t]+/g, ' ');
+    const listUnsubscribe = /^List-Unsubscribe: <([^>]+)>\r?$/m.exec(raw)?.[1] ?? '';
+    expect(listUnsubscribe).toMatch(/\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    const html = mail?.parsed.html || '';
+    const text = mail?.parsed.text ?? '';
+    // The layout shows the link, so no footer is added to the HTML ...
+    expect(html.split(listUnsubscribe).length - 1).toBe(2);
+    // ... and the text part has what the HTML footer has, the hidden preheader left out.
+    expect(text).toContain('Hello Ada, here is the news.');
+    expect(text).toContain(`Unsubscribe (${listUnsubscribe})`);
+    expect(text).toContain(`manage emails (${listUnsubscribe}/preferences)`);
+    expect(text).toContain('Drumbeat Ltd, 5 Harbour Street, Leith EH6 6LA');
+    expect(text).not.toContain('Hidden preview text');
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('reads the contact on the hot path as the Contact model does', async () => {

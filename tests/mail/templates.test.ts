@@ -77,6 +77,26 @@ preheader: Starts {{formatDate event.properties.startsAt style="short" time=true
     expect(en.html).toContain('Hello there');
   });
 
+  it('writes a right-to-left locale as lang only when it is a language tag: a locale cannot add HTML', () => {
+    const bare = store.compile({
+      subject: 'Hi',
+      preheader: null,
+      layout: 'none',
+      html: '<p>Hello {{default contact.firstName "there"}}</p>',
+    });
+    const render = (locale: string) => store.renderCompiled(bare, { contact: { locale } }).html;
+    expect(render('ar-EG')).toBe('<div dir="rtl" lang="ar-EG"><p>Hello there</p></div>');
+    // Any contact's locale is a trait an identify call sets.
+    const injected = render('ar-x"><img src=x onerror=alert(1)><p x="');
+    expect(injected).toBe('<div dir="rtl"><p>Hello there</p></div>');
+    expect(injected).not.toContain('<img');
+    expect(render('he-" autofocus onfocus="alert(1)')).toBe(
+      '<div dir="rtl"><p>Hello there</p></div>',
+    );
+    // A POSIX spelling is still the language.
+    expect(render('fa_IR')).toBe('<div dir="rtl" lang="fa-IR"><p>Hello there</p></div>');
+  });
+
   it('cannot reach prototypes or the file system', () => {
     const evil = store.compile({
       subject: '{{constructor.name}}{{__proto__}}',

@@ -3,6 +3,7 @@ import { applyScoringVersion, ingest } from '../../engine/index.js';
 import type { Sql } from '../../store/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
+import { createWorkspace } from '../api/workspaces.js';
 
 const ACTIVE_VERSIONS = 'JOIN scoring_model_versions v ON v.id = m.active_version_id';
 
@@ -28,7 +29,9 @@ describe.each(databaseVariants())('a scoring version applied meanwhile (%s)', (v
       name: 'Visits',
       engagement: { rules: [{ id: 'visit', event, points }] },
     });
-    const api = apiClient(engine);
+    // A workspace of its own: the rescore covers every contact of the workspace, and on the
+    // shared PostgreSQL database the default one holds the contacts of every other test file.
+    const { id: workspace, api } = await createWorkspace(apiClient(engine), `gap-${s}`);
     expect((await api.post('/v1/scoring-models', model(1))).status).toBe(201);
     expect((await api.post('/v1/scoring-models', model(10))).status).toBe(201);
     const [v2] = await engine.deps.sql.query<{ id: string }>(
@@ -39,7 +42,8 @@ describe.each(databaseVariants())('a scoring version applied meanwhile (%s)', (v
     // What the other process read before the apply: version 1 active.
     const before = await engine.deps.sql.query(
       `SELECT m.id AS model_id, v.id AS version_id, v.plan
-       FROM scoring_models m ${ACTIVE_VERSIONS} WHERE m.workspace_id = 'default'`,
+       FROM scoring_models m ${ACTIVE_VERSIONS} WHERE m.workspace_id = $1`,
+      [workspace],
     );
     const stale: Sql = {
       query: (text, params, options) =>
@@ -48,9 +52,9 @@ describe.each(databaseVariants())('a scoring version applied meanwhile (%s)', (v
           : engine.deps.sql.query(text, params, options),
       transaction: (work) => engine.deps.sql.transaction(work),
     };
-    const applied = await applyScoringVersion(engine.deps, 'default', v2?.id ?? '');
+    const applied = await applyScoringVersion(engine.deps, workspace, v2?.id ?? '');
     // A new contact's first event, accepted by the other process under version 1 only.
-    await ingest({ ...engine.deps, sql: stale }, 'default', {
+    await ingest({ ...engine.deps, sql: stale }, workspace, {
       type: 'track',
       messageId: `late-${s}`,
       userId: `late-${s}`,
@@ -60,7 +64,7 @@ describe.each(databaseVariants())('a scoring version applied meanwhile (%s)', (v
       properties: {},
       timestamp: new Date(),
     });
-    await applied.done;
+    await applied.done();
 
     const scored = await engine.deps.sql.query<{ version_id: string; points: number }>(
       `SELECT s.version_id, s.points FROM contact_scores s JOIN contacts c ON c.id = s.contact_id

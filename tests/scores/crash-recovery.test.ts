@@ -2,9 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../runtime/index.js';
 import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
+import { createPostgresDatabase } from '../support/postgres.js';
 import { startDrumbeat, stopDrumbeats } from '../support/process.js';
 
 /**
@@ -19,9 +20,12 @@ describe.each(databaseVariants())(
   (variant) => {
     const children: ChildProcess[] = [];
     const dataDirs: string[] = [];
+    const databases: { drop: () => Promise<void> }[] = [];
+    afterEach(() => stopDrumbeats(children));
     afterAll(async () => {
       await stopDrumbeats(children);
       for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+      for (const database of databases) await database.drop();
     });
 
     /**
@@ -31,17 +35,34 @@ describe.each(databaseVariants())(
     const withFault = async (command: 'api' | 'start', fault: string) => {
       const dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-crash-'));
       dataDirs.push(dataDir);
-      const port = await freePort();
-      const env: NodeJS.ProcessEnv = {
+      // On PostgreSQL a database of its own: a process that starts routes events unrouted for
+      // ROUTING_RECOVERY_SECONDS of every workspace, other test files' slow ones included.
+      const database = variant === 'postgres' ? await createPostgresDatabase() : null;
+      if (database) databases.push(database);
+      const base: NodeJS.ProcessEnv = {
         ...process.env,
         DATA_DIR: dataDir,
-        PORT: String(port),
-        SMTP_SINK_PORT: String(await freePort()),
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_TASK_QUEUE: `crash-${uniqueSuffix()}`,
-        DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
+        DATABASE_URL: database?.url ?? '',
+        // On PostgreSQL a process that starts routes only events unrouted for this long.
+        ROUTING_RECOVERY_SECONDS: '3',
       };
-      const first = await startDrumbeat(command, { ...env, DRUMBEAT_FAULT: fault }, children);
+      // A free port can be taken by another test's process before the child binds it: then
+      // the child says so and exits, and it is started again on other ports.
+      let port = 0;
+      let env: NodeJS.ProcessEnv = base;
+      let first: ChildProcess | null = null;
+      for (let attempt = 1; !first; attempt++) {
+        port = await freePort();
+        env = { ...base, PORT: String(port), SMTP_SINK_PORT: String(await freePort()) };
+        first = await startDrumbeat(command, { ...env, DRUMBEAT_FAULT: fault }, children).catch(
+          (error: unknown) => {
+            if (attempt < 3 && String(error).includes('already in use')) return null;
+            throw error;
+          },
+        );
+      }
       const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
       const key = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
       const call = (method: string, path: string, body?: unknown) =>

@@ -3,8 +3,8 @@ import { compileScoringModel, validateScoringModel } from '../../definitions/ind
 import { activeScoringPlans } from '../../engine/scoring-plans.js';
 import { rescoreContact } from '../../engine/rescore-contact.js';
 import { foldEvents, valueAt } from '../../scoring/index.js';
-import { DEFAULT_WORKSPACE_ID } from '../../store/index.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { createWorkspace } from '../api/workspaces.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 
 const DAY = 86_400_000;
@@ -23,13 +23,16 @@ interface ScoreBody {
 describe.each(databaseVariants())('events dated in the future (%s database)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
   let api: ApiClient;
+  let workspace: string;
   const s = uniqueSuffix();
   const model = `future-${s}`;
   const event = `visited_${s}`;
 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
-    api = apiClient(engine);
+    // A workspace of its own: on the shared PostgreSQL database, a scoring model published in
+    // the default one rescores (and may move the stage of) every other test file's contacts.
+    ({ id: workspace, api } = await createWorkspace(apiClient(engine), `future-${s}`));
     const published = await api.post('/v1/scoring-models', {
       id: model,
       name: 'Weekly decay',
@@ -90,14 +93,14 @@ describe.each(databaseVariants())('events dated in the future (%s database)', (v
     });
     expect(tracked.status).toBe(200);
     const [contact] = await engine.deps.sql.query<{ id: string }>(
-      'SELECT id FROM contacts WHERE user_id = $1',
-      [userId],
+      'SELECT id FROM contacts WHERE workspace_id = $1 AND user_id = $2',
+      [workspace, userId],
     );
     const [row] = await engine.deps.sql.query<{ id: string }>(
       'SELECT id FROM scoring_models WHERE key = $1',
       [model],
     );
-    const plan = (await activeScoringPlans(engine.deps.sql, DEFAULT_WORKSPACE_ID, 0)).find(
+    const plan = (await activeScoringPlans(engine.deps.sql, workspace, 0)).find(
       (p) => p.modelId === row?.id,
     );
     expect(plan && contact).toBeTruthy();

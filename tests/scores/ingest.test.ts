@@ -5,6 +5,7 @@ import { scorePass } from '../../engine/scorer.js';
 import type { Sql } from '../../store/index.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { createWorkspace } from '../api/workspaces.js';
 
 interface ScoreBody {
   scores: {
@@ -32,7 +33,9 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
 
   beforeAll(async () => {
     engine = await startTestEngine(variant);
-    api = apiClient(engine);
+    // A workspace of its own: on the shared PostgreSQL database, a scoring model published in
+    // the default one rescores (and may move the stage of) every other test file's contacts.
+    api = (await createWorkspace(apiClient(engine), `sums-${s}`)).api;
     const published = await api.post('/v1/scoring-models', {
       id: model,
       name: 'Exact sums',
@@ -212,6 +215,7 @@ describe.each(databaseVariants())('events and scores (%s database)', (variant) =
 describe.runIf(inject('postgresUrl'))('the background scorer and late commits', () => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
   let api: ApiClient;
+  let workspace: string;
   const held = new pg.Client({ connectionString: inject('postgresUrl') ?? '' });
   const s = uniqueSuffix();
   const model = `late-${s}`;
@@ -219,7 +223,9 @@ describe.runIf(inject('postgresUrl'))('the background scorer and late commits', 
 
   beforeAll(async () => {
     engine = await startTestEngine('postgres');
-    api = apiClient(engine);
+    // A workspace of its own: on the shared PostgreSQL database, a scoring model published in
+    // the default one rescores (and may move the stage of) every other test file's contacts.
+    ({ id: workspace, api } = await createWorkspace(apiClient(engine), `late-${s}`));
     const published = await api.post('/v1/scoring-models', {
       id: model,
       name: 'Late commits',
@@ -289,7 +295,7 @@ describe.runIf(inject('postgresUrl'))('the background scorer and late commits', 
     };
     await acceptMessages(
       { prisma: engine.deps.prisma, sql: inHeld },
-      'default',
+      workspace,
       [click(early)],
       new Date(),
       'later',
@@ -325,7 +331,7 @@ describe.runIf(inject('postgresUrl'))('the background scorer and late commits', 
     const [accepted] = (
       await acceptMessages(
         { prisma: engine.deps.prisma, sql: inHeld },
-        'default',
+        workspace,
         [click(userId)],
         new Date(),
         'later',

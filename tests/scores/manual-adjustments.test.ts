@@ -35,5 +35,12 @@ describe('manual score adjustments beside a scoring model', () => {
     });
     const facts = await loadContactFacts(engine.deps.sql, 'default', contact.id, null);
     expect(facts?.scores).toMatchObject({ engagement: 10, lead: 25, manual: 3 });
+    // The score API shows them beside the model's scores, so what journeys act on adds up.
+    const score = (await api.get(`/v1/contacts/${userId}/score`)).body as {
+      scores: { lead: number }[];
+      adjustments: Record<string, number>;
+    };
+    expect(score.scores.map((m) => m.lead)).toEqual([10]);
+    expect(score.adjustments).toEqual({ lead: 15, manual: 3 });
   });
 });

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOWS_PATH } from '../../runtime/engine.js';
 import { freePort, startTemporalDevServer } from '../../runtime/index.js';
+import { createPostgresDatabase } from '../support/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,9 +15,6 @@ declare module 'vitest' {
     postgresUrl: string | null;
   }
 }
-
-const ADMIN_URL =
-  process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /** Starts what every test file shares: one Temporal dev server (in memory), one bundle, one PostgreSQL database. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -46,37 +43,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server.stop();
     await postgres?.drop();
     await rm(dir, { recursive: true, force: true });
-  };
-}
-
-async function createPostgresDatabase(): Promise<{
-  url: string;
-  drop: () => Promise<void>;
-} | null> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  try {
-    await admin.connect();
-  } catch (error) {
-    if (process.env.CI)
-      throw new Error(`CI must reach PostgreSQL at ${ADMIN_URL}`, { cause: error });
-    console.warn(
-      `[tests] PostgreSQL not reachable at ${ADMIN_URL}; PostgreSQL variants are skipped.`,
-    );
-    return null;
-  }
-  const name = `drumbeat_test_${process.pid}_${Date.now()}`;
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
   };
 }
 

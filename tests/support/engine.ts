@@ -15,7 +15,9 @@ export function databaseVariants(): DatabaseVariant[] {
 /**
  * The real engine, as `npm start` runs it, pointed at the run's shared Temporal dev server,
  * with its own task queue, an SMTP sink and API on free ports, and the chosen database.
- * `env` adds or overrides environment variables (DKIM keys, for example).
+ * `env` adds or overrides environment variables (DKIM keys, for example). Webhooks may call
+ * private addresses, as the receivers in tests listen on 127.0.0.1; a test of the refusal sets
+ * `WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'`.
  */
 export async function startTestEngine(
   variant: DatabaseVariant,
@@ -29,6 +31,11 @@ export async function startTestEngine(
     TEMPORAL_TASK_QUEUE: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     SMTP_SINK_PORT: '0',
     DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    // On the PostgreSQL database the run's files share, an engine's routing sweep would route
+    // other files' events that are slow to route onto its own task queue: a day keeps it out.
+    // A test of the sweep gives its engine a database of its own (tests/support/postgres.ts).
+    ...(variant === 'postgres' ? { ROUTING_RECOVERY_SECONDS: '86400' } : {}),
     ...env,
   });
   const engine = await startEngine(config, {

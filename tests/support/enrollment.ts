@@ -71,14 +71,29 @@ export async function holdEnrollmentRow(held: pg.Client, enrollmentId: string): 
   await held.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
 }
 
-/** Resolves once a statement of this database waits on a lock (`what` names it for a timeout). */
-export async function someoneWaitsOnALock(held: pg.Client, what: string): Promise<void> {
+/**
+ * Resolves once a statement waits on a lock that `held` holds (`what` names it for a timeout).
+ * Only waits behind `held` count: on the shared PostgreSQL database other test files' engines
+ * wait on locks of their own. `statement`, when given, must occur in the waiting statement's
+ * text (for a lock every engine's scorer also waits on, such as the score cursor's).
+ */
+export async function someoneWaitsOnALock(
+  held: pg.Client,
+  what: string,
+  statement?: string,
+): Promise<void> {
   await eventually(
     async () => {
+      // `held` is in a transaction, where pg_stat_activity is read once and then kept: without
+      // this, every poll saw the first one's activity and a wait that came later never showed.
+      await held.query('SELECT pg_stat_clear_snapshot()');
       const [row] = (
         await held.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity
-           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+           WHERE datname = current_database() AND wait_event_type = 'Lock'
+             AND pg_backend_pid() = ANY(pg_blocking_pids(pid))
+             AND ($1::text IS NULL OR strpos(query, $1::text) > 0)`,
+          [statement ?? null],
         )
       ).rows;
       return (row?.n ?? 0) > 0;
