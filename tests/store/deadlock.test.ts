@@ -6,8 +6,10 @@ import { uniqueSuffix } from '../support/engine.js';
 /**
  * Real deadlocks on PostgreSQL (the embedded database has one connection and cannot have any):
  * two transactions take two rows in opposite orders. PostgreSQL aborts the one whose deadlock
- * check runs first, the one that began waiting first: here always the retried side, which
- * `retryOnDeadlock` runs again, through `pg` and through Prisma alike.
+ * check runs first: each waiting backend checks once its own `deadlock_timeout` has passed. The
+ * other side waits 10 s before it checks, so the retried side (1 s) is the one aborted, which
+ * `retryOnDeadlock` runs again, through `pg` and through Prisma alike. (With both at 1 s the
+ * first waiter was usually aborted, but on a loaded machine sometimes the other side was.)
  */
 describe('deadlocks (PostgreSQL)', () => {
   const url = inject('postgresUrl');
@@ -20,6 +22,7 @@ describe('deadlocks (PostgreSQL)', () => {
     db = await openDatabase({ kind: 'postgres', url });
     other = new pg.Client({ connectionString: url });
     await other.connect();
+    await other.query(`SET deadlock_timeout = '10s'`);
     await other.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
   });
   afterAll(async () => {
@@ -39,12 +42,12 @@ describe('deadlocks (PostgreSQL)', () => {
     transaction: (
       take: (id: number, step: () => Promise<unknown>, pid: number) => Promise<void>,
     ) => Promise<void>,
-  ): Promise<{ attempts: number; errors: unknown[] }> {
+  ): Promise<{ attempts: number; errors: unknown[]; otherError: unknown }> {
     await other!.query(`DELETE FROM ${table}`);
     await other!.query(`INSERT INTO ${table} VALUES (1, 0), (2, 0)`);
     let attempts = 0;
     const errors: unknown[] = [];
-    let blocker: Promise<unknown> = Promise.resolve();
+    let blocker: Promise<unknown> = Promise.resolve(null);
     await retryOnDeadlock(async () => {
       attempts++;
       const first = attempts === 1;
@@ -56,6 +59,8 @@ describe('deadlocks (PostgreSQL)', () => {
             const mine = (async () => {
               // Once this side waits on a lock, the other side asks for row 1.
               for (;;) {
+                // In a transaction pg_stat_activity is read once and kept: read it afresh.
+                await other!.query('SELECT pg_stat_clear_snapshot()');
                 const { rows } = await other!.query<{ w: string | null }>(
                   'SELECT wait_event_type AS w FROM pg_stat_activity WHERE pid = $1',
                   [pid],
@@ -63,7 +68,11 @@ describe('deadlocks (PostgreSQL)', () => {
                 if (rows[0]?.w === 'Lock') break;
                 await new Promise((r) => setTimeout(r, 20));
               }
-              blocker = other!.query(bump(1)).then(() => other!.query('COMMIT'));
+              // Settled here, so that a failure is reported by the test, not as unhandled.
+              blocker = other!.query(bump(1)).then(
+                () => other!.query('COMMIT').then(() => null),
+                (error: unknown) => other!.query('ROLLBACK').then(() => error),
+              );
             })();
             // Started now: a Prisma query runs only once something awaits it.
             const taken = Promise.resolve().then(step);
@@ -78,8 +87,8 @@ describe('deadlocks (PostgreSQL)', () => {
         throw error;
       }
     });
-    await blocker;
-    return { attempts, errors };
+    const otherError = await blocker;
+    return { attempts, errors, otherError };
   }
 
   it('retries a pg transaction that PostgreSQL aborted to break a deadlock', async (ctx) => {
@@ -89,7 +98,7 @@ describe('deadlocks (PostgreSQL)', () => {
     try {
       const { rows: me } = await mine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       const pid = me[0]?.pid ?? 0;
-      const { attempts, errors } = await deadlocked(async (take) => {
+      const { attempts, errors, otherError } = await deadlocked(async (take) => {
         await mine.query('BEGIN');
         try {
           await take(1, () => mine.query(bump(1)), pid);
@@ -100,6 +109,7 @@ describe('deadlocks (PostgreSQL)', () => {
           throw error;
         }
       });
+      expect(otherError).toBeNull();
       expect(attempts).toBe(2);
       expect(errors.map(isDeadlock)).toEqual([true]);
       const { rows } = await other.query<{ v: number }>(`SELECT v FROM ${table} ORDER BY id`);
@@ -112,13 +122,14 @@ describe('deadlocks (PostgreSQL)', () => {
   it('retries a Prisma transaction that PostgreSQL aborted to break a deadlock', async (ctx) => {
     if (!url || !other || !db) return ctx.skip();
     const prisma = db.prisma;
-    const { attempts, errors } = await deadlocked((take) =>
+    const { attempts, errors, otherError } = await deadlocked((take) =>
       prisma.$transaction(async (tx) => {
         const [me] = await tx.$queryRawUnsafe<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
         await take(1, () => tx.$executeRawUnsafe(bump(1)), me?.pid ?? 0);
         await take(2, () => tx.$executeRawUnsafe(bump(2)), me?.pid ?? 0);
       }),
     );
+    expect(otherError).toBeNull();
     expect(attempts).toBe(2);
     expect(errors.map(isDeadlock)).toEqual([true]);
     const { rows } = await other.query<{ v: number }>(`SELECT v FROM ${table} ORDER BY id`);
