@@ -1,8 +1,8 @@
 import { jsonPoster, pool, startEnvelopeSink } from './support.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,11 @@ const WAITING = Number(process.env.BENCH_WAITING ?? 3000);
 const PAUSE_WORKER = process.env.BENCH_PAUSE_WORKER === '1';
 /** Node flags for the worker processes (a diagnostic: `--cpu-prof --cpu-prof-dir=DIR`). */
 const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/**
+ * A diagnostic: a CPU profile of this process (the API and its HTTP clients) over the enrolling
+ * phases only, one file a phase: `<this path>.<n>.cpuprofile` (Chrome DevTools, speedscope).
+ */
+const PROFILE_API = process.env.BENCH_PROFILE_API ?? null;
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -133,17 +138,26 @@ export async function runExecutionBench(): Promise<void> {
     let rawDrainSeconds = 0;
     const phase = (into: Map<string, number>, count: number, work: () => Promise<void>) =>
       timedPhase(into, count, work, named);
+    let profiled = 0;
+    const profiler = PROFILE_API ? new Session() : null;
+    profiler?.connect();
+    await profiler?.post('Profiler.enable');
     const enrollPhase = async (count = ENROLLMENTS) => {
       const users = Array.from({ length: count }, () => `u-${randomUUID()}`);
       await pool(users, CONCURRENCY, (u) =>
         post('/v1/identify', { userId: u, traits: { email: `${u}@example.com` } }),
       );
       const before = readCpu(named);
+      await profiler?.post('Profiler.start');
       const rate = await paused(() =>
         phase(cpu.api, count, () =>
           pool(users, CONCURRENCY, (u) => post('/v1/track', { userId: u, event: 'bench_enroll' })),
         ),
       );
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        await writeFile(`${PROFILE_API}.${++profiled}.cpuprofile`, JSON.stringify(profile));
+      }
       enrolled += count;
       // Whatever runs next begins on an idle server: the journeys just enrolled (each sends its
       // email) would otherwise still be running and slow the raw starts down.
