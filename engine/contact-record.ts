@@ -20,6 +20,15 @@ interface ContactRow {
 
 const COLUMNS = 'id, workspace_id, user_id, email, attributes, timezone, locale';
 
+/**
+ * Not an erased contact, whose row stays with a tombstone for its `userId` (`erased:<id>`, see
+ * engine/contacts/erase.ts): the reads below leave it out, so nothing is decided about it any
+ * more (no entry, no condition, no stage), as for a contact that never existed.
+ */
+function notErased(alias: string): string {
+  return `${alias}user_id IS DISTINCT FROM 'erased:' || ${alias}id`;
+}
+
 /** Contacts by id (in any order; missing ids are left out), through plain SQL. */
 export async function contactRecords(
   sql: Sql,
@@ -29,8 +38,8 @@ export async function contactRecords(
   if (ids.length === 0) return [];
   const rows = await sql.query<ContactRow>(
     workspaceId === undefined
-      ? `SELECT ${COLUMNS} FROM contacts WHERE id = ANY($1::text[])`
-      : `SELECT ${COLUMNS} FROM contacts WHERE id = ANY($1::text[]) AND workspace_id = $2`,
+      ? `SELECT ${COLUMNS} FROM contacts WHERE id = ANY($1::text[]) AND ${notErased('')}`
+      : `SELECT ${COLUMNS} FROM contacts WHERE id = ANY($1::text[]) AND workspace_id = $2 AND ${notErased('')}`,
     workspaceId === undefined ? [ids] : [ids, workspaceId],
   );
   return rows.map(recordOf);
@@ -80,7 +89,7 @@ export function contactSnapshotJson(contactId: string): string {
        'record', json_build_object('id', c.id, 'workspaceId', c.workspace_id, 'userId', c.user_id,
          'email', c.email, 'attributes', c.attributes, 'timezone', c.timezone, 'locale', c.locale),
        'enrollments', ${enrollmentsJson('c.id')})
-     FROM contacts c WHERE c.id = ${contactId})`;
+     FROM contacts c WHERE c.id = ${contactId} AND ${notErased('c.')})`;
 }
 
 export async function contactSnapshots(
@@ -93,7 +102,7 @@ export async function contactSnapshots(
   >(
     `SELECT i.id, c.id IS NOT NULL AS found, c.workspace_id, c.user_id, c.email,
        c.attributes, c.timezone, c.locale, ${enrollmentsJson('i.id')} AS enrollments
-     FROM unnest($1::text[]) AS i(id) LEFT JOIN contacts c ON c.id = i.id`,
+     FROM unnest($1::text[]) AS i(id) LEFT JOIN contacts c ON c.id = i.id AND ${notErased('c.')}`,
     [ids],
     { name: 'contact-snapshots' },
   );

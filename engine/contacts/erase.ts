@@ -143,32 +143,43 @@ async function runningOf(tx: Prisma.TransactionClient, contactId: string): Promi
 }
 
 /**
- * Replaces the address (and rendered subjects) inside the JSON journeys stored for this contact. Done on the JSON
- * text so every place an activity put it is covered; the placeholder keeps strings strings.
- * An address holding a quote or backslash would appear escaped in that text: such addresses
- * are matched in their escaped form.
+ * Replaces the contact's addresses (and rendered subjects) inside the JSON journeys stored for
+ * this contact: its address now and every address its emails went to (an address it had before,
+ * or a merged contact's, whose enrollments moved to it), as the sends recorded them. Done on the
+ * JSON text so every place an activity put an address is covered; the placeholder keeps strings
+ * strings. An address holding a quote or backslash would appear escaped in that text: such
+ * addresses are matched in their escaped form.
  */
 async function scrubJourneyRecords(
   tx: Prisma.TransactionClient,
   contactId: string,
   email: string | null,
 ): Promise<number> {
-  // Without an email the needle is empty and the `$2 <> ''` guards skip the text rewrite.
-  const needle = JSON.stringify(email ?? '').slice(1, -1);
-  const effects = await tx.$executeRawUnsafe(
-    `UPDATE side_effects SET result = replace(result::text, $2, '[erased]')::jsonb
-     WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
-       AND $2 <> '' AND strpos(result::text, $2) > 0`,
+  const sent = await tx.$queryRawUnsafe<{ address: string }[]>(
+    `SELECT DISTINCT s.result ->> 'to' AS address FROM side_effects s
+     JOIN enrollments e ON e.id = s.enrollment_id
+     WHERE e.contact_id = $1 AND jsonb_typeof(s.result) = 'object' AND s.result ->> 'to' <> ''`,
     contactId,
-    needle,
   );
-  const log = await tx.$executeRawUnsafe(
-    `UPDATE enrollment_log SET detail = replace(detail::text, $2, '[erased]')::jsonb
-     WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
-       AND $2 <> '' AND strpos(detail::text, $2) > 0`,
-    contactId,
-    needle,
-  );
+  const addresses = new Set([...(email ? [email] : []), ...sent.map((r) => r.address)]);
+  let scrubbed = 0;
+  for (const address of addresses) {
+    const needle = JSON.stringify(address).slice(1, -1);
+    scrubbed += await tx.$executeRawUnsafe(
+      `UPDATE side_effects SET result = replace(result::text, $2, '[erased]')::jsonb
+       WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
+         AND strpos(result::text, $2) > 0`,
+      contactId,
+      needle,
+    );
+    scrubbed += await tx.$executeRawUnsafe(
+      `UPDATE enrollment_log SET detail = replace(detail::text, $2, '[erased]')::jsonb
+       WHERE enrollment_id IN (SELECT id FROM enrollments WHERE contact_id = $1)
+         AND strpos(detail::text, $2) > 0`,
+      contactId,
+      needle,
+    );
+  }
   // Subjects are rendered with the contact's attributes ("Welcome, Ada!"): blank them too.
   const subjects = await tx.$executeRawUnsafe(
     `UPDATE side_effects SET result = jsonb_set(result, '{subject}', '"[erased]"')
@@ -182,5 +193,5 @@ async function scrubJourneyRecords(
        AND detail #> '{result,result,subject}' IS NOT NULL`,
     contactId,
   );
-  return effects + log + subjects + loggedSubjects;
+  return scrubbed + subjects + loggedSubjects;
 }

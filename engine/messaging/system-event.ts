@@ -6,7 +6,9 @@ import { routeStored } from '../route-stored.js';
  * Records an event Drumbeat itself observed (email.opened, email.clicked, email.bounced,
  * task_completed, ...) for a contact it already knows: stored and scored by `acceptMessages`,
  * as an accepted event is, then routed, so journeys and score rules see it. `messageId` makes
- * it idempotent: recording the same one twice stores, scores and routes it once.
+ * it idempotent: recording the same one twice stores, scores and routes it once. Nothing is
+ * recorded for an erased contact (an old email's open pixel, a task completed after the erase):
+ * it would be new data about the person, scored and able to start journeys; `id` is then null.
  */
 export async function recordSystemEvent(
   deps: EngineDeps,
@@ -18,7 +20,13 @@ export async function recordSystemEvent(
     readonly properties: Readonly<Record<string, unknown>>;
     readonly timestamp?: Date;
   },
-): Promise<{ readonly id: string; readonly stored: boolean }> {
+): Promise<{ readonly id: string | null; readonly stored: boolean }> {
+  const [live] = await deps.sql.query<{ id: string }>(
+    `SELECT id FROM contacts
+     WHERE id = $1 AND workspace_id = $2 AND user_id IS DISTINCT FROM 'erased:' || id`,
+    [event.contactId, event.workspaceId],
+  );
+  if (!live) return { id: null, stored: false };
   const accepted = await acceptMessages(deps, event.workspaceId, [
     {
       type: 'track',

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseContact } from '../../engine/contacts/erase.js';
+import { recordSystemEvent } from '../../engine/messaging/index.js';
 import { apiClient, type ApiClient } from '../support/http.js';
-import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { send } from './support.js';
 
 interface TimelineBody {
@@ -95,5 +96,82 @@ describe.each(databaseVariants())('erase clears message ids and tasks (%s databa
       counts: { tasks: 1 },
     });
     expect(await messageIds()).toEqual(events);
+  }, 60_000);
+  it('scrubs every address the contact was mailed at, and records or starts nothing after', async () => {
+    const s = uniqueSuffix();
+    const event = `joined_${s}`;
+    const poked = `poked_${s}`;
+    for (const [id, trigger] of [
+      [`erase-old-${s}`, event],
+      [`erase-after-${s}`, poked],
+    ] as const) {
+      const published = await api.post('/v1/journeys', {
+        id,
+        name: id,
+        triggers: [{ type: 'event', event: trigger }],
+        steps: [{ id: 'welcome', type: 'sendEmail', template: 'welcome' }],
+      });
+      expect(published.status, JSON.stringify(published.body)).toBe(201);
+    }
+    const userId = `moved-${s}`;
+    const first = `Old.Address.${s}@Example.com`;
+    const second = `new.address.${s}@example.com`;
+    expect((await api.post('/v1/identify', { userId, traits: { email: first } })).status).toBe(200);
+    const { id: contactId } = (await api.get(`/v1/contacts/${userId}`)).body as { id: string };
+    expect((await api.post('/v1/track', { userId, event })).status).toBe(200);
+    const records = async () =>
+      JSON.stringify(
+        await engine.deps.sql.query(
+          `SELECT s.result, l.detail FROM enrollments e
+           LEFT JOIN side_effects s ON s.enrollment_id = e.id
+           LEFT JOIN enrollment_log l ON l.enrollment_id = e.id
+           WHERE e.contact_id = $1`,
+          [contactId],
+        ),
+      );
+    const timeline = async () =>
+      JSON.stringify(
+        ((await api.get(`/v1/contacts/${contactId}/timeline?limit=200`)).body as TimelineBody).data,
+      );
+    // The test means something: the first address is in the journey's records and the timeline.
+    await eventually(async () => (await records()).includes(first), 20_000, 'the email sent');
+    expect(await timeline()).toContain(first);
+    // The contact moves to another address, and is then erased.
+    expect((await api.post('/v1/identify', { userId, traits: { email: second } })).status).toBe(
+      200,
+    );
+    expect((await api.request('DELETE', `/v1/contacts/${userId}`)).status).toBe(200);
+    for (const text of [await records(), await timeline()]) {
+      expect(text.toLowerCase()).not.toContain(first.toLowerCase());
+      expect(text).not.toContain(second);
+    }
+
+    // Nothing new about the person after the erase: an event Drumbeat observes (an old email's
+    // open pixel, a task completed) is not recorded, and no journey starts for the contact.
+    const recorded = await recordSystemEvent(engine.deps, {
+      workspaceId: 'default',
+      contactId,
+      name: poked,
+      messageId: `${poked}:1`,
+      properties: {},
+    });
+    expect(recorded).toEqual({ id: null, stored: false });
+    // A track naming the tombstone finds the erased contact; it starts nothing either.
+    const track = await api.post('/v1/track', { userId: `erased:${contactId}`, event: poked });
+    expect(track.status, JSON.stringify(track.body)).toBe(200);
+    expect(track.body).toMatchObject({
+      routing: { enrollments: [{ enrolled: false, reason: 'contact-not-found' }] },
+    });
+    const stored = await engine.deps.sql.query(
+      `SELECT id FROM events WHERE contact_id = $1 AND message_id = $2`,
+      [contactId, `${poked}:1`],
+    );
+    expect(stored).toEqual([]);
+    const enrolled = await engine.deps.sql.query(
+      `SELECT e.id FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+       JOIN journeys j ON j.id = v.journey_id WHERE j.key = $1`,
+      [`erase-after-${s}`],
+    );
+    expect(enrolled).toEqual([]);
   }, 60_000);
 });
