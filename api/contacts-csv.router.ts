@@ -9,6 +9,7 @@ import { importJobView, startImportJob } from '../engine/contacts/import-jobs.js
 import { idempotency } from './idempotency.js';
 import { importsRouter } from './imports.router.js';
 import { HttpProblem, invalidInput, PROBLEM_BASE } from './problem.js';
+import { flagParam } from './query-params.js';
 import { workspaceOf } from './workspace.js';
 
 /**
@@ -84,7 +85,7 @@ function jobHeaders(status: number, body: unknown): Record<string, string> {
 
 /** RFC 7240 `Prefer: respond-async` (any other preferences beside it are ignored), or `?async=true`. */
 function wantsAsync(req: Request): boolean {
-  if (req.query.async === 'true') return true;
+  if (flagParam(req.query, 'async')) return true;
   return (req.get('prefer') ?? '')
     .split(',')
     .some((p) => (p.split(';')[0] ?? '').trim().toLowerCase() === 'respond-async');

@@ -31,6 +31,7 @@ import {
 } from '../engine/index.js';
 import { stateQuery } from '../workflows/index.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
+import { flagParam } from './query-params.js';
 import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
@@ -92,7 +93,7 @@ export function journeysRouter(engine: EngineDeps): Router {
 
   /** `?draft=true` saves a new version without publishing it (see POST /v1/journeys/:key/publish). */
   router.post('/v1/journeys', async (req, res) => {
-    const draft = req.query.draft === 'true';
+    const draft = flagParam(req.query, 'draft');
     const result = await publishJourney(engine, workspaceOf(req), req.body, { draft });
     if (!result.ok)
       throw invalidInput(

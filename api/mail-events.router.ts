@@ -19,6 +19,7 @@ import {
   webhookSigningSecret,
 } from '../mail/index.js';
 import { invalidInput } from './problem.js';
+import { givenRequestId } from './request-id.js';
 import { MailEventsSchema } from './schemas/mail-events.schema.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -81,10 +82,11 @@ export function mailEventsRouter(engine: EngineDeps, secretKey: string): Router 
       throw invalidInput('Some deliveries name no email; nothing was recorded.', unnamed);
     // What names this delivery of the reports when a report has no Message-ID: the relay's
     // request id, or else the body and the day, so a retry of a request that failed half-way
-    // (the relay sends it again whole) records its first reports once, not twice.
-    const given = req.get('x-request-id');
+    // (the relay sends it again whole) records its first reports once, not twice. Only a plain
+    // request id: the header's raw text went into message ids, and one of a few thousand
+    // characters failed the insert (a 500 after the suppression, every retry alike).
     const delivery =
-      given ??
+      givenRequestId(req) ??
       `${createHash('sha256').update(canonicalJson(req.body)).digest('hex').slice(0, 32)}:${new Date().toISOString().slice(0, 10)}`;
     let suppressed = 0;
     // A delivery of an email Drumbeat did not send (the relay account also sends for others)

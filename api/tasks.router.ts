@@ -14,6 +14,7 @@ import {
 } from '../engine/tasks/index.js';
 import { pageOf, pageResult, type Page } from './paging.js';
 import { invalidInput, notFound, type HttpProblem } from './problem.js';
+import { choiceParam, textParam } from './query-params.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
@@ -87,12 +88,15 @@ export function tasksRouter(engine: EngineDeps): Router {
     const workspaceId = workspaceOf(req);
     const q = req.query;
     const where: Prisma.TaskWhereInput = { workspaceId };
-    if (typeof q.assignee === 'string')
-      where.assigneeId = (await findUser(engine.prisma, workspaceId, q.assignee)) ?? '-';
-    if (typeof q.status === 'string') where.status = q.status;
-    if (typeof q.contactId === 'string') where.contactId = q.contactId;
-    const dueBefore = dateParam(q.dueBefore, 'dueBefore');
-    const dueAfter = dateParam(q.dueAfter, 'dueAfter');
+    const assignee = textParam(q, 'assignee');
+    if (assignee !== null)
+      where.assigneeId = (await findUser(engine.prisma, workspaceId, assignee)) ?? '-';
+    const status = choiceParam(q, 'status', TASK_STATUSES);
+    if (status !== null) where.status = status;
+    const contactId = textParam(q, 'contactId');
+    if (contactId !== null) where.contactId = contactId;
+    const dueBefore = dateParam(textParam(q, 'dueBefore'), 'dueBefore');
+    const dueAfter = dateParam(textParam(q, 'dueAfter'), 'dueAfter');
     if (dueBefore || dueAfter)
       where.dueAt = {
         ...(dueBefore ? { lte: dueBefore } : {}),
@@ -197,8 +201,11 @@ export function tasksRouter(engine: EngineDeps): Router {
   return router;
 }
 
-function dateParam(value: unknown, name: string): Date | null {
-  if (typeof value !== 'string') return null;
+/** What `status` takes: a task's statuses. */
+const TASK_STATUSES = ['open', 'done', 'cancelled'] as const;
+
+function dateParam(value: string | null, name: string): Date | null {
+  if (value === null) return null;
   const date = new Date(value);
   if (!storableTime(date.getTime()))
     throw invalidInput(`${name} is not a date.`, [

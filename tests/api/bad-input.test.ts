@@ -29,6 +29,13 @@ const CASES: readonly Case[] = [
   { name: 'traits is an array', path: '/v1/identify', body: '{"userId":"u","traits":[1,2]}' },
   { name: 'body is an array', path: '/v1/track', body: '[{"userId":"u","event":"e"}]' },
   { name: 'body is a string', path: '/v1/journeys', body: '"journey"' },
+  // a query flag other than true or false: `?draft=1` published the journey live
+  {
+    name: 'a draft flag of 1',
+    path: '/v1/journeys?draft=1',
+    body: journey('welcome'),
+    code: 'bad-value',
+  },
   {
     name: 'timestamp is not a date',
     path: '/v1/track',
@@ -312,6 +319,21 @@ describe('bad input', () => {
     expect(await res.json()).toMatchObject({
       errors: [{ pointer: '', code: 'unsupported-media-type' }],
     });
+  });
+
+  it('answers a task filter it cannot read with its pointer instead of ignoring it', async () => {
+    for (const [query, pointer] of [
+      ['status=Open', '/status'],
+      ['status=open&status=done', '/status'],
+      ['contactId=a&contactId=b', '/contactId'],
+      ['assignee=', '/assignee'],
+      ['dueAfter=2026-01-01&dueAfter=2026-02-01', '/dueAfter'],
+    ]) {
+      const res = await api.get(`/v1/tasks?${query}`);
+      expect(res.status, query).toBe(422);
+      expect(res.body, query).toMatchObject({ errors: [{ pointer, code: 'bad-value' }] });
+    }
+    expect((await api.get('/v1/tasks?status=open')).status).toBe(200);
   });
 
   it('answers a due-date filter outside the years 1 to 9999 with its pointer', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createWorkspace } from '../api/workspaces.js';
 import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
@@ -201,5 +202,26 @@ describe.each(databaseVariants())('bounces from the relay webhook (%s database)'
       [complainer, 'stop-mailing'],
       [reader, 'follow-up'],
     ]);
+  });
+
+  it('records a report sent with a long X-Request-Id, and records it once when sent again', async () => {
+    const suffix = uniqueSuffix();
+    const ws = await createWorkspace(apiClient(suite.engine), `Request ids ${suffix}`);
+    const userId = `long-${suffix}`;
+    const email = `long.${suffix}@example.com`;
+    expect((await ws.api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+    // Not a plain token (the request id the API keeps): the body names the delivery instead.
+    // Random, so that the database cannot compress it below its index's row limit.
+    const headers = { 'x-request-id': randomBytes(2_250).toString('base64url') };
+    const report = { events: [{ type: 'bounce', bounceType: 'hard', email }] };
+    for (let i = 0; i < 2; i++) {
+      const res = await ws.api.post('/v1/mail-events', report, headers);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    const timeline = await ws.api.get(`/v1/contacts/${userId}/timeline`);
+    const bounces = (timeline.body as { data: TimelineItem[] }).data.filter(
+      (i) => i.kind === 'event' && i.detail.name === 'email.bounced',
+    );
+    expect(bounces).toHaveLength(1);
   });
 });
