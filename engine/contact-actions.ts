@@ -215,7 +215,11 @@ async function journeyAction(
   if (action.type === 'enroll') {
     const read = readVersionPlan(latest);
     if (!read.ok) return { applied: false, error: 'journey-unreadable' };
-    // Enrollment ids make this idempotent: a retried step finds the enrollment already there.
+    // The step's key stands for the trigger event: an event enrolls a contact in a journey once
+    // (engine/enroll.ts), so a retried step (its first attempt enrolled and then failed, or the
+    // worker died) finds that enrollment instead of making a second entry where re-entry
+    // allows one (`everyTime`, or after the first ended), which would mail everything twice.
+    const stepEvent = `step:${request.key}`;
     const outcome: EnrollOutcome = await enroll(deps, {
       workspaceId: request.workspaceId,
       journeyId: journey.id,
@@ -223,11 +227,20 @@ async function journeyAction(
       plan: read.plan,
       contactId: request.contactId,
       trigger: {
-        eventId: null,
+        eventId: stepEvent,
         name: request.trigger.name ?? '$journey',
         properties: request.trigger.properties,
       },
     });
+    if (!outcome.enrolled) {
+      const [earlier] = await deps.sql.query<{ id: string }>(
+        `SELECT e.id FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+         WHERE e.contact_id = $1 AND v.journey_id = $2 AND e.trigger_event_id = $3`,
+        [request.contactId, journey.id, stepEvent],
+      );
+      // This step's own enrollment, made by an earlier attempt: applied, as it was then.
+      if (earlier) return { applied: true, detail: { enrolled: true, enrollmentId: earlier.id } };
+    }
     return { applied: outcome.enrolled, detail: { ...outcome } };
   }
   const running = await deps.prisma.enrollment.findMany({

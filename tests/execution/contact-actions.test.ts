@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyContactAction } from '../../engine/contact-actions.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { mailboxOf } from '../support/mailbox.js';
@@ -117,5 +118,45 @@ describe('contact actions', () => {
       'the move',
     );
     expect(contact[`mover-${s}`]).toBe('completed');
+  });
+
+  it('enrolls once when an enroll step is tried again, even where re-entry allows another', async () => {
+    const s = uniqueSuffix();
+    const published = await api.post('/v1/journeys', {
+      id: `again-${s}`,
+      name: 'Again',
+      triggers: [{ type: 'manual' }],
+      entry: { reentry: 'everyTime' },
+      steps: [{ id: 'hi', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const userId = `again-${s}`;
+    await api.post('/v1/identify', { userId, traits: { email: `${userId}@example.com` } });
+    const { id: contactId } = (await api.get(`/v1/contacts/${userId}`)).body as { id: string };
+    // The step as its activity runs it, twice under the same key: the second is the retry after
+    // a failure that followed the enrollment (the closing write, a worker that died).
+    const step = {
+      key: `mover-enrollment:join:1:${s}`,
+      enrollmentId: `mover-enrollment-${s}`,
+      stepId: 'join',
+      workspaceId: 'default',
+      contactId,
+      action: { type: 'enroll', journey: `again-${s}` },
+      trigger: { name: 'moved', properties: {} },
+    } as const;
+    const first = await applyContactAction(engine.deps, step);
+    const retried = await applyContactAction(engine.deps, step);
+    expect(first).toMatchObject({ applied: true, detail: { enrolled: true } });
+    const enrollmentId = 'detail' in first ? String(first.detail?.enrollmentId) : '';
+    expect(retried).toEqual({ applied: true, detail: { enrolled: true, enrollmentId } });
+    const rows = await engine.deps.sql.query<{ id: string }>(
+      `SELECT e.id FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+       JOIN journeys j ON j.id = v.journey_id WHERE j.key = $1 AND e.contact_id = $2`,
+      [`again-${s}`, contactId],
+    );
+    expect(rows.map((r) => r.id)).toEqual([enrollmentId]);
+    // Another step (or the same step in a later iteration) still enrolls again, as allowed.
+    const next = await applyContactAction(engine.deps, { ...step, key: `${step.key}:2` });
+    expect(next).toMatchObject({ applied: true, detail: { enrolled: true } });
   });
 });
