@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import type { Prisma } from '@prisma/client';
 import { contactView, settleScores, type EngineDeps } from '../engine/index.js';
-import { decodeTimelineCursor, encodeTimelineCursor } from '../engine/contacts/timeline.js';
+import { encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { contactTimeline } from '../engine/contacts/timeline.js';
 import { eraseContact } from '../engine/contacts/erase.js';
 import { ownerIdOf } from '../engine/contacts/owner.js';
 import { contactBody } from './contact-body.js';
-import { pageOf, pageResult } from './paging.js';
+import { pageOf, pageResult, timePageOf } from './paging.js';
 import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
@@ -53,7 +53,7 @@ export function contactsRouter(engine: EngineDeps): Router {
   router.get('/v1/contacts/:idOrUserId/timeline', async (req, res) => {
     const workspaceId = workspaceOf(req);
     const key = req.params.idOrUserId;
-    const { limit, cursor } = timelinePaging(req.query.limit, req.query.cursor);
+    const { limit, cursor } = timePageOf(req.query.limit, req.query.cursor);
     const contact = await engine.prisma.contact.findFirst({
       where: { workspaceId, OR: [{ id: key }, { userId: key }] },
       select: { id: true },
@@ -75,30 +75,6 @@ export function contactsRouter(engine: EngineDeps): Router {
   });
 
   return router;
-}
-
-/** `?limit=` 1-200 (default 50) and `?cursor=` (a `nextCursor` from the previous page). */
-function timelinePaging(
-  rawLimit: unknown,
-  rawCursor: unknown,
-): { limit: number; cursor: ReturnType<typeof decodeTimelineCursor> } {
-  const limit = rawLimit === undefined ? 50 : Number(rawLimit);
-  const problems: { pointer: string; code: string; message: string }[] = [];
-  if (!Number.isInteger(limit) || limit < 1 || limit > 200)
-    problems.push({
-      pointer: '/limit',
-      code: 'out-of-range',
-      message: '`limit` must be a whole number from 1 to 200.',
-    });
-  const cursor = typeof rawCursor === 'string' ? decodeTimelineCursor(rawCursor) : null;
-  if (rawCursor !== undefined && cursor === null)
-    problems.push({
-      pointer: '/cursor',
-      code: 'bad-format',
-      message: '`cursor` must be a `nextCursor` from a previous page.',
-    });
-  if (problems.length > 0) throw invalidInput('The paging parameters have problems.', problems);
-  return { limit, cursor };
 }
 
 /** `?tag=`, `?ownerId=` and `?list=` (id or key): each, when given, a non-empty text. */

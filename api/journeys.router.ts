@@ -31,7 +31,9 @@ import {
 } from '../engine/index.js';
 import { stateQuery } from '../workflows/index.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
-import { flagParam } from './query-params.js';
+import { choiceParam, flagParam, textParam } from './query-params.js';
+import { timePageOf } from './paging.js';
+import { encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { invalidInput, notFound } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
@@ -156,22 +158,43 @@ export function journeysRouter(engine: EngineDeps): Router {
     });
   });
 
+  /**
+   * The journey's enrollments, oldest first, paged (`?limit=`, `?cursor=`), and filtered by
+   * `?status=` and `?step=` (the step each is at now) when given.
+   */
   router.get('/v1/journeys/:key/enrollments', async (req, res) => {
+    const status = choiceParam(req.query, 'status', ENROLLMENT_STATUSES);
+    const step = textParam(req.query, 'step');
+    const { limit, cursor } = timePageOf(req.query.limit, req.query.cursor);
     const journey = await prisma.journey.findUnique({
       where: { workspaceId_key: { workspaceId: workspaceOf(req), key: req.params.key } },
     });
     if (!journey) throw notFound(`Journey \`${req.params.key}\``);
-    const enrollments = await prisma.enrollment.findMany({
-      where: { journeyVersion: { journeyId: journey.id } },
+    const rows = await prisma.enrollment.findMany({
+      where: {
+        journeyVersion: { journeyId: journey.id },
+        ...(status === null ? {} : { status }),
+        ...(step === null ? {} : { currentStep: step }),
+        ...(cursor
+          ? {
+              OR: [
+                { startedAt: { gt: cursor.at } },
+                { startedAt: cursor.at, id: { gt: cursor.id } },
+              ],
+            }
+          : {}),
+      },
       include: {
         journeyVersion: { select: { version: true } },
         contact: { select: { userId: true, email: true } },
       },
-      orderBy: { startedAt: 'asc' },
-      take: 500,
+      orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
+      take: limit + 1,
     });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
     res.json({
-      data: enrollments.map((e) => ({
+      data: page.map((e) => ({
         id: e.id,
         version: e.journeyVersion.version,
         contact: { id: e.contactId, userId: e.contact.userId, email: e.contact.email },
@@ -180,6 +203,10 @@ export function journeysRouter(engine: EngineDeps): Router {
         startedAt: e.startedAt,
         endedAt: e.endedAt,
       })),
+      nextCursor:
+        rows.length > limit && last
+          ? encodeTimelineCursor({ at: last.startedAt, id: last.id })
+          : null,
     });
   });
 
@@ -583,3 +610,13 @@ function backtestSummary(
     })),
   };
 }
+
+/** What `?status=` takes: the statuses an enrollment is stored with (`pending`: not started yet). */
+const ENROLLMENT_STATUSES = [
+  'pending',
+  'active',
+  'completed',
+  'converted',
+  'exited',
+  'failed',
+] as const;
