@@ -159,12 +159,21 @@ export async function changeSubscription(
         scope: '*',
         source,
       });
-      if (!changed) return { kind: 'changed', changed };
+      // Keyed by the suppression, the event is recorded once however often this is repeated.
+      // A repeat from the same source finishes what a failure after the suppression left (the
+      // event, the journeys ended); one stored by another source (the relay's report) was
+      // recorded and acted on there.
+      const stored = await prisma.suppression.findUnique({
+        where: {
+          workspaceId_emailKey_reason_scope: { workspaceId, emailKey, reason, scope: '*' },
+        },
+      });
+      if (!changed && stored?.source !== source) return { kind: 'changed', changed };
       await recordSystemEvent(deps, {
         workspaceId,
         contactId: contact.id,
         name: ADDRESS_EVENTS[reason],
-        messageId: `${reason}:${emailKey}:${source}:${Date.now()}`,
+        messageId: `${reason}:${stored?.id ?? `${emailKey}:${source}`}`,
         properties: { email: contact.email, source },
       });
       await exitSuppressed(deps, workspaceId, contact.id, reason);

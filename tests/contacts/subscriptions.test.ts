@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientWith, createWorkspace, type OtherWorkspace } from '../api/workspaces.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient, type JsonResponse } from '../support/http.js';
+import { refusingInserts } from '../support/faults.js';
 import { expectProblem, send, type Problem } from './support.js';
 
 interface Subscription {
@@ -200,6 +201,28 @@ describe.each(databaseVariants())('email subscriptions per category (%s database
       });
     },
   );
+
+  it('finishes a bounce an admin set that failed part-way on the next attempt, recording it once', async () => {
+    const c = await contact();
+    const bounce = () => set(admin, c.id, 'all', { status: 'bounced', source: 'support' });
+    const bounces = async () =>
+      (await eventsOf(c.id)).filter((e) => e.name === 'email.bounced').length;
+    // The suppression is stored, then its event is refused: journeys that exit on it never hear.
+    await refusingInserts(
+      engine.deps.sql,
+      'events',
+      `NEW.contact_id = '${c.id}' AND NEW.name = 'email.bounced'`,
+      async () => {
+        expect((await bounce()).status).toBe(500);
+      },
+    );
+    expect(await bounces()).toBe(0);
+    // The retry finds the address bounced already and records the event now; once, however often.
+    expect((await bounce()).status).toBe(200);
+    expect(await bounces()).toBe(1);
+    expect((await bounce()).status).toBe(200);
+    expect(await bounces()).toBe(1);
+  });
 
   it('keeps bounces and complaints for admin keys and the mail-events webhook', async () => {
     const c = await contact();
