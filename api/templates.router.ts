@@ -68,7 +68,11 @@ export function templatesRouter(engine: EngineDeps, signing: SigningConfig): Rou
     } catch (error) {
       if (error instanceof TemplateError)
         throw invalidInput('The template cannot be used.', [
-          { pointer: pointer || '/html', code: 'template-invalid', message: error.message },
+          {
+            pointer: `${pointer}/${error.part ?? 'html'}`,
+            code: 'template-invalid',
+            message: error.message,
+          },
         ]);
       throw error;
     }

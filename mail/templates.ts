@@ -62,10 +62,14 @@ export class TemplateError extends Error {
   constructor(
     readonly code: 'TEMPLATE_NOT_FOUND' | 'TEMPLATE_INVALID' | 'TEMPLATE_RENDER_FAILED',
     message: string,
+    /** The part of the template at fault, when one is (for the API's pointer). */
+    readonly part: TemplatePart | null = null,
   ) {
     super(message);
   }
 }
+
+export type TemplatePart = 'subject' | 'preheader' | 'html' | 'layout';
 
 const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/;
 const STYLE_BLOCK = /<style[\s>]/i;
@@ -82,12 +86,18 @@ export async function loadTemplates(dir: string): Promise<TemplateStore> {
   }
   const compile = (source: TemplateSource, name = 'template'): CompiledTemplate => {
     const problem = syntaxProblem(hbs, source);
-    if (problem) throw new TemplateError('TEMPLATE_INVALID', `Template "${name}": ${problem}`);
+    if (problem)
+      throw new TemplateError(
+        'TEMPLATE_INVALID',
+        `Template "${name}": ${problem.message}`,
+        problem.part,
+      );
     const layout = source.layout ?? 'default';
     if (source.layout !== null && source.layout !== 'none' && !layouts.has(layout))
       throw new TemplateError(
         'TEMPLATE_INVALID',
         `Template "${name}" uses an unknown layout "${layout}".`,
+        'layout',
       );
     return {
       subject: hbs.compile(source.subject, { noEscape: true }),
@@ -200,8 +210,11 @@ export function parseTemplateFile(name: string, source: string): TemplateSource 
 }
 
 /** Handlebars compiles lazily; parse each part now so a broken template is refused at once. */
-function syntaxProblem(hbs: typeof Handlebars, source: TemplateSource): string | null {
-  const parts: [string, string | null][] = [
+function syntaxProblem(
+  hbs: typeof Handlebars,
+  source: TemplateSource,
+): { part: TemplatePart; message: string } | null {
+  const parts: [TemplatePart, string | null][] = [
     ['subject', source.subject],
     ['preheader', source.preheader],
     ['html', source.html],
@@ -211,7 +224,8 @@ function syntaxProblem(hbs: typeof Handlebars, source: TemplateSource): string |
     try {
       hbs.parse(text);
     } catch (error) {
-      return `the ${part} has a syntax error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      const first = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return { part, message: `the ${part} has a syntax error: ${first}` };
     }
   }
   return null;

@@ -171,6 +171,27 @@ describe('templates API', () => {
     });
     expect(broken.status).toBe(422);
     expect(broken.contentType).toMatch(/problem\+json/);
+    expect(broken.body).toMatchObject({ errors: [{ pointer: '/html', code: 'template-invalid' }] });
+    // The pointer names the part at fault: the subject, the layout, an unsaved template's part.
+    const badSubject = await api.post('/v1/templates', {
+      name: `${name}-y`,
+      subject: 'Hi {{#if}}',
+      html: '<p>x</p>',
+    });
+    expect(badSubject.body).toMatchObject({ errors: [{ pointer: '/subject' }] });
+    const badLayout = await api.post('/v1/templates', {
+      name: `${name}-z`,
+      subject: 'Hi',
+      layout: 'nope',
+      html: '<p>x</p>',
+    });
+    expect(badLayout.body).toMatchObject({ errors: [{ pointer: '/layout' }] });
+    const unsaved = await api.post(`/v1/templates/${name}/preview`, {
+      template: { subject: 'Hi {{#if}}', html: '<p>x</p>' },
+      contact: { firstName: 'Lin' },
+    });
+    expect(unsaved.status, JSON.stringify(unsaved.body)).toBe(422);
+    expect(unsaved.body).toMatchObject({ errors: [{ pointer: '/template/subject' }] });
     expect(await mailboxOf(api, 'preview@example.com')).toEqual([]);
   });
 
