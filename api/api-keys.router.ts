@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { createApiKey, isScope, type KeyStore } from './auth/index.js';
 import { pageOf, pageResult } from './paging.js';
 import { invalidInput, notFound } from './problem.js';
+import { flagParam } from './query-params.js';
 import { CreateApiKeySchema } from './schemas/api-security.schema.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -25,6 +26,7 @@ export function apiKeysRouter(prisma: PrismaClient, keys: KeyStore): Router {
 
   router.get('/v1/api-keys', async (req, res) => {
     const page = pageOf(req);
+    const revoked = req.query.revoked === undefined ? null : flagParam(req.query, 'revoked');
     const scope = req.query.scope;
     if (scope !== undefined && !isScope(scope))
       throw invalidInput('The filters have problems.', [
@@ -38,7 +40,7 @@ export function apiKeysRouter(prisma: PrismaClient, keys: KeyStore): Router {
       where: {
         workspaceId: workspaceOf(req),
         ...(scope ? { scope } : {}),
-        ...(req.query.revoked === 'false' ? { revokedAt: null } : {}),
+        ...(revoked === null ? {} : { revokedAt: revoked ? { not: null } : null }),
         ...(page.after ? { id: { gt: page.after } } : {}),
       },
       orderBy: { id: 'asc' },

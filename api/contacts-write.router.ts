@@ -60,7 +60,7 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
         'A contact with this user id or email already exists; update it instead.',
         [
           {
-            pointer: byUser ? '/userId' : '/email',
+            pointer: byUser ? '/userId' : emailPointer(body),
             code: 'duplicate',
             detail: byUser
               ? 'Another contact has this user id.'
@@ -122,7 +122,13 @@ export function contactsWriteRouter(engine: EngineDeps): Router {
           `${PROBLEM_BASE}conflict`,
           'Email taken',
           'Another contact with a user id has this email.',
-          [{ pointer: '/email', code: 'duplicate', detail: 'Another contact has this email.' }],
+          [
+            {
+              pointer: emailPointer(body),
+              code: 'duplicate',
+              detail: 'Another contact has this email.',
+            },
+          ],
         );
     }
     // The owner first: it is checked again as it is written, and refused before the traits are.
@@ -212,4 +218,9 @@ function identify(traits: Record<string, unknown>) {
     properties: {},
     timestamp: new Date(),
   };
+}
+
+/** Where the body gave the email: the field, or else the attribute (`attributes.email`). */
+function emailPointer(body: { readonly email?: unknown }): string {
+  return body.email !== undefined ? '/email' : '/attributes/email';
 }

@@ -114,7 +114,7 @@ export function applyMapping(
     });
   const messageId =
     text('messageId', mapping.messageId) ??
-    fallback.webhookId ??
+    webhookMessageId(fallback.webhookId) ??
     // Without an id of its own, the same payload delivered twice is the same message.
     createHash('sha256').update(fallback.rawBody).digest('hex');
   const traits = values('traits', mapping.traits);
@@ -213,4 +213,14 @@ export function atPointer(document: unknown, pointer: string): unknown {
 function pointerIn(expr: string): string {
   if (expr.startsWith('/')) return expr;
   return new RegExp(TEMPLATE_POINTER.source).exec(expr)?.[1] ?? '';
+}
+
+/**
+ * The sender's `webhook-id` as the message id, or its hash when it is longer than a message id
+ * may be: stored as it is, a few thousand characters failed the insert (a 500 on every
+ * redelivery), while the hash still makes a redelivery the same message.
+ */
+function webhookMessageId(id: string | null): string | null {
+  if (id === null) return null;
+  return id.length <= 255 ? id : `webhook-id:${createHash('sha256').update(id).digest('hex')}`;
 }

@@ -86,6 +86,17 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     expect(ingestKeys.data.length).toBeGreaterThan(0);
     expect(ingestKeys.data.every((k) => k.scope === 'ingest' && k.revokedAt === null)).toBe(true);
     expect((await api.get('/v1/api-keys?scope=root')).status).toBe(422);
+    // `revoked=true` lists the revoked keys only; a value other than true or false is refused.
+    const spare = (await api.post('/v1/api-keys', { name: 'spare', scope: 'ingest' })).body as {
+      id: string;
+    };
+    expect((await api.request('DELETE', `/v1/api-keys/${spare.id}`)).status).toBe(200);
+    const revoked = (await api.get('/v1/api-keys?revoked=true&limit=200')).body as {
+      data: { id: string; revokedAt: string | null }[];
+    };
+    expect(revoked.data.map((k) => k.id)).toContain(spare.id);
+    expect(revoked.data.every((k) => k.revokedAt !== null)).toBe(true);
+    expect((await api.get('/v1/api-keys?revoked=yes')).status).toBe(422);
   });
 
   it('gives every workspace its own data: an event sent with one key is invisible to another', async () => {

@@ -206,6 +206,13 @@ describe.each(databaseVariants())('typed custom attributes (%s database)', (vari
     const duplicate = await api.post('/v1/contacts', { email: `c.${s}@EXAMPLE.com` });
     expect(duplicate.status).toBe(409);
     expect((duplicate.body as Problem).errors[0]?.pointer).toBe('/email');
+    // Given as an attribute, the pointer says so: on create and on update alike.
+    const asAttribute = await api.post('/v1/contacts', {
+      userId: `c2-${s}`,
+      attributes: { email: `c.${s}@example.com` },
+    });
+    expect(asAttribute.status, JSON.stringify(asAttribute.body)).toBe(409);
+    expect((asAttribute.body as Problem).errors[0]?.pointer).toBe('/attributes/email');
 
     // An email-only contact is anonymous until identified.
     const anonymous = await api.post('/v1/contacts', { email: `anon.${s}@example.com` });

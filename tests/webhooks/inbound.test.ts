@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
@@ -271,5 +271,16 @@ describe.each(databaseVariants())('inbound webhook calls (%s)', (variant) => {
       email: stranger,
       company: 'Initech',
     });
+  });
+
+  it('takes a call whose webhook-id is longer than a message id, once however often it comes', async () => {
+    const s = uniqueSuffix();
+    const source = await createSource(`long-ids-${s}`, { event: 'pinged', userId: '/customer' });
+    // Random, so that the database cannot compress it below its index's row limit.
+    const id = randomBytes(2_250).toString('base64url');
+    const customer = `cus-long-${s}`;
+    for (let i = 0; i < 2; i++) expect((await call(source, id, { customer })).status).toBe(202);
+    const events = await engine.deps.prisma.event.findMany({ where: { userId: customer } });
+    expect(events).toHaveLength(1);
   });
 });
