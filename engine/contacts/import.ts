@@ -173,13 +173,20 @@ export async function importContacts(
       const keys = [emailKey && `e:${emailKey}`, userId && `u:${userId}`].filter(
         (k): k is string => typeof k === 'string',
       );
+      // Counted as the identify applies it: a row with a user id is a new contact unless that
+      // user id is known, or the email's holder is anonymous (the identify takes it over); an
+      // email held by another user id is a warning, and the row a new contact all the same.
       const known =
-        keys.some((k) => seen.has(k)) ||
-        holder !== undefined ||
-        (userId !== null && byUser.has(userId));
+        c.userId !== null
+          ? byUser.has(c.userId) ||
+            seen.has(`u:${c.userId}`) ||
+            (holder !== undefined && holder.userId === null) ||
+            (emailKey !== null && seen.has(`a:${emailKey}`))
+          : holder !== undefined || (emailKey !== null && seen.has(`e:${emailKey}`));
       if (known) updated += 1;
       else imported += 1;
       for (const k of keys) seen.add(k);
+      if (userId === null && emailKey !== null) seen.add(`a:${emailKey}`);
       return {
         type: 'identify',
         messageId: `import:${c.hash}`,

@@ -253,6 +253,32 @@ describe.each(databaseVariants())('CSV import and export defects (%s database)',
     expect(await events()).toBe(before);
   }, 60_000);
 
+  it('counts a row as imported when it makes a new contact, whoever else holds its email', async () => {
+    const s = uniqueSuffix();
+    const email = `shared.${s}@example.com`;
+    expect(await importCsv(api, ['email,userId', `${email},a-${s}`])).toMatchObject({
+      imported: 1,
+      updated: 0,
+    });
+    // Another user id with the same email: a new contact (the email stays with a-), a warning.
+    const second = await importCsv(api, ['email,userId', `${email},b-${s}`, `${email},c-${s}`]);
+    expect(second).toMatchObject({ imported: 2, updated: 0 });
+    expect(second.warnings.map((w) => w.row)).toEqual([2, 3]);
+    for (const userId of [`b-${s}`, `c-${s}`])
+      expect((await api.get(`/v1/contacts/${userId}`)).status).toBe(200);
+    // An email-only row, then a user id for it: the identify takes the anonymous contact over.
+    const other = `taken.${s}@example.com`;
+    expect(await importCsv(api, ['email,userId', `${other},`, `${other},d-${s}`])).toMatchObject({
+      imported: 1,
+      updated: 1,
+    });
+    expect((await api.get(`/v1/contacts/d-${s}`)).body).toMatchObject({ email: other });
+    const holders = await engine.deps.prisma.contact.count({
+      where: { workspaceId: ws.id, emailKey: other },
+    });
+    expect(holders).toBe(1);
+  }, 60_000);
+
   it('imports its own export unchanged: list cells, id, lists and unsubscribed columns', async () => {
     const s = uniqueSuffix();
     const userId = `rt-${s}`;
