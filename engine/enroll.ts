@@ -12,6 +12,7 @@ import { sqlTime } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { entryVerdict, type PastEnrollmentRow } from './entry-decision.js';
 import { signalEnrollment } from './signal.js';
+import { readStoredPlan } from './stored-plan.js';
 
 export interface EnrollRequest {
   readonly workspaceId: string;
@@ -55,7 +56,7 @@ export async function enroll(deps: EngineDeps, request: EnrollRequest): Promise<
     // A pending enrollment's workflow may not have started (the process stopped in between):
     // starting it again is harmless, since Temporal refuses a second run of the same id.
     for (const p of past.filter((e) => e.status === 'pending'))
-      await start(deps, request, p.id, p.entryKey);
+      await startPending(deps, request, p);
     const running = past.find((p) => p.endedAtMs === null);
     return { enrolled: false, enrollmentId: running?.id ?? null, reason: decision.reason };
   }
@@ -110,6 +111,51 @@ async function enrolledBy(
     [request.contactId, request.journeyVersionId, request.trigger.eventId],
   );
   return row ? { id: row.id, status: row.status, entryKey: row.entry_key } : null;
+}
+
+/**
+ * Starts a pending enrollment's workflow as it was decided: with its own journey version, plan
+ * and trigger event, not those of the event in hand (another event of the contact, refused
+ * because that enrollment runs), whose properties its emails would otherwise render. An
+ * enrollment made by an enroll step (no stored event) keeps the request's trigger.
+ */
+async function startPending(
+  deps: EngineDeps,
+  request: EnrollRequest,
+  pending: { readonly id: string; readonly entryKey: string },
+): Promise<void> {
+  const [row] = await deps.sql.query<{
+    journey_version_id: string;
+    plan: unknown;
+    event_id: string | null;
+    type: string | null;
+    name: string | null;
+    properties: Record<string, unknown> | null;
+  }>(
+    `SELECT e.journey_version_id, v.plan, ev.id AS event_id, ev.type, ev.name, ev.properties
+     FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
+     LEFT JOIN events ev ON ev.id = e.trigger_event_id
+     WHERE e.id = $1`,
+    [pending.id],
+  );
+  if (!row) return;
+  const read = readStoredPlan(row.plan);
+  if (!read.ok) return; // a version this Drumbeat cannot read: left as it is (engine/stored-plan.ts)
+  const trigger =
+    row.event_id === null
+      ? request.trigger
+      : // Named as routing names it (engine/route.ts): an identify is `$identify`.
+        {
+          eventId: row.event_id,
+          name: row.name ?? `$${row.type}`,
+          properties: row.properties ?? {},
+        };
+  await start(
+    deps,
+    { ...request, journeyVersionId: row.journey_version_id, plan: read.plan, trigger },
+    pending.id,
+    pending.entryKey,
+  );
 }
 
 /**

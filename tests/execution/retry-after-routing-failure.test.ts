@@ -2,7 +2,8 @@ import type { Client, WorkflowClient } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IncomingMessage } from '../../engine/index.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
-import { sqlRefusing } from '../support/faults.js';
+import { sqlRefusing, temporalRefusing } from '../support/faults.js';
+import { waitForMail } from '../support/mailbox.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
 /**
@@ -162,5 +163,32 @@ describe.each(databaseVariants())('retrying a track whose routing failed (%s)', 
     expect(described.status.name).toBe('RUNNING');
     const eventId = await eventOf(message.messageId);
     await eventually(async () => (await routedAt(eventId)) !== null, 5_000, 'the routed mark');
+  });
+
+  it('starts a left-over enrollment with its own trigger event, not the event that found it', async () => {
+    const s = uniqueSuffix();
+    const event = `checkout_${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: `leftover-${s}`,
+      name: 'Checkout reminder',
+      triggers: [{ type: 'event', event }],
+      steps: [{ id: 'remind', type: 'sendEmail', template: 'checkout-reminder' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const userId = `u-${s}`;
+    const email = `buyer.${s}@example.com`;
+    expect((await api.post('/v1/identify', { userId, traits: { email } })).status).toBe(200);
+    // The first checkout enrolls the contact, and Temporal refuses the start: left pending.
+    const down = { ...engine.deps, temporal: temporalRefusing(engine.deps.temporal, 'start') };
+    const first = { ...track(s, event), properties: { plan: 'Alpha' } };
+    await expect(ingest(down, 'default', first)).rejects.toThrow('Temporal unavailable');
+    // Another checkout of the contact is refused (the first enrollment runs) and starts the
+    // left-over one: about the first checkout, as it was decided.
+    const second = await api.post('/v1/track', { userId, event, properties: { plan: 'Beta' } });
+    expect(second.body).toMatchObject({
+      routing: { enrollments: [{ enrolled: false, reason: 'already-enrolled' }] },
+    });
+    const [mail] = await waitForMail(api, email);
+    expect(mail?.subject).toBe('Your Alpha order is waiting');
   });
 });
