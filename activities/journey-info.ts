@@ -1,5 +1,7 @@
 import type { PrismaClient } from '@prisma/client';
+import type { PlanSettings } from '../core/index.js';
 import { isRecord } from '../engine/index.js';
+import { readStoredPlan } from '../engine/stored-plan.js';
 import type { Sql } from '../store/index.js';
 
 /**
@@ -15,6 +17,8 @@ export interface JourneyInfo {
   readonly priority: number;
   readonly countsTowardFrequencyCap: boolean;
   readonly rateLimit: { readonly count: number; readonly perMs: number } | null;
+  /** The journey's own send window (quiet hours, send days), when it has one. */
+  readonly window: PlanSettings | null;
 }
 
 const cache = new Map<string, JourneyInfo>();
@@ -46,6 +50,11 @@ export async function journeyVersionInfo(
   const settings =
     isRecord(version.plan) && isRecord(version.plan.settings) ? version.plan.settings : {};
   const rate = isRecord(settings.rateLimit) ? settings.rateLimit : null;
+  const read = readStoredPlan(version.plan);
+  const window =
+    read.ok && (read.plan.settings.quietHours || read.plan.settings.sendDays.length > 0)
+      ? read.plan.settings
+      : null;
   const info: JourneyInfo = {
     journeyId: version.journey.id,
     key: version.journey.key,
@@ -56,6 +65,7 @@ export async function journeyVersionInfo(
       rate && typeof rate.count === 'number' && typeof rate.perMs === 'number'
         ? { count: rate.count, perMs: rate.perMs }
         : null,
+    window,
   };
   cache.set(versionId, info);
   return info;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { zoneOf } from '../core/index.js';
+import { nextSendTime, zoneOf } from '../core/index.js';
 import {
   isPermanentSmtpError,
   messageIdOf,
@@ -60,7 +60,8 @@ export type SendEmailResult =
   | {
       readonly status: 'deferred';
       readonly until: number;
-      readonly reason: 'quietHours' | 'frequencyCap' | 'priority';
+      /** `sendWindow`: outside the journey's own quiet hours or send days. */
+      readonly reason: 'quietHours' | 'frequencyCap' | 'priority' | 'sendWindow';
     };
 
 type Recorded = Exclude<SendEmailResult, { status: 'deferred' }>;
@@ -133,6 +134,19 @@ export async function sendEmail(
   } catch (error) {
     if (error instanceof TemplateError) return fail(deps, effect, error.message, error.code);
     throw error;
+  }
+
+  // The journey's own window, checked as the step was entered, is checked again here: a send
+  // that comes back after a pause or a workspace deferral (a frequency cap) may come back in
+  // the journey's quiet hours, and would otherwise go then.
+  const window = journey?.window ?? null;
+  if (window) {
+    const now = Date.now();
+    const opens = nextSendTime(now, zoneOf(contact.timezone, window.fallbackTimezone), window);
+    if (opens > now) {
+      const deferred = { status: 'deferred', until: opens, reason: 'sendWindow' } as const;
+      return input.deferrable ? deferred : holdInTemporal(deferred);
+    }
   }
 
   const decision = await passGate(deps, policy, {

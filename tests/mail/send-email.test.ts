@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmail, type SendEmailInput } from '../../activities/send-email.activity.js';
 import { readSend } from '../../activities/send-email.store.js';
 import { loadTemplates, suppress, type Mailer } from '../../mail/index.js';
-import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { apiClient } from '../support/http.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
 
 /**
@@ -315,5 +316,47 @@ layout: branded
     );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toHaveProperty('nonRetryable', true);
+  });
+
+  it("defers a send that comes back inside the journey's own quiet hours (after a pause or a cap)", async () => {
+    const api = apiClient(engine);
+    const s = uniqueSuffix();
+    // Quiet hours from an hour ago to an hour from now (UTC, the contact has no time zone).
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const now = Date.now();
+    const key = `quiet-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Quiet',
+      triggers: [{ type: 'event', event: `joined_${s}` }],
+      settings: { quietHours: { start: hhmm(now - 3_600_000), end: hhmm(now + 3_600_000) } },
+      steps: [{ id: 'hi', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const userId = `quiet-${s}`;
+    const email = `${userId}@example.com`;
+    await api.post('/v1/identify', { userId, traits: { email } });
+    const tracked = await api.post('/v1/track', { userId, event: `joined_${s}` });
+    const { contactId } = tracked.body as { contactId: string };
+    // The enrollment waits for the window at its step, as the journey's entry into it decides.
+    const enrollmentId = await eventually(
+      async () => {
+        const res = await api.get(`/v1/journeys/${key}/enrollments?step=hi`);
+        return (res.body as { data: { id: string }[] }).data[0]?.id;
+      },
+      20_000,
+      'the enrollment at its send step',
+    );
+    // The send attempted now, as after a pause or a workspace deferral that ended in the window.
+    const result = await sendEmail(deps, {
+      ...input({ workspaceId: 'default', contactId }, enrollmentId),
+      stepId: 'hi',
+    });
+    expect(result).toMatchObject({ status: 'deferred', reason: 'sendWindow' });
+    const until = (result as { until: number }).until;
+    // Quiet hours end on a whole minute, about an hour from now.
+    expect(until).toBeGreaterThan(now + 3_500_000);
+    expect(until).toBeLessThanOrEqual(now + 3_600_000);
+    expect(capture.to(email)).toEqual([]);
   });
 });
