@@ -63,7 +63,8 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): Problem[] {
 }
 
 function describe(e: ErrorObject): Problem {
-  const where = e.instancePath || '/';
+  // The whole document is the empty pointer (RFC 6901): `/` would name a key called "".
+  const where = e.instancePath;
   const field = (e.parentSchema?.title as string | undefined) ?? lastSegment(e.instancePath);
   switch (e.keyword) {
     case 'required': {
