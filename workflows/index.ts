@@ -5,6 +5,7 @@ export {
   journeyWorkflowV2,
   journeyWorkflowV3,
   journeyWorkflowV4,
+  journeyWorkflowV5,
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';

@@ -167,13 +167,33 @@ const CLOSE_WITH_LAST_ACTION = 'close-with-last-action';
 const HOLDS_HEAR_EVENTS = 'holds-hear-events';
 
 /**
- * The type the API starts since {@link HOLDS_HEAR_EVENTS}: {@link journeyWorkflowV3} with that
- * change too, without asking. A new type for the reason given at V2.
+ * A wait whose deadline passed before the worker heard the events that ended it (the worker was
+ * down or behind when its timer fired, and both came in one activation) decides as it would
+ * have on time: events the API accepted before the deadline count, then the wait times out, and
+ * events accepted after it are left for the steps that follow. Without this, an order placed
+ * after a three-day window took the "ordered" path. Runs of {@link journeyWorkflowV4} and earlier
+ * types never have it.
+ */
+const LATE_EVENTS_AFTER_DEADLINE = 'late-events-after-deadline';
+
+/**
+ * The type the API starts since {@link LATE_EVENTS_AFTER_DEADLINE}: {@link journeyWorkflowV4}
+ * with that change too, without asking. A new type for the reason given at V2.
+ */
+export async function journeyWorkflowV5(
+  input: JourneyWorkflowInput,
+): Promise<JourneyWorkflowResult> {
+  return runJourney(input, () => true);
+}
+
+/**
+ * The type the API started from {@link HOLDS_HEAR_EVENTS} to {@link LATE_EVENTS_AFTER_DEADLINE}:
+ * {@link journeyWorkflowV3} with the first change, without asking.
  */
 export async function journeyWorkflowV4(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, () => true);
+  return runJourney(input, (patchId) => patchId !== LATE_EVENTS_AFTER_DEADLINE);
 }
 
 /**
@@ -183,7 +203,10 @@ export async function journeyWorkflowV4(
 export async function journeyWorkflowV3(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, (patchId) => patchId !== HOLDS_HEAR_EVENTS);
+  return runJourney(
+    input,
+    (patchId) => patchId !== HOLDS_HEAR_EVENTS && patchId !== LATE_EVENTS_AFTER_DEADLINE,
+  );
 }
 
 /**
@@ -200,7 +223,10 @@ export async function journeyWorkflowV2(
 ): Promise<JourneyWorkflowResult> {
   return runJourney(
     input,
-    (patchId) => patchId !== CLOSE_WITH_LAST_ACTION && patchId !== HOLDS_HEAR_EVENTS,
+    (patchId) =>
+      patchId !== CLOSE_WITH_LAST_ACTION &&
+      patchId !== HOLDS_HEAR_EVENTS &&
+      patchId !== LATE_EVENTS_AFTER_DEADLINE,
   );
 }
 
@@ -311,6 +337,15 @@ async function runJourney(
           command.until === null ? undefined : Math.max(1, command.until - Date.now());
         const woke = await condition(() => inbox.length > 0 || exitReason !== null, timeout);
         if (exitReason !== null) break;
+        if (
+          woke &&
+          command.until !== null &&
+          Date.now() >= command.until &&
+          hasChange(LATE_EVENTS_AFTER_DEADLINE)
+        ) {
+          command = await pastDeadline(command, command.until);
+          break;
+        }
         if (!woke) note('woke', command.stepId, { by: 'timer', planned: command.until });
         command = woke
           ? ((await drainInbox(command)) ?? command)
@@ -343,6 +378,22 @@ async function runJourney(
       }
       return c;
     }
+  }
+
+  /**
+   * A wait heard its events only after its deadline ({@link LATE_EVENTS_AFTER_DEADLINE}): those
+   * accepted before the deadline are fed first; if none moved the wait on, it times out, and the
+   * events accepted after it stay queued for the steps that follow.
+   */
+  async function pastDeadline(wait: Settled, until: number): Promise<Settled> {
+    const late = inbox.filter((e) => (acceptedAt(e) ?? -Infinity) >= until);
+    const inTime = inbox.filter((e) => !late.includes(e));
+    inbox.splice(0, inbox.length, ...inTime);
+    const changed = await drainInbox(wait);
+    inbox.push(...late);
+    if (changed) return changed;
+    note('woke', wait.stepId, { by: 'timer', planned: until });
+    return feed({ type: 'timerFired' }, wait);
   }
 
   /** Feeds queued events the current step may care about; returns the new command if any changed it. */
@@ -599,4 +650,13 @@ async function runJourney(
     await flush(outcome, stepId, reason);
     return { outcome, reason };
   }
+}
+
+/**
+ * When the API accepted an event, read off its id (a UUIDv7 made as it was stored: the first 48
+ * bits are the time in milliseconds); null for an id of another form.
+ */
+function acceptedAt(event: ContactEvent): number | null {
+  const parts = /^([0-9a-f]{8})-([0-9a-f]{4})-7/i.exec(event.id);
+  return parts ? parseInt(`${parts[1]}${parts[2]}`, 16) : null;
 }
