@@ -115,14 +115,32 @@ export async function enrollAudiencePage(
       journeyVersionId: latest.id,
       plan,
       contactId: contact.id,
-      trigger: { eventId: null, name: trigger.name, properties: trigger.properties },
+      // The run stands for the trigger event: an event enrolls a contact in a journey once
+      // (engine/enroll.ts), so a page tried again (its activity failed part-way or timed out)
+      // finds the enrollments its first attempt made instead of making second entries where
+      // re-entry allows them (`everyTime`, or `afterExit` once the first ended).
+      trigger: {
+        eventId: runEvent(request.runId),
+        name: trigger.name,
+        properties: trigger.properties,
+      },
       facts,
     });
     if (outcome.enrolled) enrolled++;
   }
   const nextCursor = contacts.length === request.pageSize ? (contacts.at(-1)?.id ?? null) : null;
-  await prisma.audienceRun.update({
-    where: { id: request.runId },
+  // Counted once per page: a retry of a page already counted (its cursor moved on) adds nothing,
+  // and one that was not counts the enrollments of both attempts.
+  if (contacts.length > 0 && enrolled < contacts.length) {
+    const [made] = await deps.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM enrollments
+       WHERE trigger_event_id = $1 AND contact_id = ANY($2::text[])`,
+      [runEvent(request.runId), contacts.map((c) => c.id)],
+    );
+    enrolled = made?.n ?? enrolled;
+  }
+  await prisma.audienceRun.updateMany({
+    where: { id: request.runId, cursor: request.cursor },
     data: {
       scanned: { increment: contacts.length },
       enrolled: { increment: enrolled },
@@ -325,4 +343,9 @@ export function dateDue(
   if (!sameDay) return null;
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${today.year}-${pad(today.month)}-${pad(today.day)}`;
+}
+
+/** What an audience run's enrollments name as their trigger event: the run. */
+function runEvent(runId: string): string {
+  return `run:${runId}`;
 }
