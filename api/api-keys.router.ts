@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { createApiKey, isScope, type KeyStore } from './auth/index.js';
 import { pageOf, pageResult } from './paging.js';
 import { invalidInput, notFound } from './problem.js';
+import { shownOnce } from './idempotency.js';
 import { flagParam } from './query-params.js';
 import { CreateApiKeySchema } from './schemas/api-security.schema.js';
 import { bodyValidator } from './validate-body.js';
@@ -21,6 +22,7 @@ export function apiKeysRouter(prisma: PrismaClient, keys: KeyStore): Router {
       name: body.name,
       scope: body.scope,
     });
+    shownOnce(res, 'key');
     res.status(201).json({ ...created, revokedAt: null, lastUsedAt: null });
   });
 

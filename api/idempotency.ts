@@ -170,7 +170,7 @@ function recordResponse(
                 body === undefined || body === null
                   ? Prisma.JsonNull
                   : // Our own response body, serialised once to drop what JSON cannot carry.
-                    (JSON.parse(JSON.stringify(body)) as Prisma.InputJsonValue),
+                    (JSON.parse(JSON.stringify(withoutSecret(res, body))) as Prisma.InputJsonValue),
             },
           });
     saving.then(
@@ -182,4 +182,19 @@ function recordResponse(
   res.on('finish', () => {
     if (!settled) void release();
   });
+}
+
+/**
+ * Marks the response's `field` as a secret shown once (a new API key): its replay answers with
+ * the field null, since keeping it for replays would store the key in plain text, where only its
+ * hash is kept.
+ */
+export function shownOnce(res: Response, field: string): void {
+  res.locals.shownOnce = field;
+}
+
+function withoutSecret(res: Response, body: unknown): unknown {
+  const field: unknown = res.locals.shownOnce;
+  if (typeof field !== 'string' || typeof body !== 'object' || body === null) return body;
+  return { ...body, [field]: null };
 }

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.js';
 import { createWorkspaceWithAdminKey } from './auth/index.js';
 import { HttpProblem, notFound, PROBLEM_BASE } from './problem.js';
+import { shownOnce } from './idempotency.js';
 import { CreateWorkspaceSchema, UpdateWorkspaceSchema } from './schemas/api-security.schema.js';
 import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
@@ -33,6 +34,7 @@ export function workspacesRouter(prisma: PrismaClient): Router {
       );
     const body = validateCreate(req.body);
     const { workspace, key } = await createWorkspaceWithAdminKey(prisma, body.name);
+    shownOnce(res, 'adminKey');
     res.status(201).json({ ...view(workspace), adminKey: key });
   });
 

@@ -23,7 +23,15 @@ describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect(again.body).toEqual(first.body);
+    // The same key, but its secret is shown once: it is not kept in plain text for replays.
+    const secret = (first.body as { key: string }).key;
+    expect(secret).toMatch(/\S{20,}/);
+    expect(again.body).toEqual({ ...(first.body as object), key: null });
+    const stored = await engine.deps.sql.query<{ body: unknown }>(
+      `SELECT body FROM idempotency_records WHERE body::text LIKE '%' || $1 || '%'`,
+      [secret],
+    );
+    expect(stored).toEqual([]);
     expect(await engine.deps.prisma.apiKey.count({ where: { name: body.name } })).toBe(1);
   });
 
