@@ -129,8 +129,9 @@ export async function enrollAudiencePage(
     if (outcome.enrolled) enrolled++;
   }
   const nextCursor = contacts.length === request.pageSize ? (contacts.at(-1)?.id ?? null) : null;
-  // Counted once per page: a retry of a page already counted (its cursor moved on) adds nothing,
-  // and one that was not counts the enrollments of both attempts.
+  // Counted once per page: a retry of a page already counted (the run's cursor moved on, to the
+  // next page or past the last) adds nothing, and one that was not counts the enrollments of
+  // both attempts.
   if (contacts.length > 0 && enrolled < contacts.length) {
     const [made] = await deps.sql.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM enrollments
@@ -144,7 +145,7 @@ export async function enrollAudiencePage(
     data: {
       scanned: { increment: contacts.length },
       enrolled: { increment: enrolled },
-      cursor: nextCursor,
+      cursor: nextCursor ?? PAGES_DONE,
     },
   });
   return { nextCursor, scanned: contacts.length, enrolled };
@@ -344,6 +345,9 @@ export function dateDue(
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${today.year}-${pad(today.month)}-${pad(today.day)}`;
 }
+
+/** The stored cursor of a run whose last page was counted (no contact id is empty). */
+const PAGES_DONE = '';
 
 /** What an audience run's enrollments name as their trigger event: the run. */
 function runEvent(runId: string): string {

@@ -1,6 +1,7 @@
 import type { Prisma } from '@prisma/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { publishJourney } from '../../engine/index.js';
+import { enrollAudiencePage, publishJourney } from '../../engine/index.js';
+import { createWorkspace } from '../api/workspaces.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { countingStarts, temporalRefusing } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
@@ -180,5 +181,49 @@ describe('audience runs that do not finish', () => {
     expect(third).toMatchObject({ ok: true, created: false });
     expect(watched.starts()).toBe(0);
     expect(await runsOf(key)).toHaveLength(1);
+  });
+
+  it('a page tried again enrolls no one twice and counts once, even where re-entry allows more', async () => {
+    const s = uniqueSuffix();
+    // A workspace of its own, so that the pass's one page holds only these contacts.
+    const ws = await createWorkspace(api, `retried page ${s}`);
+    for (let i = 0; i < 3; i++)
+      await ws.api.post('/v1/identify', { userId: `vip-${i}-${s}`, traits: { tier: 'vip' } });
+    const key = `vips-${s}`;
+    const published = await ws.api.post('/v1/journeys', {
+      id: key,
+      name: 'VIPs',
+      triggers: [
+        { type: 'condition', condition: { type: 'equals', field: 'contact.tier', value: 'vip' } },
+      ],
+      entry: { enrollExisting: true, reentry: 'everyTime' },
+      steps: [{ id: 'nap', type: 'wait', duration: 'P1D' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const runs = async () =>
+      ((await ws.api.get(`/v1/journeys/${key}/audience-runs`)).body as { data: Run[] }).data;
+    const done = await eventually(
+      async () => ((await runs())[0]?.status === 'done' ? (await runs())[0] : undefined),
+      20_000,
+      'the pass to finish',
+    );
+    expect(done).toMatchObject({ scanned: 3, enrolled: 3 });
+    const journey = await engine.deps.prisma.journey.findFirstOrThrow({ where: { key } });
+    // The page's activity again, as Temporal retries it after a failure that followed its work.
+    const again = await enrollAudiencePage(engine.deps, {
+      runId: done.id,
+      workspaceId: ws.id,
+      journeyId: journey.id,
+      reason: 'publish',
+      triggerIndex: null,
+      cursor: null,
+      pageSize: 100,
+    });
+    expect(again.enrolled).toBe(3); // the run's own enrollments, found again
+    const enrollments = await engine.deps.prisma.enrollment.count({
+      where: { journeyVersion: { journeyId: journey.id } },
+    });
+    expect(enrollments).toBe(3);
+    expect((await runs())[0]).toMatchObject({ scanned: 3, enrolled: 3 });
   });
 });
