@@ -74,6 +74,8 @@ const CACHE_TTL_MS = 5_000;
  */
 export class KeyStore {
   private readonly cache = new Map<string, { key: StoredKey | null; until: number }>();
+  /** Counts {@link forget} calls: a lookup that one overtook does not cache what it read. */
+  private forgets = 0;
 
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -83,7 +85,11 @@ export class KeyStore {
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.until > now) return cached.key;
+    const forgets = this.forgets;
     const row = await this.prisma.apiKey.findUnique({ where: { hash } });
+    // A key revoked while this read was in flight (its row read before the revocation, the cache
+    // emptied before this answer came): read again rather than keep it for CACHE_TTL_MS.
+    if (this.forgets !== forgets) return this.resolve(secret);
     // The index found the row by hash; compare again in constant time all the same.
     const key =
       row && row.revokedAt === null && safeEqual(row.hash, hash) && isScope(row.scope)
@@ -100,6 +106,7 @@ export class KeyStore {
   }
 
   forget(keyId: string): void {
+    this.forgets++;
     for (const [hash, entry] of this.cache) if (entry.key?.id === keyId) this.cache.delete(hash);
   }
 }

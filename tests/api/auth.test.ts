@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/index.js';
-import { hashKey } from '../../api/auth/index.js';
-import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
+import { hashKey, KeyStore } from '../../api/auth/index.js';
+import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { refusingInserts } from '../support/faults.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { clientWith, createWorkspace } from './workspaces.js';
@@ -61,6 +61,42 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     expect((await writer.get('/V1/webhook-sources')).status).toBe(403);
     expect((await api.request('DELETE', `/v1/api-keys/${id}`)).status).toBe(200);
     expect((await writer.get('/v1/journeys')).status).toBe(401);
+  });
+
+  it('does not keep a key it read while the key was being revoked', async () => {
+    const created = await api.post('/v1/api-keys', {
+      name: `racing ${uniqueSuffix()}`,
+      scope: 'write',
+    });
+    const { id, key } = created.body as { id: string; key: string };
+    // The lookup reads the key's row, and its answer comes only after the revocation.
+    const prisma = engine.deps.prisma;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    const slow = new Proxy(prisma, {
+      get: (target, name) =>
+        name === 'apiKey'
+          ? new Proxy(prisma.apiKey, {
+              get: (keys, method) =>
+                method === 'findUnique'
+                  ? async (args: Parameters<typeof prisma.apiKey.findUnique>[0]) => {
+                      const row = await prisma.apiKey.findUnique(args);
+                      if (reads++ === 0) await held;
+                      return row;
+                    }
+                  : (Reflect.get(keys, method, keys) as unknown),
+            })
+          : (Reflect.get(target, name, target) as unknown),
+    });
+    const store = new KeyStore(slow);
+    const lookup = store.resolve(key);
+    await eventually(async () => reads === 1, 5_000, 'the lookup to read the row');
+    await prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    store.forget(id);
+    release();
+    expect(await lookup).toBeNull();
+    expect(await store.resolve(key)).toBeNull();
   });
 
   it('lets an ingest key send events (Bearer or Segment-style Basic auth) and nothing else', async () => {
