@@ -91,7 +91,7 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     });
     const store = new KeyStore(slow);
     const lookup = store.resolve(key);
-    await eventually(async () => reads === 1, 5_000, 'the lookup to read the row');
+    await eventually(() => reads === 1, 5_000, 'the lookup to read the row');
     await prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     store.forget(id);
     release();
