@@ -17,6 +17,7 @@ import {
   type Plan,
   type PlanTrigger,
 } from '../core/index.js';
+import { publishRunId } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { recordExistingMatch } from './condition-matches.js';
 import { enroll } from './enroll.js';
@@ -63,6 +64,12 @@ export interface AudiencePage {
   readonly nextCursor: string | null;
   readonly scanned: number;
   readonly enrolled: number;
+  /**
+   * The journey is paused: the publish pass waits and asks for this page again, rather than
+   * ending with the contacts after it never seen (they would enter on their next event as if
+   * they had just started to match, or never with `enrollExisting`).
+   */
+  readonly held?: boolean;
 }
 
 export async function enrollAudiencePage(
@@ -78,6 +85,12 @@ export async function enrollAudiencePage(
     },
   });
   const latest = journey?.versions[0];
+  // A newer version was published meanwhile: its own pass covers the audience.
+  if (journey && latest && request.reason === 'publish')
+    if (request.runId !== publishRunId(journey.id, latest.id))
+      return { nextCursor: null, scanned: 0, enrolled: 0 };
+  if (journey?.status === 'paused' && latest && request.reason === 'publish')
+    return { nextCursor: request.cursor, scanned: 0, enrolled: 0, held: true };
   if (!journey || !latest || journey.status !== 'active')
     return { nextCursor: null, scanned: 0, enrolled: 0 };
   const plan = planOf(latest);

@@ -11,7 +11,7 @@ import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { newId } from '../store/index.js';
 import { toJson } from './json.js';
-import { audienceWorkflow } from '../workflows/index.js';
+import { audienceWorkflow, publishRunId } from '../workflows/index.js';
 import { syncJourneySchedules } from './schedules.js';
 import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
 import { readStoredPlan } from './stored-plan.js';
@@ -216,8 +216,9 @@ async function afterPublish(
   await syncJourneySchedules(deps, journey, versionId, plan);
   const existing =
     plan.enrollment.enrollExisting || plan.triggers.some((t) => t.type === 'condition');
-  if (!existing || journey.status !== 'active') return;
-  const workflowId = `audience/${journey.id}/${versionId}/publish`;
+  // A paused journey gets its pass too: it waits until the journey is resumed (enrollAudiencePage).
+  if (!existing || journey.status === 'archived') return;
+  const workflowId = publishRunId(journey.id, versionId);
   // Publishing the same version again starts its pass only if none ever ran: the publish that
   // made the version committed it and then failed to start the pass (Temporal unavailable),
   // and the client's retry is what finishes the publish. A pass that ran is never repeated.

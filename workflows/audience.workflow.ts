@@ -5,6 +5,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  sleep,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +31,10 @@ const { startAudienceRun, audiencePage, finishAudienceRun } = proxyActivities<Ac
 
 const PAGE_SIZE = 200;
 const PAGES_PER_RUN = 200;
+/** How often a publish pass of a paused journey looks whether it was resumed. */
+const PAUSED_PASS_POLL = '15 seconds';
+/** Looks before continuing as new: a pause can last weeks, each look adds to the history. */
+const WAITS_PER_RUN = 100;
 
 /**
  * One pass over a journey's audience, page by page, with its progress in the store (see
@@ -64,8 +69,9 @@ export async function audienceWorkflow(
 
 async function enrollPages(input: AudienceWorkflowInput, runId: string): Promise<void> {
   let cursor = input.cursor ?? null;
+  let waits = 0;
   for (let pages = 0; ; pages++) {
-    if (pages >= PAGES_PER_RUN && cursor)
+    if ((pages >= PAGES_PER_RUN && cursor) || waits >= WAITS_PER_RUN)
       return continueAsNew<typeof audienceWorkflow>({ ...input, cursor, runId });
     const page = await audiencePage({
       runId,
@@ -76,6 +82,13 @@ async function enrollPages(input: AudienceWorkflowInput, runId: string): Promise
       cursor,
       pageSize: PAGE_SIZE,
     });
+    // The journey is paused: wait and ask for the same page again. No patch: only the page
+    // activity's new answer leads here, and no recorded history holds it.
+    if (page.held) {
+      waits++;
+      await sleep(PAUSED_PASS_POLL);
+      continue;
+    }
     cursor = page.nextCursor;
     if (!cursor) return;
   }

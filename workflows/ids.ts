@@ -10,3 +10,8 @@ export function enrollmentWorkflowId(
 ): string {
   return `enrollment/${journeyId}/${contactId}/${entryKey}`;
 }
+
+/** The id of a journey version's publish pass (its workflow and its run): one per version. */
+export function publishRunId(journeyId: string, versionId: string): string {
+  return `audience/${journeyId}/${versionId}/publish`;
+}

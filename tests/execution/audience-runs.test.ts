@@ -226,4 +226,45 @@ describe('audience runs that do not finish', () => {
     expect(enrollments).toBe(3);
     expect((await runs())[0]).toMatchObject({ scanned: 3, enrolled: 3 });
   });
+
+  it('a pass published while the journey is paused waits, and enrolls once it is resumed', async () => {
+    const s = uniqueSuffix();
+    const ws = await createWorkspace(api, `paused pass ${s}`);
+    for (let i = 0; i < 2; i++)
+      await ws.api.post('/v1/identify', { userId: `gold-${i}-${s}`, traits: { tier: 'gold' } });
+    const key = `gold-${s}`;
+    const version = (tier: string) => ({
+      id: key,
+      name: `Tier ${tier}`,
+      triggers: [
+        { type: 'condition', condition: { type: 'equals', field: 'contact.tier', value: tier } },
+      ],
+      entry: { enrollExisting: true },
+      steps: [{ id: 'nap', type: 'wait', duration: 'P1D' }],
+    });
+    // The first version matches no one; the journey is paused, then the second is published.
+    expect((await ws.api.post('/v1/journeys', version('silver'))).status).toBe(201);
+    expect((await ws.api.post(`/v1/journeys/${key}/pause`, {})).status).toBe(200);
+    const second = await ws.api.post('/v1/journeys', version('gold'));
+    expect(second.status, JSON.stringify(second.body)).toBeLessThan(300);
+    const runs = async () =>
+      ((await ws.api.get(`/v1/journeys/${key}/audience-runs`)).body as { data: Run[] }).data;
+    const enrolled = async () =>
+      engine.deps.prisma.enrollment.count({ where: { journeyVersion: { journey: { key } } } });
+    // Its pass waits while the journey is paused: running, nothing enrolled.
+    await eventually(
+      async () => (await runs()).length === 2 && (await runs())[0]?.status === 'running',
+      10_000,
+      "the second version's pass to start",
+    );
+    expect(await enrolled()).toBe(0);
+    expect((await ws.api.post(`/v1/journeys/${key}/resume`, {})).status).toBe(200);
+    const done = await eventually(
+      async () => ((await runs())[0]?.status === 'done' ? (await runs())[0] : undefined),
+      40_000,
+      'the pass to finish after the resume',
+    );
+    expect(done).toMatchObject({ scanned: 2, enrolled: 2 });
+    expect(await enrolled()).toBe(2);
+  }, 60_000);
 });
