@@ -43,7 +43,8 @@ describe.each(databaseVariants())('Idempotency-Key lease (%s)', (variant) => {
     const again = await api.post('/v1/api-keys', body, { 'idempotency-key': given });
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect(again.body).toEqual(retried.body);
+    // The same key; its secret is shown once, so the replay leaves it out.
+    expect(again.body).toEqual({ ...(retried.body as object), key: null });
     expect(await engine.deps.prisma.apiKey.count({ where: { name: body.name } })).toBe(1);
   });
 
