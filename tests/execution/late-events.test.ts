@@ -1,10 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it, inject } from 'vitest';
-import { loadConfig } from '../../config/index.js';
-import { startEngine, type EngineRoles, type RunningEngine } from '../../runtime/engine.js';
-import { eventually, uniqueSuffix } from '../support/engine.js';
+import { deploymentParts, eventually, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
 
 /**
@@ -14,33 +9,15 @@ import { apiClient } from '../support/http.js';
  * path before.
  */
 describe('a wait whose deadline passed while no worker ran', () => {
-  const dirs: string[] = [];
-  const running: RunningEngine[] = [];
+  let parts: Awaited<ReturnType<typeof deploymentParts>> | undefined;
   afterAll(async () => {
-    for (const engine of running) await engine.stop().catch(() => undefined);
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    await parts?.stopAll();
   });
 
   it('times out when the event was accepted after the deadline, and takes it when before', async () => {
     const s = uniqueSuffix();
-    const dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-late-'));
-    dirs.push(dataDir);
-    const config = loadConfig({
-      PORT: '0',
-      DATA_DIR: dataDir,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: `late-${s}`,
-      SMTP_SINK_PORT: '0',
-      DATABASE_URL: inject('postgresUrl') ?? '',
-    });
-    const start = async (roles: EngineRoles) => {
-      const engine = await startEngine(config, {
-        roles,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
-      });
-      running.push(engine);
-      return engine;
-    };
+    parts = await deploymentParts(inject('postgresUrl') ? 'postgres' : 'embedded', 'late');
+    const start = parts.start;
     // The API in one process, the worker in another that stops and starts again.
     const apiEngine = await start({ api: true, worker: false });
     const api = apiClient(apiEngine);

@@ -1,10 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it, inject } from 'vitest';
-import { loadConfig } from '../../config/index.js';
-import { startEngine, type EngineRoles, type RunningEngine } from '../../runtime/engine.js';
-import { databaseVariants, eventually, uniqueSuffix } from '../support/engine.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { databaseVariants, deploymentParts, eventually, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
 import { createWorkspace } from '../api/workspaces.js';
 
@@ -18,33 +13,15 @@ const CONTACTS = 300;
 describe.each(databaseVariants())(
   'a rescore outlives the process that applied it (%s)',
   (variant) => {
-    const dirs: string[] = [];
-    const running: RunningEngine[] = [];
+    let parts: Awaited<ReturnType<typeof deploymentParts>> | undefined;
     afterAll(async () => {
-      for (const engine of running) await engine.stop().catch(() => undefined);
-      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+      await parts?.stopAll();
     });
 
     it('finishes the rescore in a process started after the applying one stopped', async () => {
       const s = uniqueSuffix();
-      const dataDir = await mkdtemp(join(tmpdir(), 'drumbeat-rescore-'));
-      dirs.push(dataDir);
-      const config = loadConfig({
-        PORT: '0',
-        DATA_DIR: dataDir,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: `rescore-${s}`,
-        SMTP_SINK_PORT: '0',
-        DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
-      });
-      const start = async (roles: EngineRoles) => {
-        const engine = await startEngine(config, {
-          roles,
-          workflowBundle: { codePath: inject('workflowBundlePath') },
-        });
-        running.push(engine);
-        return engine;
-      };
+      parts = await deploymentParts(variant, 'rescore');
+      const start = parts.start;
       const event = `visited_${s}`;
       const model = (points: number) => ({
         id: `restart-${s}`,

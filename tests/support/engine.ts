@@ -3,13 +3,52 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig } from '../../config/index.js';
-import { startEngine, type RunningEngine } from '../../runtime/engine.js';
+import { startEngine, type EngineRoles, type RunningEngine } from '../../runtime/engine.js';
 
 export type DatabaseVariant = 'embedded' | 'postgres';
 
 /** The database variants this run can test: always embedded, PostgreSQL when reachable. */
 export function databaseVariants(): DatabaseVariant[] {
   return inject('postgresUrl') ? ['embedded', 'postgres'] : ['embedded'];
+}
+
+/**
+ * Processes of one deployment that a test starts and stops itself (an API without a worker, a
+ * worker that stops and starts again): one configuration, its own task queue and data
+ * directory, on the run's Temporal dev server and the chosen database. `start` starts an engine
+ * with the given roles; `stopAll` stops every one still running and removes the directory.
+ */
+export async function deploymentParts(
+  variant: DatabaseVariant,
+  name: string,
+): Promise<{
+  readonly start: (roles: EngineRoles) => Promise<RunningEngine>;
+  readonly stopAll: () => Promise<void>;
+}> {
+  const dataDir = await mkdtemp(join(tmpdir(), `drumbeat-${name}-`));
+  const config = loadConfig({
+    PORT: '0',
+    DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `${name}-${uniqueSuffix()}`,
+    SMTP_SINK_PORT: '0',
+    DATABASE_URL: variant === 'postgres' ? (inject('postgresUrl') ?? '') : '',
+  });
+  const running: RunningEngine[] = [];
+  return {
+    start: async (roles) => {
+      const engine = await startEngine(config, {
+        roles,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+      });
+      running.push(engine);
+      return engine;
+    },
+    stopAll: async () => {
+      for (const engine of running) await engine.stop().catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
