@@ -5,6 +5,7 @@ import { evaluate } from './evaluate.js';
 import { EMAIL_ACTIVITY_EVENTS, type EmailActivity, type EventFacts, type Facts } from './facts.js';
 import { advance } from './interpreter.js';
 import { MinHeap } from './min-heap.js';
+import type { PlanCondition } from './condition.js';
 import type { Action, Plan } from './plan.js';
 import {
   applyAction,
@@ -117,7 +118,9 @@ export function simulate(input: SimulationInput): SimulationResult {
   let budget = input.maxSteps ?? MAX_STEPS;
   let stoppedAt: number | null = null;
   const queue = new MinHeap<
-    { kind: 'event'; event: SimEvent } | { kind: 'timer'; enrollment: Live; timer: number }
+    | { kind: 'event'; event: SimEvent }
+    | { kind: 'timer'; enrollment: Live; timer: number }
+    | { kind: 'schedule'; contactId: string; audience: PlanCondition | null }
   >();
 
   for (const c of input.contacts) {
@@ -125,24 +128,30 @@ export function simulate(input: SimulationInput): SimulationResult {
       queue.push(c.enrollAt, { kind: 'event', event: { at: c.enrollAt, contactId: c.id } });
   }
   // Condition triggers take a contact in when it starts to match, as on Temporal: one that
-  // matches when the simulation starts enters then only with `enrollExisting`.
+  // matches when the simulation starts enters then only with `enrollExisting`, as does one
+  // already at the stage a lifecycleChange trigger goes `to` (the publish pass enrolls both).
   const conditions = plan.triggers.flatMap((t) => (t.type === 'condition' ? [t.condition] : []));
+  const stages = plan.triggers.flatMap((t) =>
+    t.type === 'lifecycleChange' && t.to !== null ? [t.to] : [],
+  );
   const matching = new Set<string>();
   for (const c of input.contacts) {
-    if (!conditions.some((condition) => evaluate(condition, factsOf(c), input.start))) continue;
-    matching.add(c.id);
-    if (plan.enrollment.enrollExisting)
+    const facts = factsOf(c);
+    const matches = conditions.some((condition) => evaluate(condition, facts, input.start));
+    if (matches) matching.add(c.id);
+    const stage = facts.lifecycleStage;
+    const atStage = typeof stage === 'string' && stages.includes(stage);
+    if ((matches || atStage) && plan.enrollment.enrollExisting)
       queue.push(input.start, { kind: 'event', event: { at: input.start, contactId: c.id } });
   }
   for (const e of [...(input.timeline ?? [])].sort((a, b) => a.at - b.at))
     queue.push(e.at, { kind: 'event', event: e });
+  // A one-off schedule decides its audience when it fires, on the contacts as they are then
+  // (as the live run does), not as they were when the simulation started.
   for (const t of plan.triggers) {
     if (t.type !== 'schedule' || t.at === null) continue;
-    for (const c of input.contacts) {
-      if (!t.audience || evaluate(t.audience, factsOf(c), t.at)) {
-        queue.push(t.at, { kind: 'event', event: { at: t.at, contactId: c.id } });
-      }
-    }
+    for (const c of input.contacts)
+      queue.push(t.at, { kind: 'schedule', contactId: c.id, audience: t.audience });
   }
 
   while (stoppedAt === null && queue.size > 0 && (queue.peekAt() ?? Infinity) <= end) {
@@ -152,6 +161,10 @@ export function simulate(input: SimulationInput): SimulationResult {
       const { enrollment, timer } = item.value;
       if (enrollment.timer === timer && enrollment.record.outcome === null)
         drive(enrollment, { type: 'timerFired' }, item.at);
+    } else if (item.value.kind === 'schedule') {
+      const { contactId, audience } = item.value;
+      if (!audience || evaluate(audience, currentFacts(contactId), item.at))
+        onEvent({ at: item.at, contactId }, item.at);
     } else {
       onEvent(item.value.event, item.at);
     }

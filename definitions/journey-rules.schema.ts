@@ -49,7 +49,8 @@ export const EntryRules = Type.Object(
     enrollExisting: Type.Optional(
       Type.Boolean({
         title: 'Enroll existing contacts',
-        description: 'On publish, enroll contacts who already match a condition trigger.',
+        description:
+          "On publish, enroll contacts who already match a condition trigger, or are already at a lifecycleChange trigger's `to` stage.",
       }),
     ),
   },

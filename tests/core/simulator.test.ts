@@ -532,6 +532,53 @@ describe('the simulator on a virtual clock', () => {
       ]);
     expect(entered(onMql)).toEqual([['a', iso(T0 + HOUR)]]);
     expect(entered(onStripe)).toEqual([['a', iso(T0 + 2 * HOUR)]]);
+
+    // With `enrollExisting`, a contact already at the stage enters at the start, as the live
+    // publish pass enrolls it (engine/audience.ts matchesNow); one at another stage does not.
+    const existing = planOf(
+      journey([welcome], {
+        triggers: [{ type: 'lifecycleChange', to: 'customer' }],
+        entry: { enrollExisting: true },
+      }),
+    );
+    const customers = [
+      { id: 'c', lifecycleStage: 'customer' },
+      { id: 'd', lifecycleStage: 'lead' },
+    ];
+    const atStart = simulate({ plan: existing, contacts: customers, start: T0, end: T0 + DAY });
+    expect(atStart.enrollments.map((e) => [e.contactId, iso(e.startedAt)])).toEqual([
+      ['c', iso(T0)],
+    ]);
+  });
+
+  it("decides a one-off schedule's audience on the contacts as they are when it fires", () => {
+    const fires = T0 + 2 * DAY;
+    const plan = planOf(
+      journey([{ id: 'issue', type: 'sendEmail', template: 'tips' }], {
+        triggers: [
+          {
+            type: 'schedule',
+            at: iso(fires),
+            audience: { type: 'equals', field: 'contact.plan', value: 'pro' },
+          },
+        ],
+      }),
+    );
+    const contacts = [
+      { id: 'upgrades', attributes: { plan: 'free' } },
+      { id: 'downgrades', attributes: { plan: 'pro' } },
+      { id: 'stays', attributes: { plan: 'pro' } },
+    ];
+    // Before it fires, one contact becomes pro and another stops being pro.
+    const timeline = [
+      { at: T0 + DAY, contactId: 'upgrades', update: { attributes: { plan: 'pro' } } },
+      { at: T0 + DAY, contactId: 'downgrades', update: { attributes: { plan: 'free' } } },
+    ];
+    const result = simulate({ plan, contacts, timeline, start: T0, end: T0 + 3 * DAY });
+    expect(result.enrollments.map((e) => [e.contactId, iso(e.startedAt)]).sort()).toEqual([
+      ['stays', iso(fires)],
+      ['upgrades', iso(fires)],
+    ]);
   });
 
   it('simulates a thousand contacts over eight weeks of virtual time', () => {
