@@ -20,7 +20,7 @@ import {
 import { publishRunId } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { recordExistingMatch } from './condition-matches.js';
-import { enroll } from './enroll.js';
+import { enroll, enrollmentsMadeBy } from './enroll.js';
 import { loadContactFacts } from './facts.js';
 import { planOf } from './journeys.js';
 
@@ -85,12 +85,13 @@ export async function enrollAudiencePage(
     },
   });
   const latest = journey?.versions[0];
-  // A newer version was published meanwhile: its own pass covers the audience.
-  if (journey && latest && request.reason === 'publish')
+  if (journey && latest && request.reason === 'publish') {
+    // A newer version was published meanwhile: its own pass covers the audience.
     if (request.runId !== publishRunId(journey.id, latest.id))
       return { nextCursor: null, scanned: 0, enrolled: 0 };
-  if (journey?.status === 'paused' && latest && request.reason === 'publish')
-    return { nextCursor: request.cursor, scanned: 0, enrolled: 0, held: true };
+    if (journey.status === 'paused')
+      return { nextCursor: request.cursor, scanned: 0, enrolled: 0, held: true };
+  }
   if (!journey || !latest || journey.status !== 'active')
     return { nextCursor: null, scanned: 0, enrolled: 0 };
   const plan = planOf(latest);
@@ -146,12 +147,8 @@ export async function enrollAudiencePage(
   // next page or past the last) adds nothing, and one that was not counts the enrollments of
   // both attempts.
   if (contacts.length > 0 && enrolled < contacts.length) {
-    const [made] = await deps.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM enrollments
-       WHERE trigger_event_id = $1 AND contact_id = ANY($2::text[])`,
-      [runEvent(request.runId), contacts.map((c) => c.id)],
-    );
-    enrolled = made?.n ?? enrolled;
+    const ids = contacts.map((c) => c.id);
+    enrolled = (await enrollmentsMadeBy(deps, runEvent(request.runId), ids)).length;
   }
   await prisma.audienceRun.updateMany({
     where: { id: request.runId, cursor: request.cursor },

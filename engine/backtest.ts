@@ -10,6 +10,7 @@ import {
 import { readMessagingPolicy } from '../mail/index.js';
 import { sqlTime } from '../store/index.js';
 import { isRecord } from './contact-view.js';
+import { notErased } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import { loadContactFacts } from './facts.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
@@ -80,7 +81,7 @@ export async function backtestJourney(
   const taking = await deps.sql.query<{ contact_id: string; user_id: string | null }>(
     `SELECT e.contact_id, min(c.user_id) AS user_id FROM events e JOIN contacts c ON c.id = e.contact_id
      WHERE e.workspace_id = $1 AND e.timestamp >= $2::timestamp(3) AND e.timestamp < $3::timestamp(3)
-       AND c.user_id IS DISTINCT FROM 'erased:' || c.id
+       AND ${notErased('c.')}
      GROUP BY e.contact_id ORDER BY min(e.timestamp), e.contact_id
      LIMIT $4`,
     [...window, request.maxContacts + 1],

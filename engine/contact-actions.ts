@@ -3,7 +3,7 @@ import type { Action, ContactChange } from '../core/index.js';
 import { isUniqueViolation, newId } from '../store/index.js';
 import { contactView, isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
-import { enroll, type EnrollOutcome } from './enroll.js';
+import { enroll, enrollmentsMadeBy, type EnrollOutcome } from './enroll.js';
 import { routeStored } from './route-stored.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 import { readVersionPlan } from './stored-plan.js';
@@ -233,13 +233,9 @@ async function journeyAction(
       },
     });
     if (!outcome.enrolled) {
-      const [earlier] = await deps.sql.query<{ id: string }>(
-        `SELECT e.id FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id
-         WHERE e.contact_id = $1 AND v.journey_id = $2 AND e.trigger_event_id = $3`,
-        [request.contactId, journey.id, stepEvent],
-      );
       // This step's own enrollment, made by an earlier attempt: applied, as it was then.
-      if (earlier) return { applied: true, detail: { enrolled: true, enrollmentId: earlier.id } };
+      const [earlier] = await enrollmentsMadeBy(deps, stepEvent, [request.contactId]);
+      if (earlier) return { applied: true, detail: { enrolled: true, enrollmentId: earlier } };
     }
     return { applied: outcome.enrolled, detail: { ...outcome } };
   }

@@ -21,11 +21,12 @@ interface ContactRow {
 const COLUMNS = 'id, workspace_id, user_id, email, attributes, timezone, locale';
 
 /**
- * Not an erased contact, whose row stays with a tombstone for its `userId` (`erased:<id>`, see
- * engine/contacts/erase.ts): the reads below leave it out, so nothing is decided about it any
- * more (no entry, no condition, no stage), as for a contact that never existed.
+ * SQL: not an erased contact, whose row stays with a tombstone for its `userId` (`erased:<id>`,
+ * see engine/contacts/erase.ts). The reads below leave it out, so nothing is decided about it
+ * any more (no entry, no condition, no stage), as for a contact that never existed. `alias` is
+ * the table's prefix (`c.`), or empty.
  */
-function notErased(alias: string): string {
+export function notErased(alias: string): string {
   return `${alias}user_id IS DISTINCT FROM 'erased:' || ${alias}id`;
 }
 

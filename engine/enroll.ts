@@ -114,6 +114,23 @@ async function enrolledBy(
 }
 
 /**
+ * The enrollments a trigger event made among these contacts, in any version of any journey.
+ * For callers that give a stand-in as the event (an enroll step's key, an audience run) and
+ * are tried again: what their first attempt made, which `enroll` answers as a repeat.
+ */
+export async function enrollmentsMadeBy(
+  deps: Pick<EngineDeps, 'sql'>,
+  triggerEventId: string,
+  contactIds: readonly string[],
+): Promise<string[]> {
+  const rows = await deps.sql.query<{ id: string }>(
+    `SELECT id FROM enrollments WHERE trigger_event_id = $1 AND contact_id = ANY($2::text[])`,
+    [triggerEventId, contactIds],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
  * Starts a pending enrollment's workflow as it was decided: with its own journey version, plan
  * and trigger event, not those of the event in hand (another event of the contact, refused
  * because that enrollment runs), whose properties its emails would otherwise render. An

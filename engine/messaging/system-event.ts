@@ -1,4 +1,5 @@
 import { acceptMessages } from '../accept.js';
+import { notErased } from '../contact-record.js';
 import type { EngineDeps } from '../deps.js';
 import { routeStored } from '../route-stored.js';
 
@@ -22,8 +23,7 @@ export async function recordSystemEvent(
   },
 ): Promise<{ readonly id: string | null; readonly stored: boolean }> {
   const [live] = await deps.sql.query<{ id: string }>(
-    `SELECT id FROM contacts
-     WHERE id = $1 AND workspace_id = $2 AND user_id IS DISTINCT FROM 'erased:' || id`,
+    `SELECT id FROM contacts WHERE id = $1 AND workspace_id = $2 AND ${notErased('')}`,
     [event.contactId, event.workspaceId],
   );
   if (!live) return { id: null, stored: false };
