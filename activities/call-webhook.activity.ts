@@ -56,8 +56,12 @@ export async function callWebhook(
   )
     return { status: recorded.status };
 
+  // Every HTTP call takes a slot of the journey's rate limit, a retry after a 5xx as much as
+  // the first: the limit protects the receiver, and a struggling one most of all.
+  const attempt = callsMadeBefore(previous) + 1;
+  const slot = attempt === 1 ? key : `${key}#${attempt}`;
   const journey = await journeyInfo(deps, input.enrollmentId);
-  if (journey?.rateLimit) await takeRateSlot(deps, key, journey.journeyId, journey.rateLimit);
+  if (journey?.rateLimit) await takeRateSlot(deps, slot, journey.journeyId, journey.rateLimit);
 
   const contactNamed = (id: string) =>
     deps.prisma.contact.findFirst({ where: { id, workspaceId: input.workspaceId } });
@@ -90,7 +94,6 @@ export async function callWebhook(
     ...(body === '' ? {} : { 'content-type': 'application/json' }),
   };
 
-  const attempt = callsMadeBefore(previous) + 1;
   const effect = { key, enrollmentId: input.enrollmentId, stepId: input.stepId, kind: 'webhook' };
   let status: number;
   try {
@@ -123,7 +126,7 @@ export async function callWebhook(
     throw retryLater(`${url} answered ${status}; trying again.`, 'WEBHOOK_RETRY', attempt);
   }
 
-  await deps.prisma.webhookCall.updateMany({ where: { key }, data: { status } });
+  await deps.prisma.webhookCall.updateMany({ where: { key: slot }, data: { status } });
   await writeSideEffect(deps.sql, effect, 'done', { status });
   return { status };
 }
@@ -175,16 +178,19 @@ async function noteCall(
   );
 }
 
-/** Counts calls of this journey in the window under a lock; over the limit, retry later. */
+/**
+ * Counts calls of this journey in the window under a lock; over the limit, retry later. `slot`
+ * names one HTTP call: an attempt that took its slot and then died before calling finds it.
+ */
 async function takeRateSlot(
   deps: ActivityDeps,
-  key: string,
+  slot: string,
   journeyId: string,
   limit: { readonly count: number; readonly perMs: number },
 ): Promise<void> {
   const waitMs = await deps.prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`webhook:${journeyId}`}))`;
-    if (await tx.webhookCall.findUnique({ where: { key } })) return 0;
+    if (await tx.webhookCall.findUnique({ where: { key: slot } })) return 0;
     const since = new Date(Date.now() - limit.perMs);
     const recent = await tx.webhookCall.findMany({
       where: { journeyId, calledAt: { gt: since } },
@@ -195,7 +201,7 @@ async function takeRateSlot(
     const oldest = recent[limit.count - 1];
     if (recent.length >= limit.count && oldest)
       return Math.max(1, oldest.calledAt.getTime() + limit.perMs - Date.now());
-    await tx.webhookCall.create({ data: { key, journeyId } });
+    await tx.webhookCall.create({ data: { key: slot, journeyId } });
     return 0;
   });
   if (waitMs > 0)
