@@ -31,7 +31,7 @@ import {
 } from '../engine/index.js';
 import { stateQuery } from '../workflows/index.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
-import { choiceParam, flagParam, textParam } from './query-params.js';
+import { choiceParam, flagParam, jsonObjectParam, textParam } from './query-params.js';
 import { timePageOf } from './paging.js';
 import { encodeTimelineCursor } from '../engine/contacts/timeline.js';
 import { invalidInput, notFound } from './problem.js';
@@ -330,12 +330,22 @@ export function journeysRouter(engine: EngineDeps): Router {
     res.json({ id: journey.key, versions: versions.sort((a, b) => a.version - b.version) });
   });
 
-  /** Why is (or isn't) this contact in this journey? `?event=name` checks entry by that trigger. */
+  /**
+   * Why is (or isn't) this contact in this journey? `?event=name` (with `?properties=` a JSON
+   * object, for trigger filters and entry keys) asks about entry by that event.
+   */
   router.get('/v1/journeys/:key/eligibility/:contact', async (req, res) => {
-    const event =
-      typeof req.query.event === 'string' && req.query.event !== ''
-        ? { name: req.query.event, properties: {} }
-        : null;
+    const name = textParam(req.query, 'event');
+    const properties = jsonObjectParam(req.query, 'properties');
+    if (properties && name === null)
+      throw invalidInput('`properties` describe an event: name it with `event` too.', [
+        {
+          pointer: '/event',
+          code: 'required',
+          message: 'Give `event` with `properties`.',
+        },
+      ]);
+    const event = name === null ? null : { name, properties: properties ?? {} };
     const result = await explainEligibility(
       engine,
       workspaceOf(req),

@@ -38,6 +38,23 @@ export function choiceParam<T extends string>(
   throw badParam(name, `\`${name}\` must be one of ${allowed.map((a) => `\`${a}\``).join(', ')}.`);
 }
 
+/** `?name=` a JSON object (URL-encoded) of up to 4,000 characters; absent: null. */
+export function jsonObjectParam(query: Query, name: string): Record<string, unknown> | null {
+  const value = query[name];
+  if (value === undefined) return null;
+  const message = `\`${name}\` must be a JSON object of up to 4,000 characters, such as {"plan":"pro"}.`;
+  if (typeof value !== 'string' || value.length > 4000) throw badParam(name, message);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw badParam(name, message);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw badParam(name, message);
+  return parsed as Record<string, unknown>;
+}
+
 function badParam(name: string, message: string) {
   return invalidInput(`The \`${name}\` parameter has a problem.`, [
     { pointer: `/${name}`, code: 'bad-value', message },

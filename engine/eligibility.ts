@@ -1,8 +1,28 @@
-import type { EntryDecision } from '../core/index.js';
+import {
+  evaluate,
+  type EntryDecision,
+  type EventFacts,
+  type Facts,
+  type Plan,
+} from '../core/index.js';
 import type { EngineDeps } from './deps.js';
 import { settleScores } from './scorer.js';
+import { dateDue } from './audience.js';
 import { entryVerdict } from './entry-decision.js';
+import { loadContactFacts } from './facts.js';
+import { startsOn } from './journeys.js';
 import { readVersionPlan, type UnreadableVersion } from './stored-plan.js';
+
+/** Why the journey's triggers would not take the contact in, before its entry rules are asked. */
+type TriggerReason =
+  | 'not-a-trigger'
+  | 'trigger-condition-not-met'
+  | 'matched-already'
+  | 'date-not-due'
+  | 'not-in-audience';
+
+export type EligibilityDecision =
+  EntryDecision | { readonly enroll: false; readonly reason: TriggerReason };
 
 export type Eligibility =
   | { readonly found: false; readonly what: 'journey' | 'contact' }
@@ -11,30 +31,94 @@ export type Eligibility =
   | {
       readonly found: true;
       readonly journeyStatus: string;
-      readonly decision: EntryDecision;
+      readonly decision: EligibilityDecision;
       readonly explanation: string;
       readonly enrollments: readonly { id: string; entryKey: string; status: string }[];
     };
 
-const SENTENCES: Record<Extract<EntryDecision, { enroll: false }>['reason'], string> = {
+const SENTENCES: Record<Extract<EligibilityDecision, { enroll: false }>['reason'], string> = {
   'condition-not-met': 'The contact does not meet the journey’s entry condition.',
   'missing-entry-key': 'The trigger has no value for the journey’s entry key.',
   'already-enrolled':
     'The contact is already in this journey, or the re-entry rule allows only one entry.',
   'cooling-down': 'The contact entered recently; the journey’s cool-down has not passed.',
   'max-entries': 'The contact has entered this journey the maximum number of times.',
+  'not-a-trigger': 'No trigger of this journey starts on that event.',
+  'trigger-condition-not-met': 'The contact does not meet the condition that starts this journey.',
+  'matched-already':
+    'The contact already met the condition that starts this journey when it was last checked: it enters when it starts to meet it again, after a time of not meeting it.',
+  'date-not-due':
+    'The contact’s date (with the journey’s offset) is not today in the contact’s time zone, or the contact has no such date: the journey takes contacts in on that day.',
+  'not-in-audience': 'The contact is not in the audience of the journey’s schedule.',
 };
 
 /**
- * "Why is this contact not in this journey?", answered by the same `decideEntry` that decides
- * real entries, on the contact's current facts and enrollment history.
+ * What the journey's triggers say about the contact. With an event named, whether a trigger
+ * starts on it. Without one, a journey whose triggers all describe a state or a moment
+ * (condition, date, schedule) is asked as its runs would ask it: a condition trigger takes the
+ * contact in when it *starts* to match (`condition_matches` remembers a match already seen), a
+ * date trigger on the day the date comes round (keyed by that date), a schedule when its
+ * audience holds. Any other trigger kind (an event, a webhook, a lifecycle change, by hand) may
+ * still start it, so the entry rules alone decide.
+ */
+async function triggerVerdict(
+  deps: EngineDeps,
+  plan: Plan,
+  versionId: string,
+  contact: { readonly id: string; readonly timezone: string | null },
+  facts: Facts,
+  event: EventFacts | null,
+  now: number,
+): Promise<{ trigger: EventFacts | null } | { reason: TriggerReason }> {
+  if (event) return startsOn(plan, event, now) ? { trigger: event } : { reason: 'not-a-trigger' };
+  const stateOnly = plan.triggers.every(
+    (t) => t.type === 'condition' || t.type === 'date' || t.type === 'schedule',
+  );
+  if (!stateOnly || plan.triggers.length === 0) return { trigger: null };
+  const reasons: TriggerReason[] = [];
+  for (const t of plan.triggers) {
+    if (t.type === 'condition') {
+      if (!evaluate(t.condition, facts, now)) {
+        reasons.push('trigger-condition-not-met');
+        continue;
+      }
+      const seen = await deps.sql.query(
+        'SELECT 1 FROM condition_matches WHERE contact_id = $1 AND journey_version_id = $2',
+        [contact.id, versionId],
+      );
+      if (seen.length === 0) return { trigger: null };
+      reasons.push('matched-already');
+    } else if (t.type === 'date') {
+      const inAudience = !t.audience || evaluate(t.audience, facts, now);
+      const date = inAudience ? dateDue(t, facts, contact.timezone, now) : null;
+      if (date) return { trigger: { name: '$date', properties: { date } } };
+      reasons.push(inAudience ? 'date-not-due' : 'not-in-audience');
+    } else if (t.type === 'schedule') {
+      if (!t.audience || evaluate(t.audience, facts, now))
+        return { trigger: { name: '$schedule', properties: {} } };
+      reasons.push('not-in-audience');
+    }
+  }
+  const order: readonly TriggerReason[] = [
+    'matched-already',
+    'date-not-due',
+    'not-in-audience',
+    'trigger-condition-not-met',
+  ];
+  return { reason: order.find((r) => reasons.includes(r)) ?? 'trigger-condition-not-met' };
+}
+
+/**
+ * "Why is this contact not in this journey?", answered by what decides real entries: the
+ * journey's triggers as routing and the audience runs ask them ({@link triggerVerdict}), then
+ * the same `decideEntry`, on the contact's current facts and enrollment history.
  */
 export async function explainEligibility(
   deps: EngineDeps,
   workspaceId: string,
   journeyKey: string,
   contactKey: string,
-  trigger: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> } | null,
+  trigger: EventFacts | null,
 ): Promise<Eligibility> {
   const { prisma } = deps;
   await settleScores(deps); // score conditions see the events already accepted
@@ -51,17 +135,23 @@ export async function explainEligibility(
   const contact = await prisma.contact.findFirst({
     where: { workspaceId, OR: [{ id: contactKey }, { userId: contactKey }] },
   });
-  const verdict =
-    contact &&
-    (await entryVerdict(deps.sql, {
-      workspaceId,
-      journeyId: journey.id,
-      plan: read.plan,
-      contactId: contact.id,
-      trigger,
-    }));
-  if (!verdict?.found) return { found: false, what: 'contact' };
-  const { decision, past } = verdict;
+  const facts = contact && (await loadContactFacts(deps.sql, workspaceId, contact.id, null));
+  if (!contact || !facts) return { found: false, what: 'contact' };
+  const now = Date.now();
+  const triggered = await triggerVerdict(deps, read.plan, latest.id, contact, facts, trigger, now);
+  const verdict = await entryVerdict(deps.sql, {
+    workspaceId,
+    journeyId: journey.id,
+    plan: read.plan,
+    contactId: contact.id,
+    trigger: 'trigger' in triggered ? triggered.trigger : null,
+    facts,
+  });
+  if (!verdict.found) return { found: false, what: 'contact' };
+  const { past } = verdict;
+  // The trigger's answer comes first: entry rules are only asked of a contact a trigger takes.
+  const decision: EligibilityDecision =
+    'reason' in triggered ? { enroll: false, reason: triggered.reason } : verdict.decision;
   const explanation =
     journey.status !== 'active'
       ? `The journey is ${journey.status}: it enrolls no one until it is active again.`

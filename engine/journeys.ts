@@ -262,12 +262,19 @@ export async function journeysTriggeredBy(
   now = Date.now(),
 ): Promise<TriggeredJourney[]> {
   const journeys = await activeJourneys(deps.prisma, workspaceId, now);
-  const source = webhookSourceOf(event.properties);
   return journeys.flatMap(({ journeyId, versionId, plan }) =>
-    plan.triggers.some((t) => triggerFires(t, event, source, now))
-      ? [{ journeyId, versionId, plan }]
-      : [],
+    startsOn(plan, event, now) ? [{ journeyId, versionId, plan }] : [],
   );
+}
+
+/** Whether some trigger of the plan starts on this event (as {@link journeysTriggeredBy} asks). */
+export function startsOn(
+  plan: Plan,
+  event: { readonly name: string; readonly properties: Readonly<Record<string, unknown>> },
+  now: number,
+): boolean {
+  const source = webhookSourceOf(event.properties);
+  return plan.triggers.some((t) => triggerFires(t, event, source, now));
 }
 
 function triggerFires(
