@@ -70,11 +70,9 @@ describe('eligibility by trigger', () => {
       'the pass over existing contacts',
     );
 
-    expect(await ask(key, `early-${s}`)).toMatchObject({
-      wouldEnroll: false,
-      reason: 'matched-already',
-      explanation: expect.stringMatching(/starts to meet it again/),
-    });
+    const early = await ask(key, `early-${s}`);
+    expect(early).toMatchObject({ wouldEnroll: false, reason: 'matched-already' });
+    expect(early.explanation).toMatch(/starts to meet it again/);
     expect(await ask(key, `plain-${s}`)).toMatchObject({
       wouldEnroll: false,
       reason: 'trigger-condition-not-met',
