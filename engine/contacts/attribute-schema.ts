@@ -104,6 +104,31 @@ export function definitionOf(row: {
   return { key: row.key, type, label: row.label, values: row.values };
 }
 
+/**
+ * Attributes the engine writes itself, each through its own path that checks and records it:
+ * written as a trait or an attribute they would skip those checks (an `ownerId` naming no user
+ * of the workspace, an `unsubscribed` that no unsubscribe recorded, a lead score set or wiped
+ * by anyone holding the website's ingest key, which journeys on `score.lead` then act on).
+ */
+const MANAGED: ReadonlyMap<string, string> = new Map([
+  [
+    'lists',
+    '`lists` cannot be set as an attribute; add the contact to lists with POST /v1/lists/{list}/members.',
+  ],
+  [
+    'scores',
+    '`scores` cannot be set as an attribute: scores come from the workspace’s scoring models and from journeys’ adjustScore steps.',
+  ],
+  [
+    'unsubscribed',
+    '`unsubscribed` cannot be set as an attribute; change what the contact receives with PUT /v1/contacts/{contact}/subscriptions/{category} (`all` for everything).',
+  ],
+  [
+    'ownerId',
+    '`ownerId` cannot be set as an attribute; give it as the contact’s own `ownerId` field (a user of this workspace) with POST or PATCH /v1/contacts.',
+  ],
+]);
+
 export interface AttributeProblem {
   /** JSON pointer below the object that was checked (`/plan`). */
   readonly pointer: string;
@@ -135,14 +160,9 @@ export function checkAttributes(
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const pointer = `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (key === 'lists') {
-      // Memberships are the truth; attributes.lists is their copy, written only with them.
-      problems.push({
-        pointer,
-        code: 'managed',
-        message:
-          '`lists` cannot be set as an attribute; add the contact to lists with POST /v1/lists/{list}/members.',
-      });
+    const managed = MANAGED.get(key);
+    if (managed !== undefined) {
+      problems.push({ pointer, code: 'managed', message: managed });
       continue;
     }
     const declared = schema.definitions.get(key);

@@ -147,6 +147,34 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
     expect((cleared.body as Contact).ownerId).toBeNull();
   });
 
+  it('refuses scores, unsubscribed, ownerId and lists as attributes: each has its own checked path', async () => {
+    const c = await contact('managed');
+    const refused: [string, unknown][] = [
+      ['scores', { lead: 60 }],
+      ['scores', null],
+      ['unsubscribed', false],
+      ['ownerId', 'no-such-user'],
+      ['lists', ['vip']],
+    ];
+    for (const [key, value] of refused) {
+      const identified = await api.post('/v1/identify', {
+        userId: c.userId,
+        traits: { [key]: value, plan: 'pro' },
+      });
+      expectProblem(identified, [`/traits/${key}`]);
+      const patched = await send(api, 'PATCH', `/v1/contacts/${c.id}`, {
+        attributes: { [key]: value, plan: 'pro' },
+      });
+      expectProblem(patched, [`/attributes/${key}`]);
+    }
+    // Nothing of a refused request was written, the other attribute included.
+    const after = (await api.get(`/v1/contacts/${c.id}`)).body as Contact;
+    expect(after.ownerId).toBeNull();
+    expect(after.lists).toEqual([]);
+    expect(after).not.toHaveProperty('scores');
+    expect(after).not.toHaveProperty('unsubscribed');
+    expect(after).not.toHaveProperty('plan');
+  });
   it('creates a contact with its owner when routing its identify fails, and leaves the routing to the sweep', async () => {
     const s = uniqueSuffix();
     const rep = (await api.post('/v1/users', { email: `rep3.${s}@example.com`, name: 'Rep' }))
