@@ -31,11 +31,12 @@ export function stepProblems(check: StepCheck): Problem[] {
         ...assigneeProblems(step.assignee, at('assignee'), said, check.context),
       ];
     case 'updateContact':
-      return step.changes.flatMap((c, i) =>
-        c.type === 'set' && typeof c.value === 'string'
+      return step.changes.flatMap((c, i) => [
+        ...managedProblems(c.attribute, at('changes', i, 'attribute'), said),
+        ...(c.type === 'set' && typeof c.value === 'string'
           ? placeholderProblems(c.value, at('changes', i, 'value'), said, check.context)
-          : [],
-      );
+          : []),
+      ]);
     case 'webhook':
       return (step.onStatus ?? []).flatMap((r, i) =>
         r.from <= r.to
@@ -120,6 +121,44 @@ export function stepProblems(check: StepCheck): Problem[] {
     case 'exit':
       return [];
   }
+}
+
+/**
+ * Fields an `updateContact` step may not write, each with the way that does it right: written
+ * as a plain attribute, tags became text and were lost, a stage changed without the event that
+ * `lifecycleChange` triggers wait for, an email or time zone changed nothing (the contact's own
+ * columns hold them).
+ */
+const MANAGED_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['tags', 'use an `updateTags` step'],
+  ['lists', 'use an `updateLists` step'],
+  ['scores', 'use an `adjustScore` step'],
+  ['lifecycleStage', 'use a `setLifecycleStage` step'],
+  ['unsubscribed', 'a contact unsubscribes through its preferences or the subscriptions API'],
+  ['ownerId', 'set the owner through the contacts API, or assign tasks with `createTask`'],
+  ['email', 'change the address through the contacts API'],
+  ['timezone', 'change it through the contacts API'],
+  ['locale', 'change it through the contacts API'],
+  ['id', 'a contact keeps its id'],
+  ['userId', 'change it through identify or the contacts API'],
+  ['anonymousId', 'identify merges anonymous contacts'],
+]);
+
+function managedProblems(
+  attribute: string,
+  path: readonly (string | number)[],
+  said: string,
+): Problem[] {
+  const instead = MANAGED_FIELDS.get(attribute);
+  return instead === undefined
+    ? []
+    : [
+        problem(
+          path,
+          'managed-attribute',
+          `${said} cannot change \`${attribute}\` as an attribute; ${instead}.`,
+        ),
+      ];
 }
 
 function problem(path: readonly (string | number)[], code: string, message: string): Problem {

@@ -226,6 +226,33 @@ describe('semantic checks', () => {
     expect(problemsOf(journey(steps), { templateExists: () => true })).toEqual([]);
   });
 
+  it('refuses updateContact changes to fields that have their own step or path, naming it', () => {
+    const problems = problemsOf(
+      journey([
+        {
+          id: 'mark',
+          type: 'updateContact',
+          changes: [
+            { type: 'set', attribute: 'tags', value: 'vip' },
+            { type: 'set', attribute: 'plan', value: 'pro' },
+            { type: 'unset', attribute: 'lifecycleStage' },
+            { type: 'increment', attribute: 'scores', by: 5 },
+            { type: 'set', attribute: 'email', value: 'x@example.com' },
+          ],
+        },
+      ]),
+    );
+    expect(problems.map((p) => [p.pointer, p.code])).toEqual([
+      ['/steps/0/changes/0/attribute', 'managed-attribute'],
+      ['/steps/0/changes/2/attribute', 'managed-attribute'],
+      ['/steps/0/changes/3/attribute', 'managed-attribute'],
+      ['/steps/0/changes/4/attribute', 'managed-attribute'],
+    ]);
+    expect(problems[0]?.message).toBe(
+      'Step `mark` cannot change `tags` as an attribute; use an `updateTags` step.',
+    );
+  });
+
   it('checks where condition fields can be read', () => {
     const problems = problemsOf(
       journey([{ id: 'a', type: 'exit' }], {
