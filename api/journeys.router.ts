@@ -24,6 +24,7 @@ import {
   readStoredPlan,
   readVersionPlan,
   templateExistence,
+  attributeContext,
   type EngineDeps,
   type StoredPlan,
   type UnreadableVersion,
@@ -80,6 +81,7 @@ export function journeysRouter(engine: EngineDeps): Router {
   router.post('/v1/journeys/validate', async (req, res) => {
     const result = validateJourney(req.body, {
       templateExists: await templateExistence(engine, workspaceOf(req)),
+      ...(await attributeContext(engine, workspaceOf(req))),
     });
     if (!result.ok)
       throw invalidInput(
@@ -518,6 +520,7 @@ export function journeysRouter(engine: EngineDeps): Router {
     if (body.journey !== undefined) {
       const validated = validateJourney(body.journey, {
         templateExists: await templateExistence(engine, workspaceId),
+        ...(await attributeContext(engine, workspaceId)),
       });
       if (!validated.ok) {
         throw invalidInput(

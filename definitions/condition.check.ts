@@ -3,7 +3,12 @@ import type { ConditionDefinition } from './condition.schema.js';
 import { parseField } from './field.js';
 import { pointerOf, type Problem } from './problem.js';
 import { parseDuration } from '../core/index.js';
-import { attributeType, type AttributeType, type ValidationContext } from './validation-context.js';
+import {
+  attributeType,
+  isUnknownAttribute,
+  type AttributeType,
+  type ValidationContext,
+} from './validation-context.js';
 
 /** Where a condition sits decides which fields it may read. */
 export interface ConditionScope {
@@ -140,12 +145,7 @@ function fieldProblems(
     ];
   }
   const name = rest[0];
-  if (
-    source === 'contact' &&
-    name !== undefined &&
-    context.contactAttributes &&
-    attributeType(context, name) === undefined
-  ) {
+  if (source === 'contact' && name !== undefined && isUnknownAttribute(context, name)) {
     return [
       { pointer, code: 'unknown-attribute', message: `Contacts have no attribute \`${name}\`.` },
     ];

@@ -67,7 +67,9 @@ export function triggerProblems(
           : []),
       ];
       const type = context.contactAttributes ? attributeType(context, trigger.attribute) : 'date';
-      if (type !== 'date') {
+      // An undeclared attribute in a workspace that stores them may hold dates: unknowable.
+      const unknowable = type === undefined && context.unknownAttributes === 'store';
+      if (type !== 'date' && !unknowable) {
         problems.push({
           pointer: pointerOf(...path, 'attribute'),
           code: type === undefined ? 'unknown-attribute' : 'type-mismatch',

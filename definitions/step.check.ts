@@ -2,7 +2,7 @@ import type { StepDefinition } from './journey.schema.js';
 import { conditionProblems, type ConditionScope } from './condition.check.js';
 import { parseField } from './field.js';
 import { pointerOf, type Problem } from './problem.js';
-import { attributeType, type ValidationContext } from './validation-context.js';
+import { attributeType, isUnknownAttribute, type ValidationContext } from './validation-context.js';
 import { durationProblems, placeholderAttributes, timeZoneProblems } from './value.check.js';
 
 /** Checks of one step beyond its schema: references, durations, conditions, placeholders. */
@@ -205,12 +205,11 @@ function templateProblems(
       ),
     ];
   }
-  if (!context.contactAttributes) return [];
   const missing = (context.templateVariables?.(name) ?? [])
     .flatMap((v) =>
       v.startsWith('contact.') ? [v.slice('contact.'.length).split('.')[0] ?? ''] : [],
     )
-    .filter((attr) => attr !== '' && attributeType(context, attr) === undefined);
+    .filter((attr) => attr !== '' && isUnknownAttribute(context, attr));
   return [...new Set(missing)].map((attr) =>
     problem(
       path,
@@ -226,9 +225,9 @@ function placeholderProblems(
   said: string,
   context: ValidationContext,
 ): Problem[] {
-  if (text === undefined || !context.contactAttributes) return [];
+  if (text === undefined) return [];
   return [...new Set(placeholderAttributes(text))]
-    .filter((attr) => attributeType(context, attr) === undefined)
+    .filter((attr) => isUnknownAttribute(context, attr))
     .map((attr) =>
       problem(
         path,
@@ -294,6 +293,7 @@ function dateFieldProblems(
   const name = rest[0];
   if (source !== 'contact' || name === undefined || !context.contactAttributes) return [];
   const type = attributeType(context, name);
+  if (type === undefined && context.unknownAttributes === 'store') return [];
   if (type === undefined)
     return [
       problem(

@@ -20,6 +20,12 @@ export interface ValidationContext {
   readonly userExists?: (idOrEmail: string) => boolean;
   /** The contact attribute schema: name to type. Enables type and variable checks. */
   readonly contactAttributes?: Readonly<Record<string, AttributeType>>;
+  /**
+   * Whether contacts hold only the attributes above (`reject`, the default) or may hold others
+   * too (`store`, a workspace that stores undeclared traits): then a name not declared is no
+   * problem, and only declared ones are checked for their type.
+   */
+  readonly unknownAttributes?: 'reject' | 'store';
 }
 
 /** Fields every contact has, whatever its custom attributes (see `engine/contact-view.ts`). */
@@ -39,4 +45,13 @@ export function attributeType(context: ValidationContext, name: string): Attribu
   if (Object.hasOwn(BUILT_IN_ATTRIBUTES, name)) return BUILT_IN_ATTRIBUTES[name];
   const attrs = context.contactAttributes;
   return attrs && Object.hasOwn(attrs, name) ? attrs[name] : undefined;
+}
+
+/** A contact attribute the schema knows contacts cannot have (never, without a schema). */
+export function isUnknownAttribute(context: ValidationContext, name: string): boolean {
+  return (
+    context.contactAttributes !== undefined &&
+    context.unknownAttributes !== 'store' &&
+    attributeType(context, name) === undefined
+  );
 }

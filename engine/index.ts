@@ -8,6 +8,7 @@ export {
   keyOf,
   planOf,
   templateExistence,
+  attributeContext,
   validationContext,
   type PublishResult,
 } from './journeys.js';

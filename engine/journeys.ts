@@ -16,6 +16,7 @@ import { syncJourneySchedules } from './schedules.js';
 import { activeJourneys, invalidateJourneys } from './journey-catalog.js';
 import { readStoredPlan } from './stored-plan.js';
 import { assigneeDirectory } from './tasks/index.js';
+import { attributeSchema } from './contacts/attribute-schema.js';
 import type { EngineDeps } from './deps.js';
 
 export type PublishResult =
@@ -123,6 +124,31 @@ export async function templateExistence(
 }
 
 /**
+ * The workspace's declared contact attributes as validation types them, so conditions, date
+ * triggers and waits on them are checked at publish: `equals "5"` on a number attribute never
+ * matches the stored 5, and a date trigger on a text attribute never fires. Under the
+ * `store` policy an undeclared name may still be a contact's attribute, so only declared ones
+ * are checked; under `reject` an undeclared name is a problem.
+ */
+export async function attributeContext(
+  deps: Pick<EngineDeps, 'prisma'>,
+  workspaceId: string,
+): Promise<Pick<ValidationContext, 'contactAttributes' | 'unknownAttributes'>> {
+  const schema = await attributeSchema(deps.prisma, workspaceId);
+  const types: Record<string, NonNullable<ValidationContext['contactAttributes']>[string]> = {};
+  for (const [key, definition] of schema.definitions) {
+    types[key] =
+      definition.type === 'number' ||
+      definition.type === 'boolean' ||
+      definition.type === 'date' ||
+      definition.type === 'list'
+        ? definition.type
+        : 'string';
+  }
+  return { contactAttributes: types, unknownAttributes: schema.unknownAttributes };
+}
+
+/**
  * What validation checks references against: the templates, the journeys of the workspace and
  * which of them are archived or only drafts, and its teams and users that `createTask` steps
  * assign to. `publishing` are the keys about to be published (the journey itself, which may
@@ -143,6 +169,7 @@ export async function validationContext(
   for (const key of publishing) statuses.set(key, 'published now');
   return {
     templateExists: await templateExistence(deps, workspaceId),
+    ...(await attributeContext(deps, workspaceId)),
     journeyExists: (key) => statuses.has(key),
     journeyArchived: (key) => statuses.get(key) === 'archived',
     ...(options.draft ? {} : { journeyUnpublished: (key) => statuses.get(key) === 'draft' }),

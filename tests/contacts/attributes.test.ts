@@ -284,6 +284,57 @@ describe.each(databaseVariants())('typed custom attributes (%s database)', (vari
     expect(row(`three.${s}@example.com`)).toMatchObject({ plan: 'team', beta: 'false' });
   });
 
+  it('checks journeys against the declared attribute types when they are validated and published', async () => {
+    const s = uniqueSuffix();
+    const branching = (id: string, condition: Record<string, unknown>) => ({
+      id,
+      name: 'Typed',
+      triggers: [{ type: 'event', event: `go_${s}` }],
+      steps: [
+        { id: 'fork', type: 'branch', cases: [{ condition, next: 'hello' }], else: 'hello' },
+        { id: 'hello', type: 'sendEmail', template: 'welcome' },
+      ],
+    });
+    // `seats` is a number: "5" never equals the stored 5.
+    const text = branching(`seats-${s}`, { type: 'equals', field: 'contact.seats', value: '5' });
+    const refused = expectProblem(await api.post('/v1/journeys', text), [
+      '/steps/0/cases/0/condition/value',
+    ]);
+    expect(refused.errors[0]?.code).toBe('type-mismatch');
+    expectProblem(await api.post('/v1/journeys/validate', text), [
+      '/steps/0/cases/0/condition/value',
+    ]);
+    expect((await api.get(`/v1/journeys/seats-${s}`)).status).toBe(404);
+    const number = branching(`seats-${s}`, { type: 'equals', field: 'contact.seats', value: 5 });
+    expect((await api.post('/v1/journeys', number)).status).toBe(201);
+
+    // A date trigger on a text attribute would never fire.
+    const dated = await api.post('/v1/journeys', {
+      id: `dated-${s}`,
+      name: 'Dated',
+      triggers: [{ type: 'date', attribute: 'nickname' }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(expectProblem(dated, ['/triggers/0/attribute']).errors[0]?.code).toBe('type-mismatch');
+
+    // An undeclared attribute may be a contact's while the workspace stores undeclared traits;
+    // once it refuses them, no contact can have it.
+    const loose = branching(`shoe-${s}`, { type: 'equals', field: 'contact.shoe', value: 'red' });
+    expect((await api.post('/v1/journeys', loose)).status).toBe(201);
+    expect((await put(api, '/v1/attribute-policy', { unknownAttributes: 'reject' })).status).toBe(
+      200,
+    );
+    try {
+      const strict = { ...loose, id: `shoe-strict-${s}` };
+      const unknown = expectProblem(await api.post('/v1/journeys', strict), [
+        '/steps/0/cases/0/condition/field',
+      ]);
+      expect(unknown.errors[0]?.code).toBe('unknown-attribute');
+    } finally {
+      await put(api, '/v1/attribute-policy', { unknownAttributes: 'store' });
+    }
+  });
+
   it('rejects undeclared attributes once the workspace says so', async () => {
     const s = uniqueSuffix();
     expect((await writer.get('/v1/attribute-policy')).body).toEqual({ unknownAttributes: 'store' });
