@@ -1,5 +1,5 @@
 import { nextSendTime, type PlanSettings } from '../../core/index.js';
-import { nextCapSlot, type FrequencyCap } from './frequency-cap.js';
+import { nextCapSlot, withQueued, type FrequencyCap } from './frequency-cap.js';
 
 /**
  * When may a marketing email go out: the workspace's quiet hours and send days in the
@@ -31,6 +31,12 @@ export interface SendQuestion {
 export function decideSend(q: SendQuestion): SendDecision {
   let at = q.now;
   let reason: DeferReason | null = null;
+  // The sends ahead take their slots once, from the first moment the window is open, and this
+  // one goes after them. (Placing them again from each later moment pushed it back a whole
+  // period per round whenever the sends ahead filled the cap.)
+  const queue = q.cap
+    ? withQueued(q.sentAt, q.cap, nextSendTime(q.now, q.zone, windowSettings(q.window)), q.ahead)
+    : null;
   // Each rule can push the time into the other's closed period; a few rounds settle it.
   for (let round = 0; round < 16; round++) {
     const open = nextSendTime(at, q.zone, windowSettings(q.window));
@@ -38,8 +44,8 @@ export function decideSend(q: SendQuestion): SendDecision {
       at = open;
       reason ??= 'quietHours';
     }
-    if (!q.cap) break;
-    const slot = nextCapSlot(q.sentAt, q.cap, at, q.ahead);
+    if (!q.cap || !queue) break;
+    const slot = nextCapSlot(queue.taken, q.cap, Math.max(at, queue.after));
     if (slot === at) break;
     // Free for the first in line, but others of higher priority are: that is the reason.
     const freeForFirst = nextCapSlot(q.sentAt, q.cap, at, 0) === at;

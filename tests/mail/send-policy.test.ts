@@ -40,6 +40,40 @@ describe('send policy', () => {
     });
   });
 
+  it('as many sends ahead as the cap allows hold this one one period, not sixteen', () => {
+    const open = { quietHours: null, sendDays: [] };
+    const ask = (cap: number, sentAt: number[]) =>
+      decideSend({
+        now: MONDAY_10,
+        zone: 'UTC',
+        window: open,
+        cap: { cap, periodMs: WEEK },
+        sentAt,
+        ahead: cap,
+      });
+    // Nothing sent lately: the sends ahead go now, this one a week after them.
+    for (const cap of [1, 2, 3])
+      expect(ask(cap, [])).toEqual({ type: 'defer', until: MONDAY_10 + WEEK, reason: 'priority' });
+    // One sent three days ago: the one ahead goes in four days, this one a week after that.
+    expect(ask(1, [MONDAY_10 - 3 * DAY])).toEqual({
+      type: 'defer',
+      until: MONDAY_10 + 11 * DAY,
+      reason: 'frequencyCap',
+    });
+    // Quiet hours first (22:00-08:00 UTC, now 23:00): the one ahead goes at 08:00, this one a
+    // week later, at 08:00 again.
+    expect(
+      decideSend({
+        now: MONDAY_10 + 13 * HOUR,
+        zone: 'UTC',
+        window: { quietHours: { startMinute: 22 * 60, endMinute: 8 * 60 }, sendDays: [] },
+        cap: { cap: 1, periodMs: WEEK },
+        sentAt: [],
+        ahead: 1,
+      }),
+    ).toEqual({ type: 'defer', until: MONDAY_10 + 22 * HOUR + WEEK, reason: 'quietHours' });
+  });
+
   it('quiet hours in the contact’s zone defer to when they end, then the cap applies', () => {
     // 22:00-08:00 in Tokyo; 14:00 UTC is 23:00 in Tokyo.
     const window = { quietHours: { startMinute: 22 * 60, endMinute: 8 * 60 }, sendDays: [] };
