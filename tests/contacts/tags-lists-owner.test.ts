@@ -232,9 +232,20 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
       .body as { id: string };
     const tag = `owned-${s}`;
     // An `ownerId` attribute from before the column, the column, both (the column wins), none.
-    const legacy = await contact(s, { tags: [tag], ownerId: rep.id });
+    // The attribute is written straight to the row: the API refuses it as an attribute now.
+    const withOwnerAttribute = async (ownerId: string) => {
+      const made = await contact(s, { tags: [tag] });
+      const row = await engine.deps.prisma.contact.findUniqueOrThrow({ where: { id: made.id } });
+      const attributes = row.attributes as Record<string, unknown>;
+      await engine.deps.prisma.contact.update({
+        where: { id: made.id },
+        data: { attributes: { ...attributes, ownerId } as object },
+      });
+      return made;
+    };
+    const legacy = await withOwnerAttribute(rep.id);
     const column = await contact(s, { tags: [tag] });
-    const both = await contact(s, { tags: [tag], ownerId: other.id });
+    const both = await withOwnerAttribute(other.id);
     const nobody = await contact(s, { tags: [tag] });
     for (const c of [column, both])
       expect((await send(api, 'PATCH', `/v1/contacts/${c.id}`, { ownerId: rep.id })).status).toBe(
