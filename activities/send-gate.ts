@@ -25,7 +25,10 @@ export interface GateRequest {
   readonly now: number;
 }
 
-/** A deferral whose send never came back (its enrollment ended) stops blocking after this. */
+/**
+ * A deferral whose send never came back stops blocking after this. Those of an enrollment that
+ * ended, of a send that failed, or of one that will not count toward the cap block nothing.
+ */
 const STALE_MS = 60 * 60 * 1000;
 
 /**
@@ -68,9 +71,13 @@ export async function passGate(
          CASE WHEN $2::boolean THEN (
            SELECT coalesce(json_agg(json_build_object('key', key, 'priority', priority,
              'createdMs', (extract(epoch FROM created_at) * 1000)::float8)), '[]'::json)
-           FROM send_deferrals
-           WHERE contact_id = $3 AND resolved_at IS NULL AND key <> $5
-             AND until <= $6::timestamp(3) AND until > $7::timestamp(3)) END AS waiting,
+           FROM send_deferrals d
+           WHERE contact_id = $3 AND resolved_at IS NULL AND key <> $5 AND counts_to_cap
+             AND until <= $6::timestamp(3) AND until > $7::timestamp(3)
+             AND NOT EXISTS (SELECT 1 FROM enrollments e
+                             WHERE e.id = d.enrollment_id AND e.ended_at IS NOT NULL)
+             AND NOT EXISTS (SELECT 1 FROM side_effects s
+                             WHERE s.key = d.key AND s.status = 'failed')) END AS waiting,
          (SELECT (extract(epoch FROM min(created_at)) * 1000)::float8
           FROM send_deferrals WHERE key = $5) AS mine_ms`,
         [
@@ -104,8 +111,8 @@ export async function passGate(
       });
       if (decision.type === 'defer') {
         await tx.query(
-          `INSERT INTO send_deferrals (id, key, workspace_id, contact_id, enrollment_id, step_id, priority, reason, until, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamp(3), $10::timestamp(3))`,
+          `INSERT INTO send_deferrals (id, key, workspace_id, contact_id, enrollment_id, step_id, priority, reason, until, created_at, counts_to_cap)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamp(3), $10::timestamp(3), $11)`,
           [
             newId(),
             req.key,
@@ -117,6 +124,7 @@ export async function passGate(
             decision.reason,
             sqlTime(decision.until),
             sqlTime(req.now),
+            req.countsToCap,
           ],
           { name: 'send-gate-defer' },
         );

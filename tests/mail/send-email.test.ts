@@ -8,6 +8,7 @@ import { loadTemplates, suppress, type Mailer } from '../../mail/index.js';
 import { databaseVariants, eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient } from '../support/http.js';
 import { activityDeps, createMailer, seed, startCapture, type Capture } from './support.js';
+import { newId } from '../../store/index.js';
 
 /**
  * The send activity against a real SMTP server in the test process: headers mailbox providers
@@ -291,6 +292,69 @@ layout: branded
       );
       expect(receipt.status).toBe('sent');
       expect(await capture.waitFor(email, 2)).toHaveLength(2);
+    } finally {
+      await engine.deps.prisma.messagingPolicy.delete({ where: { workspaceId: a.workspaceId } });
+    }
+  });
+
+  it('counts as ahead only held sends that will take a cap slot: not an ended enrollment’s, a failed one’s or one that does not count', async () => {
+    const email = `queue.${uniqueSuffix()}@example.com`;
+    const a = await seed(engine.deps.prisma, { email });
+    const week = 7 * 86_400_000;
+    await engine.deps.prisma.messagingPolicy.upsert({
+      where: { workspaceId: a.workspaceId },
+      create: { workspaceId: a.workspaceId, frequencyCap: 1, frequencyPeriodSec: week / 1000 },
+      update: { frequencyCap: 1, frequencyPeriodSec: week / 1000 },
+    });
+    /** A send of another enrollment, held until a minute ago and not back yet, of high priority. */
+    const heldBefore = async (enrollmentId: string, countsToCap = true) =>
+      engine.deps.prisma.sendDeferral.create({
+        data: {
+          id: newId(),
+          key: `${enrollmentId}:welcome:1`,
+          workspaceId: a.workspaceId,
+          contactId: a.contactId,
+          enrollmentId,
+          stepId: 'welcome',
+          priority: 100,
+          reason: 'quietHours',
+          countsToCap,
+          until: new Date(Date.now() - 60_000),
+          createdAt: new Date(Date.now() - 3_600_000),
+        },
+      });
+    try {
+      // A live one is ahead: this send waits for it (the queue works).
+      const live = await heldBefore(await a.enrollment());
+      const waits = await sendEmail(deps, input(a, await a.enrollment(), { stepId: 'first' }));
+      expect(waits).toMatchObject({ status: 'deferred', reason: 'priority' });
+      await engine.deps.prisma.sendDeferral.update({
+        where: { id: live.id },
+        data: { resolvedAt: new Date() },
+      });
+
+      // One whose enrollment ended, one whose send failed, one that will not count: none is.
+      const ended = await a.enrollment();
+      await engine.deps.prisma.enrollment.update({
+        where: { id: ended },
+        data: { status: 'converted', endedAt: new Date() },
+      });
+      await heldBefore(ended);
+      const failed = await a.enrollment();
+      await heldBefore(failed);
+      await engine.deps.prisma.sideEffect.create({
+        data: {
+          key: `${failed}:welcome:1`,
+          enrollmentId: failed,
+          stepId: 'welcome',
+          kind: 'sendEmail',
+          status: 'failed',
+          result: {},
+        },
+      });
+      await heldBefore(await a.enrollment(), false);
+      const goes = await sendEmail(deps, input(a, await a.enrollment(), { stepId: 'second' }));
+      expect(goes).toMatchObject({ status: 'sent' });
     } finally {
       await engine.deps.prisma.messagingPolicy.delete({ where: { workspaceId: a.workspaceId } });
     }
