@@ -3,14 +3,17 @@
  * links keep their address, entities are decoded. Good enough for the text/plain alternative
  * that spam filters and text-only clients expect.
  */
+/** A link and its label; the address in double quotes, single quotes or none. */
+const LINK = /<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))[^>]*>([\s\S]*?)<\/a>/gi;
+
 export function htmlToText(html: string): string {
   return decodeEntities(
     html
       .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, '')
-      .replace(
-        /<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi,
-        (_, href: string, label: string) => (label.trim() === href ? href : `${label} (${href})`),
-      )
+      .replace(LINK, (_, double?: string, single?: string, bare?: string, label = '') => {
+        const href = double ?? single ?? bare ?? '';
+        return label.trim() === href ? href : `${label} (${href})`;
+      })
       .replace(/<br\s*\/?>/gi, '\n')
       .replace(/<li[^>]*>/gi, '\n- ')
       .replace(/<\/(p|div|h[1-6]|tr|table|ul|ol)>/gi, '\n\n')
@@ -22,20 +25,27 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-function decodeEntities(text: string): string {
-  const named: Record<string, string> = {
-    amp: '&',
-    lt: '<',
-    gt: '>',
-    quot: '"',
-    apos: "'",
-    nbsp: ' ',
-    '#39': "'",
-  };
-  return text.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (whole, name: string) => {
-    if (name.startsWith('#x') || name.startsWith('#X'))
-      return String.fromCodePoint(parseInt(name.slice(2), 16));
-    if (name.startsWith('#') && name !== '#39') return String.fromCodePoint(Number(name.slice(1)));
-    return named[name.toLowerCase()] ?? whole;
+const NAMED_ENTITIES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  equals: '=',
+};
+
+/**
+ * HTML character references decoded: the common named ones and every numeric one (`&#38;`,
+ * `&#x26;`); a number that names no character is left as written.
+ */
+export function decodeEntities(text: string): string {
+  return text.replace(/&(#[0-9]+|#x[0-9a-f]+|[a-z]+);/gi, (whole, name: string) => {
+    if (name.startsWith('#')) {
+      const hex = name[1] === 'x' || name[1] === 'X';
+      const code = hex ? parseInt(name.slice(2), 16) : Number(name.slice(1));
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return NAMED_ENTITIES[name.toLowerCase()] ?? whole;
   });
 }

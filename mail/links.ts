@@ -2,13 +2,16 @@
  * Links in a rendered email: found for click tracking (clicks may only redirect to URLs that
  * were in the message) and rewritten through the tracking redirect.
  */
-const HREF = /(<a\b[^>]*?\bhref\s*=\s*")([^"]+)(")/gi;
+import { decodeEntities } from './html-to-text.js';
+
+/** An `<a>` start up to its `href=`, then the address in double quotes, single quotes or none. */
+const HREF = /(<a\b[^>]*?\bhref\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 
 /** Every http(s) link target in the HTML, decoded, without duplicates, in order. */
 export function extractLinks(html: string): string[] {
   const found = new Set<string>();
   for (const match of html.matchAll(HREF)) {
-    const url = decodeAttribute(match[2] ?? '');
+    const url = decodeAttribute(match[2] ?? match[3] ?? match[4] ?? '');
     if (/^https?:\/\//i.test(url)) found.add(url);
   }
   return [...found];
@@ -20,22 +23,23 @@ export function rewriteLinks(
   wrap: (url: string) => string,
   keep: (url: string) => boolean,
 ): string {
-  return html.replace(HREF, (whole, open: string, raw: string, close: string) => {
-    const url = decodeAttribute(raw);
-    if (!/^https?:\/\//i.test(url) || keep(url)) return whole;
-    return `${open}${escapeAttribute(wrap(url))}${close}`;
-  });
+  return html.replace(
+    HREF,
+    (whole, open: string, double?: string, single?: string, bare?: string) => {
+      const url = decodeAttribute(double ?? single ?? bare ?? '');
+      if (!/^https?:\/\//i.test(url) || keep(url)) return whole;
+      return `${open}"${escapeAttribute(wrap(url))}"`;
+    },
+  );
 }
 
+/**
+ * An attribute's value as the browser reads it: character references decoded (`&#38;` too) and
+ * the surrounding whitespace a browser strips from a URL gone (a template value with a
+ * trailing newline still links where it points).
+ */
 export function decodeAttribute(value: string): string {
-  return value
-    .replace(/&amp;/g, '&')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;|&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&#x3D;|&#61;/g, '=')
-    .replace(/&#x60;/g, '`');
+  return decodeEntities(value).trim();
 }
 
 export function escapeAttribute(value: string): string {
