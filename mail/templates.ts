@@ -221,12 +221,69 @@ function syntaxProblem(
   ];
   for (const [part, text] of parts) {
     if (text === null) continue;
+    let ast: unknown;
     try {
-      hbs.parse(text);
+      ast = hbs.parse(text);
     } catch (error) {
       const first = error instanceof Error ? error.message.split('\n')[0] : String(error);
       return { part, message: `the ${part} has a syntax error: ${first}` };
     }
+    const unknown = unknownName(hbs, ast);
+    if (unknown) return { part, message: `the ${part} ${unknown}` };
+  }
+  return null;
+}
+
+/**
+ * A helper or partial the template calls that does not exist. Handlebars finds out only when
+ * it renders, so a template saved with `{{formatdate …}}` (a typo) or `{{> footr}}` failed
+ * every send for good. A name alone (`{{plan}}`) is a value, not a call, and is left alone.
+ */
+function unknownName(hbs: typeof Handlebars, ast: unknown): string | null {
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    if (Array.isArray(node)) {
+      stack.push(...(node as unknown[]));
+      continue;
+    }
+    const n = node as Record<string, unknown>;
+    const type = n.type;
+    if (type === 'MustacheStatement' || type === 'BlockStatement' || type === 'SubExpression') {
+      const path = n.path as {
+        type?: string;
+        original?: unknown;
+        parts?: unknown[];
+        data?: boolean;
+      };
+      const params = Array.isArray(n.params) ? n.params.length : 0;
+      const pairs = (n.hash as { pairs?: unknown[] } | undefined)?.pairs?.length ?? 0;
+      const call = type === 'SubExpression' || params > 0 || pairs > 0;
+      const name = typeof path.original === 'string' ? path.original : '';
+      if (
+        call &&
+        path.type === 'PathExpression' &&
+        path.data !== true &&
+        path.parts?.length === 1 &&
+        !Object.hasOwn(hbs.helpers, name)
+      )
+        return `calls \`${name}\`, which is not a helper (helpers: ${Object.keys(hbs.helpers)
+          .filter((h) => !h.endsWith('Missing'))
+          .sort()
+          .join(', ')}).`;
+    }
+    if (type === 'PartialStatement') {
+      const name = n.name as { type?: string; original?: unknown };
+      if (
+        name.type === 'PathExpression' &&
+        typeof name.original === 'string' &&
+        !Object.hasOwn(hbs.partials, name.original)
+      )
+        return `includes the partial \`${name.original}\`, which does not exist.`;
+    }
+    for (const [key, value] of Object.entries(n))
+      if (key !== 'loc' && typeof value === 'object') stack.push(value);
   }
   return null;
 }

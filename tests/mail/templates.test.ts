@@ -107,13 +107,15 @@ preheader: Starts {{formatDate event.properties.startsAt style="short" time=true
     const out = store.renderCompiled(evil, { contact: { a: 1 } });
     expect(out.subject).toBe('');
     expect(out.html.trim()).toBe('');
-    const partial = store.compile({
-      subject: 'x',
-      preheader: null,
-      layout: 'none',
-      html: '{{> ../../etc/passwd}}',
-    });
-    expect(() => store.renderCompiled(partial, {})).toThrow(TemplateError);
+    // A partial that is not registered (a path least of all) is refused when compiled.
+    expect(() =>
+      store.compile({
+        subject: 'x',
+        preheader: null,
+        layout: 'none',
+        html: '{{> ../../etc/passwd}}',
+      }),
+    ).toThrow(TemplateError);
     expect(() =>
       store.compile({ subject: '{{#if}}', preheader: null, layout: null, html: 'x' }),
     ).toThrow(/syntax error/);
@@ -186,6 +188,35 @@ describe('templates API', () => {
       html: '<p>x</p>',
     });
     expect(badLayout.body).toMatchObject({ errors: [{ pointer: '/layout' }] });
+    // A helper or partial that does not exist is found when the template is saved, not at
+    // every send after it: Handlebars would only fail when rendering.
+    const typo = await api.post('/v1/templates', {
+      name: `${name}-h`,
+      subject: 'Hi',
+      html: '<p>{{formatdate event.properties.startsAt style="long"}}</p>',
+    });
+    expect(typo.status, JSON.stringify(typo.body)).toBe(422);
+    expect(typo.body).toMatchObject({ errors: [{ pointer: '/html', code: 'template-invalid' }] });
+    expect(JSON.stringify(typo.body)).toContain('formatDate');
+    const nested = await api.post('/v1/templates', {
+      name: `${name}-n`,
+      subject: '{{upper (shout contact.firstName)}}',
+      html: '<p>x</p>',
+    });
+    expect(nested.body).toMatchObject({ errors: [{ pointer: '/subject' }] });
+    const partial = await api.post('/v1/templates', {
+      name: `${name}-p`,
+      subject: 'Hi',
+      html: '<p>{{> footr}}</p>',
+    });
+    expect(partial.body).toMatchObject({ errors: [{ pointer: '/html' }] });
+    // Values, built-in helpers and block sections over a value are not calls of a helper.
+    const fine = await api.post('/v1/templates', {
+      name: `${name}-ok`,
+      subject: '{{contact.firstName}} {{plan}}',
+      html: '{{#if contact.vip}}VIP{{/if}}{{#each items}}{{this}}{{/each}}{{#contact}}{{email}}{{/contact}}{{lookup contact "email"}}',
+    });
+    expect(fine.status, JSON.stringify(fine.body)).toBe(201);
     const unsaved = await api.post(`/v1/templates/${name}/preview`, {
       template: { subject: 'Hi {{#if}}', html: '<p>x</p>' },
       contact: { firstName: 'Lin' },
