@@ -10,9 +10,10 @@ export function htmlToText(html: string): string {
   return decodeEntities(
     html
       .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, '')
-      .replace(LINK, (_, double?: string, single?: string, bare?: string, label = '') => {
+      .replace(LINK, (_, double?: string, single?: string, bare?: string, label?: string) => {
         const href = double ?? single ?? bare ?? '';
-        return label.trim() === href ? href : `${label} (${href})`;
+        const text = label ?? '';
+        return text.trim() === href ? href : `${text} (${href})`;
       })
       .replace(/<br\s*\/?>/gi, '\n')
       .replace(/<li[^>]*>/gi, '\n- ')

@@ -239,7 +239,7 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
       const attributes = row.attributes as Record<string, unknown>;
       await engine.deps.prisma.contact.update({
         where: { id: made.id },
-        data: { attributes: { ...attributes, ownerId } as object },
+        data: { attributes: { ...attributes, ownerId } },
       });
       return made;
     };
