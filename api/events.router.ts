@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { authOf } from './auth/context.js';
 import { ingest, type EngineDeps, type IncomingMessage } from '../engine/index.js';
 import { WEBHOOK_SOURCE_PROPERTY } from '../engine/journeys.js';
 import {
@@ -29,13 +30,13 @@ export function eventsRouter(engine: EngineDeps): Router {
     const message = fromIdentify(body);
     const traits = await checkedTraits(engine.prisma, workspaceId, message.traits, '/traits');
     const result = await ingest(engine, workspaceId, { ...message, traits });
-    res.status(200).json({ success: true, ...result });
+    res.status(200).json(answer(req, result));
   });
 
   router.post('/v1/track', async (req, res) => {
     const body = validateTrack(req.body);
     const result = await ingest(engine, workspaceOf(req), fromTrack(body));
-    res.status(200).json({ success: true, ...result });
+    res.status(200).json(answer(req, result));
   });
 
   // Page and screen views, stored as the tracks `page_viewed` and `screen_viewed`.
@@ -43,7 +44,7 @@ export function eventsRouter(engine: EngineDeps): Router {
     router.post(`/v1/${type}`, async (req, res) => {
       const body = validatePage(req.body);
       const result = await ingest(engine, workspaceOf(req), fromPage(body, type));
-      res.status(200).json({ success: true, ...result });
+      res.status(200).json(answer(req, result));
     });
 
   // Calls Segment's libraries can make that Drumbeat has no model for: a clear refusal that
@@ -60,6 +61,18 @@ export function eventsRouter(engine: EngineDeps): Router {
     });
 
   return router;
+}
+
+/**
+ * What an ingest call answers. An `ingest` key (shipped in web pages, readable by anyone) gets
+ * only what it sent back: the stored event's id and whether it was new. The contact's id, the
+ * journeys it entered and warnings such as `email-taken` would tell a visitor whether someone's
+ * address is in the CRM, or that a user was erased.
+ */
+function answer(req: Request, result: Awaited<ReturnType<typeof ingest>>): Record<string, unknown> {
+  if (authOf(req)?.scope === 'ingest')
+    return { success: true, eventId: result.eventId, stored: result.stored };
+  return { success: true, ...result };
 }
 
 export function fromIdentify(body: IdentifyBody): IncomingMessage {

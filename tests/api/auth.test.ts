@@ -115,6 +115,29 @@ describe.each(databaseVariants())('API keys (%s)', (variant) => {
     expect((await bearer.get(`/v1/contacts/${userId}`)).status).toBe(403);
     expect((await bearer.post('/v1/journeys/validate', {})).status).toBe(403);
 
+    // It reads nothing through the answers either: whether an address belongs to someone
+    // (email-taken), the contact's id, the journeys it entered.
+    const held = `held.${uniqueSuffix()}@example.com`;
+    await api.post('/v1/identify', { userId: `owner-${uniqueSuffix()}`, traits: { email: held } });
+    const probe = await bearer.post('/v1/identify', {
+      userId: `probe-${uniqueSuffix()}`,
+      traits: { email: held },
+    });
+    expect(probe.status).toBe(200);
+    expect(Object.keys(probe.body as object).sort()).toEqual(['eventId', 'stored', 'success']);
+    const asWriter = await api.post('/v1/identify', {
+      userId: `probe-${uniqueSuffix()}`,
+      traits: { email: held },
+    });
+    expect(asWriter.body).toMatchObject({ warning: 'email-taken' });
+    const batched = await bearer.post('/v1/batch', {
+      batch: [{ type: 'identify', userId: `probe-${uniqueSuffix()}`, traits: { email: held } }],
+    });
+    expect(batched.body).toMatchObject({ success: true, accepted: 1 });
+    expect(JSON.stringify(batched.body)).not.toContain('email-taken');
+    const tracked = await bearer.post('/v1/track', { userId, event: 'visited' });
+    expect(Object.keys(tracked.body as object).sort()).toEqual(['eventId', 'stored', 'success']);
+
     const ingestKeys = (await api.get('/v1/api-keys?scope=ingest&revoked=false&limit=200'))
       .body as {
       data: { scope: string; revokedAt: string | null }[];
