@@ -60,7 +60,9 @@ export function idempotency(
       req.path.length > MAX_KEPT_PATH
         ? `sha256:${createHash('sha256').update(req.path).digest('hex')}`
         : req.path;
-    const key = `${auth.workspaceId}:${req.method}:${path}:${given}`;
+    // Per API key: an ingest key is public (shipped in web pages), and whoever holds it must
+    // not be able to take a server's keys first and have its requests refused or replayed.
+    const key = `${auth.workspaceId}:${auth.keyId}:${req.method}:${path}:${given}`;
     const body: unknown = req.body ?? null;
     // `?map=` changes what a CSV import does; without a query the hash is the body's alone.
     const query = Object.keys(req.query).length > 0 ? req.query : null;

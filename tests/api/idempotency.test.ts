@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
+import { clientWith } from './workspaces.js';
 
 describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
@@ -88,6 +89,30 @@ describe.each(databaseVariants())('Idempotency-Key (%s)', (variant) => {
       (await api.post('/v1/api-keys', { name: 'c', scope: 'ingest' }, { 'idempotency-key': key }))
         .status,
     ).toBe(201);
+  });
+
+  it('keeps keys apart per API key: a public ingest key cannot take a server key’s', async () => {
+    const { key: ingestKey } = (
+      await api.post('/v1/api-keys', { name: `site ${uniqueSuffix()}`, scope: 'ingest' })
+    ).body as { key: string };
+    const site = clientWith(api, { authorization: `Bearer ${ingestKey}` });
+    const key = `idem-${uniqueSuffix()}`;
+    const userId = `u-${uniqueSuffix()}`;
+    // The website sends first, with the key the server will use and another body.
+    const first = await site.post(
+      '/v1/track',
+      { userId, event: 'probe' },
+      { 'idempotency-key': key },
+    );
+    expect(first.status).toBe(200);
+    const server = await api.post(
+      '/v1/track',
+      { userId, event: 'purchased' },
+      { 'idempotency-key': key },
+    );
+    expect(server.status, JSON.stringify(server.body)).toBe(200);
+    expect(server.headers.get('idempotent-replayed')).toBeNull();
+    expect(server.body).toMatchObject({ stored: true });
   });
 
   it('replays a CSV import retried with the same key, and imports it once', async () => {
