@@ -193,7 +193,20 @@ export function tasksRouter(engine: EngineDeps): Router {
   router.post('/v1/tasks/:id/complete', async (req, res) => {
     const raw: unknown = req.body;
     const { by } = raw === undefined ? {} : readComplete(raw);
-    const task = await completeTask(engine, workspaceOf(req), req.params.id, by ?? null);
+    const workspaceId = workspaceOf(req);
+    // Who completed it is a user of this workspace, by id or email, recorded as the user's id
+    // (like `assigneeId`): journeys branch on it.
+    const byId =
+      by === undefined || by === null ? null : await findUser(engine.prisma, workspaceId, by);
+    if (by !== undefined && by !== null && byId === null)
+      throw invalidInput('The user who completed the task does not exist.', [
+        {
+          pointer: '/by',
+          code: 'unknown-user',
+          message: `\`${by}\` is not a user of this workspace (by id or email).`,
+        },
+      ]);
+    const task = await completeTask(engine, workspaceId, req.params.id, byId);
     if (!task) throw notFound(`Task ${req.params.id}`);
     res.json(task);
   });

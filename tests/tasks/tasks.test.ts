@@ -279,4 +279,27 @@ describe.each(databaseVariants())('tasks (%s database)', (variant) => {
     const mail = await waitForMail(api, email);
     expect(mail).toHaveLength(1);
   });
+  it('records who completed a task as a user of the workspace, and refuses anyone else', async () => {
+    const { users } = await team(1);
+    const rep = users[0];
+    const suffix = uniqueSuffix();
+    await api.post('/v1/identify', {
+      userId: `done-${suffix}`,
+      traits: { email: `done.${suffix}@example.com` },
+    });
+    const contact = (await api.get(`/v1/contacts/done-${suffix}`)).body as { id: string };
+    const task = (await api.post('/v1/tasks', { title: 'Call back', contactId: contact.id }))
+      .body as Task;
+    const stranger = await api.post(`/v1/tasks/${task.id}/complete`, { by: 'nobody@example.com' });
+    expect(stranger.status).toBe(422);
+    expect(stranger.body).toMatchObject({ errors: [{ pointer: '/by', code: 'unknown-user' }] });
+    expect(((await api.get(`/v1/tasks/${task.id}`)).body as Task).status).toBe('open');
+
+    const done = await api.post(`/v1/tasks/${task.id}/complete`, { by: rep?.email });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    const event = await engine.deps.prisma.event.findFirstOrThrow({
+      where: { contactId: contact.id, name: 'task_completed' },
+    });
+    expect(event.properties).toMatchObject({ taskId: task.id, completedBy: rep?.id });
+  });
 });
