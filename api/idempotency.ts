@@ -62,7 +62,7 @@ export function idempotency(
         : req.path;
     // Per API key: an ingest key is public (shipped in web pages), and whoever holds it must
     // not be able to take a server's keys first and have its requests refused or replayed.
-    const key = `${auth.workspaceId}:${auth.keyId}:${req.method}:${path}:${given}`;
+    const key = recordKey(auth, req.method, path, given);
     const body: unknown = req.body ?? null;
     // `?map=` changes what a CSV import does; without a query the hash is the body's alone.
     const query = Object.keys(req.query).length > 0 ? req.query : null;
@@ -199,4 +199,14 @@ function withoutSecret(res: Response, body: unknown): unknown {
   const field: unknown = res.locals.shownOnce;
   if (typeof field !== 'string' || typeof body !== 'object' || body === null) return body;
   return { ...body, [field]: null };
+}
+
+/** The record of a request: per workspace, API key, method, path and Idempotency-Key. */
+export function recordKey(
+  auth: { readonly workspaceId: string; readonly keyId: string },
+  method: string,
+  path: string,
+  given: string,
+): string {
+  return `${auth.workspaceId}:${auth.keyId}:${method}:${path}:${given}`;
 }

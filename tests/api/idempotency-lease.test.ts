@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../../api/auth/keys.js';
+import { recordKey } from '../../api/idempotency.js';
 import { canonicalJson } from '../../definitions/index.js';
 import { databaseVariants, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
@@ -21,16 +23,21 @@ describe.each(databaseVariants())('Idempotency-Key lease (%s)', (variant) => {
     await engine?.cleanup();
   });
 
-  /** The row a request with `given` and `body` left behind in progress, `ageMs` ago. */
-  const leftInProgress = (given: string, body: unknown, ageMs: number) =>
-    engine.deps.prisma.idempotencyRecord.create({
+  /** The row a request of this client's key with `given` and `body` left in progress, `ageMs` ago. */
+  const leftInProgress = async (given: string, body: unknown, ageMs: number) => {
+    const token = (engine.apiHeaders.authorization ?? '').replace(/^Bearer /, '');
+    const { id: keyId } = await engine.deps.prisma.apiKey.findUniqueOrThrow({
+      where: { hash: hashKey(token) },
+    });
+    return engine.deps.prisma.idempotencyRecord.create({
       data: {
-        key: `default:POST:/v1/api-keys:${given}`,
+        key: recordKey({ workspaceId: 'default', keyId }, 'POST', '/v1/api-keys', given),
         requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'),
         status: 0,
         createdAt: new Date(Date.now() - ageMs),
       },
     });
+  };
 
   it('lets a retry take over a key left in progress past its lease, and keeps its answer', async () => {
     const given = `idem-lease-${uniqueSuffix()}`;
