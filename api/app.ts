@@ -3,6 +3,7 @@ import type { EngineDeps } from '../engine/index.js';
 import { httpRequests, httpRequestSeconds, rateLimited } from '../metrics/index.js';
 import { apiKeysRouter } from './api-keys.router.js';
 import { attributesRouter } from './attributes.router.js';
+import { messagingPolicyRouter } from './messaging-policy.router.js';
 import { authenticate, isPublicPath, KeyStore } from './auth/index.js';
 import { addressGuard, bodyGuard } from './body-guard.js';
 import { batchRouter } from './batch.router.js';
@@ -144,6 +145,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(subscriptionsRouter(deps.engine));
   app.use(listsRouter(deps.engine));
   app.use(attributesRouter(deps.engine));
+  app.use(messagingPolicyRouter(deps.engine));
   app.use(usersRouter(deps.engine));
   app.use(teamsRouter(deps.engine));
   app.use(tasksRouter(deps.engine));

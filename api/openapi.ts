@@ -20,6 +20,7 @@ import {
   UpdateContactSchema,
 } from './schemas/contacts.schema.js';
 import { MailEventsSchema } from './schemas/mail-events.schema.js';
+import { MessagingPolicySchema } from './schemas/messaging.schema.js';
 import { IdentifySchema, TrackSchema } from './schemas/segment.schema.js';
 import { BacktestSchema, SimulateSchema } from './schemas/simulate.schema.js';
 import { listRoutes } from './routes.js';
@@ -178,6 +179,15 @@ documentRoute('PUT', '/v1/attribute-policy', {
   summary: 'Store or reject undeclared attributes',
   tag: 'Attributes',
   body: AttributePolicySchema,
+});
+documentRoute('GET', '/v1/messaging-policy', {
+  summary: 'The workspace’s sending rules: quiet hours, send days, frequency cap, tracking, sender',
+  tag: 'Email',
+});
+documentRoute('PUT', '/v1/messaging-policy', {
+  summary: 'Set the sending rules (admin); a field left out takes its default',
+  tag: 'Email',
+  body: MessagingPolicySchema,
 });
 documentRoute('GET', '/v1/workspaces', { summary: "The caller's workspace", tag: 'Workspaces' });
 documentRoute('POST', '/v1/workspaces', {

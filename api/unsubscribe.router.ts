@@ -4,7 +4,13 @@ import { ALL, changeSubscription } from '../engine/contacts/subscriptions.js';
 import type { EngineDeps } from '../engine/index.js';
 import { unsubscribe } from '../engine/messaging/index.js';
 import { linkedContact } from '../engine/messaging/unsubscribe.js';
-import { emailKeyOf, linkSigner, type LinkSigner, type RecipientRef } from '../mail/index.js';
+import {
+  emailKeyOf,
+  linkSigner,
+  loadMessagingPolicy,
+  type LinkSigner,
+  type RecipientRef,
+} from '../mail/index.js';
 import type { SigningConfig } from './signing-config.js';
 import { escapeHtml, htmlPage } from './html-page.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
@@ -154,8 +160,11 @@ async function knownCategories(
     select: { category: true },
   });
   const off = await suppressedScopes(engine, ref);
+  // The workspace's own transactional categories (receipts, say) are not for turning off here:
+  // no rule stops them, so a box for them would promise what does not happen.
+  const { transactional } = await loadMessagingPolicy(engine.prisma, ref.w);
   return [...new Set(['marketing', ref.k, ...sent.map((s) => s.category), ...off])]
-    .filter((c) => c !== '*' && c !== 'transactional')
+    .filter((c) => c !== '*' && !transactional.includes(c))
     .sort();
 }
 

@@ -36,7 +36,11 @@ const INGEST_ROUTES: readonly string[] = [
 const ADMIN_PREFIXES: readonly string[] = ['/v1/workspaces', '/v1/api-keys', '/v1/webhook-sources'];
 
 /** Workspace settings anyone with a `write` key may read but only `admin` keys may change. */
-const ADMIN_TO_CHANGE_PREFIXES: readonly string[] = ['/v1/attributes', '/v1/attribute-policy'];
+const ADMIN_TO_CHANGE_PREFIXES: readonly string[] = [
+  '/v1/attributes',
+  '/v1/attribute-policy',
+  '/v1/messaging-policy',
+];
 
 /** The embedded SMTP sink is shared by the whole machine: only the default workspace sees it. */
 export const DEFAULT_WORKSPACE_ONLY_PREFIXES: readonly string[] = ['/v1/mailbox'];
