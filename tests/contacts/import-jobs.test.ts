@@ -320,6 +320,42 @@ describe('background CSV import jobs (embedded database)', () => {
     });
     expect(stored).toBe(file.valid.length);
   }, 180_000);
+  it('erasing a contact takes out a row naming her by a user id the export wrote guarded (+49…)', async () => {
+    const userId = `+49151${String(Date.now()).slice(-7)}`;
+    expect((await api.post('/v1/identify', { userId, traits: { plan: 'pro' } })).status).toBe(200);
+    // As the export writes a phone-like id, guarded against spreadsheet formulas.
+    const csv = `userId,plan\n'${userId},pro\nsomeone-else-${uniqueSuffix()},basic\n`;
+    const id = newId();
+    await engine.deps.prisma.importJob.create({
+      data: {
+        id,
+        workspaceId: 'default',
+        status: 'running',
+        csv,
+        mapping: {},
+        totalRows: 2,
+        doneRows: 0,
+        imported: 0,
+        updated: 0,
+        rejected: [],
+      },
+    });
+    try {
+      const erased = await api.request('DELETE', `/v1/contacts/${encodeURIComponent(userId)}`);
+      expect(erased.status).toBe(200);
+      const { counts } = (await erased.json()) as { counts: Record<string, number> };
+      expect(counts.importRows).toBe(1);
+      const job = await engine.deps.prisma.importJob.findUniqueOrThrow({ where: { id } });
+      expect(job.csv).not.toContain(userId.slice(1));
+      expect(job.csv).toContain('someone-else-');
+    } finally {
+      // Nobody is to run it later (another test here resumes jobs).
+      await engine.deps.prisma.importJob.update({
+        where: { id },
+        data: { status: 'failed', csv: null },
+      });
+    }
+  });
   it('erasing a contact takes her rows out of a job a stopped process left, and the resumed job skips them', async () => {
     const s = uniqueSuffix();
     const { her, file, csv } = await herAndFile(api, s, 1_200);
