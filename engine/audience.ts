@@ -292,17 +292,22 @@ function matches(
   return null;
 }
 
-/** The date `value` (epoch ms, read as UTC) moved to `year`, the day clamped to that month. */
-function anniversaryIn(year: number, value: number): number {
-  const d = new Date(value);
+/** The calendar day `day` (midnight UTC) moved to `year`, the day clamped to that month. */
+function anniversaryIn(year: number, day: number): number {
+  const d = new Date(day);
   const lastDay = new Date(Date.UTC(year, d.getUTCMonth() + 1, 0)).getUTCDate();
-  return Date.UTC(
-    year,
-    d.getUTCMonth(),
-    Math.min(d.getUTCDate(), lastDay),
-    d.getUTCHours(),
-    d.getUTCMinutes(),
-  );
+  return Date.UTC(year, d.getUTCMonth(), Math.min(d.getUTCDate(), lastDay));
+}
+
+/**
+ * The calendar day a stored date falls on, as midnight UTC. A date without a time (stored as
+ * midnight UTC: `2026-03-01`) is that day wherever the contact is; a moment (`2026-03-01T02:00
+ * +09:00`) is the day it is in the contact's zone, where it was 1 March, not UTC's 28 February.
+ */
+function calendarDay(value: number, zone: string): number {
+  if (value % 86_400_000 === 0) return value;
+  const local = localParts(value, zone);
+  return Date.UTC(local.year, local.month - 1, local.day);
 }
 
 function matchesCondition(plan: Plan, facts: Facts, now: number): boolean {
@@ -336,9 +341,10 @@ export function dateDue(
   timezone: string | null,
   now: number,
 ): string | null {
-  const value = toEpoch(readField(trigger.attribute, facts));
-  if (value === undefined) return null;
+  const stored = toEpoch(readField(trigger.attribute, facts));
+  if (stored === undefined) return null;
   const zone = zoneOf(timezone, trigger.fallbackTimezone);
+  const value = calendarDay(stored, zone);
   const today = localParts(now, zone);
   const isToday = (ms: number) => {
     const t = localParts(ms, 'UTC');

@@ -56,4 +56,25 @@ describe('date triggers', () => {
     // An offset across the new year: 31 December plus a day is 1 January.
     expect(due(birthdayJourney('P1D'), '1985-12-31', '2027-01-01')).toBe('2027-01-01');
   });
+  it('reads a date with a time on the day it is in the contact’s zone, a date alone as that day', () => {
+    const renewal = planOf({
+      id: 'renewal',
+      name: 'Renewal',
+      triggers: [{ type: 'date', attribute: 'renewsAt', offset: '-P7D' }],
+      steps: [{ id: 'remind', type: 'sendEmail', template: 'tips' }],
+    });
+    const at = (renewsAt: string, zone: string, now: string) =>
+      dateDue(dateTrigger(renewal), { contact: { renewsAt } }, zone, Date.parse(now));
+    // 1 March 02:00 in Tokyo (28 February 17:00 UTC): a week before is 22 February in Tokyo.
+    const tokyo = '2026-03-01T02:00:00+09:00';
+    expect(at(tokyo, 'Asia/Tokyo', '2026-02-22T09:00:00+09:00')).toBe('2026-02-22');
+    expect(at(tokyo, 'Asia/Tokyo', '2026-02-21T09:00:00+09:00')).toBeNull();
+    // 1 March 20:00 in New York (2 March 01:00 UTC): a week before is 22 February there.
+    const newYork = '2026-03-01T20:00:00-05:00';
+    expect(at(newYork, 'America/New_York', '2026-02-22T09:00:00-05:00')).toBe('2026-02-22');
+    expect(at(newYork, 'America/New_York', '2026-02-23T09:00:00-05:00')).toBeNull();
+    // A date alone is that day in every zone.
+    expect(at('2026-03-01', 'America/New_York', '2026-02-22T09:00:00-05:00')).toBe('2026-02-22');
+    expect(at('2026-03-01', 'Asia/Tokyo', '2026-02-22T09:00:00+09:00')).toBe('2026-02-22');
+  });
 });
