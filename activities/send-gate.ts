@@ -91,7 +91,30 @@ export async function passGate(
         ],
         { name: 'send-gate-read' },
       );
-      if (state?.reserved) return { type: 'reserved' };
+      if (state?.reserved) {
+        // Its cap slot was taken by the attempt that reserved it (and then failed to reach the
+        // relay); the workspace's quiet hours and send days still hold for the retry, which may
+        // come hours later. Held again, it counts toward no one's queue: its slot is taken.
+        const open = decideSend({
+          now: req.now,
+          zone: req.zone,
+          window: { quietHours: policy.quietHours, sendDays: policy.sendDays },
+          cap: null,
+          sentAt: [],
+          ahead: 0,
+        });
+        if (open.type === 'send') {
+          // The cap counts it from when it goes, not from the attempt that reserved it: a
+          // send held overnight would otherwise leave its slot free a night early.
+          await tx.query(`UPDATE email_messages SET sent_at = $2::timestamp(3) WHERE id = $1`, [
+            req.messageId,
+            sqlTime(req.now),
+          ]);
+          return { type: 'reserved' };
+        }
+        await defer(tx, req, open, false);
+        return open;
+      }
       const queuedAt = state?.mine_ms ?? req.now;
       const ahead = new Set(
         (state?.waiting ?? [])
@@ -110,24 +133,7 @@ export async function passGate(
         ahead,
       });
       if (decision.type === 'defer') {
-        await tx.query(
-          `INSERT INTO send_deferrals (id, key, workspace_id, contact_id, enrollment_id, step_id, priority, reason, until, created_at, counts_to_cap)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamp(3), $10::timestamp(3), $11)`,
-          [
-            newId(),
-            req.key,
-            req.workspaceId,
-            req.contactId,
-            req.enrollmentId,
-            req.stepId,
-            req.priority,
-            decision.reason,
-            sqlTime(decision.until),
-            sqlTime(req.now),
-            req.countsToCap,
-          ],
-          { name: 'send-gate-defer' },
-        );
+        await defer(tx, req, decision, req.countsToCap);
         return decision;
       }
       // The reservation (which the cap counts) and the end of this send's earlier deferrals.
@@ -153,6 +159,33 @@ export async function passGate(
     },
   );
   return decided.type === 'defer' ? decided : { type: 'send', unrecorded: null };
+}
+
+/** Records that the send is held, and why, for the enrollment's history and the cap's queue. */
+async function defer(
+  tx: Sql,
+  req: GateRequest,
+  decision: Extract<SendDecision, { type: 'defer' }>,
+  countsToCap: boolean,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO send_deferrals (id, key, workspace_id, contact_id, enrollment_id, step_id, priority, reason, until, created_at, counts_to_cap)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamp(3), $10::timestamp(3), $11)`,
+    [
+      newId(),
+      req.key,
+      req.workspaceId,
+      req.contactId,
+      req.enrollmentId,
+      req.stepId,
+      req.priority,
+      decision.reason,
+      sqlTime(decision.until),
+      sqlTime(req.now),
+      countsToCap,
+    ],
+    { name: 'send-gate-defer' },
+  );
 }
 
 interface GateState {

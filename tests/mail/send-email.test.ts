@@ -360,6 +360,37 @@ layout: branded
     }
   });
 
+  it('holds a retry of a reserved send in quiet hours that began after its first attempt', async () => {
+    const email = `busy.late.${uniqueSuffix()}@example.com`;
+    const s = await seed(engine.deps.prisma, { email, timezone: 'UTC' });
+    const week = 7 * 86_400_000;
+    // A cap makes the gate reserve the send before SMTP; the relay answers 451 to `busy.*`.
+    await engine.deps.prisma.messagingPolicy.upsert({
+      where: { workspaceId: s.workspaceId },
+      create: { workspaceId: s.workspaceId, frequencyCap: 3, frequencyPeriodSec: week / 1000 },
+      update: { frequencyCap: 3, frequencyPeriodSec: week / 1000 },
+    });
+    try {
+      const enrollment = await s.enrollment();
+      await expect(sendEmail(deps, input(s, enrollment))).rejects.toThrow();
+      // Quiet hours begin (from a minute ago for two hours) before Temporal's retry.
+      const nowMinute = new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
+      await engine.deps.prisma.messagingPolicy.update({
+        where: { workspaceId: s.workspaceId },
+        data: {
+          quietStartMinute: (nowMinute + 1439) % 1440,
+          quietEndMinute: (nowMinute + 120) % 1440,
+        },
+      });
+      // Fresh dependencies: no policy cached from the first attempt.
+      const retry = await sendEmail(activityDeps(engine, mailer), input(s, enrollment));
+      expect(retry).toMatchObject({ status: 'deferred', reason: 'quietHours' });
+      expect(capture.to(email)).toHaveLength(0);
+    } finally {
+      await engine.deps.prisma.messagingPolicy.delete({ where: { workspaceId: s.workspaceId } });
+    }
+  });
+
   it('records a permanent SMTP refusal as failed and does not retry it; a transient one is retried', async () => {
     const rejected = `reject.${uniqueSuffix()}@example.com`;
     const s = await seed(engine.deps.prisma, { email: rejected });
