@@ -1,14 +1,15 @@
 import { newId, sqlTime, type Sql } from '../store/index.js';
-import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
+import { applyIdentify, type IdentifyWarning, type StageMove } from './apply-identify.js';
 import type { ContactSnapshot } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
 import { journeyInterest, webhookSourceOf, type JourneyInterest } from './journeys.js';
 import { acceptTracks, firstStored, isPlainTrack } from './accept-tracks.js';
-import { routedContactsCtes } from './route-need.js';
+import { busyContactsSql, routedContactsCtes } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
 import { recordStages } from './scorer.js';
+import { STAGE_CHANGED_EVENT } from './stage-update.js';
 import { activeScoringPlans, type ActiveScoringPlan } from './scoring-plans.js';
 import { matchingRules } from '../scoring/index.js';
 
@@ -117,10 +118,11 @@ async function resolveAndAccept(
   const mergedInto = new Map<string, string>();
   const contactOf = (i: number) => survivor(mergedInto, resolved[i] ?? null);
   const warnings = new Map<number, IdentifyWarning>();
+  const stageMoves = new Map<number, StageMove>();
   for (const [i, m] of messages.entries()) {
     const contactId = contactOf(i);
     if (m.type !== 'identify' || !contactId) continue;
-    const { warning, merged } = await applyIdentify(
+    const { warning, merged, stage } = await applyIdentify(
       { prisma, sql },
       active,
       workspaceId,
@@ -128,6 +130,7 @@ async function resolveAndAccept(
       m,
     );
     if (warning) warnings.set(i, warning);
+    if (stage) stageMoves.set(i, stage);
     for (const { from, into } of merged) mergedInto.set(from, into);
   }
   const rows = messages.map((m, i) => ({
@@ -187,8 +190,20 @@ async function resolveAndAccept(
       rows.filter((r) => !fresh.has(r.id)).map((r) => r.m.messageId),
     );
 
+    // A stage the traits changed is told as the stage thresholds tell theirs, so lifecycleChange
+    // triggers and goals see it whoever set it (an identify, a contact update, a CSV row).
+    const stageEvents: string[] = await recordStageMoves(
+      tx,
+      workspaceId,
+      rows.flatMap((r, i) => {
+        const move = stageMoves.get(i);
+        return move && r.contactId && fresh.has(r.id)
+          ? [{ ...move, contactId: r.contactId, messageId: r.m.messageId }]
+          : [];
+      }),
+      interest,
+    );
     // Scored now, in this transaction; with `later`, the scorer takes them from the cursor.
-    const stageEvents: string[] = [];
     if (mode === 'now') {
       const scored: NewEvent[] = rows.flatMap((r) =>
         fresh.has(r.id) && r.m.type === 'track' && r.m.event && r.contactId
@@ -235,6 +250,41 @@ async function resolveAndAccept(
       ],
     };
   });
+}
+
+/**
+ * Stores a `lifecycle_stage_changed` event for each identify that moved its contact's stage
+ * (`source: identify`), keyed by the identify's message id so a redelivery adds none, and
+ * returns those to route, as `recordStages` does for the stages that scores move.
+ */
+async function recordStageMoves(
+  tx: Sql,
+  workspaceId: string,
+  moves: readonly (StageMove & { readonly contactId: string; readonly messageId: string })[],
+  interest: JourneyInterest,
+): Promise<string[]> {
+  if (moves.length === 0) return [];
+  const now = sqlTime(Date.now());
+  const stored = await tx.query<{ id: string; route: boolean }>(
+    `WITH busy AS (${busyContactsSql('$4::text[]')})
+     INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at, routed_at)
+     SELECT newid, $1, 'stage:' || mid, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3),
+       CASE WHEN $7::bool OR c IN (SELECT contact_id FROM busy) THEN NULL ELSE $5::timestamp(3) END
+     FROM unnest($3::text[], $4::text[], $6::text[], $8::text[]) AS x(newid, c, p, mid)
+     ON CONFLICT (workspace_id, message_id) DO NOTHING
+     RETURNING id, routed_at IS NULL AS route`,
+    [
+      workspaceId,
+      STAGE_CHANGED_EVENT,
+      moves.map(() => newId()),
+      moves.map((m) => m.contactId),
+      now,
+      moves.map((m) => JSON.stringify({ from: m.from, to: m.to, source: 'identify' })),
+      interest.conditions || interest.events.has(STAGE_CHANGED_EVENT),
+      moves.map((m) => m.messageId),
+    ],
+  );
+  return stored.filter((r) => r.route).map((r) => r.id);
 }
 
 /**

@@ -21,6 +21,22 @@ export interface IdentifyOutcome {
   readonly warning: IdentifyWarning | null;
   /** Contacts merged into the message's and deleted; messages resolved to them follow. */
   readonly merged: readonly Merge[];
+  /** The contact's lifecycle stage as the traits changed it, for `lifecycle_stage_changed`. */
+  readonly stage: StageMove | null;
+}
+
+export interface StageMove {
+  readonly from: string | null;
+  readonly to: string | null;
+}
+
+/** The stage the traits move the contact to from what it had, or null when they do not. */
+function stageMove(before: unknown, traits: Readonly<Record<string, unknown>>): StageMove | null {
+  if (!Object.hasOwn(traits, 'lifecycleStage')) return null;
+  const had = isRecord(before) ? before.lifecycleStage : undefined;
+  const from = typeof had === 'string' ? had : null;
+  const to = typeof traits.lifecycleStage === 'string' ? traits.lifecycleStage : null;
+  return from === to ? null : { from, to };
 }
 
 /** The SQL path wrote nothing: the message goes through Prisma as a whole (merges). */
@@ -64,8 +80,8 @@ export async function applyIdentify(
       const outcome = await sql.transaction((tx) =>
         applyWithoutMerging(tx, workspaceId, contactId, message),
       );
-      if (outcome === SEEN) return { warning: null, merged: [] };
-      if (outcome !== NEEDS_PRISMA) return { warning: outcome, merged: [] };
+      if (outcome === SEEN) return { warning: null, merged: [], stage: null };
+      if (outcome !== NEEDS_PRISMA) return { ...outcome, merged: [] };
       return await applyWithMerges(prisma, active, workspaceId, contactId, message);
     } catch (error) {
       // The fast path names the index; Prisma's (merges) reports a unique violation only.
@@ -94,7 +110,11 @@ async function applyWithoutMerging(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
-): Promise<IdentifyWarning | null | typeof NEEDS_PRISMA | typeof SEEN> {
+): Promise<
+  | { readonly warning: IdentifyWarning | null; readonly stage: StageMove | null }
+  | typeof NEEDS_PRISMA
+  | typeof SEEN
+> {
   // The same row lock as `lockContact` (an erasure that committed first is seen, one that
   // comes later waits for this write, then clears it), reading the row in the same statement,
   // and whether the message is stored already (the unique index on the message id).
@@ -107,7 +127,7 @@ async function applyWithoutMerging(
   );
   if (contact?.seen) return SEEN;
   if (!contact) return NEEDS_PRISMA;
-  if (contact.user_id === tombstoneOf(contactId)) return 'contact-erased';
+  if (contact.user_id === tombstoneOf(contactId)) return { warning: 'contact-erased', stage: null };
   const { email, emailKey } = emailOf(message);
 
   // Another contact with this email, or an anonymous one with this anonymousId. Only the
@@ -155,7 +175,7 @@ async function applyWithoutMerging(
     ],
     { name: 'identify-update-contact' },
   );
-  return warning;
+  return { warning, stage: stageMove(contact.attributes, traits) };
 }
 
 /** The general path, on Prisma: merges the contacts found to be the same person. */
@@ -181,7 +201,7 @@ async function applyWithMerges(
           select: { userId: true },
         });
         if (locked?.userId === tombstoneOf(contactId))
-          return { warning: 'contact-erased', merged: [] };
+          return { warning: 'contact-erased', merged: [], stage: null };
         const merged: Merge[] = [];
         const merge = async (fromId: string) => {
           const done = await mergeContacts(tx, active, fromId, contactId);
@@ -224,7 +244,7 @@ async function applyWithMerges(
             locale: stringTrait(message.traits, 'locale') ?? contact.locale,
           },
         });
-        return { warning, merged };
+        return { warning, merged, stage: stageMove(contact.attributes, traits) };
       },
       { maxWait: 30_000, timeout: 30_000 },
     ),

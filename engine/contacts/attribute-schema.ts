@@ -1,3 +1,4 @@
+import { LIFECYCLE_STAGES } from '../../definitions/common.schema.js';
 import type { PrismaClient } from '@prisma/client';
 
 /** The types a workspace can declare for a custom attribute. */
@@ -35,13 +36,13 @@ export interface AttributeSchema {
  * Traits Drumbeat itself gives meaning to. They are always known (whatever the policy) and
  * cannot be declared; those with a type are checked on every write.
  */
-const BUILT_IN: ReadonlyMap<string, 'email' | 'timezone' | 'locale' | 'list' | 'text' | 'any'> =
+const BUILT_IN: ReadonlyMap<string, 'email' | 'timezone' | 'locale' | 'list' | 'stage' | 'any'> =
   new Map([
     ['email', 'email'],
     ['timezone', 'timezone'],
     ['locale', 'locale'],
     ['tags', 'list'],
-    ['lifecycleStage', 'text'],
+    ['lifecycleStage', 'stage'],
     ['firstName', 'any'],
     ['lastName', 'any'],
     ['first_name', 'any'],
@@ -230,7 +231,7 @@ function readValue(definition: AttributeDefinitionView, value: unknown, source: 
 }
 
 function readBuiltIn(
-  kind: 'email' | 'timezone' | 'locale' | 'list' | 'text' | 'any',
+  kind: 'email' | 'timezone' | 'locale' | 'list' | 'stage' | 'any',
   value: unknown,
   source: ValueSource,
 ): Read {
@@ -243,10 +244,15 @@ function readBuiltIn(
       return readLocale(value);
     case 'list':
       return readList(value, source);
-    case 'text':
-      return typeof value === 'string'
-        ? { ok: true, value }
-        : { ok: false, reason: `must be text, not ${describe(value)}.` };
+    case 'stage': {
+      if (typeof value !== 'string')
+        return { ok: false, reason: `must be text, not ${describe(value)}.` };
+      // Conditions and lifecycleChange triggers name the stages as listed: `Customer` is kept
+      // as `customer`. Another name is kept as sent (nothing a client sends is lost), though
+      // no condition can name it.
+      const stage = LIFECYCLE_STAGES.find((s) => s === value.trim().toLowerCase());
+      return { ok: true, value: stage ?? value };
+    }
     case 'any':
       return { ok: true, value };
   }

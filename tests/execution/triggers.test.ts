@@ -266,4 +266,53 @@ describe('condition and schedule triggers', () => {
     );
     expect(await enrollmentsOf(key)).toEqual([`bday-${s}`]);
   });
+  it('starts a lifecycleChange journey when an identify moves the stage, as a journey step would', async () => {
+    const s = uniqueSuffix();
+    const key = `won-${s}`;
+    const published = await api.post('/v1/journeys', {
+      id: key,
+      name: 'Customer onboarding',
+      triggers: [{ type: 'lifecycleChange', to: 'customer' }],
+      steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const userId = `buyer-${s}`;
+    await api.post('/v1/identify', {
+      userId,
+      traits: { email: `${userId}@example.com`, lifecycleStage: 'lead' },
+    });
+    // Written as people write it: kept as the stage conditions name.
+    const won = await api.post('/v1/identify', { userId, traits: { lifecycleStage: 'Customer' } });
+    expect(won.status, JSON.stringify(won.body)).toBe(200);
+    expect((await api.get(`/v1/contacts/${userId}`)).body).toMatchObject({
+      lifecycleStage: 'customer',
+    });
+    expect(await enrollmentsOf(key)).toEqual([userId]);
+    const contact = await engine.deps.prisma.contact.findFirstOrThrow({ where: { userId } });
+    const moves = await engine.deps.prisma.event.findMany({
+      where: { contactId: contact.id, name: 'lifecycle_stage_changed' },
+      orderBy: { receivedAt: 'asc' },
+    });
+    expect(moves.map((e) => e.properties)).toEqual([
+      { from: null, to: 'lead', source: 'identify' },
+      { from: 'lead', to: 'customer', source: 'identify' },
+    ]);
+    // The same stage again is no move, nor is a repeat of the message that moved it.
+    await api.post('/v1/identify', { userId, traits: { lifecycleStage: 'customer', plan: 'pro' } });
+    await api.post('/v1/identify', { userId, traits: { lifecycleStage: 'Customer' } });
+    expect(
+      await engine.deps.prisma.event.count({
+        where: { contactId: contact.id, name: 'lifecycle_stage_changed' },
+      }),
+    ).toBe(2);
+    // A name outside the stage list is kept as sent: nothing a client sends is lost.
+    const churned = await api.post('/v1/identify', {
+      userId,
+      traits: { lifecycleStage: 'Churned' },
+    });
+    expect(churned.status).toBe(200);
+    expect((await api.get(`/v1/contacts/${userId}`)).body).toMatchObject({
+      lifecycleStage: 'Churned',
+    });
+  });
 });
