@@ -337,7 +337,8 @@ export function journeysRouter(engine: EngineDeps): Router {
    * object, for trigger filters and entry keys) asks about entry by that event.
    */
   router.get('/v1/journeys/:key/eligibility/:contact', async (req, res) => {
-    const name = textParam(req.query, 'event');
+    // `?event=` left empty asks about no event, as before the parameter was read strictly.
+    const name = req.query.event === '' ? null : textParam(req.query, 'event');
     const properties = jsonObjectParam(req.query, 'properties');
     if (properties && name === null)
       throw invalidInput('`properties` describe an event: name it with `event` too.', [

@@ -292,22 +292,28 @@ function matches(
   return null;
 }
 
-/** The calendar day `day` (midnight UTC) moved to `year`, the day clamped to that month. */
-function anniversaryIn(year: number, day: number): number {
-  const d = new Date(day);
+/** The wall-clock date `value` (written in UTC) moved to `year`, the day clamped to that month. */
+function anniversaryIn(year: number, value: number): number {
+  const d = new Date(value);
   const lastDay = new Date(Date.UTC(year, d.getUTCMonth() + 1, 0)).getUTCDate();
-  return Date.UTC(year, d.getUTCMonth(), Math.min(d.getUTCDate(), lastDay));
+  return Date.UTC(
+    year,
+    d.getUTCMonth(),
+    Math.min(d.getUTCDate(), lastDay),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+  );
 }
 
 /**
- * The calendar day a stored date falls on, as midnight UTC. A date without a time (stored as
- * midnight UTC: `2026-03-01`) is that day wherever the contact is; a moment (`2026-03-01T02:00
- * +09:00`) is the day it is in the contact's zone, where it was 1 March, not UTC's 28 February.
+ * A stored date as wall-clock time written in UTC (midnight for a date alone): a date alone
+ * (`2026-03-01`) is that day wherever the contact is; a moment (`2026-03-01T02:00:00+09:00`)
+ * is the day and time it is in the contact's zone, where it was 1 March, not UTC's 28 February.
  */
-function calendarDay(value: number, zone: string): number {
-  if (value % 86_400_000 === 0) return value;
+function wallClock(raw: unknown, value: number, zone: string): number {
+  if (typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw.trim())) return value;
   const local = localParts(value, zone);
-  return Date.UTC(local.year, local.month - 1, local.day);
+  return Date.UTC(local.year, local.month - 1, local.day) + local.minuteOfDay * 60_000;
 }
 
 function matchesCondition(plan: Plan, facts: Facts, now: number): boolean {
@@ -341,10 +347,11 @@ export function dateDue(
   timezone: string | null,
   now: number,
 ): string | null {
-  const stored = toEpoch(readField(trigger.attribute, facts));
+  const raw = readField(trigger.attribute, facts);
+  const stored = toEpoch(raw);
   if (stored === undefined) return null;
   const zone = zoneOf(timezone, trigger.fallbackTimezone);
-  const value = calendarDay(stored, zone);
+  const value = wallClock(raw, stored, zone);
   const today = localParts(now, zone);
   const isToday = (ms: number) => {
     const t = localParts(ms, 'UTC');

@@ -54,7 +54,7 @@ const SENTENCES: Record<Extract<EligibilityDecision, { enroll: false }>['reason'
 
 /**
  * What the journey's triggers say about the contact. With an event named, whether a trigger
- * starts on it. Without one, a journey whose triggers all describe a state or a moment
+ * starts on it, or a condition trigger the contact starts to meet with it. Without one, a journey whose triggers all describe a state or a moment
  * (condition, date, schedule) is asked as its runs would ask it: a condition trigger takes the
  * contact in when it *starts* to match (`condition_matches` remembers a match already seen), a
  * date trigger on the day the date comes round (keyed by that date), a schedule when its
@@ -70,13 +70,18 @@ async function triggerVerdict(
   event: EventFacts | null,
   now: number,
 ): Promise<{ trigger: EventFacts | null } | { reason: TriggerReason }> {
-  if (event) return startsOn(plan, event, now) ? { trigger: event } : { reason: 'not-a-trigger' };
+  if (event && startsOn(plan, event, now)) return { trigger: event };
+  // Any event of the contact can start a condition trigger: the condition decides, below.
+  if (event && !plan.triggers.some((t) => t.type === 'condition'))
+    return { reason: 'not-a-trigger' };
   const stateOnly = plan.triggers.every(
     (t) => t.type === 'condition' || t.type === 'date' || t.type === 'schedule',
   );
-  if (!stateOnly || plan.triggers.length === 0) return { trigger: null };
+  if (!event && (!stateOnly || plan.triggers.length === 0)) return { trigger: null };
   const reasons: TriggerReason[] = [];
   for (const t of plan.triggers) {
+    // With an event named, only condition triggers are left to ask.
+    if (event && t.type !== 'condition') continue;
     if (t.type === 'condition') {
       if (!evaluate(t.condition, facts, now)) {
         reasons.push('trigger-condition-not-met');
@@ -86,7 +91,7 @@ async function triggerVerdict(
         'SELECT 1 FROM condition_matches WHERE contact_id = $1 AND journey_version_id = $2',
         [contact.id, versionId],
       );
-      if (seen.length === 0) return { trigger: null };
+      if (seen.length === 0) return { trigger: event };
       reasons.push('matched-already');
     } else if (t.type === 'date') {
       const inAudience = !t.audience || evaluate(t.audience, facts, now);

@@ -4,7 +4,8 @@
  * that spam filters and text-only clients expect.
  */
 /** A link and its label; the address in double quotes, single quotes or none. */
-const LINK = /<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))[^>]*>([\s\S]*?)<\/a>/gi;
+const LINK =
+  /<a\s(?:[^>"']|"[^"]*"|'[^']*')*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))(?:[^>"']|"[^"]*"|'[^']*')*>([\s\S]*?)<\/a>/gi;
 
 export function htmlToText(html: string): string {
   return decodeEntities(

@@ -5,7 +5,8 @@
 import { decodeEntities } from './html-to-text.js';
 
 /** An `<a>` start up to its `href=`, then the address in double quotes, single quotes or none. */
-const HREF = /(<a\b[^>]*?\bhref\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+// Quoted values of other attributes are stepped over whole, so `title="see href=x"` is not it.
+const HREF = /(<a\b(?:[^>"']|"[^"]*"|'[^']*')*?\bhref\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 
 /** Every http(s) link target in the HTML, decoded, without duplicates, in order. */
 export function extractLinks(html: string): string[] {

@@ -236,10 +236,14 @@ function syntaxProblem(
 
 /**
  * A helper or partial the template calls that does not exist. Handlebars finds out only when
- * it renders, so a template saved with `{{formatdate …}}` (a typo) or `{{> footr}}` failed
- * every send for good. A name alone (`{{plan}}`) is a value, not a call, and is left alone.
+ * it renders, so a template saved with `{{formatdate date "long"}}` (a typo) or `{{> footr}}`
+ * failed every send for good. Only what fails at render counts: a name given arguments
+ * (`{{name arg}}`, `{{#name arg}}`, `(name arg)`), and a partial that is neither a file nor an
+ * inline partial of the template (`{{#*inline "cta"}}`). A name alone, or with only `key=value`
+ * options, renders as a value or as nothing, and is left alone.
  */
 function unknownName(hbs: typeof Handlebars, ast: unknown): string | null {
+  const nodes: Record<string, unknown>[] = [];
   const stack: unknown[] = [ast];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -249,6 +253,23 @@ function unknownName(hbs: typeof Handlebars, ast: unknown): string | null {
       continue;
     }
     const n = node as Record<string, unknown>;
+    nodes.push(n);
+    for (const [key, value] of Object.entries(n))
+      if (key !== 'loc' && typeof value === 'object') stack.push(value);
+  }
+  const literal = (value: unknown): string | null => {
+    const v = value as { original?: unknown; value?: unknown } | null;
+    if (typeof v?.value === 'string') return v.value;
+    return typeof v?.original === 'string' ? v.original : null;
+  };
+  // `{{#*inline "name"}}…{{/inline}}` defines a partial for the template itself.
+  const inline = new Set(
+    nodes
+      .filter((n) => n.type === 'DecoratorBlock' && literal(n.path) === 'inline')
+      .map((n) => literal((n.params as unknown[] | undefined)?.[0]))
+      .filter((name): name is string => name !== null),
+  );
+  for (const n of nodes) {
     const type = n.type;
     if (type === 'MustacheStatement' || type === 'BlockStatement' || type === 'SubExpression') {
       const path = n.path as {
@@ -258,11 +279,9 @@ function unknownName(hbs: typeof Handlebars, ast: unknown): string | null {
         data?: boolean;
       };
       const params = Array.isArray(n.params) ? n.params.length : 0;
-      const pairs = (n.hash as { pairs?: unknown[] } | undefined)?.pairs?.length ?? 0;
-      const call = type === 'SubExpression' || params > 0 || pairs > 0;
       const name = typeof path.original === 'string' ? path.original : '';
       if (
-        call &&
+        params > 0 &&
         path.type === 'PathExpression' &&
         path.data !== true &&
         path.parts?.length === 1 &&
@@ -274,16 +293,18 @@ function unknownName(hbs: typeof Handlebars, ast: unknown): string | null {
           .join(', ')}).`;
     }
     if (type === 'PartialStatement') {
-      const name = n.name as { type?: string; original?: unknown };
+      const name = n.name as { type?: string; original?: unknown; data?: boolean };
+      const partial = typeof name.original === 'string' ? name.original : null;
       if (
-        name.type === 'PathExpression' &&
-        typeof name.original === 'string' &&
-        !Object.hasOwn(hbs.partials, name.original)
+        partial !== null &&
+        (name.type === 'PathExpression' || name.type === 'StringLiteral') &&
+        name.data !== true &&
+        !partial.startsWith('@') &&
+        !inline.has(partial) &&
+        !Object.hasOwn(hbs.partials, partial)
       )
-        return `includes the partial \`${name.original}\`, which does not exist.`;
+        return `includes the partial \`${partial}\`, which does not exist.`;
     }
-    for (const [key, value] of Object.entries(n))
-      if (key !== 'loc' && typeof value === 'object') stack.push(value);
   }
   return null;
 }

@@ -41,10 +41,10 @@ const MAX_USER_ID = 255;
 /**
  * Columns of the CSV export that an import cannot set, skipped so an exported file imports
  * as it is: the contact's own `id`, `lists` (memberships, changed through the lists API),
- * `unsubscribed` (the subscriptions' copy) and `scores`. `?map=` can rename such a column to
- * keep it (`?map=id:crmId`).
+ * `unsubscribed` (the subscriptions' copy), `scores` and `ownerId` (set through the contacts
+ * API, which checks the user). `?map=` can rename such a column to keep it (`?map=id:crmId`).
  */
-const EXPORT_ONLY = new Set(['id', 'lists', 'scores', 'unsubscribed']);
+const EXPORT_ONLY = new Set(['id', 'lists', 'scores', 'unsubscribed', 'ownerId']);
 
 /**
  * The target of a header: the well-known spellings become contact fields or the standard

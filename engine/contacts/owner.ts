@@ -29,7 +29,9 @@ export async function setOwner(
       select: { ownerId: true },
     });
     if (!contact) return { kind: 'contact-not-found' } as const;
-    await tx.contact.update({ where: { id: contactId }, data: { ownerId } });
+    // The column is the owner from now on: an `ownerId` attribute from before it existed
+    // (which `ownerIdOf` falls back to, and no write may set any more) goes.
+    await tx.$executeRaw`UPDATE contacts SET owner_id = ${ownerId}, attributes = attributes - 'ownerId', updated_at = now() WHERE id = ${contactId}`;
     const changed = await recordChange(tx, {
       workspaceId,
       contactId,

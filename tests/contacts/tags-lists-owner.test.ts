@@ -271,6 +271,11 @@ describe.each(databaseVariants())('tags, lists and owner (%s database)', (varian
         .sort();
     expect(await byOwner(rep.id)).toEqual([legacy.id, column.id, both.id].sort());
     expect(await byOwner(other.id)).toEqual([]);
+    // Setting no owner clears the attribute from before the column too: nobody owns it then.
+    expect((await send(api, 'PATCH', `/v1/contacts/${legacy.id}`, { ownerId: null })).status).toBe(
+      200,
+    );
+    expect(((await api.get(`/v1/contacts/${legacy.id}`)).body as Contact).ownerId).toBeNull();
   });
 
   it('adds and removes tags, records each change, filters contacts by tag, and conditions see them', async () => {

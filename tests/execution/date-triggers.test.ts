@@ -73,6 +73,10 @@ describe('date triggers', () => {
     const newYork = '2026-03-01T20:00:00-05:00';
     expect(at(newYork, 'America/New_York', '2026-02-22T09:00:00-05:00')).toBe('2026-02-22');
     expect(at(newYork, 'America/New_York', '2026-02-23T09:00:00-05:00')).toBeNull();
+    // A moment at midnight UTC is still a moment: 28 February 19:00 in New York.
+    const evening = '2026-02-28T19:00:00-05:00';
+    expect(at(evening, 'America/New_York', '2026-02-21T09:00:00-05:00')).toBe('2026-02-21');
+    expect(at(evening, 'America/New_York', '2026-02-22T09:00:00-05:00')).toBeNull();
     // A date alone is that day in every zone.
     expect(at('2026-03-01', 'America/New_York', '2026-02-22T09:00:00-05:00')).toBe('2026-02-22');
     expect(at('2026-03-01', 'Asia/Tokyo', '2026-02-22T09:00:00+09:00')).toBe('2026-02-22');

@@ -77,14 +77,34 @@ describe('eligibility by trigger', () => {
       wouldEnroll: false,
       reason: 'trigger-condition-not-met',
     });
+    // Any event can start a condition trigger: the condition decides, not the event's name.
+    expect(await ask(key, `early-${s}`, `?event=visited_${s}`)).toMatchObject({
+      wouldEnroll: false,
+      reason: 'matched-already',
+    });
+    expect(await ask(key, `plain-${s}`, '?event=')).toMatchObject({
+      reason: 'trigger-condition-not-met',
+    });
     // The engine agrees: an event of the early contact takes it nowhere.
     const tracked = await api.post('/v1/track', { userId: `early-${s}`, event: `visited_${s}` });
     expect(tracked.body).toMatchObject({ routing: { enrollments: [] } });
     expect(await enrolledIn(key)).toEqual([]);
 
+    // A contact who matches and has not matched before would enter on its next event, and does.
+    await identify(`fresh-${s}`, {});
+    await engine.deps.prisma.contact.updateMany({
+      where: { userId: `fresh-${s}` },
+      data: { attributes: { email: `fresh-${s}@example.com`, tier: `gold-${s}` } },
+    });
+    expect(await ask(key, `fresh-${s}`, `?event=visited_${s}`)).toMatchObject({
+      wouldEnroll: true,
+    });
+    await api.post('/v1/track', { userId: `fresh-${s}`, event: `visited_${s}` });
+    expect(await enrolledIn(key)).toEqual([`fresh-${s}`]);
+
     // The plain contact starting to match is taken in, as its answer said it would be.
     await identify(`plain-${s}`, { tier: `gold-${s}` });
-    expect(await enrolledIn(key)).toEqual([`plain-${s}`]);
+    expect((await enrolledIn(key)).sort()).toEqual([`fresh-${s}`, `plain-${s}`].sort());
   });
 
   it('a date trigger: the contact whose date is today would enter, keyed by the date', async () => {

@@ -36,6 +36,13 @@ describe('links in an email', () => {
     ]);
   });
 
+  it('does not take `href=` inside another attribute’s value for the link', () => {
+    const html = '<a title="see href=below" href="https://shop.example/x">Shop</a>';
+    expect(extractLinks(html)).toEqual(['https://shop.example/x']);
+    expect(rewriteLinks(html, wrap, keepNone)).toContain('title="see href=below"');
+    expect(htmlToText(html)).toBe('Shop (https://shop.example/x)');
+  });
+
   it('keeps the address of a single-quoted link in the text part', () => {
     expect(htmlToText("<p>Join <a href='https://a.example/webinar'>here</a>.</p>")).toBe(
       'Join here (https://a.example/webinar).',

@@ -210,11 +210,15 @@ describe('templates API', () => {
       html: '<p>{{> footr}}</p>',
     });
     expect(partial.body).toMatchObject({ errors: [{ pointer: '/html' }] });
-    // Values, built-in helpers and block sections over a value are not calls of a helper.
+    // Values, built-in helpers, block sections over a value, options alone (rendered as
+    // nothing) and the template's own inline partials all render: none is refused.
     const fine = await api.post('/v1/templates', {
       name: `${name}-ok`,
       subject: '{{contact.firstName}} {{plan}}',
-      html: '{{#if contact.vip}}VIP{{/if}}{{#each items}}{{this}}{{/each}}{{#contact}}{{email}}{{/contact}}{{lookup contact "email"}}',
+      html:
+        '{{#if contact.vip}}VIP{{/if}}{{#each items}}{{@index}}{{this}}{{../plan}}{{else}}none{{/each}}' +
+        '{{#contact}}{{email}}{{/contact}}{{lookup contact "email"}}{{badge style="x"}}' +
+        '{{#*inline "cta"}}<a href="{{url}}">Go</a>{{/inline}}{{> cta}}',
     });
     expect(fine.status, JSON.stringify(fine.body)).toBe(201);
     const unsaved = await api.post(`/v1/templates/${name}/preview`, {
