@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 const Attributes = Type.Record(Type.String(), Type.Unknown());
+const Names = (what: string) =>
+  Type.Array(Type.String({ maxLength: 200 }), { maxItems: 200, description: what });
+const Scores = Type.Record(Type.String(), Type.Number());
+const Stage = Type.String({ maxLength: 64 });
 
 /** The journey to try: a definition, or the key of a stored one. */
 const WhichJourney = {
@@ -36,9 +40,10 @@ export const SimulateSchema = Type.Object(
           id: Type.String({ minLength: 1, maxLength: 255 }),
           attributes: Type.Optional(Attributes),
           timezone: Type.Optional(Type.String({ maxLength: 64 })),
-          scores: Type.Optional(Type.Record(Type.String(), Type.Number())),
-          lifecycleStage: Type.Optional(Type.String({ maxLength: 64 })),
-          tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 200 })),
+          scores: Type.Optional(Scores),
+          lifecycleStage: Type.Optional(Stage),
+          tags: Type.Optional(Names('Its tags.')),
+          lists: Type.Optional(Names('The keys of the static lists it is on.')),
           enrollAt: Type.Optional(
             Type.String({ format: 'date-time', description: 'Enroll directly at this time.' }),
           ),
@@ -57,8 +62,18 @@ export const SimulateSchema = Type.Object(
             properties: Type.Optional(Attributes),
             update: Type.Optional(
               Type.Object(
-                { attributes: Type.Optional(Attributes) },
-                { additionalProperties: false },
+                {
+                  attributes: Type.Optional(Attributes),
+                  scores: Type.Optional(Scores),
+                  lifecycleStage: Type.Optional(Stage),
+                  tags: Type.Optional(Names('Its tags from then on (all of them).')),
+                  lists: Type.Optional(Names('Its lists from then on (all of them).')),
+                },
+                {
+                  additionalProperties: false,
+                  description:
+                    'A change to the contact: attributes merge; scores, stage, tags and lists replace.',
+                },
               ),
             ),
           },

@@ -119,4 +119,45 @@ describe('drafts and previews', () => {
       /^\/journey\//,
     );
   });
+  it('previews contacts on lists, and tags, lists and stages that change over the timeline', async () => {
+    const s = uniqueSuffix();
+    const res = await api.post('/v1/journeys/simulate', {
+      journey: {
+        id: `lists-${s}`,
+        name: 'Newsletter and onboarding',
+        triggers: [
+          {
+            type: 'condition',
+            condition: { type: 'contains', field: 'lists', value: 'newsletter' },
+          },
+          { type: 'lifecycleChange', to: 'customer' },
+        ],
+        entry: { enrollExisting: true },
+        steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+      },
+      start: '2026-01-05T09:00:00Z',
+      contacts: [
+        { id: 'on-list', lists: ['newsletter'] },
+        { id: 'joins-later' },
+        { id: 'becomes-customer', lifecycleStage: 'lead' },
+        { id: 'never' },
+      ],
+      timeline: [
+        { at: '2026-01-06T10:00:00Z', contactId: 'joins-later', update: { lists: ['newsletter'] } },
+        {
+          at: '2026-01-07T10:00:00Z',
+          contactId: 'becomes-customer',
+          update: { lifecycleStage: 'customer', tags: ['won'] },
+        },
+        { at: '2026-01-07T10:00:00Z', contactId: 'never', update: { tags: ['x'] } },
+      ],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const body = res.body as { actions: { contactId: string; at: string }[] };
+    expect(body.actions.map((a) => `${a.contactId} ${a.at}`).sort()).toEqual([
+      'becomes-customer 2026-01-07T10:00:00.000Z',
+      'joins-later 2026-01-06T10:00:00.000Z',
+      'on-list 2026-01-05T09:00:00.000Z',
+    ]);
+  });
 });
