@@ -27,8 +27,7 @@ export function compileCondition(c: ConditionDefinition): PlanCondition {
         : {
             type: 'compare',
             field: parseField(c.field),
-            op: c.type,
-            value: Date.parse(c.value),
+            ...dateBound(c.type, c.value),
             as: 'date',
           };
     case 'before':
@@ -36,8 +35,7 @@ export function compileCondition(c: ConditionDefinition): PlanCondition {
       return {
         type: 'compare',
         field: parseField(c.field),
-        op: c.type === 'before' ? 'lt' : 'gt',
-        value: Date.parse(c.value),
+        ...dateBound(c.type === 'before' ? 'lt' : 'gt', c.value),
         as: 'date',
       };
     case 'withinLast':
@@ -54,4 +52,23 @@ export function compileCondition(c: ConditionDefinition): PlanCondition {
     default:
       return assertNever(c, 'condition');
   }
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * A comparison with a date alone takes in the whole day: "on or before 1 December" holds on 1
+ * December at 08:00, and "after 1 December" starts on the 2nd (as UTC days). A date with a
+ * time compares with that moment.
+ */
+function dateBound(
+  op: 'gt' | 'gte' | 'lt' | 'lte',
+  value: string,
+): { op: 'gt' | 'gte' | 'lt' | 'lte'; value: number } {
+  const at = Date.parse(value);
+  if (!DATE_ONLY.test(value)) return { op, value: at };
+  if (op === 'lte') return { op: 'lt', value: at + DAY_MS };
+  if (op === 'gt') return { op: 'gte', value: at + DAY_MS };
+  return { op, value: at };
 }

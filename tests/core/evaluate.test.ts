@@ -37,6 +37,24 @@ describe('the condition language', () => {
     expect(check({ type: 'contains', field: 'contact.email', value: '@example.com' })).toBe(true);
   });
 
+  it('takes a date alone as its whole day: on or before it, after it', () => {
+    const at = (trialEnds: string, c: { type: 'gt' | 'gte' | 'lt' | 'lte'; value: string }) =>
+      evaluate(
+        compileCondition({ ...c, field: 'contact.trialEnds' }),
+        { ...facts, contact: { trialEnds } },
+        T0,
+      );
+    const morning = '2026-12-01T08:00:00.000Z';
+    expect(at(morning, { type: 'lte', value: '2026-12-01' })).toBe(true);
+    expect(at(morning, { type: 'gt', value: '2026-12-01' })).toBe(false);
+    expect(at(morning, { type: 'gte', value: '2026-12-01' })).toBe(true);
+    expect(at(morning, { type: 'lt', value: '2026-12-01' })).toBe(false);
+    expect(at('2026-12-02T00:00:00.000Z', { type: 'gt', value: '2026-12-01' })).toBe(true);
+    expect(at('2026-12-02T00:00:00.000Z', { type: 'lte', value: '2026-12-01' })).toBe(false);
+    // A moment compares with that moment.
+    expect(at(morning, { type: 'lte', value: '2026-12-01T07:00:00Z' })).toBe(false);
+  });
+
   it('handles absolute and relative dates', () => {
     expect(check({ type: 'withinLast', field: 'contact.signed_up_at', duration: 'P7D' })).toBe(
       true,
