@@ -81,6 +81,30 @@ export async function sendEmail(
   input: SendEmailInput,
 ): Promise<SendEmailResult> {
   const key = `${input.enrollmentId}:${input.stepId}:${input.iteration}`;
+  // An attempt of the same send still running in this process (one that ran past the
+  // activity's timeout on a slow relay, and whose retry Temporal started meanwhile): the
+  // retry takes its outcome instead of handing the email to SMTP a second time.
+  let running = inFlight.get(deps);
+  if (!running) inFlight.set(deps, (running = new Map()));
+  const earlier = running.get(key);
+  if (earlier) return earlier;
+  const attempt = sendOnce(deps, input, key);
+  running.set(key, attempt);
+  try {
+    return await attempt;
+  } finally {
+    if (running.get(key) === attempt) running.delete(key);
+  }
+}
+
+/** Sends in flight in this process, by side-effect key. */
+const inFlight = new WeakMap<ActivityDeps, Map<string, Promise<SendEmailResult>>>();
+
+async function sendOnce(
+  deps: ActivityDeps,
+  input: SendEmailInput,
+  key: string,
+): Promise<SendEmailResult> {
   const effect: SideEffectKey = { key, enrollmentId: input.enrollmentId, stepId: input.stepId };
   const category = input.category ?? 'marketing';
   const policy = await policyOf(deps, input.workspaceId);

@@ -183,9 +183,12 @@ layout: branded
     });
     expect(messages).toHaveLength(12);
     for (const { email } of sends.slice(1)) expect(await capture.waitFor(email)).toHaveLength(1);
-    // Both sends of the repeated key may reach SMTP (same Message-ID, which receivers drop).
-    const repeated = await capture.waitFor(first.email);
-    expect(new Set(repeated.map((m) => m.parsed?.messageId)).size).toBe(1);
+    // The repeat joins the attempt in flight (as a retry started while a slow send still runs
+    // does): the email reaches SMTP once.
+    expect(results.at(-1)).toEqual(results[0]);
+    expect(await capture.waitFor(first.email)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(capture.to(first.email)).toHaveLength(1);
   });
 
   it('never sends marketing email to a suppressed address, but still sends transactional email', async () => {
