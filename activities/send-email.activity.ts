@@ -85,7 +85,7 @@ export async function sendEmail(
   // activity's timeout on a slow relay, and whose retry Temporal started meanwhile): the
   // retry takes its outcome instead of handing the email to SMTP a second time.
   let running = inFlight.get(deps);
-  if (!running) inFlight.set(deps, (running = new Map()));
+  if (!running) inFlight.set(deps, (running = new Map<string, Promise<SendEmailResult>>()));
   const earlier = running.get(key);
   if (earlier) return earlier;
   const attempt = sendOnce(deps, input, key);
