@@ -128,7 +128,7 @@ async function sendOnce(
 
   if (!contact) {
     const merged = await mergedContactOf(deps.sql, input.enrollmentId, input.contactId);
-    if (merged) return sendEmail(deps, { ...input, contactId: merged });
+    if (merged) return sendOnce(deps, { ...input, contactId: merged }, key);
     return fail(deps, effect, `Contact ${input.contactId} no longer exists.`, 'CONTACT_NOT_FOUND');
   }
   if (!contact.email)
