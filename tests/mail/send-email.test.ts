@@ -265,15 +265,18 @@ layout: branded
     }
   });
 
+  /** The workspace's messaging policy: at most `cap` marketing emails a contact a week. */
+  const capPerWeek = (workspaceId: string, cap: number) =>
+    engine.deps.prisma.messagingPolicy.upsert({
+      where: { workspaceId },
+      create: { workspaceId, frequencyCap: cap, frequencyPeriodSec: 7 * 86_400 },
+      update: { frequencyCap: cap, frequencyPeriodSec: 7 * 86_400 },
+    });
+
   it('holds a send over the frequency cap until the next free slot, across journeys', async () => {
     const email = `capped.${uniqueSuffix()}@example.com`;
     const a = await seed(engine.deps.prisma, { email });
-    const week = 7 * 86_400_000;
-    await engine.deps.prisma.messagingPolicy.upsert({
-      where: { workspaceId: a.workspaceId },
-      create: { workspaceId: a.workspaceId, frequencyCap: 1, frequencyPeriodSec: week / 1000 },
-      update: { frequencyCap: 1, frequencyPeriodSec: week / 1000 },
-    });
+    await capPerWeek(a.workspaceId, 1);
     try {
       const first = await sendEmail(deps, input(a, await a.enrollment()));
       expect(first.status).toBe('sent');
@@ -286,7 +289,7 @@ layout: branded
       expect(second).toEqual({
         status: 'deferred',
         reason: 'frequencyCap',
-        until: sentAt.getTime() + week,
+        until: sentAt.getTime() + 7 * 86_400_000,
       });
       // Transactional mail does not count and is not held.
       const receipt = await sendEmail(
@@ -303,12 +306,7 @@ layout: branded
   it('counts as ahead only held sends that will take a cap slot: not an ended enrollment’s, a failed one’s or one that does not count', async () => {
     const email = `queue.${uniqueSuffix()}@example.com`;
     const a = await seed(engine.deps.prisma, { email });
-    const week = 7 * 86_400_000;
-    await engine.deps.prisma.messagingPolicy.upsert({
-      where: { workspaceId: a.workspaceId },
-      create: { workspaceId: a.workspaceId, frequencyCap: 1, frequencyPeriodSec: week / 1000 },
-      update: { frequencyCap: 1, frequencyPeriodSec: week / 1000 },
-    });
+    await capPerWeek(a.workspaceId, 1);
     /** A send of another enrollment, held until a minute ago and not back yet, of high priority. */
     const heldBefore = async (enrollmentId: string, countsToCap = true) =>
       engine.deps.prisma.sendDeferral.create({
@@ -366,13 +364,8 @@ layout: branded
   it('holds a retry of a reserved send in quiet hours that began after its first attempt', async () => {
     const email = `busy.late.${uniqueSuffix()}@example.com`;
     const s = await seed(engine.deps.prisma, { email, timezone: 'UTC' });
-    const week = 7 * 86_400_000;
     // A cap makes the gate reserve the send before SMTP; the relay answers 451 to `busy.*`.
-    await engine.deps.prisma.messagingPolicy.upsert({
-      where: { workspaceId: s.workspaceId },
-      create: { workspaceId: s.workspaceId, frequencyCap: 3, frequencyPeriodSec: week / 1000 },
-      update: { frequencyCap: 3, frequencyPeriodSec: week / 1000 },
-    });
+    await capPerWeek(s.workspaceId, 3);
     try {
       const enrollment = await s.enrollment();
       await expect(sendEmail(deps, input(s, enrollment))).rejects.toThrow();
