@@ -1,12 +1,20 @@
+/** A tag's other attributes, their quoted values stepped over whole (`title="see href=x"`). */
+export const OTHER_ATTRIBUTES = `(?:[^>"']|"[^"]*"|'[^']*')*`;
+export const HREF_ATTRIBUTE = `\\bhref\\s*=\\s*`;
+/** An attribute's value in double quotes, single quotes or none: three groups, one of them set. */
+export const HREF_VALUE = `(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`;
+
+/** A link and its label. */
+const LINK = new RegExp(
+  `<a\\s${OTHER_ATTRIBUTES}?${HREF_ATTRIBUTE}${HREF_VALUE}${OTHER_ATTRIBUTES}>([\\s\\S]*?)<\\/a>`,
+  'gi',
+);
+
 /**
  * The plain-text part of an email, made from its HTML: block elements become line breaks,
  * links keep their address, entities are decoded. Good enough for the text/plain alternative
  * that spam filters and text-only clients expect.
  */
-/** A link and its label; the address in double quotes, single quotes or none. */
-const LINK =
-  /<a\s(?:[^>"']|"[^"]*"|'[^']*')*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))(?:[^>"']|"[^"]*"|'[^']*')*>([\s\S]*?)<\/a>/gi;
-
 export function htmlToText(html: string): string {
   return decodeEntities(
     html

@@ -2,11 +2,10 @@
  * Links in a rendered email: found for click tracking (clicks may only redirect to URLs that
  * were in the message) and rewritten through the tracking redirect.
  */
-import { decodeEntities } from './html-to-text.js';
+import { decodeEntities, HREF_ATTRIBUTE, HREF_VALUE, OTHER_ATTRIBUTES } from './html-to-text.js';
 
 /** An `<a>` start up to its `href=`, then the address in double quotes, single quotes or none. */
-// Quoted values of other attributes are stepped over whole, so `title="see href=x"` is not it.
-const HREF = /(<a\b(?:[^>"']|"[^"]*"|'[^']*')*?\bhref\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+const HREF = new RegExp(`(<a\\b${OTHER_ATTRIBUTES}?${HREF_ATTRIBUTE})${HREF_VALUE}`, 'gi');
 
 /** Every http(s) link target in the HTML, decoded, without duplicates, in order. */
 export function extractLinks(html: string): string[] {
