@@ -137,6 +137,11 @@ export function keyOf(value: unknown): string | null {
 }
 
 /** Dates arrive as ISO strings (`2025-05-01`, `2025-05-01T09:00:00Z`) or epoch milliseconds. */
+/** A date without a time of day (`2026-12-01`): a whole calendar day, not a moment. */
+export function isDateOnly(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value.trim());
+}
+
 export function toEpoch(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value !== 'string') return undefined;

@@ -1,4 +1,4 @@
-import { assertNever, parseDuration, type PlanCondition } from '../core/index.js';
+import { assertNever, isDateOnly, parseDuration, type PlanCondition } from '../core/index.js';
 import type { ConditionDefinition } from './condition.schema.js';
 import { parseField } from './field.js';
 
@@ -54,7 +54,6 @@ export function compileCondition(c: ConditionDefinition): PlanCondition {
   }
 }
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 
 /**
@@ -67,7 +66,7 @@ function dateBound(
   value: string,
 ): { op: 'gt' | 'gte' | 'lt' | 'lte'; value: number } {
   const at = Date.parse(value);
-  if (!DATE_ONLY.test(value)) return { op, value: at };
+  if (!isDateOnly(value)) return { op, value: at };
   if (op === 'lte') return { op: 'lt', value: at + DAY_MS };
   if (op === 'gt') return { op: 'gte', value: at + DAY_MS };
   return { op, value: at };

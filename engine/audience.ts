@@ -8,6 +8,7 @@ import {
 } from '@temporalio/client';
 import {
   evaluate,
+  isDateOnly,
   localParts,
   PLAN_FORMAT,
   readField,
@@ -311,7 +312,7 @@ function anniversaryIn(year: number, value: number): number {
  * is the day and time it is in the contact's zone, where it was 1 March, not UTC's 28 February.
  */
 function wallClock(raw: unknown, value: number, zone: string): number {
-  if (typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw.trim())) return value;
+  if (isDateOnly(raw)) return value;
   const local = localParts(value, zone);
   return Date.UTC(local.year, local.month - 1, local.day) + local.minuteOfDay * 60_000;
 }
