@@ -6,10 +6,9 @@ import type { IncomingMessage } from './ingest.js';
 import { resolveContacts } from './resolve-contacts.js';
 import { journeyInterest, webhookSourceOf, type JourneyInterest } from './journeys.js';
 import { acceptTracks, firstStored, isPlainTrack } from './accept-tracks.js';
-import { busyContactsSql, routedContactsCtes } from './route-need.js';
+import { routedContactsCtes } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
-import { recordStages } from './scorer.js';
-import { STAGE_CHANGED_EVENT } from './stage-update.js';
+import { recordStages, storeStageEvents } from './scorer.js';
 import { activeScoringPlans, type ActiveScoringPlan } from './scoring-plans.js';
 import { matchingRules } from '../scoring/index.js';
 
@@ -192,16 +191,24 @@ async function resolveAndAccept(
 
     // A stage the traits changed is told as the stage thresholds tell theirs, so lifecycleChange
     // triggers and goals see it whoever set it (an identify, a contact update, a CSV row).
-    const stageEvents: string[] = await recordStageMoves(
+    // Keyed by the identify's message id, so a redelivery stores none.
+    const stageEvents: string[] = await storeStageEvents(
       tx,
       workspaceId,
       rows.flatMap((r, i) => {
         const move = stageMoves.get(i);
         return move && r.contactId && fresh.has(r.id)
-          ? [{ ...move, contactId: r.contactId, messageId: r.m.messageId }]
+          ? [
+              {
+                contactId: r.contactId,
+                messageId: `stage:${r.m.messageId}`,
+                properties: { from: move.from, to: move.to, source: 'identify' },
+              },
+            ]
           : [];
       }),
       interest,
+      Date.now(),
     );
     // Scored now, in this transaction; with `later`, the scorer takes them from the cursor.
     if (mode === 'now') {
@@ -250,41 +257,6 @@ async function resolveAndAccept(
       ],
     };
   });
-}
-
-/**
- * Stores a `lifecycle_stage_changed` event for each identify that moved its contact's stage
- * (`source: identify`), keyed by the identify's message id so a redelivery adds none, and
- * returns those to route, as `recordStages` does for the stages that scores move.
- */
-async function recordStageMoves(
-  tx: Sql,
-  workspaceId: string,
-  moves: readonly (StageMove & { readonly contactId: string; readonly messageId: string })[],
-  interest: JourneyInterest,
-): Promise<string[]> {
-  if (moves.length === 0) return [];
-  const now = sqlTime(Date.now());
-  const stored = await tx.query<{ id: string; route: boolean }>(
-    `WITH busy AS (${busyContactsSql('$4::text[]')})
-     INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at, routed_at)
-     SELECT newid, $1, 'stage:' || mid, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3),
-       CASE WHEN $7::bool OR c IN (SELECT contact_id FROM busy) THEN NULL ELSE $5::timestamp(3) END
-     FROM unnest($3::text[], $4::text[], $6::text[], $8::text[]) AS x(newid, c, p, mid)
-     ON CONFLICT (workspace_id, message_id) DO NOTHING
-     RETURNING id, routed_at IS NULL AS route`,
-    [
-      workspaceId,
-      STAGE_CHANGED_EVENT,
-      moves.map(() => newId()),
-      moves.map((m) => m.contactId),
-      now,
-      moves.map((m) => JSON.stringify({ from: m.from, to: m.to, source: 'identify' })),
-      interest.conditions || interest.events.has(STAGE_CHANGED_EVENT),
-      moves.map((m) => m.messageId),
-    ],
-  );
-  return stored.filter((r) => r.route).map((r) => r.id);
 }
 
 /**

@@ -181,27 +181,65 @@ export async function recordStages(
     const ids = new Set([...touched.keys(), ...identified]);
     const stages = new Map(scoredRows.map((row) => [row.contactId, row.stage]));
     const changes = await updateStages(tx, model, [...ids].sort(), touched, stages, now);
-    if (changes.length === 0) continue;
-    const stored = await tx.query<{ id: string; route: boolean }>(
-      `WITH busy AS (${busyContactsSql('$4::text[]')})
-       INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at, routed_at)
-       SELECT newid, $1, 'stage-' || newid, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3),
-         CASE WHEN $7::bool OR c IN (SELECT contact_id FROM busy) THEN NULL ELSE $5::timestamp(3) END
-       FROM unnest($3::text[], $4::text[], $6::text[]) AS x(newid, c, p)
-       RETURNING id, routed_at IS NULL AS route`,
-      [
+    toRoute.push(
+      ...(await storeStageEvents(
+        tx,
         workspaceId,
-        STAGE_CHANGED_EVENT,
-        changes.map(() => newId()),
-        changes.map((c) => c.contactId),
-        sqlTime(now),
-        changes.map((c) => JSON.stringify({ from: c.from, to: c.to, model: c.model, ...c.scores })),
-        !interest || interest.conditions || interest.events.has(STAGE_CHANGED_EVENT),
-      ],
+        changes.map((c) => ({
+          contactId: c.contactId,
+          messageId: null,
+          properties: { from: c.from, to: c.to, model: c.model, ...c.scores },
+        })),
+        interest,
+        now,
+      )),
     );
-    toRoute.push(...stored.filter((r) => r.route).map((r) => r.id));
   }
   return toRoute;
+}
+
+/**
+ * Stores a `lifecycle_stage_changed` event for each stage move, whoever made it (score
+ * thresholds, an identify's traits), and returns those to route: the contact has running
+ * enrollments, which hear it, or a journey may start on it (`interest` null: any may). An
+ * event keyed by `messageId` is stored once; null keys it by its own new id.
+ */
+export async function storeStageEvents(
+  tx: Sql,
+  workspaceId: string,
+  moves: readonly {
+    readonly contactId: string;
+    readonly messageId: string | null;
+    readonly properties: Readonly<Record<string, unknown>>;
+  }[],
+  interest: JourneyInterest | null,
+  nowMs: number,
+): Promise<string[]> {
+  if (moves.length === 0) return [];
+  const keyed = moves.map((m) => {
+    const id = newId();
+    return { id, messageId: m.messageId ?? `stage-${id}` };
+  });
+  const stored = await tx.query<{ id: string; route: boolean }>(
+    `WITH busy AS (${busyContactsSql('$4::text[]')})
+     INSERT INTO events (id, workspace_id, message_id, type, name, contact_id, properties, timestamp, received_at, routed_at)
+     SELECT newid, $1, mid, 'track', $2, c, p::jsonb, $5::timestamp(3), $5::timestamp(3),
+       CASE WHEN $7::bool OR c IN (SELECT contact_id FROM busy) THEN NULL ELSE $5::timestamp(3) END
+     FROM unnest($3::text[], $4::text[], $6::text[], $8::text[]) AS x(newid, c, p, mid)
+     ON CONFLICT (workspace_id, message_id) DO NOTHING
+     RETURNING id, routed_at IS NULL AS route`,
+    [
+      workspaceId,
+      STAGE_CHANGED_EVENT,
+      keyed.map((k) => k.id),
+      moves.map((m) => m.contactId),
+      sqlTime(nowMs),
+      moves.map((m) => JSON.stringify(m.properties)),
+      !interest || interest.conditions || interest.events.has(STAGE_CHANGED_EVENT),
+      keyed.map((k) => k.messageId),
+    ],
+  );
+  return stored.filter((r) => r.route).map((r) => r.id);
 }
 
 /** Passes run one at a time per process; a second process waits on the cursor row instead. */
