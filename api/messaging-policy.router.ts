@@ -1,6 +1,7 @@
 import { Router } from 'express';
-import { isTimeZone, parseDuration } from '../core/index.js';
-import { minuteOfDay } from '../definitions/time.compile.js';
+import { parseDuration } from '../core/index.js';
+import { minuteOfDay, weekdayNumbers } from '../definitions/time.compile.js';
+import { timeZoneProblems } from '../definitions/value.check.js';
 import type { EngineDeps } from '../engine/index.js';
 import { loadMessagingPolicy, type MessagingPolicyView } from '../mail/index.js';
 import { invalidInput } from './problem.js';
@@ -32,13 +33,7 @@ export function messagingPolicyRouter(engine: EngineDeps): Router {
   router.put('/v1/messaging-policy', async (req, res) => {
     const workspaceId = workspaceOf(req);
     const body = readPolicy(req.body);
-    const problems: { pointer: string; code: string; message: string }[] = [];
-    if (body.fallbackTimezone !== undefined && !isTimeZone(body.fallbackTimezone))
-      problems.push({
-        pointer: '/fallbackTimezone',
-        code: 'unknown-timezone',
-        message: `\`${body.fallbackTimezone}\` is not a time zone; use an IANA name such as \`Europe/Berlin\`.`,
-      });
+    const problems = timeZoneProblems(body.fallbackTimezone, ['fallbackTimezone']);
     if (body.quietHours && body.quietHours.start === body.quietHours.end)
       problems.push({
         pointer: '/quietHours/end',
@@ -67,10 +62,7 @@ export function messagingPolicyRouter(engine: EngineDeps): Router {
     const data = {
       quietStartMinute: body.quietHours ? minuteOfDay(body.quietHours.start) : null,
       quietEndMinute: body.quietHours ? minuteOfDay(body.quietHours.end) : null,
-      sendDays: (body.sendDays ?? [])
-        .map((d) => DAYS.indexOf(d))
-        .filter((n) => n >= 0)
-        .sort((a, b) => a - b),
+      sendDays: weekdayNumbers(body.sendDays ?? undefined),
       fallbackTimezone: body.fallbackTimezone ?? 'UTC',
       frequencyCap: body.frequencyCap?.count ?? null,
       frequencyPeriodSec: periodMs === undefined ? 604_800 : Math.round(periodMs / 1000),
