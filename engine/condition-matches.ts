@@ -74,3 +74,19 @@ export async function recordExistingMatch(
     [contactId, journeyVersionId],
   );
 }
+
+/**
+ * Whether the contact's match of a version's condition trigger is on record (seen at publish
+ * or on an earlier event): its next event is then no start.
+ */
+export async function matchedAlready(
+  deps: Pick<EngineDeps, 'sql'>,
+  contactId: string,
+  journeyVersionId: string,
+): Promise<boolean> {
+  const rows = await deps.sql.query(
+    `SELECT 1 FROM condition_matches WHERE contact_id = $1 AND journey_version_id = $2`,
+    [contactId, journeyVersionId],
+  );
+  return rows.length > 0;
+}

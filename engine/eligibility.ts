@@ -8,6 +8,7 @@ import {
 import type { EngineDeps } from './deps.js';
 import { settleScores } from './scorer.js';
 import { dateDue } from './audience.js';
+import { matchedAlready } from './condition-matches.js';
 import { entryVerdict } from './entry-decision.js';
 import { loadContactFacts } from './facts.js';
 import { startsOn } from './journeys.js';
@@ -87,11 +88,7 @@ async function triggerVerdict(
         reasons.push('trigger-condition-not-met');
         continue;
       }
-      const seen = await deps.sql.query(
-        'SELECT 1 FROM condition_matches WHERE contact_id = $1 AND journey_version_id = $2',
-        [contact.id, versionId],
-      );
-      if (seen.length === 0) return { trigger: event };
+      if (!(await matchedAlready(deps, contact.id, versionId))) return { trigger: event };
       reasons.push('matched-already');
     } else if (t.type === 'date') {
       const inAudience = !t.audience || evaluate(t.audience, facts, now);
