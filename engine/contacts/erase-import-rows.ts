@@ -2,9 +2,9 @@ import type { Prisma } from '@prisma/client';
 import { emailKeyOf } from '../../mail/index.js';
 import { isRecord } from '../contact-view.js';
 import { toJson } from '../json.js';
-import { csvRecord, fromSpreadsheetText, parseCsv } from './csv.js';
+import { csvRecord, parseCsv } from './csv.js';
 import { storedColumnMapping } from './column-mapping.js';
-import { columnTarget, type ColumnTarget } from './import.js';
+import { cellText, columnTarget, type ColumnTarget } from './import.js';
 
 /** What an erase leaves of a row: a blank line, which imports skip. */
 const BLANK_ROW: readonly string[] = [''];
@@ -49,7 +49,7 @@ export async function eraseImportRows(
     if (!parsed.ok) continue; // never started: such a file is refused before a job is made
     const [header = [], ...records] = parsed.records;
     const map = storedColumnMapping(job.mapping);
-    const targets = header.map((h) => columnTarget(fromSpreadsheetText(h), map));
+    const targets = header.map((h) => columnTarget(h, map));
     const rows = new Set<number>();
     const kept = records.map((values, i) => {
       const keys = rowKeys(targets, values);
@@ -86,8 +86,7 @@ export function rowKeys(
   let emailKey: string | null = null;
   let userId: string | null = null;
   for (const [c, target] of targets.entries()) {
-    // As the import reads a cell: trimmed, the export's formula guard (`'+49…`) taken off.
-    const value = fromSpreadsheetText((values[c] ?? '').trim());
+    const value = cellText(values[c] ?? '');
     if (value === '') continue;
     if (target.kind === 'email') emailKey = emailKeyOf(value);
     if (target.kind === 'userId') userId = value;

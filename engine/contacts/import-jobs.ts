@@ -3,7 +3,7 @@ import { newId } from '../../store/index.js';
 import type { EngineDeps } from '../deps.js';
 import { routeInBackground } from '../route-stored.js';
 import { storedColumnMapping } from './column-mapping.js';
-import { fromSpreadsheetText, parseCsv } from './csv.js';
+import { parseCsv } from './csv.js';
 import { eraseContact } from './erase.js';
 import { isBlankRow, rowKeys } from './erase-import-rows.js';
 import { columnTarget, IMPORT_CHUNK, importContacts, type RowProblem } from './import.js';
@@ -340,7 +340,7 @@ async function eraseAgain(
   start: number,
   records: readonly (readonly string[])[],
 ): Promise<void> {
-  const targets = header.map((h) => columnTarget(fromSpreadsheetText(h), map));
+  const targets = header.map((h) => columnTarget(h, map));
   const keys = chunk
     .filter((values, i) => !isBlankRow(values) && isBlankRow(records[start + i] ?? []))
     .map((values) => rowKeys(targets, values));

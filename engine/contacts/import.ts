@@ -51,7 +51,9 @@ const EXPORT_ONLY = new Set(['id', 'lists', 'scores', 'unsubscribed', 'ownerId']
  * Segment traits, anything else is an attribute of that name. `map` (from `?map=`) renames
  * headers first so files from other tools import without editing.
  */
-export function columnTarget(header: string, map: ReadonlyMap<string, string>): ColumnTarget {
+export function columnTarget(cell: string, map: ReadonlyMap<string, string>): ColumnTarget {
+  // The export guards a header as any cell (`'=…`); `?map=` names the header as read.
+  const header = fromSpreadsheetText(cell);
   const name = (map.get(header.trim()) ?? header).trim();
   if (EXPORT_ONLY.has(name)) return { kind: 'ignored' };
   const key = name.toLowerCase().replaceAll(/[\s_-]/g, '');
@@ -60,6 +62,15 @@ export function columnTarget(header: string, map: ReadonlyMap<string, string>): 
   if (key === 'firstname') return { kind: 'attribute', name: 'firstName' };
   if (key === 'lastname') return { kind: 'attribute', name: 'lastName' };
   return { kind: 'attribute', name };
+}
+
+/**
+ * A value cell as the import reads it: trimmed, then the export's formula guard taken off
+ * (trimmed first, not inside the guard: `'\tx` was the text `\tx`). The keys an erase looks for
+ * in a pending file are read so too.
+ */
+export function cellText(cell: string): string {
+  return fromSpreadsheetText(cell.trim());
 }
 
 interface Candidate {
@@ -89,7 +100,7 @@ export async function importContacts(
   records: readonly (readonly string[])[],
   map: ReadonlyMap<string, string>,
 ): Promise<ImportReport> {
-  const targets = header.map((h) => columnTarget(fromSpreadsheetText(h), map));
+  const targets = header.map((h) => columnTarget(h, map));
   const rejected: RowProblem[] = [];
   const warnings: RowProblem[] = [];
   const newEventIds: string[] = [];
@@ -109,8 +120,7 @@ export async function importContacts(
     let userId: string | null = null;
     const attributes: Record<string, string> = {};
     for (const [c, target] of targets.entries()) {
-      // Trimmed, but not inside the export's `'` guard: `'\tx` was the text `\tx`.
-      const value = fromSpreadsheetText((values[c] ?? '').trim());
+      const value = cellText(values[c] ?? '');
       if (value === '' || target.kind === 'ignored') continue;
       if (target.kind === 'email') email = value;
       else if (target.kind === 'userId') userId = value;
