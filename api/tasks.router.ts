@@ -161,19 +161,10 @@ export function tasksRouter(engine: EngineDeps): Router {
     const workspaceId = workspaceOf(req);
     const task = await engine.prisma.task.findFirst({ where: { workspaceId, id: req.params.id } });
     if (!task) throw notFound(`Task ${req.params.id}`);
-    let assigneeId: string | null | undefined;
-    if (body.assignee !== undefined) {
-      assigneeId =
-        body.assignee === null ? null : await findUser(engine.prisma, workspaceId, body.assignee);
-      if (assigneeId === null && body.assignee !== null)
-        throw invalidInput('The assignee does not exist.', [
-          {
-            pointer: '/assignee',
-            code: 'unknown-user',
-            message: `There is no user "${body.assignee}".`,
-          },
-        ]);
-    }
+    const assigneeId =
+      body.assignee === undefined
+        ? undefined
+        : await knownUser(engine, workspaceId, body.assignee, '/assignee', 'The assignee');
     const updated = await engine.prisma.task.update({
       where: { id: task.id },
       data: {
@@ -194,24 +185,44 @@ export function tasksRouter(engine: EngineDeps): Router {
     const raw: unknown = req.body;
     const { by } = raw === undefined ? {} : readComplete(raw);
     const workspaceId = workspaceOf(req);
-    // Who completed it is a user of this workspace, by id or email, recorded as the user's id
-    // (like `assigneeId`): journeys branch on it.
-    const byId =
-      by === undefined || by === null ? null : await findUser(engine.prisma, workspaceId, by);
-    if (by !== undefined && by !== null && byId === null)
-      throw invalidInput('The user who completed the task does not exist.', [
-        {
-          pointer: '/by',
-          code: 'unknown-user',
-          message: `\`${by}\` is not a user of this workspace (by id or email).`,
-        },
-      ]);
+    // Who completed it is recorded as the user's id (like `assigneeId`): journeys branch on it.
+    const byId = await knownUser(
+      engine,
+      workspaceId,
+      by ?? null,
+      '/by',
+      'The user who completed the task',
+    );
     const task = await completeTask(engine, workspaceId, req.params.id, byId);
     if (!task) throw notFound(`Task ${req.params.id}`);
     res.json(task);
   });
 
   return router;
+}
+
+/**
+ * The id of the workspace's user `ref` names (an id or an email); null for null. A name that is
+ * no user of the workspace is a 422 at `pointer`.
+ */
+async function knownUser(
+  engine: EngineDeps,
+  workspaceId: string,
+  ref: string | null,
+  pointer: string,
+  who: string,
+): Promise<string | null> {
+  if (ref === null) return null;
+  const id = await findUser(engine.prisma, workspaceId, ref);
+  if (id === null)
+    throw invalidInput(`${who} does not exist.`, [
+      {
+        pointer,
+        code: 'unknown-user',
+        message: `There is no user "${ref}" in this workspace (by id or email).`,
+      },
+    ]);
+  return id;
 }
 
 /** What `status` takes: a task's statuses. */
