@@ -183,7 +183,9 @@ async function checkOwner(
   ownerId: string | null | undefined,
 ): Promise<void> {
   if (ownerId === undefined || ownerId === null) return;
-  const user = await prisma.user.findFirst({ where: { id: ownerId, workspaceId } });
+  const user = await prisma.user.findFirst({
+    where: { id: ownerId, workspaceId, removedAt: null },
+  });
   if (!user) throw unknownOwner(ownerId);
 }
 

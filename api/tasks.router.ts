@@ -8,7 +8,7 @@ import { ownerRefOf } from '../engine/contacts/owner.js';
 import {
   completeTask,
   createTask,
-  findUser,
+  userByRef,
   missingAssignee,
   type MissingAssignee,
 } from '../engine/tasks/index.js';
@@ -90,7 +90,7 @@ export function tasksRouter(engine: EngineDeps): Router {
     const where: Prisma.TaskWhereInput = { workspaceId };
     const assignee = textParam(q, 'assignee');
     if (assignee !== null)
-      where.assigneeId = (await findUser(engine.prisma, workspaceId, assignee)) ?? '-';
+      where.assigneeId = (await userByRef(engine.prisma, workspaceId, assignee))?.id ?? '-';
     const status = choiceParam(q, 'status', TASK_STATUSES);
     if (status !== null) where.status = status;
     const contactId = textParam(q, 'contactId');
@@ -213,7 +213,16 @@ async function knownUser(
   who: string,
 ): Promise<string | null> {
   if (ref === null) return null;
-  const id = await findUser(engine.prisma, workspaceId, ref);
+  const user = await userByRef(engine.prisma, workspaceId, ref);
+  if (user?.removedAt)
+    throw invalidInput(`${who} was removed from this workspace.`, [
+      {
+        pointer,
+        code: 'removed-user',
+        message: `The user "${ref}" was removed from this workspace; name an active user.`,
+      },
+    ]);
+  const id = user?.id ?? null;
   if (id === null)
     throw invalidInput(`${who} does not exist.`, [
       {

@@ -53,6 +53,8 @@ export function requiredScope(method: string, path: string): Scope {
     ADMIN_TO_CHANGE_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))
   )
     return 'admin';
+  // Removing a colleague (their tasks and contacts change hands) is for admins.
+  if (method === 'DELETE' && path.startsWith('/v1/users/')) return 'admin';
   if (method === 'POST' && INGEST_ROUTES.includes(path)) return 'ingest';
   return 'write';
 }

@@ -20,7 +20,9 @@ export async function setOwner(
 ): Promise<OwnerOutcome> {
   return prisma.$transaction(async (tx) => {
     if (ownerId !== null) {
-      const user = await tx.user.findFirst({ where: { id: ownerId, workspaceId } });
+      const user = await tx.user.findFirst({
+        where: { id: ownerId, workspaceId, removedAt: null },
+      });
       if (!user) return { kind: 'unknown-user' } as const;
     }
     await lockContact(tx, contactId);

@@ -18,9 +18,9 @@ export async function chooseAssignee(
 ): Promise<string | null> {
   switch (assignee.type) {
     case 'user':
-      return findUser(tx, workspaceId, assignee.user);
+      return assignableUser(tx, workspaceId, assignee.user);
     case 'owner': {
-      const owner = ownerRef ? await findUser(tx, workspaceId, ownerRef) : null;
+      const owner = ownerRef ? await assignableUser(tx, workspaceId, ownerRef) : null;
       if (owner || !assignee.fallbackTeam) return owner;
       return roundRobin(tx, workspaceId, assignee.fallbackTeam);
     }
@@ -69,13 +69,43 @@ export async function missingAssignee(
   }
 }
 
-/** A user by id or email. */
+/**
+ * An active user by id or email. Writes through the API (owners, assignees, team members, who
+ * completed a task) may name only these; a removed user is no user for them.
+ */
 export async function findUser(tx: Tx, workspaceId: string, ref: string): Promise<string | null> {
-  const user = await tx.user.findFirst({
+  const user = await userByRef(tx, workspaceId, ref);
+  return user && !user.removedAt ? user.id : null;
+}
+
+/** Any user by id or email, removed ones too. */
+export function userByRef(
+  tx: Tx,
+  workspaceId: string,
+  ref: string,
+): Promise<{ id: string; removedAt: Date | null; replacedById: string | null } | null> {
+  return tx.user.findFirst({
     where: { workspaceId, OR: [{ id: ref }, { email: ref.trim().toLowerCase() }] },
-    select: { id: true },
+    select: { id: true, removedAt: true, replacedById: true },
   });
-  return user?.id ?? null;
+}
+
+/** Removals followed at most, should replacements ever form a loop. */
+const MAX_HANDOVERS = 10;
+
+/**
+ * Who gets a journey's task that names `ref` (or a contact owned by it): an active user, or
+ * whoever took over from a removed one, through later removals too. Null when nobody did.
+ */
+export async function assignableUser(
+  tx: Tx,
+  workspaceId: string,
+  ref: string,
+): Promise<string | null> {
+  let user = await userByRef(tx, workspaceId, ref);
+  for (let hop = 0; user?.removedAt && hop < MAX_HANDOVERS; hop++)
+    user = user.replacedById ? await userByRef(tx, workspaceId, user.replacedById) : null;
+  return user && !user.removedAt ? user.id : null;
 }
 
 /**
@@ -91,8 +121,9 @@ export async function assigneeDirectory(
     where: { workspaceId },
     select: { id: true, key: true },
   });
+  // A removed user is no assignee for a new version; one already running hands over.
   const users = await prisma.user.findMany({
-    where: { workspaceId },
+    where: { workspaceId, removedAt: null },
     select: { id: true, email: true },
   });
   const teamRefs = new Set(teams.flatMap((t) => [t.key, t.id]));

@@ -2,8 +2,11 @@
 export {
   assigneeDirectory,
   chooseAssignee,
+  assignableUser,
   findUser,
   missingAssignee,
+  userByRef,
   type MissingAssignee,
 } from './assign.js';
 export { completeTask, createTask, type NewTask, type TaskPriority } from './tasks.js';
+export { removeUser, type UserRemoval } from './users.js';
