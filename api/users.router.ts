@@ -92,20 +92,40 @@ export function usersRouter(engine: EngineDeps): Router {
     const ref = textParam(req.query, 'reassignTo');
     const replacement = ref === null ? null : await findUser(engine.prisma, workspaceId, ref);
     if (ref !== null && (replacement === null || replacement === user.id))
-      throw invalidInput('The open tasks and contacts cannot go to that user.', [
-        {
-          pointer: '/reassignTo',
-          code: replacement === null ? 'unknown-user' : 'same-user',
-          message:
-            replacement === null
-              ? `There is no active user "${ref}" in this workspace (by id or email).`
-              : 'A user cannot take over from themselves: name another user.',
-        },
-      ]);
-    const removal = await removeUser(engine.prisma, workspaceId, user.id, replacement);
+      throw noReplacement(ref, replacement === null ? 'unknown-user' : 'same-user');
+    const outcome = await removeUser(engine.prisma, workspaceId, user.id, replacement);
+    if (outcome.kind === 'replacement-inactive') throw noReplacement(ref ?? '', 'unknown-user');
+    if (outcome.kind === 'removed-already')
+      throw new HttpProblem(
+        409,
+        `${PROBLEM_BASE}conflict`,
+        'Already removed',
+        `This user was removed before${outcome.replacedById ? `, and ${outcome.replacedById} took over` : ''}; their open tasks and contacts were handed over then.`,
+        [
+          {
+            pointer: '/reassignTo',
+            code: 'already-removed',
+            detail: 'Reassign what is left with PATCH /v1/tasks/{id} or the contacts API.',
+          },
+        ],
+      );
+    const { kind: _kind, ...moved } = outcome;
     const after = await engine.prisma.user.findUnique({ where: { id: user.id } });
-    res.json({ ...after, moved: removal });
+    res.json({ ...after, moved });
   });
 
   return router;
+}
+
+function noReplacement(ref: string, code: 'unknown-user' | 'same-user') {
+  return invalidInput('The open tasks and contacts cannot go to that user.', [
+    {
+      pointer: '/reassignTo',
+      code,
+      message:
+        code === 'unknown-user'
+          ? `There is no active user "${ref}" in this workspace (by id or email).`
+          : 'A user cannot take over from themselves: name another user.',
+    },
+  ]);
 }

@@ -105,7 +105,17 @@ export async function assignableUser(
   let user = await userByRef(tx, workspaceId, ref);
   for (let hop = 0; user?.removedAt && hop < MAX_HANDOVERS; hop++)
     user = user.replacedById ? await userByRef(tx, workspaceId, user.replacedById) : null;
-  return user && !user.removedAt ? user.id : null;
+  return user && !user.removedAt ? stillActive(tx, user.id) : null;
+}
+
+/**
+ * The user's id if they are still active, held so until the caller's transaction ends: a removal
+ * (which hands over what the user has) waits for it, so nothing reaches them after it.
+ */
+export async function stillActive(tx: Tx, userId: string): Promise<string | null> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM users WHERE id = ${userId} AND removed_at IS NULL FOR SHARE`;
+  return rows[0]?.id ?? null;
 }
 
 /**
@@ -137,7 +147,7 @@ export async function assigneeDirectory(
 
 async function members(tx: Tx, teamId: string): Promise<string[]> {
   const rows = await tx.teamMember.findMany({
-    where: { teamId },
+    where: { teamId, user: { removedAt: null } },
     orderBy: [{ position: 'asc' }, { userId: 'asc' }],
     select: { userId: true },
   });

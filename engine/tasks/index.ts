@@ -9,4 +9,4 @@ export {
   type MissingAssignee,
 } from './assign.js';
 export { completeTask, createTask, type NewTask, type TaskPriority } from './tasks.js';
-export { removeUser, type UserRemoval } from './users.js';
+export { removeUser, type RemovalOutcome, type UserRemoval } from './users.js';

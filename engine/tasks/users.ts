@@ -1,6 +1,13 @@
 import type { PrismaClient } from '@prisma/client';
 import { newId } from '../../store/index.js';
 
+export type RemovalOutcome =
+  | ({ readonly kind: 'removed' } & UserRemoval)
+  /** Removed before, with another (or no) replacement: nothing changes. */
+  | { readonly kind: 'removed-already'; readonly replacedById: string | null }
+  /** The replacement was removed meanwhile. */
+  | { readonly kind: 'replacement-inactive' };
+
 export interface UserRemoval {
   /** False when the user had been removed already (nothing moved this time). */
   readonly removed: boolean;
@@ -21,36 +28,40 @@ export interface UserRemoval {
  * nobody), each contact's owner change recorded on its timeline; they leave their teams, so
  * round-robin and least-loaded assignment skip them; and journeys already running that name
  * them assign to the replacement from now on (`assignableUser`). Removing a removed user moves
- * nothing. `replacementId` must be an active user other than this one (the caller checks).
+ * nothing (asking for another replacement then is `removed-already`). `replacementId` must be
+ * an active user other than this one.
  */
 export async function removeUser(
   prisma: PrismaClient,
   workspaceId: string,
   userId: string,
   replacementId: string | null,
-): Promise<UserRemoval> {
+): Promise<RemovalOutcome> {
   return prisma.$transaction(async (tx) => {
-    const [user] = await tx.$queryRaw<{ removed_at: Date | null; replaced_by_id: string | null }[]>`
-      SELECT removed_at, replaced_by_id FROM users
-      WHERE id = ${userId} AND workspace_id = ${workspaceId} FOR UPDATE`;
+    // Both rows at once, in id order: two removals naming each other queue instead of deadlocking.
+    const rows = await tx.$queryRaw<
+      { id: string; removed_at: Date | null; replaced_by_id: string | null }[]
+    >`
+      SELECT id, removed_at, replaced_by_id FROM users
+      WHERE workspace_id = ${workspaceId} AND id = ANY(${[userId, replacementId ?? userId]}::text[])
+      ORDER BY id FOR UPDATE`;
+    const user = rows.find((r) => r.id === userId);
     if (!user) throw new Error(`user ${userId} is not in workspace ${workspaceId}`);
     if (user.removed_at)
-      return {
-        removed: false,
-        replacedById: user.replaced_by_id,
-        openTasks: 0,
-        contacts: 0,
-        teams: 0,
-        teamsLed: 0,
-      };
-    // The replacement may not be removed meanwhile: its row is locked until this commits.
-    if (replacementId !== null) {
-      const [replacement] = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM users
-        WHERE id = ${replacementId} AND workspace_id = ${workspaceId} AND removed_at IS NULL
-        FOR SHARE`;
-      if (!replacement) throw new Error(`user ${replacementId} is not an active user`);
-    }
+      return replacementId === null || replacementId === user.replaced_by_id
+        ? {
+            kind: 'removed',
+            removed: false,
+            replacedById: user.replaced_by_id,
+            openTasks: 0,
+            contacts: 0,
+            teams: 0,
+            teamsLed: 0,
+          }
+        : { kind: 'removed-already', replacedById: user.replaced_by_id };
+    const replacement = rows.find((r) => r.id === replacementId);
+    if (replacementId !== null && (!replacement || replacement.removed_at))
+      return { kind: 'replacement-inactive' };
     await tx.$executeRaw`
       UPDATE users SET removed_at = now(), replaced_by_id = ${replacementId} WHERE id = ${userId}`;
     const openTasks = await tx.$executeRaw`
@@ -81,6 +92,7 @@ export async function removeUser(
       UPDATE teams SET lead_user_id = NULL
       WHERE workspace_id = ${workspaceId} AND lead_user_id = ${userId}`;
     return {
+      kind: 'removed',
       removed: true,
       replacedById: replacementId,
       openTasks,
