@@ -1,5 +1,5 @@
 import { newId, sqlTime, type Sql } from '../store/index.js';
-import { applyIdentify, type IdentifyWarning, type StageMove } from './apply-identify.js';
+import { applyIdentify, type IdentifyWarning } from './apply-identify.js';
 import type { ContactSnapshot } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
@@ -8,7 +8,7 @@ import { journeyInterest, webhookSourceOf, type JourneyInterest } from './journe
 import { acceptTracks, firstStored, isPlainTrack } from './accept-tracks.js';
 import { routedContactsCtes } from './route-need.js';
 import { scoreNewEvents, type NewEvent } from './score-events.js';
-import { recordStages, storeStageEvents } from './scorer.js';
+import { recordStages } from './scorer.js';
 import { activeScoringPlans, type ActiveScoringPlan } from './scoring-plans.js';
 import { matchingRules } from '../scoring/index.js';
 
@@ -117,11 +117,12 @@ async function resolveAndAccept(
   const mergedInto = new Map<string, string>();
   const contactOf = (i: number) => survivor(mergedInto, resolved[i] ?? null);
   const warnings = new Map<number, IdentifyWarning>();
-  const stageMoves = new Map<number, StageMove>();
+  // Stage moves the traits made, stored with the contact's write (apply-identify.ts).
+  const stageEvents: string[] = [];
   for (const [i, m] of messages.entries()) {
     const contactId = contactOf(i);
     if (m.type !== 'identify' || !contactId) continue;
-    const { warning, merged, stage } = await applyIdentify(
+    const { warning, merged, stageEventIds } = await applyIdentify(
       { prisma, sql },
       active,
       workspaceId,
@@ -129,7 +130,7 @@ async function resolveAndAccept(
       m,
     );
     if (warning) warnings.set(i, warning);
-    if (stage) stageMoves.set(i, stage);
+    stageEvents.push(...stageEventIds);
     for (const { from, into } of merged) mergedInto.set(from, into);
   }
   const rows = messages.map((m, i) => ({
@@ -189,27 +190,6 @@ async function resolveAndAccept(
       rows.filter((r) => !fresh.has(r.id)).map((r) => r.m.messageId),
     );
 
-    // A stage the traits changed is told as the stage thresholds tell theirs, so lifecycleChange
-    // triggers and goals see it whoever set it (an identify, a contact update, a CSV row).
-    // Keyed by the identify's message id, so a redelivery stores none.
-    const stageEvents: string[] = await storeStageEvents(
-      tx,
-      workspaceId,
-      rows.flatMap((r, i) => {
-        const move = stageMoves.get(i);
-        return move && r.contactId && fresh.has(r.id)
-          ? [
-              {
-                contactId: r.contactId,
-                messageId: `stage:${r.m.messageId}`,
-                properties: { from: move.from, to: move.to, source: 'identify' },
-              },
-            ]
-          : [];
-      }),
-      interest,
-      Date.now(),
-    );
     // Scored now, in this transaction; with `later`, the scorer takes them from the cursor.
     if (mode === 'now') {
       const scored: NewEvent[] = rows.flatMap((r) =>

@@ -1,5 +1,12 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
-import { isUniqueViolation, retryOnDeadlock, sqlTime, violates, type Sql } from '../store/index.js';
+import {
+  isUniqueViolation,
+  prismaTxSql,
+  retryOnDeadlock,
+  sqlTime,
+  violates,
+  type Sql,
+} from '../store/index.js';
 import { isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import type { IncomingMessage } from './ingest.js';
@@ -7,6 +14,7 @@ import { lockContact } from './contacts/changes.js';
 import { tombstoneOf } from './contacts/erase.js';
 import { mergeContacts, type Merge } from './merge-contacts.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
+import { storeStageEvents } from './scorer.js';
 
 /**
  * Why an identify's traits were not (all) applied; the message itself is still stored.
@@ -21,8 +29,11 @@ export interface IdentifyOutcome {
   readonly warning: IdentifyWarning | null;
   /** Contacts merged into the message's and deleted; messages resolved to them follow. */
   readonly merged: readonly Merge[];
-  /** The contact's lifecycle stage as the traits changed it, for `lifecycle_stage_changed`. */
-  readonly stage: StageMove | null;
+  /**
+   * The `lifecycle_stage_changed` event stored with the contact's write when the traits moved
+   * its stage (to be routed), or none.
+   */
+  readonly stageEventIds: readonly string[];
 }
 
 export interface StageMove {
@@ -37,6 +48,36 @@ function stageMove(before: unknown, traits: Readonly<Record<string, unknown>>): 
   const from = typeof had === 'string' ? had : null;
   const to = typeof traits.lifecycleStage === 'string' ? traits.lifecycleStage : null;
   return from === to ? null : { from, to };
+}
+
+/**
+ * Stores the stage move as a `lifecycle_stage_changed` event (as score thresholds tell theirs,
+ * so lifecycleChange triggers and goals see it whoever set it: an identify, a contact update, a
+ * CSV row) in the transaction that writes the contact. Written later, it was lost when the
+ * identify failed in between: its retry found the stage set already and saw no move. Keyed by
+ * the identify's message id, so it is stored once; routed, whichever journeys listen.
+ */
+async function storeStageMove(
+  tx: Sql,
+  workspaceId: string,
+  contactId: string,
+  message: IncomingMessage,
+  move: StageMove | null,
+): Promise<string[]> {
+  if (!move) return [];
+  return storeStageEvents(
+    tx,
+    workspaceId,
+    [
+      {
+        contactId,
+        messageId: `stage:${message.messageId}`,
+        properties: { from: move.from, to: move.to, source: 'identify' },
+      },
+    ],
+    null,
+    Date.now(),
+  );
 }
 
 /** The SQL path wrote nothing: the message goes through Prisma as a whole (merges). */
@@ -80,7 +121,7 @@ export async function applyIdentify(
       const outcome = await sql.transaction((tx) =>
         applyWithoutMerging(tx, workspaceId, contactId, message),
       );
-      if (outcome === SEEN) return { warning: null, merged: [], stage: null };
+      if (outcome === SEEN) return { warning: null, merged: [], stageEventIds: [] };
       if (outcome !== NEEDS_PRISMA) return { ...outcome, merged: [] };
       return await applyWithMerges(prisma, active, workspaceId, contactId, message);
     } catch (error) {
@@ -111,7 +152,7 @@ async function applyWithoutMerging(
   contactId: string,
   message: IncomingMessage,
 ): Promise<
-  | { readonly warning: IdentifyWarning | null; readonly stage: StageMove | null }
+  | { readonly warning: IdentifyWarning | null; readonly stageEventIds: readonly string[] }
   | typeof NEEDS_PRISMA
   | typeof SEEN
 > {
@@ -127,7 +168,8 @@ async function applyWithoutMerging(
   );
   if (contact?.seen) return SEEN;
   if (!contact) return NEEDS_PRISMA;
-  if (contact.user_id === tombstoneOf(contactId)) return { warning: 'contact-erased', stage: null };
+  if (contact.user_id === tombstoneOf(contactId))
+    return { warning: 'contact-erased', stageEventIds: [] };
   const { email, emailKey } = emailOf(message);
 
   // Another contact with this email, or an anonymous one with this anonymousId. Only the
@@ -175,7 +217,11 @@ async function applyWithoutMerging(
     ],
     { name: 'identify-update-contact' },
   );
-  return { warning, stage: stageMove(contact.attributes, traits) };
+  const move = stageMove(contact.attributes, traits);
+  return {
+    warning,
+    stageEventIds: await storeStageMove(tx, workspaceId, contactId, message, move),
+  };
 }
 
 /** The general path, on Prisma: merges the contacts found to be the same person. */
@@ -201,7 +247,7 @@ async function applyWithMerges(
           select: { userId: true },
         });
         if (locked?.userId === tombstoneOf(contactId))
-          return { warning: 'contact-erased', merged: [], stage: null };
+          return { warning: 'contact-erased', merged: [], stageEventIds: [] };
         const merged: Merge[] = [];
         const merge = async (fromId: string) => {
           const done = await mergeContacts(tx, active, fromId, contactId);
@@ -244,7 +290,15 @@ async function applyWithMerges(
             locale: stringTrait(message.traits, 'locale') ?? contact.locale,
           },
         });
-        return { warning, merged, stage: stageMove(contact.attributes, traits) };
+        const move = stageMove(contact.attributes, traits);
+        const stageEventIds = await storeStageMove(
+          prismaTxSql(tx),
+          workspaceId,
+          contactId,
+          message,
+          move,
+        );
+        return { warning, merged, stageEventIds };
       },
       { maxWait: 30_000, timeout: 30_000 },
     ),

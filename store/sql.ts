@@ -1,4 +1,5 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
+import type { Prisma } from '@prisma/client';
 import type pg from 'pg';
 
 /**
@@ -65,4 +66,17 @@ export function pgliteSql(lite: PGlite): Sql {
     transaction: (work) => (db === lite ? lite.transaction((tx) => work(on(tx))) : work(on(db))),
   });
   return on(lite);
+}
+
+/**
+ * The same interface inside a Prisma interactive transaction, for a statement that a plain-SQL
+ * path shares with one that runs on Prisma (so both write it in their own transaction).
+ */
+export function prismaTxSql(tx: Pick<Prisma.TransactionClient, '$queryRawUnsafe'>): Sql {
+  const self: Sql = {
+    query: <R extends object>(text: string, params?: readonly unknown[]) =>
+      tx.$queryRawUnsafe<R[]>(text, ...(params ?? [])),
+    transaction: (work) => work(self),
+  };
+  return self;
 }

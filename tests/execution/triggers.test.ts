@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyIdentify } from '../../engine/apply-identify.js';
 import { scheduleId } from '../../engine/index.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
@@ -316,5 +317,40 @@ describe('condition and schedule triggers', () => {
     expect((await api.get(`/v1/contacts/${userId}`)).body).toMatchObject({
       lifecycleStage: 'Churned',
     });
+  });
+  it('stores the stage move of an identify that failed after writing the contact, once, when it is sent again', async () => {
+    const s = uniqueSuffix();
+    const userId = `retried-${s}`;
+    await api.post('/v1/identify', { userId, traits: { lifecycleStage: 'lead' } });
+    const contact = await engine.deps.prisma.contact.findFirstOrThrow({ where: { userId } });
+    const messageId = `won-${s}`;
+    // The first attempt wrote the contact, then failed before its event was stored (a crash, a
+    // lost connection): the client got no answer and sends the same message again.
+    await applyIdentify(engine.deps, [], contact.workspaceId, contact.id, {
+      type: 'identify',
+      messageId,
+      userId,
+      anonymousId: null,
+      event: null,
+      traits: { lifecycleStage: 'customer' },
+      properties: {},
+      timestamp: new Date(),
+    });
+    for (let i = 0; i < 2; i++) {
+      const again = await api.post('/v1/identify', {
+        userId,
+        messageId,
+        traits: { lifecycleStage: 'customer' },
+      });
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+    }
+    const moves = await engine.deps.prisma.event.findMany({
+      where: { contactId: contact.id, name: 'lifecycle_stage_changed' },
+      orderBy: { receivedAt: 'asc' },
+    });
+    expect(moves.map((e) => e.properties)).toEqual([
+      { from: null, to: 'lead', source: 'identify' },
+      { from: 'lead', to: 'customer', source: 'identify' },
+    ]);
   });
 });
