@@ -56,6 +56,7 @@ function stageMove(before: unknown, traits: Readonly<Record<string, unknown>>): 
  * CSV row) in the transaction that writes the contact. Written later, it was lost when the
  * identify failed in between: its retry found the stage set already and saw no move. Keyed by
  * the identify's message id, so it is stored once; routed, whichever journeys listen.
+ * The models' copy of the stage moves with it.
  */
 async function storeStageMove(
   tx: Sql,
@@ -65,6 +66,12 @@ async function storeStageMove(
   move: StageMove | null,
 ): Promise<string[]> {
   if (!move) return [];
+  // The stage the models last saw, which the ingest path compares with to skip contacts no
+  // threshold can move (stage-update.ts): it follows the contact's, or thresholds stop acting.
+  await tx.query(`UPDATE contact_scores SET stage = $2 WHERE contact_id = $1`, [
+    contactId,
+    move.to,
+  ]);
   return storeStageEvents(
     tx,
     workspaceId,

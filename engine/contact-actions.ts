@@ -117,6 +117,11 @@ export async function applyContactAction(
           },
         });
         stageEvent = event.id;
+        // The models' copy of the stage follows, as an identify's does (apply-identify.ts).
+        await tx.contactScore.updateMany({
+          where: { contactId: contact.id },
+          data: { stage: action.stage },
+        });
       }
       await tx.sideEffect.create({
         data: {
