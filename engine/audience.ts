@@ -18,7 +18,7 @@ import {
   type Plan,
   type PlanTrigger,
 } from '../core/index.js';
-import { publishRunId } from '../workflows/index.js';
+import { oneOffRunId, publishRunId } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { recordExistingMatch } from './condition-matches.js';
 import { enroll, enrollmentsMadeBy } from './enroll.js';
@@ -92,6 +92,15 @@ export async function enrollAudiencePage(
       return { nextCursor: null, scanned: 0, enrolled: 0 };
     if (journey.status === 'paused')
       return { nextCursor: request.cursor, scanned: 0, enrolled: 0, held: true };
+  }
+  if (journey && latest && request.reason === 'schedule' && request.triggerIndex !== null) {
+    // A one-off send of an earlier version (`at`), published again since: the delayed run
+    // started for it still comes, and would send at the old time as well (or twice, at the
+    // same time). Only the latest version's own run goes.
+    const index = request.triggerIndex;
+    const own = oneOffRunId(journey.id, latest.id, index);
+    if (request.runId !== own && isOneOffRun(request.runId, journey.id, index))
+      return { nextCursor: null, scanned: 0, enrolled: 0 };
   }
   if (!journey || !latest || journey.status !== 'active')
     return { nextCursor: null, scanned: 0, enrolled: 0 };
@@ -374,6 +383,11 @@ export function dateDue(
 const PAGES_DONE = '';
 
 /** What an audience run's enrollments name as their trigger event: the run. */
+/** A run started for a one-off schedule trigger, of whichever version. */
+function isOneOffRun(runId: string, journeyId: string, triggerIndex: number): boolean {
+  return runId.startsWith(`audience/${journeyId}/`) && runId.endsWith(`/at-${triggerIndex}`);
+}
+
 function runEvent(runId: string): string {
   return `run:${runId}`;
 }

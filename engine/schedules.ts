@@ -7,7 +7,7 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Plan, PlanTrigger } from '../core/index.js';
-import { audienceWorkflow, type AudienceWorkflowInput } from '../workflows/index.js';
+import { audienceWorkflow, oneOffRunId, type AudienceWorkflowInput } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 
 /** At most this many triggers per journey (the schema's limit), so stale schedule ids are known. */
@@ -54,7 +54,7 @@ export async function syncJourneySchedules(
     ) {
       await deps.temporal.workflow
         .start(audienceWorkflow, {
-          workflowId: `audience/${journey.id}/${versionId}/at-${index}`,
+          workflowId: oneOffRunId(journey.id, versionId, index),
           taskQueue: deps.taskQueue,
           args: [audienceInput(journey, 'schedule', index)],
           startDelay: Math.max(0, trigger.at - now),

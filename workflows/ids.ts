@@ -15,3 +15,8 @@ export function enrollmentWorkflowId(
 export function publishRunId(journeyId: string, versionId: string): string {
   return `audience/${journeyId}/${versionId}/publish`;
 }
+
+/** The delayed run of a one-off schedule trigger (`at`) of one version of a journey. */
+export function oneOffRunId(journeyId: string, versionId: string, triggerIndex: number): string {
+  return `audience/${journeyId}/${versionId}/at-${triggerIndex}`;
+}

@@ -21,4 +21,4 @@ export {
   type ContactEvent,
   type LiveEnrollment,
 } from './messages.js';
-export { enrollmentWorkflowId, publishRunId } from './ids.js';
+export { enrollmentWorkflowId, oneOffRunId, publishRunId } from './ids.js';

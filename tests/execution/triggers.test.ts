@@ -223,6 +223,44 @@ describe('condition and schedule triggers', () => {
       engine.deps.temporal.schedule.getHandle(scheduleId(journeyId, 1)).describe(),
     ).rejects.toThrow();
   });
+  it('sends a one-off broadcast once, at the time of the version published last', async () => {
+    const s = uniqueSuffix();
+    await api.post('/v1/identify', {
+      userId: `bc-${s}`,
+      traits: { email: `bc-${s}@example.com`, list: `bc-${s}` },
+    });
+    const key = `broadcast-${s}`;
+    const definition = (atMs: number, subject: string) => ({
+      id: key,
+      name: 'Broadcast',
+      entry: { reentry: 'everyTime' },
+      triggers: [
+        {
+          type: 'schedule',
+          at: new Date(atMs).toISOString(),
+          audience: { type: 'equals', field: 'contact.list', value: `bc-${s}` },
+        },
+      ],
+      steps: [{ id: 'issue', type: 'sendEmail', template: 'tips', subject }],
+    });
+    // Far enough ahead that publishing on a loaded machine does not reach it first.
+    const first = Date.now() + 8000;
+    expect((await api.post('/v1/journeys', definition(first, 'Tuesday'))).status).toBe(201);
+    // Moved to later before it went: published again.
+    const second = first + 6000;
+    const moved = await api.post('/v1/journeys', definition(second, 'Thursday'));
+    expect(moved.status, JSON.stringify(moved.body)).toBe(201);
+    expect(moved.body).toMatchObject({ version: 2 });
+
+    await eventually(async () => (await enrollmentsOf(key)).length > 0, 30_000, 'the broadcast');
+    // The first time has passed long since; give a second send (if any) time to show.
+    await new Promise((r) => setTimeout(r, 3000));
+    const runs = (
+      (await api.get(`/v1/journeys/${key}/enrollments`)).body as { data: { startedAt: string }[] }
+    ).data;
+    expect(runs).toHaveLength(1);
+    expect(new Date(runs[0]?.startedAt ?? 0).getTime()).toBeGreaterThanOrEqual(second - 1000);
+  });
   it('enrolls contacts whose yearly date falls today when the daily date run goes', async () => {
     const s = uniqueSuffix();
     const today = new Date();
