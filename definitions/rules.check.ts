@@ -44,6 +44,22 @@ export function triggerProblems(
         });
       }
       const r = trigger.recurring;
+      // Temporal runs a calendar with no weekday on no day at all; one with weekdays given to a
+      // daily schedule would drop them.
+      if (r?.frequency === 'weekly' && r.weekdays === undefined) {
+        problems.push({
+          pointer: pointerOf(...path, 'recurring'),
+          code: 'required',
+          message: 'A weekly schedule needs `weekdays`, for example ["mon"].',
+        });
+      }
+      if (r && r.frequency !== 'weekly' && r.weekdays !== undefined) {
+        problems.push({
+          pointer: pointerOf(...path, 'recurring', 'weekdays'),
+          code: 'weekdays-not-weekly',
+          message: `A ${r.frequency} schedule does not run on chosen weekdays: make it \`weekly\`, or leave out \`weekdays\`.`,
+        });
+      }
       if (r?.frequency === 'monthly' && r.dayOfMonth === undefined) {
         problems.push({
           pointer: pointerOf(...path, 'recurring'),

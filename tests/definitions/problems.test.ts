@@ -21,6 +21,34 @@ const problemsOf = (doc: unknown, ctx: ValidationContext = context) => {
 };
 
 describe('semantic checks', () => {
+  it('refuses a weekly schedule without weekdays, and weekdays on a daily one', () => {
+    const schedule = (recurring: Record<string, unknown>) =>
+      problemsOf(
+        journey([{ id: 'hi', type: 'sendEmail', template: 'welcome' }], {
+          triggers: [
+            { type: 'schedule', recurring: { time: '09:00', timezone: 'UTC', ...recurring } },
+          ],
+        }),
+      );
+    expect(schedule({ frequency: 'weekly' })).toEqual([
+      {
+        pointer: '/triggers/0/recurring',
+        code: 'required',
+        message: 'A weekly schedule needs `weekdays`, for example ["mon"].',
+      },
+    ]);
+    expect(schedule({ frequency: 'daily', weekdays: ['mon'] })).toEqual([
+      {
+        pointer: '/triggers/0/recurring/weekdays',
+        code: 'weekdays-not-weekly',
+        message:
+          'A daily schedule does not run on chosen weekdays: make it `weekly`, or leave out `weekdays`.',
+      },
+    ]);
+    expect(schedule({ frequency: 'weekly', weekdays: ['mon', 'thu'] })).toEqual([]);
+    expect(schedule({ frequency: 'daily' })).toEqual([]);
+  });
+
   it('reports every problem of a broken journey at once, each with pointer, code and a plain sentence', () => {
     const problems = problemsOf(
       journey([
