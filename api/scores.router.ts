@@ -8,7 +8,7 @@ import {
   publishScoringModel,
   type EngineDeps,
 } from '../engine/index.js';
-import { invalidInput, notFound } from './problem.js';
+import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
 import { workspaceOf } from './workspace.js';
 
 /** Scoring models (publish, preview, apply with progress) and contacts' explained scores. */
@@ -72,7 +72,29 @@ export function scoresRouter(engine: EngineDeps): Router {
           });
     if (!version)
       throw notFound(`Version ${req.params.version} of scoring model \`${req.params.key}\``);
-    const applied = await applyScoringVersion(engine, workspaceId, version.id);
+    // One rescore per version at a time: a second apply (a double click) would run beside the
+    // first, each overwriting the other's progress, the first to end marking it done.
+    const claimed = await prisma.scoringModelVersion.updateMany({
+      where: { id: version.id, rescoreStatus: { not: 'running' } },
+      data: { rescoreStatus: 'running' },
+    });
+    if (claimed.count === 0)
+      throw new HttpProblem(
+        409,
+        `${PROBLEM_BASE}conflict`,
+        'Being applied',
+        `Version ${version.version} of this scoring model is being applied; follow its rescore on GET /v1/scoring-models/${req.params.key}.`,
+      );
+    const applied = await applyScoringVersion(engine, workspaceId, version.id).catch(
+      async (error: unknown) => {
+        // Not started: the version may be applied again.
+        await prisma.scoringModelVersion.updateMany({
+          where: { id: version.id, rescoreStatus: 'running' },
+          data: { rescoreStatus: 'failed' },
+        });
+        throw error;
+      },
+    );
     res
       .status(202)
       .json({ id: req.params.key, version: version.version, rescore: progressOf(applied.version) });

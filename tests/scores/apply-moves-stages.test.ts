@@ -122,6 +122,35 @@ describe.each(databaseVariants())('applying a scoring version (%s)', (variant) =
     expect(after.appliedAt).toEqual(applied.appliedAt);
   });
 
+  it('refuses to apply a version while it is being applied, and changes nothing', async () => {
+    const s = uniqueSuffix();
+    const model = (points: number) => ({
+      id: `busy-${s}`,
+      name: 'Busy',
+      engagement: { rules: [{ id: 'visit', event: `visited_${s}`, points }] },
+    });
+    expect((await api.post('/v1/scoring-models', model(5))).status).toBe(201);
+    expect((await api.post('/v1/scoring-models', model(7))).status).toBe(201);
+    const stored = await engine.deps.prisma.scoringModel.findFirstOrThrow({
+      where: { workspaceId, key: `busy-${s}` },
+      include: { versions: { orderBy: { version: 'asc' } } },
+    });
+    const [first, second] = stored.versions;
+    expect(stored.activeVersionId).toBe(first?.id);
+    // Version 2's rescore is under way (as after a first apply, a moment ago).
+    await engine.deps.prisma.scoringModelVersion.update({
+      where: { id: second?.id },
+      data: { rescoreStatus: 'running' },
+    });
+    const again = await api.post(`/v1/scoring-models/busy-${s}/versions/2/apply`, {});
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ status: 409, title: 'Being applied' });
+    const after = await engine.deps.prisma.scoringModel.findFirstOrThrow({
+      where: { id: stored.id },
+    });
+    expect(after.activeVersionId).toBe(first?.id);
+  });
+
   it('applies a new model once when it is published twice at the same time', async () => {
     const s = uniqueSuffix();
     const model = {
