@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import {
   compileJourney,
@@ -29,6 +30,8 @@ import {
   type StoredPlan,
   type UnreadableVersion,
   type JourneyCommand,
+  enrollByHand,
+  type HandEnrollment,
 } from '../engine/index.js';
 import { stateQuery } from '../workflows/index.js';
 import { HttpProblem, PROBLEM_BASE } from './problem.js';
@@ -40,6 +43,32 @@ import { workspaceOf } from './workspace.js';
 
 /** Journey definitions: validate, publish (a new immutable version when changed), read. */
 const readSimulation = bodyValidator(SimulateSchema);
+const readHandEnrollment = bodyValidator(
+  Type.Object(
+    {
+      contact: Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'The contact to enroll: its id or its userId.',
+      }),
+      properties: Type.Optional(
+        Type.Record(Type.String(), Type.Unknown(), {
+          description: 'What the journey reads as the trigger event’s properties.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+/** Why entry rules keep a contact out, in a marketer's words. */
+const ENTRY_REFUSALS: Record<Extract<HandEnrollment, { kind: 'refused' }>['reason'], string> = {
+  'already-enrolled': 'The contact is in this journey now, or was, and it is entered once.',
+  'cooling-down': 'The contact entered recently; the journey’s cool-down has not passed.',
+  'max-entries': 'The contact has entered this journey as often as it allows.',
+  'condition-not-met': 'The contact does not meet the journey’s entry condition.',
+  'missing-entry-key': 'The contact has no value for the journey’s entry key.',
+};
 const readBacktest = bodyValidator(BacktestSchema);
 
 /**
@@ -164,6 +193,51 @@ export function journeysRouter(engine: EngineDeps): Router {
    * The journey's enrollments, oldest first, paged (`?limit=`, `?cursor=`), and filtered by
    * `?status=` and `?step=` (the step each is at now) when given.
    */
+  // A contact enrolled by hand (a `manual` trigger's journey, or any active one), under the
+  // journey's entry rules.
+  router.post('/v1/journeys/:key/enrollments', async (req, res) => {
+    const body = readHandEnrollment(req.body);
+    const result = await enrollByHand(
+      engine,
+      workspaceOf(req),
+      req.params.key,
+      body.contact,
+      body.properties ?? {},
+    );
+    switch (result.kind) {
+      case 'enrolled':
+        res.status(201).json({ enrolled: true, enrollmentId: result.enrollmentId });
+        return;
+      case 'journey-not-found':
+        throw notFound(`Journey \`${req.params.key}\``);
+      case 'contact-not-found':
+        throw invalidInput('The contact does not exist.', [
+          {
+            pointer: '/contact',
+            code: 'unknown-contact',
+            message: `There is no contact \`${body.contact}\` in this workspace (by id or userId).`,
+          },
+        ]);
+      case 'journey-not-active':
+        throw new HttpProblem(
+          409,
+          `${PROBLEM_BASE}journey-not-active`,
+          'Journey not active',
+          `This journey is ${result.status}: nobody enters it until it is published and active.`,
+        );
+      case 'unreadable':
+        throw unreadablePlan(result.unreadable, 'publish it again, then enroll.');
+      case 'refused':
+        throw new HttpProblem(
+          409,
+          `${PROBLEM_BASE}not-enrolled`,
+          'Not enrolled',
+          `The journey's entry rules keep this contact out now (${result.reason})${result.enrollmentId ? `; it is in enrollment ${result.enrollmentId}` : ''}.`,
+          [{ pointer: '/contact', code: result.reason, detail: ENTRY_REFUSALS[result.reason] }],
+        );
+    }
+  });
+
   router.get('/v1/journeys/:key/enrollments', async (req, res) => {
     const status = choiceParam(req.query, 'status', ENROLLMENT_STATUSES);
     const step = textParam(req.query, 'step');

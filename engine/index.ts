@@ -1,5 +1,6 @@
 export type { EngineDeps } from './deps.js';
 export { enroll, type EnrollOutcome, type EnrollRequest } from './enroll.js';
+export { enrollByHand, type HandEnrollment } from './enroll-by-hand.js';
 export { ingest, type IncomingMessage, type IngestResult } from './ingest.js';
 export {
   publishDraft,
