@@ -80,6 +80,16 @@ documentRoute('GET', '/v1/journeys/:key/enrollments', {
   summary: "A journey's enrollments",
   tag: 'Journeys',
 });
+documentRoute('POST', '/v1/journeys/:key/enrollments', {
+  summary:
+    'Enroll a contact by hand (`{contact, properties?}`; how a `manual` trigger is entered), under the journey’s entry rules',
+  tag: 'Journeys',
+});
+documentRoute('DELETE', '/v1/users/:id', {
+  summary:
+    'Remove a user who left: `?reassignTo=` (a user id or email) takes over their open tasks and contacts; admin keys only',
+  tag: 'Users',
+});
 documentRoute('GET', '/v1/contacts/:idOrUserId', {
   summary: 'A contact and its enrollments',
   tag: 'Contacts',
