@@ -66,7 +66,11 @@ function recordOf(r: ContactRow): ContactRecord {
 export interface ContactSnapshot {
   /** Null when there is no such contact (erased, or never made). */
   readonly record: ContactRecord | null;
-  readonly enrollments: readonly (PastEnrollmentRow & { readonly journeyId: string })[];
+  readonly enrollments: readonly (PastEnrollmentRow & {
+    readonly journeyId: string;
+    /** The event that started it (null: a schedule, a step, by hand). */
+    readonly triggerEventId: string | null;
+  })[];
 }
 
 /** SQL for the enrollments of the contact whose id is `contactId`, as a JSON array (snapshot). */
@@ -74,6 +78,7 @@ function enrollmentsJson(contactId: string): string {
   return `coalesce((
          SELECT json_agg(json_build_object(
            'id', e.id, 'journeyId', v.journey_id, 'entryKey', e.entry_key, 'status', e.status,
+           'triggerEventId', e.trigger_event_id,
            'startedAtMs', (extract(epoch FROM e.started_at) * 1000)::float8,
            'endedAtMs', (extract(epoch FROM e.ended_at) * 1000)::float8) ORDER BY e.started_at, e.id)
          FROM enrollments e JOIN journey_versions v ON v.id = e.journey_version_id

@@ -96,7 +96,7 @@ async function routeOne(
   event: RoutableEvent,
   contactId: string,
   /** The running enrollments of the batch's contacts; this routing adds the ones it starts. */
-  runningRead: Promise<Map<string, string[]>>,
+  runningRead: Promise<Map<string, RunningEnrollment[]>>,
   /** The batch's first read, when this is the contact's first event in it. */
   snapshotRead: Promise<Map<string, ContactSnapshot>> | null,
 ): Promise<RouteResult> {
@@ -122,10 +122,19 @@ async function routeOne(
   // Awaited below; this keeps a failure from going unhandled while the signals are sent.
   loading?.catch(() => undefined);
   const running = await runningRead;
+  // Not the enrollments this event started: routed again (its routed mark failed, a sweep
+  // overlapped), it would reach them as news, and a goal or a wait on the trigger's own name
+  // would be met by the event that began them.
   const told = await Promise.all(
-    (running.get(contactId) ?? []).map((id) =>
-      signalEnrollment(deps.temporal, id, contactEventSignal, { id: event.id, name, properties }),
-    ),
+    (running.get(contactId) ?? [])
+      .filter((e) => e.triggerEventId !== event.id)
+      .map((e) =>
+        signalEnrollment(deps.temporal, e.id, contactEventSignal, {
+          id: event.id,
+          name,
+          properties,
+        }),
+      ),
   );
   if (!loading) return { enrollments: [], signalled: told.length };
 
@@ -153,18 +162,28 @@ async function routeOne(
     enrollments.push(outcome);
     // Later events of the batch reach the new enrollment like any running one.
     if (outcome.enrolled)
-      running.set(contactId, [...(running.get(contactId) ?? []), outcome.enrollmentId]);
+      running.set(contactId, [
+        ...(running.get(contactId) ?? []),
+        { id: outcome.enrollmentId, triggerEventId: event.id },
+      ]);
   }
   return { enrollments, signalled: told.length };
 }
 
+interface RunningEnrollment {
+  readonly id: string;
+  readonly triggerEventId: string | null;
+}
+
 /** The running enrollments of each contact, oldest first. */
-function runningOf(snapshots: Map<string, ContactSnapshot>): Map<string, string[]> {
-  const running = new Map<string, string[]>();
+function runningOf(snapshots: Map<string, ContactSnapshot>): Map<string, RunningEnrollment[]> {
+  const running = new Map<string, RunningEnrollment[]>();
   const statuses: readonly string[] = RUNNING_STATUSES;
   for (const [contactId, { enrollments }] of snapshots) {
-    const ids = enrollments.filter((e) => statuses.includes(e.status)).map((e) => e.id);
-    if (ids.length > 0) running.set(contactId, ids);
+    const found = enrollments
+      .filter((e) => statuses.includes(e.status))
+      .map((e) => ({ id: e.id, triggerEventId: e.triggerEventId ?? null }));
+    if (found.length > 0) running.set(contactId, found);
   }
   return running;
 }
