@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { Router } from 'express';
 import {
   compileJourney,
@@ -7,6 +7,7 @@ import {
   validateJourney,
 } from '../definitions/index.js';
 import {
+  isTimeZone,
   simulate,
   type Plan,
   type SimContact,
@@ -97,6 +98,55 @@ function unreadablePlan(version: UnreadableVersion, then: string): HttpProblem {
     'Journey cannot be read',
     `${unreadable(version.version, version.detail)}: ${then}`,
   );
+}
+
+/**
+ * What the preview schema cannot say about its contacts and events, each at its pointer: a time
+ * zone that does not exist (it would run in the fallback zone), a contact given twice, an event
+ * of a contact not in `contacts` (it would be dropped), and times before the preview starts.
+ */
+function simulationProblems(
+  body: Static<typeof SimulateSchema>,
+  start: number,
+): { pointer: string; code: string; message: string }[] {
+  const problems: { pointer: string; code: string; message: string }[] = [];
+  const ids = new Set<string>();
+  body.contacts.forEach((c, i) => {
+    if (ids.has(c.id))
+      problems.push({
+        pointer: `/contacts/${i}/id`,
+        code: 'duplicate-contact',
+        message: `The contact \`${c.id}\` is given twice.`,
+      });
+    ids.add(c.id);
+    if (c.timezone !== undefined && !isTimeZone(c.timezone))
+      problems.push({
+        pointer: `/contacts/${i}/timezone`,
+        code: 'invalid-timezone',
+        message: `\`${c.timezone}\` is not a time zone; use an IANA name such as Europe/Paris.`,
+      });
+    if (c.enrollAt !== undefined && Date.parse(c.enrollAt) < start)
+      problems.push({
+        pointer: `/contacts/${i}/enrollAt`,
+        code: 'before-start',
+        message: 'A contact cannot be enrolled before the preview starts.',
+      });
+  });
+  (body.timeline ?? []).forEach((e, i) => {
+    if (!ids.has(e.contactId))
+      problems.push({
+        pointer: `/timeline/${i}/contactId`,
+        code: 'unknown-contact',
+        message: `The contact \`${e.contactId}\` is not among the preview’s contacts.`,
+      });
+    if (Date.parse(e.at) < start)
+      problems.push({
+        pointer: `/timeline/${i}/at`,
+        code: 'before-start',
+        message: 'This event happens before the preview starts; move `start` earlier.',
+      });
+  });
+  return problems;
 }
 
 export function journeysRouter(engine: EngineDeps): Router {
@@ -489,13 +539,33 @@ export function journeysRouter(engine: EngineDeps): Router {
    */
   router.post('/v1/journeys/simulate', async (req, res) => {
     const body = readSimulation(req.body);
-    const plan = await planToSimulate(body, workspaceOf(req));
-    const start = body.start ? Date.parse(body.start) : Date.now();
+    if (body.journey !== undefined && body.key !== undefined)
+      throw invalidInput('Preview one journey: a definition or the key of a stored one.', [
+        {
+          pointer: '/key',
+          code: 'journey-and-key',
+          message: 'Give `journey` or `key`, not both.',
+        },
+      ]);
+    // Without a `start`, the preview starts now, or at the earliest time it is given.
+    const start = body.start
+      ? Date.parse(body.start)
+      : [
+          ...body.contacts.flatMap((c) => (c.enrollAt ? [Date.parse(c.enrollAt)] : [])),
+          ...(body.timeline ?? []).map((e) => Date.parse(e.at)),
+        ].reduce((earliest, at) => Math.min(earliest, at), Date.now());
     const end = body.end ? Date.parse(body.end) : start + 90 * 86_400_000;
     if (end <= start)
       throw invalidInput('The preview ends before it starts.', [
         { pointer: '/end', code: 'before-start', message: '`end` must be after `start`.' },
       ]);
+    const previewProblems = simulationProblems(body, start);
+    if (previewProblems.length > 0)
+      throw invalidInput(
+        'Some of the preview’s contacts or events cannot be run.',
+        previewProblems,
+      );
+    const plan = await planToSimulate(body, workspaceOf(req));
     const contacts: SimContact[] = body.contacts.map(({ enrollAt, ...c }) => ({
       ...c,
       ...(enrollAt ? { enrollAt: Date.parse(enrollAt) } : {}),

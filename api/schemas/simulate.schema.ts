@@ -25,7 +25,8 @@ export const SimulateSchema = Type.Object(
     start: Type.Optional(
       Type.String({
         format: 'date-time',
-        description: 'Virtual time at which the preview starts; default now.',
+        description:
+          'Virtual time at which the preview starts; default now, or the earliest `at` or `enrollAt` given.',
       }),
     ),
     end: Type.Optional(

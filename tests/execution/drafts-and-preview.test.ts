@@ -119,6 +119,50 @@ describe('drafts and previews', () => {
       /^\/journey\//,
     );
   });
+  it('refuses contacts and events a preview could not run as given, each at its pointer', async () => {
+    const s = uniqueSuffix();
+    const journey = {
+      id: `checked-${s}`,
+      name: 'Checked',
+      triggers: [{ type: 'event', event: 'signed_up' }],
+      steps: [{ id: 'welcome', type: 'sendEmail', template: 'welcome' }],
+    };
+    const res = await api.post('/v1/journeys/simulate', {
+      journey,
+      start: '2026-01-05T09:00:00Z',
+      contacts: [
+        { id: 'ada', timezone: 'Europe/Pariss' },
+        { id: 'bob', enrollAt: '2026-01-04T09:00:00Z' },
+        { id: 'ada' },
+      ],
+      timeline: [
+        { at: '2026-01-06T09:00:00Z', contactId: 'eve', name: 'signed_up' },
+        { at: '2026-01-01T09:00:00Z', contactId: 'bob', name: 'signed_up' },
+      ],
+    });
+    expect(res.status).toBe(422);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(
+      (res.body as { errors: { pointer: string; code: string }[] }).errors.map((e) => [
+        e.pointer,
+        e.code,
+      ]),
+    ).toEqual([
+      ['/contacts/0/timezone', 'invalid-timezone'],
+      ['/contacts/1/enrollAt', 'before-start'],
+      ['/contacts/2/id', 'duplicate-contact'],
+      ['/timeline/0/contactId', 'unknown-contact'],
+      ['/timeline/1/at', 'before-start'],
+    ]);
+    const both = await api.post('/v1/journeys/simulate', {
+      journey,
+      key: 'welcome-series',
+      contacts: [{ id: 'ada' }],
+    });
+    expect(both.status).toBe(422);
+    expect(both.body).toMatchObject({ errors: [{ pointer: '/key', code: 'journey-and-key' }] });
+  });
+
   it('previews contacts on lists, and tags, lists and stages that change over the timeline', async () => {
     const s = uniqueSuffix();
     const res = await api.post('/v1/journeys/simulate', {
