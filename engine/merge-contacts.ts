@@ -59,6 +59,9 @@ export async function mergeContacts(
   const tagsBefore = tagsOf(intoAttributes.tags);
   const tags = [...new Set([...tagsBefore, ...tagsOf(fromAttributes.tags)])];
   if ('tags' in attributes) attributes.tags = tags;
+  // Points journeys gave by hand (`adjustScore`) add up: each contact earned its own.
+  const scores = addedScores(fromAttributes.scores, intoAttributes.scores);
+  if (scores) attributes.scores = scores;
   await tx.contact.update({
     where: { id: intoId },
     data: {
@@ -82,4 +85,15 @@ export async function mergeContacts(
   await mirrorLists(tx, into.workspaceId, intoId, 'merge');
   for (const model of active) await rescoreContact(tx, model, intoId);
   return { from: fromId, into: intoId };
+}
+
+/** Two contacts' manual score adjustments, summed per score name; null when neither has any. */
+function addedScores(from: unknown, into: unknown): Record<string, number> | null {
+  if (!isRecord(from) && !isRecord(into)) return null;
+  const sum: Record<string, number> = {};
+  for (const side of [from, into])
+    if (isRecord(side))
+      for (const [name, points] of Object.entries(side))
+        if (typeof points === 'number') sum[name] = (sum[name] ?? 0) + points;
+  return sum;
 }

@@ -109,6 +109,31 @@ describe.each(databaseVariants())('identify (%s database)', (variant) => {
     expect(taker.attributes).toEqual({ plan: 'pro', seats: 2 });
   });
 
+  it('adds up the points journeys gave each of two contacts that merge', async () => {
+    const s = uniqueSuffix();
+    const userId = `scored-${s}`;
+    const anonymousId = `scored-visitor-${s}`;
+    await api.post('/v1/identify', { userId, traits: { plan: 'pro' } });
+    await api.post('/v1/track', { anonymousId, event: `viewed_${s}` });
+    // Points an `adjustScore` step gave each (its only writer, so set here as it writes them).
+    const give = (where: { userId: string } | { anonymousIds: { has: string } }, scores: object) =>
+      engine.deps.prisma.contact.updateMany({
+        where,
+        data: { attributes: { plan: 'pro', scores } },
+      });
+    await give({ userId }, { manual: 10, webinar: 5 });
+    await give({ anonymousIds: { has: anonymousId } }, { manual: 15, ebook: 3 });
+
+    expect((await api.post('/v1/identify', { userId, anonymousId, traits: {} })).status).toBe(200);
+    const contact = await contactOf(userId);
+    expect(contact.anonymousIds).toEqual([anonymousId]);
+    expect((contact.attributes as { scores: unknown }).scores).toEqual({
+      manual: 25,
+      webinar: 5,
+      ebook: 3,
+    });
+  });
+
   it('merges an anonymous visitor into a known contact that a batch identifies with its anonymousId', async () => {
     const s = uniqueSuffix();
     const userId = `known-${s}`;
