@@ -150,6 +150,36 @@ describe.each(databaseVariants())('backtesting a journey (%s)', (variant) => {
     expect(stored[0]?.n).toBe(0);
   });
 
+  it('replays no schedule trigger, as it says', async () => {
+    const s = uniqueSuffix();
+    const now = Date.now();
+    const ago = (days: number) => new Date(now - days * DAY).toISOString();
+    await api.post('/v1/identify', {
+      userId: `reader-${s}`,
+      traits: { email: `reader-${s}@example.com` },
+      timestamp: ago(20),
+    });
+    await api.post('/v1/track', {
+      userId: `reader-${s}`,
+      event: `browsed_${s}`,
+      timestamp: ago(6),
+    });
+    const res = await api.post('/v1/journeys/backtest', {
+      journey: {
+        id: `newsletter-${s}`,
+        name: 'Newsletter',
+        // A send five days ago, inside the window: not replayed, so no one enters by it.
+        triggers: [{ type: 'schedule', at: ago(5) }],
+        steps: [{ id: 'issue', type: 'sendEmail', template: 'welcome' }],
+      },
+      from: ago(10),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const body = res.body as BacktestAnswer;
+    expect(body.warnings).toEqual(['Schedule triggers are not replayed.']);
+    expect(body.summary).toMatchObject({ enrollments: 0, actions: {} });
+  });
+
   it('starts contacts as they were when the window opened, and replays their identify calls', async () => {
     const s = uniqueSuffix();
     const now = Date.now();
