@@ -42,8 +42,8 @@ export interface SimulationInput {
   readonly end?: number;
   /** HTTP status a webhook action gets; default 200. */
   readonly webhookStatus?: (action: Action & { type: 'webhook' }, contactId: string) => number;
-  /** An error message to make an action fail for good, or null for success. */
-  readonly failAction?: (stepId: string, contactId: string) => string | null;
+  /** An error message to make an action fail for good (at virtual time `at`), or null. */
+  readonly failAction?: (stepId: string, contactId: string, at: number) => string | null;
   /**
    * Whether an email step's send is suppressed at `at` (the address unsubscribed, bounced):
    * as live, the step moves on and the email does not count as sent.
@@ -322,7 +322,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   ): Input {
     const { contactId, entryKey } = enrollment.record;
     actions.push({ at: now, contactId, entryKey, stepId, iteration, action });
-    const error = input.failAction?.(stepId, contactId) ?? null;
+    const error = input.failAction?.(stepId, contactId, now) ?? null;
     if (error !== null) return { type: 'actionFailed', stepId, error };
     if (action.type === 'sendEmail' && input.suppressEmail?.(stepId, contactId, now))
       return { type: 'actionDone', stepId };

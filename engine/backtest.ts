@@ -114,7 +114,7 @@ export async function backtestJourney(
     ...replayedEvents,
     ...memberships.updates.filter((u) => present.has(u.contactId)),
   ].sort((a, b) => a.at - b.at);
-  const reachable = reachableContacts(contacts, timeline);
+  const reachable = reachableContacts(contacts, timeline, request.from);
   const suppressedAt = await suppressionsOf(deps, request.workspaceId, [...present]);
   const { transactional } = await readMessagingPolicy(deps.sql, request.workspaceId);
   const failures: { stepId: string; reason: string }[] = [];
@@ -127,10 +127,10 @@ export async function backtestJourney(
     timeline,
     start: request.from,
     end,
-    failAction: (stepId, contactId) => {
+    failAction: (stepId, contactId, at) => {
       const step = request.plan.steps[stepId];
       if (step?.type !== 'action' || step.action.type !== 'sendEmail') return null;
-      if (reachable.has(contactId)) return null;
+      if ((reachable.get(contactId) ?? Infinity) <= at) return null;
       failures.push({ stepId, reason: 'CONTACT_HAS_NO_EMAIL' });
       return 'The contact has no email address.';
     },
@@ -180,14 +180,20 @@ async function suppressionsOf(
   return byContact;
 }
 
-/** Contacts with an email address, today or from an identify call replayed. */
+/**
+ * From when each contact has an email address: the window's start if it had one then, else
+ * the first replayed identify call that gave one. A send before that fails, as it would live.
+ */
 function reachableContacts(
   contacts: readonly SimContact[],
   timeline: readonly SimEvent[],
-): Set<string> {
-  const reachable = new Set<string>();
-  for (const c of contacts) if (hasEmail(c.attributes)) reachable.add(c.id);
-  for (const e of timeline) if (hasEmail(e.update?.attributes)) reachable.add(e.contactId);
+  start: number,
+): Map<string, number> {
+  const reachable = new Map<string, number>();
+  for (const c of contacts) if (hasEmail(c.attributes)) reachable.set(c.id, start);
+  for (const e of timeline)
+    if (hasEmail(e.update?.attributes))
+      reachable.set(e.contactId, Math.min(reachable.get(e.contactId) ?? Infinity, e.at));
   return reachable;
 }
 

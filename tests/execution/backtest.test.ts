@@ -150,6 +150,32 @@ describe.each(databaseVariants())('backtesting a journey (%s)', (variant) => {
     expect(stored[0]?.n).toBe(0);
   });
 
+  it('fails an email sent before the contact had an address, as live', async () => {
+    const s = uniqueSuffix();
+    const now = Date.now();
+    const ago = (days: number) => new Date(now - days * DAY).toISOString();
+    const userId = `late-${s}`;
+    await api.post('/v1/identify', { userId, traits: { plan: 'trial' }, timestamp: ago(20) });
+    await api.post('/v1/track', { userId, event: `signed_up_${s}`, timestamp: ago(8) });
+    // The address came five days after the welcome email would have gone.
+    await api.post('/v1/identify', {
+      userId,
+      traits: { email: `${userId}@example.com` },
+      timestamp: ago(3),
+    });
+    const res = await api.post('/v1/journeys/backtest', {
+      journey: {
+        id: `welcome-${s}`,
+        name: 'Welcome',
+        triggers: [{ type: 'event', event: `signed_up_${s}` }],
+        steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+      },
+      from: ago(10),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect((res.body as BacktestAnswer).summary.failed).toEqual({ CONTACT_HAS_NO_EMAIL: 1 });
+  });
+
   it('replays no schedule trigger, as it says', async () => {
     const s = uniqueSuffix();
     const now = Date.now();
