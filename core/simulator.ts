@@ -31,6 +31,11 @@ export interface SimEvent {
   readonly name?: string;
   readonly properties?: Readonly<Record<string, unknown>>;
   readonly update?: ContactUpdate;
+  /**
+   * False for a change no event tells (tags or lists changed through the API): as live, it
+   * starts no journey and wakes no enrollment; the contact's next event sees it.
+   */
+  readonly routed?: boolean;
 }
 
 export interface SimulationInput {
@@ -176,6 +181,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (!contact) return;
     const stageBefore = contact.lifecycleStage ?? null;
     if (event.update) contacts.set(contact.id, applyUpdate(contact, event.update));
+    if (event.routed === false) return;
     const mine = live.get(contact.id) ?? [];
     const facts: EventFacts | null =
       event.name === undefined ? null : { name: event.name, properties: event.properties ?? {} };

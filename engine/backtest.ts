@@ -272,6 +272,8 @@ async function membershipChanges(
         at: row.at_ms,
         contactId: row.contact_id,
         update: { [row.attribute]: strings(row.after) },
+        // Changed through the API or a step, with no event: live routing never heard of it.
+        routed: false,
       });
   }
   return { atStart, updates };

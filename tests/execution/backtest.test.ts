@@ -283,8 +283,32 @@ describe.each(databaseVariants())('backtesting a journey (%s)', (variant) => {
       from: ago(10),
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    // Judged by today's tags he matched from the start and, without enrollExisting, never entered.
-    expect((res.body as BacktestAnswer).enrollments.map((e) => e.userId)).toEqual([userId]);
+    // Judged by today's tags he matched from the start. As he was, he did not; and the tag,
+    // given through the API with no event, starts nothing live until his next event, which
+    // has not come: he has not entered.
+    expect((res.body as BacktestAnswer).enrollments).toEqual([]);
+    // His next event, later in the window, finds him tagged and starting to match.
+    expect(
+      (
+        await api.post('/v1/track', {
+          userId,
+          event: 'visited',
+          timestamp: new Date().toISOString(),
+        })
+      ).status,
+    ).toBe(200);
+    const later = await api.post('/v1/journeys/backtest', {
+      journey: {
+        id: `vip-${s}`,
+        name: 'VIP welcome',
+        triggers: [
+          { type: 'condition', condition: { type: 'contains', field: 'tags', value: 'vip' } },
+        ],
+        steps: [{ id: 'hello', type: 'sendEmail', template: 'welcome' }],
+      },
+      from: ago(10),
+    });
+    expect((later.body as BacktestAnswer).enrollments.map((e) => e.userId)).toEqual([userId]);
   });
 
   it('holds back emails to addresses suppressed by then, as live', async () => {
