@@ -239,10 +239,6 @@ export function journeysRouter(engine: EngineDeps): Router {
     });
   });
 
-  /**
-   * The journey's enrollments, oldest first, paged (`?limit=`, `?cursor=`), and filtered by
-   * `?status=` and `?step=` (the step each is at now) when given.
-   */
   // A contact enrolled by hand (a `manual` trigger's journey, or any active one), under the
   // journey's entry rules.
   router.post('/v1/journeys/:key/enrollments', async (req, res) => {
@@ -288,6 +284,10 @@ export function journeysRouter(engine: EngineDeps): Router {
     }
   });
 
+  /**
+   * The journey's enrollments, oldest first, paged (`?limit=`, `?cursor=`), and filtered by
+   * `?status=` and `?step=` (the step each is at now) when given.
+   */
   router.get('/v1/journeys/:key/enrollments', async (req, res) => {
     const status = choiceParam(req.query, 'status', ENROLLMENT_STATUSES);
     const step = textParam(req.query, 'step');

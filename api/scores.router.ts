@@ -78,7 +78,7 @@ export function scoresRouter(engine: EngineDeps): Router {
       where: { id: version.id, rescoreStatus: { not: 'running' } },
       data: { rescoreStatus: 'running' },
     });
-    if (claimed.count === 0)
+    if (claimed.count === 0 && !(await rescoreLost(engine, version)))
       throw new HttpProblem(
         409,
         `${PROBLEM_BASE}conflict`,
@@ -129,4 +129,30 @@ function adjustmentsOf(attributes: unknown): Record<string, number> {
   return Object.fromEntries(
     Object.entries(scores).filter((e): e is [string, number] => typeof e[1] === 'number'),
   );
+}
+
+/** How long after an apply its rescore may not show in Temporal's lists yet. */
+const LISTED_WITHIN_MS = 60_000;
+
+/**
+ * Whether a version marked `running` has no rescore running any more (it was terminated, or
+ * the applying process stopped before starting it), so applying it again may take over. A
+ * fresh apply counts as running: its workflow may not be listed yet.
+ */
+async function rescoreLost(
+  engine: EngineDeps,
+  version: { readonly id: string; readonly appliedAt: Date | null },
+): Promise<boolean> {
+  if (version.appliedAt && Date.now() - version.appliedAt.getTime() < LISTED_WITHIN_MS)
+    return false;
+  try {
+    const running = engine.temporal.workflow.list({
+      query: `WorkflowType = 'rescoreWorkflow' AND ExecutionStatus = 'Running'`,
+    });
+    for await (const run of running)
+      if (run.workflowId.startsWith(`rescore/${version.id}/`)) return false;
+    return true;
+  } catch {
+    return false; // cannot tell: as running
+  }
 }

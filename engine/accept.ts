@@ -111,6 +111,7 @@ async function resolveAndAccept(
   active: readonly ActiveScoringPlan[],
 ): Promise<AcceptResult> {
   const resolved = await resolveContacts(sql, workspaceId, messages);
+  const interest = await journeyInterest({ prisma }, workspaceId);
   // An identify may merge contacts that other messages of the batch were resolved to (an
   // anonymous track before it): those follow to the contact that stays, or they would be
   // applied to, and stored under, a contact that no longer exists.
@@ -128,6 +129,7 @@ async function resolveAndAccept(
       workspaceId,
       contactId,
       m,
+      interest,
     );
     if (warning) warnings.set(i, warning);
     stageEvents.push(...stageEventIds);
@@ -141,8 +143,6 @@ async function resolveAndAccept(
   }));
   // Inserted in messageId order so two batches sharing messages lock them in the same order.
   const ordered = [...rows].sort((a, b) => (a.m.messageId < b.m.messageId ? -1 : 1));
-
-  const interest = await journeyInterest({ prisma }, workspaceId);
 
   const later = mode === 'later';
   const inTransaction = <T>(work: (tx: Sql) => Promise<T>) =>

@@ -1,5 +1,6 @@
 import type { Prisma, PrismaClient } from '@prisma/client';
 import {
+  isDeadlock,
   isUniqueViolation,
   prismaTxSql,
   retryOnDeadlock,
@@ -13,6 +14,7 @@ import type { IncomingMessage } from './ingest.js';
 import { lockContact } from './contacts/changes.js';
 import { tombstoneOf } from './contacts/erase.js';
 import { mergeContacts, type Merge } from './merge-contacts.js';
+import type { JourneyInterest } from './journeys.js';
 import type { ActiveScoringPlan } from './scoring-plans.js';
 import { storeStageEvents } from './scorer.js';
 
@@ -55,7 +57,7 @@ function stageMove(before: unknown, traits: Readonly<Record<string, unknown>>): 
  * so lifecycleChange triggers and goals see it whoever set it: an identify, a contact update, a
  * CSV row) in the transaction that writes the contact. Written later, it was lost when the
  * identify failed in between: its retry found the stage set already and saw no move. Keyed by
- * the identify's message id, so it is stored once; routed, whichever journeys listen.
+ * the identify's message id, so it is stored once; routed where a journey may care.
  * The models' copy of the stage moves with it.
  */
 async function storeStageMove(
@@ -64,6 +66,7 @@ async function storeStageMove(
   contactId: string,
   message: IncomingMessage,
   move: StageMove | null,
+  interest: JourneyInterest | null,
 ): Promise<string[]> {
   if (!move) return [];
   // The stage the models last saw, which the ingest path compares with to skip contacts no
@@ -82,7 +85,7 @@ async function storeStageMove(
         properties: { from: move.from, to: move.to, source: 'identify' },
       },
     ],
-    null,
+    interest,
     Date.now(),
   );
 }
@@ -116,6 +119,8 @@ export async function applyIdentify(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
+  /** What the workspace's journeys trigger on (null: unknown, stage events are routed). */
+  interest: JourneyInterest | null = null,
 ): Promise<IdentifyOutcome> {
   // On the embedded database no statement waits for I/O, so an import's thousands of identifies
   // would hold the event loop (HTTP, timers) for seconds; one turn per message lets it answer.
@@ -126,14 +131,17 @@ export async function applyIdentify(
   for (let attempt = 1; ; attempt++) {
     try {
       const outcome = await sql.transaction((tx) =>
-        applyWithoutMerging(tx, workspaceId, contactId, message),
+        applyWithoutMerging(tx, workspaceId, contactId, message, interest),
       );
       if (outcome === SEEN) return { warning: null, merged: [], stageEventIds: [] };
       if (outcome !== NEEDS_PRISMA) return { ...outcome, merged: [] };
-      return await applyWithMerges(prisma, active, workspaceId, contactId, message);
+      return await applyWithMerges(prisma, active, workspaceId, contactId, message, interest);
     } catch (error) {
-      // The fast path names the index; Prisma's (merges) reports a unique violation only.
-      const lostRace = violates(error, EMAIL_INDEX) || isUniqueViolation(error);
+      // The fast path names the index; Prisma's (merges) reports a unique violation only. A
+      // deadlock (the contact, then its scores, where a scoring pass takes them the other way
+      // round) is a race lost too.
+      const lostRace =
+        violates(error, EMAIL_INDEX) || isUniqueViolation(error) || isDeadlock(error);
       if (!lostRace || attempt >= IDENTIFY_ATTEMPTS) throw error;
     }
   }
@@ -158,6 +166,7 @@ async function applyWithoutMerging(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
+  interest: JourneyInterest | null,
 ): Promise<
   | { readonly warning: IdentifyWarning | null; readonly stageEventIds: readonly string[] }
   | typeof NEEDS_PRISMA
@@ -227,7 +236,7 @@ async function applyWithoutMerging(
   const move = stageMove(contact.attributes, traits);
   return {
     warning,
-    stageEventIds: await storeStageMove(tx, workspaceId, contactId, message, move),
+    stageEventIds: await storeStageMove(tx, workspaceId, contactId, message, move, interest),
   };
 }
 
@@ -238,6 +247,7 @@ async function applyWithMerges(
   workspaceId: string,
   contactId: string,
   message: IncomingMessage,
+  interest: JourneyInterest | null,
 ): Promise<IdentifyOutcome> {
   // A merge rescores, and can meet a scoring pass on the same contact in a deadlock.
   return retryOnDeadlock(() =>
@@ -304,6 +314,7 @@ async function applyWithMerges(
           contactId,
           message,
           move,
+          interest,
         );
         return { warning, merged, stageEventIds };
       },

@@ -99,7 +99,12 @@ export async function enrollAudiencePage(
     // same time). Only the latest version's own run goes.
     const index = request.triggerIndex;
     const own = oneOffRunId(journey.id, latest.id, index);
-    if (request.runId !== own && isOneOffRun(request.runId, journey.id, index))
+    // A run already paging goes on: cut off, the rest of its audience would get nothing.
+    if (
+      request.cursor === null &&
+      request.runId !== own &&
+      isOneOffRun(request.runId, journey.id, index)
+    )
       return { nextCursor: null, scanned: 0, enrolled: 0 };
   }
   if (!journey || !latest || journey.status !== 'active')
@@ -382,12 +387,12 @@ export function dateDue(
 /** The stored cursor of a run whose last page was counted (no contact id is empty). */
 const PAGES_DONE = '';
 
-/** What an audience run's enrollments name as their trigger event: the run. */
 /** A run started for a one-off schedule trigger, of whichever version. */
 function isOneOffRun(runId: string, journeyId: string, triggerIndex: number): boolean {
   return runId.startsWith(`audience/${journeyId}/`) && runId.endsWith(`/at-${triggerIndex}`);
 }
 
+/** What an audience run's enrollments name as their trigger event: the run. */
 function runEvent(runId: string): string {
   return `run:${runId}`;
 }

@@ -140,7 +140,7 @@ describe.each(databaseVariants())('applying a scoring version (%s)', (variant) =
     // Version 2's rescore is under way (as after a first apply, a moment ago).
     await engine.deps.prisma.scoringModelVersion.update({
       where: { id: second?.id },
-      data: { rescoreStatus: 'running' },
+      data: { rescoreStatus: 'running', appliedAt: new Date() },
     });
     const again = await api.post(`/v1/scoring-models/busy-${s}/versions/2/apply`, {});
     expect(again.status).toBe(409);
@@ -149,6 +149,25 @@ describe.each(databaseVariants())('applying a scoring version (%s)', (variant) =
       where: { id: stored.id },
     });
     expect(after.activeVersionId).toBe(first?.id);
+
+    // Marked running long ago with no rescore left in Temporal (terminated, or never started):
+    // applying it again takes over.
+    await engine.deps.prisma.scoringModelVersion.update({
+      where: { id: second?.id },
+      data: { appliedAt: new Date(Date.now() - 5 * 60_000) },
+    });
+    const recovered = await api.post(`/v1/scoring-models/busy-${s}/versions/2/apply`, {});
+    expect(recovered.status, JSON.stringify(recovered.body)).toBe(202);
+    await eventually(
+      async () =>
+        (
+          await engine.deps.prisma.scoringModelVersion.findUniqueOrThrow({
+            where: { id: second?.id },
+          })
+        ).rescoreStatus === 'done',
+      20_000,
+      'the rescore that took over',
+    );
   });
 
   it('applies a new model once when it is published twice at the same time', async () => {
