@@ -1,5 +1,6 @@
 import type { PrismaClient } from '@prisma/client';
 import { isRecord } from '../contact-view.js';
+import { stillActive } from '../tasks/assign.js';
 import { lockContact, recordChange } from './changes.js';
 
 export type OwnerOutcome =
@@ -19,12 +20,9 @@ export async function setOwner(
   source: string,
 ): Promise<OwnerOutcome> {
   return prisma.$transaction(async (tx) => {
-    if (ownerId !== null) {
-      const user = await tx.user.findFirst({
-        where: { id: ownerId, workspaceId, removedAt: null },
-      });
-      if (!user) return { kind: 'unknown-user' } as const;
-    }
+    // Held before the contact, as a removal takes them: a removal waits, then hands this over.
+    if (ownerId !== null && !(await stillActive(tx, workspaceId, ownerId)))
+      return { kind: 'unknown-user' } as const;
     await lockContact(tx, contactId);
     const contact = await tx.contact.findFirst({
       where: { id: contactId, workspaceId },

@@ -105,16 +105,22 @@ export async function assignableUser(
   let user = await userByRef(tx, workspaceId, ref);
   for (let hop = 0; user?.removedAt && hop < MAX_HANDOVERS; hop++)
     user = user.replacedById ? await userByRef(tx, workspaceId, user.replacedById) : null;
-  return user && !user.removedAt ? stillActive(tx, user.id) : null;
+  return user && !user.removedAt ? stillActive(tx, workspaceId, user.id) : null;
 }
 
 /**
- * The user's id if they are still active, held so until the caller's transaction ends: a removal
- * (which hands over what the user has) waits for it, so nothing reaches them after it.
+ * The user's id if they are an active user of the workspace, held so until the caller's
+ * transaction ends: a removal (which hands over what the user has) waits for it, so nothing
+ * reaches them after it.
  */
-export async function stillActive(tx: Tx, userId: string): Promise<string | null> {
+export async function stillActive(
+  tx: Tx,
+  workspaceId: string,
+  userId: string,
+): Promise<string | null> {
   const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM users WHERE id = ${userId} AND removed_at IS NULL FOR SHARE`;
+    SELECT id FROM users
+    WHERE id = ${userId} AND workspace_id = ${workspaceId} AND removed_at IS NULL FOR SHARE`;
   return rows[0]?.id ?? null;
 }
 
