@@ -25,13 +25,7 @@ export function contactTagsRouter(engine: EngineDeps): Router {
       throw invalidInput('A tag cannot be blank.', [
         { pointer: `/tags/${blank}`, code: 'blank', message: 'A tag needs at least one letter.' },
       ]);
-    const outcome = await changeTags(
-      engine.prisma,
-      workspaceId,
-      contact.id,
-      { add, remove: [] },
-      'api',
-    );
+    const outcome = await changeTags(engine, workspaceId, contact.id, { add, remove: [] }, 'api');
     if (outcome.kind === 'contact-not-found') throw notFound(`Contact \`${key}\``);
     res.json({ contactId: contact.id, tags: outcome.tags, changed: outcome.changed });
   });
@@ -43,7 +37,7 @@ export function contactTagsRouter(engine: EngineDeps): Router {
     const contact = await findContact(engine.prisma, workspaceId, key, { writable: true });
     if (!contact) throw notFound(`Contact \`${key}\``);
     const outcome = await changeTags(
-      engine.prisma,
+      engine,
       workspaceId,
       contact.id,
       { add: [], remove: [req.params.tag] },

@@ -1,6 +1,6 @@
 import type { ContactList, PrismaClient } from '@prisma/client';
 import { Router } from 'express';
-import type { EngineDeps } from '../engine/index.js';
+import { routeChanges, routeInBackground, type EngineDeps } from '../engine/index.js';
 import { changeListsInTx, deleteListInTx } from '../engine/contacts/lists.js';
 import { isUniqueViolation, newId, retryOnDeadlock } from '../store/index.js';
 import { pageOf, pageResult } from './paging.js';
@@ -63,11 +63,13 @@ export function listsRouter(engine: EngineDeps): Router {
   router.delete('/v1/lists/:list', async (req, res) => {
     const workspaceId = workspaceOf(req);
     const list = await findList(prisma, workspaceId, req.params.list);
-    const members = await prisma.$transaction(
+    const { members, events } = await prisma.$transaction(
       (tx) => deleteListInTx(tx, workspaceId, list.id, 'api'),
       { maxWait: 30_000, timeout: 120_000 },
     );
     res.json({ deleted: true, id: list.id, key: list.key, members });
+    // The members' journeys hear of it after the answer (a list may have thousands).
+    void routeInBackground(engine, events);
   });
 
   router.get('/v1/lists/:list/members', async (req, res) => {
@@ -113,12 +115,12 @@ export function listsRouter(engine: EngineDeps): Router {
     // id order, as deleting a list locks its members; a deadlock with another writer that
     // locks contacts in another order is tried again.
     const ids = [...new Set(resolved.filter((id): id is string => id !== null))].sort();
-    const added = await retryOnDeadlock(() =>
+    const events = await retryOnDeadlock(() =>
       prisma.$transaction(
         async (tx) => {
-          let count = 0;
+          const stored: string[] = [];
           for (const contactId of ids) {
-            const { before, after } = await changeListsInTx(
+            const { event } = await changeListsInTx(
               tx,
               workspaceId,
               contactId,
@@ -126,13 +128,16 @@ export function listsRouter(engine: EngineDeps): Router {
               'api',
               { createMissing: false },
             );
-            if (after.includes(list.key) && !before.includes(list.key)) count += 1;
+            if (event) stored.push(event);
           }
-          return count;
+          return stored;
         },
         { maxWait: 30_000, timeout: 120_000 },
       ),
     );
+    // Up to 500 contacts: routed as one batch, before the answer, as a batch of events is.
+    await routeChanges(engine, events);
+    const added = events.length;
     res.json({ listId: list.id, key: list.key, added, alreadyMembers: ids.length - added });
   });
 
@@ -141,11 +146,12 @@ export function listsRouter(engine: EngineDeps): Router {
     const list = await findList(prisma, workspaceId, req.params.list);
     const [contactId] = await resolveContacts(prisma, workspaceId, [req.params.contact]);
     if (!contactId) throw notFound(`Contact \`${req.params.contact}\``);
-    const { before, after } = await prisma.$transaction((tx) =>
+    const { before, after, event } = await prisma.$transaction((tx) =>
       changeListsInTx(tx, workspaceId, contactId, { add: [], remove: [list.key] }, 'api', {
         createMissing: false,
       }),
     );
+    if (event) await routeChanges(engine, [event]);
     res.json({
       listId: list.id,
       key: list.key,

@@ -27,7 +27,13 @@ export function evaluate(condition: PlanCondition, facts: Facts, now: number): b
       return contains(readField(condition.field, facts), condition.value);
     case 'exists': {
       const value = readField(condition.field, facts);
-      return value !== undefined && value !== null && value !== '';
+      // A contact without tags has `tags: []`: an empty list is no value, as empty text is.
+      return (
+        value !== undefined &&
+        value !== null &&
+        value !== '' &&
+        !(Array.isArray(value) && value.length === 0)
+      );
     }
     case 'compare': {
       const raw = readField(condition.field, facts);

@@ -9,6 +9,7 @@ import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 import { readVersionPlan } from './stored-plan.js';
 import { toJson } from './json.js';
 import { lockContact, recordChange } from './contacts/changes.js';
+import { storeChangeEvent } from './contacts/change-event.js';
 import { changeListsInTx } from './contacts/lists.js';
 import { tagsOf } from './contacts/tags.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
@@ -64,7 +65,8 @@ export async function applyContactAction(
     return journeyAction(deps, request, action);
   const done = await deps.prisma.sideEffect.findUnique({ where: { key: request.key } });
   if (done?.status === 'done') return { applied: false, detail: { alreadyApplied: true } };
-  let stageEvent: string | null = null;
+  // Events to route once the change has committed: a stage move, and the change itself.
+  const toRoute: string[] = [];
   try {
     const outcome = await deps.prisma.$transaction(async (tx) => {
       // Locked: tags and lists changed through the API at the same time queue up behind this.
@@ -73,9 +75,8 @@ export async function applyContactAction(
         where: { id: request.contactId, workspaceId: request.workspaceId },
       });
       if (!contact) return null;
-      const attributes: Record<string, unknown> = isRecord(contact.attributes)
-        ? { ...contact.attributes }
-        : {};
+      const original = isRecord(contact.attributes) ? contact.attributes : {};
+      const attributes: Record<string, unknown> = { ...original };
       const before = attributes.lifecycleStage;
       const tagsBefore = tagsOf(attributes.tags);
       change(attributes, action, { contact: contactView(contact), event: request.trigger });
@@ -94,10 +95,32 @@ export async function applyContactAction(
           source,
         });
       // Lists are memberships (the copy in attributes.lists follows); a new name makes a list.
-      if (action.type === 'updateLists')
-        await changeListsInTx(tx, request.workspaceId, contact.id, action, source, {
-          createMissing: true,
-        });
+      if (action.type === 'updateLists') {
+        const { event } = await changeListsInTx(
+          tx,
+          request.workspaceId,
+          contact.id,
+          action,
+          source,
+          {
+            createMissing: true,
+            enrollmentId: request.enrollmentId,
+          },
+        );
+        if (event) toRoute.push(event);
+      }
+      // Other journeys of the contact hear of the change (a stage move has its own event).
+      const changed = action.type === 'setLifecycleStage' ? [] : changedKeys(original, attributes);
+      if (changed.length > 0)
+        toRoute.push(
+          await storeChangeEvent(tx, {
+            workspaceId: request.workspaceId,
+            contactId: contact.id,
+            attributes: changed,
+            source,
+            enrollmentId: request.enrollmentId,
+          }),
+        );
       if (action.type === 'setLifecycleStage' && before !== action.stage) {
         const event = await tx.event.create({
           data: {
@@ -116,7 +139,7 @@ export async function applyContactAction(
             timestamp: new Date(),
           },
         });
-        stageEvent = event.id;
+        toRoute.push(event.id);
         // The models' copy of the stage follows, as an identify's does (apply-identify.ts).
         await tx.contactScore.updateMany({
           where: { contactId: contact.id },
@@ -141,8 +164,18 @@ export async function applyContactAction(
     if (isUniqueViolation(error)) return { applied: false, detail: { alreadyApplied: true } };
     throw error;
   }
-  if (stageEvent) await routeStored(deps, [stageEvent]);
+  if (toRoute.length > 0) await routeStored(deps, toRoute);
   return { applied: true };
+}
+
+/** The attributes whose values differ between two versions of a contact's attributes. */
+function changedKeys(
+  before: Readonly<Record<string, unknown>>,
+  after: Readonly<Record<string, unknown>>,
+): string[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+    (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+  );
 }
 
 function change(

@@ -29,7 +29,12 @@ export { changeJourneyStatus, type JourneyCommand, type LifecycleResult } from '
 export { loadContactFacts } from './facts.js';
 export { contactView, isRecord } from './contact-view.js';
 export { acceptMessages, type AcceptResult, type AcceptedMessage } from './accept.js';
-export { backgroundRoutingIdle, routeInBackground, routeStored } from './route-stored.js';
+export {
+  backgroundRoutingIdle,
+  routeChanges,
+  routeInBackground,
+  routeStored,
+} from './route-stored.js';
 export { runScorer, scoreLags, settleScores } from './scorer.js';
 export { resumeImportJobs } from './contacts/import-jobs.js';
 export {

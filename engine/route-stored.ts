@@ -12,6 +12,22 @@ export async function routeStored(
   return routeEvents(deps, await unroutedEvents(deps, eventIds, eventIds.length));
 }
 
+/**
+ * Routes the `contact_changed` events of changes that have committed (engine/contacts/
+ * change-event.ts). The change is made whatever happens here: a routing failure is logged, not
+ * thrown, and the routing sweep routes the events later.
+ */
+export async function routeChanges(deps: EngineDeps, eventIds: readonly string[]): Promise<void> {
+  try {
+    await routeStored(deps, eventIds);
+  } catch (error) {
+    console.error(
+      '[drumbeat] routing a contact change failed; the routing sweep retries it:',
+      error,
+    );
+  }
+}
+
 let queue: Promise<unknown> = Promise.resolve();
 
 /**

@@ -2,6 +2,7 @@ import type { Facts } from '../core/index.js';
 import { contactEventSignal } from '../workflows/index.js';
 import { contactSnapshots, type ContactSnapshot } from './contact-record.js';
 import { isRecord } from './contact-view.js';
+import { changedBy } from './contacts/change-event.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
 import { loadContactFacts } from './facts.js';
@@ -125,9 +126,11 @@ async function routeOne(
   // Not the enrollments this event started: routed again (its routed mark failed, a sweep
   // overlapped), it would reach them as news, and a goal or a wait on the trigger's own name
   // would be met by the event that began them.
+  // Nor the enrollment whose step made a contact change: it goes on from that step anyway.
+  const madeBy = changedBy(event.name, event.properties);
   const told = await Promise.all(
     (running.get(contactId) ?? [])
-      .filter((e) => e.triggerEventId !== event.id)
+      .filter((e) => e.triggerEventId !== event.id && e.id !== madeBy)
       .map((e) =>
         signalEnrollment(deps.temporal, e.id, contactEventSignal, {
           id: event.id,

@@ -2,6 +2,7 @@ import { scoreLagSeconds } from '../metrics/index.js';
 import { newId, retryOnDeadlock, sqlTime, violates, type Sql } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { isRecord } from './contact-view.js';
+import { CONTACT_CHANGED_EVENT } from './contacts/change-event.js';
 import { journeyInterest, type JourneyInterest } from './journeys.js';
 import { busyContactsSql } from './route-need.js';
 import { repeatUntilStopped } from './repeat.js';
@@ -152,8 +153,11 @@ async function scoreStored(
         ]
       : [],
   );
+  // An identify, or a change made outside one, may have moved the fit and so the stage.
   const identified = rows.flatMap((r) =>
-    r.type === 'identify' && r.contact_id ? [r.contact_id] : [],
+    (r.type === 'identify' || r.name === CONTACT_CHANGED_EVENT) && r.contact_id
+      ? [r.contact_id]
+      : [],
   );
   const results = await scoreNewEvents(tx, active, events, conflicts);
   return recordStages(tx, workspaceId, active, results, identified, interest ?? null);

@@ -66,14 +66,17 @@ export async function updateStages(
       changes.push({ contactId: contact.id, from, to, model: model.plan.modelKey, scores });
   }
   if (changes.length === 0) return changes;
-  // One statement for all changes: a batch can move many contacts at once.
+  // One statement for all changes: a batch can move many contacts at once. Falling below every
+  // threshold takes the stage away (`jsonb_set` with a null would make the whole value null).
   await tx.query(
     `WITH c(id, stage) AS (SELECT * FROM unnest($1::text[], $2::text[])),
      s AS (
        UPDATE contact_scores SET stage = c.stage, stage_at = $4::timestamp(3)
        FROM c WHERE contact_scores.contact_id = c.id AND contact_scores.version_id = $3
      )
-     UPDATE contacts SET attributes = jsonb_set(attributes, '{lifecycleStage}', to_jsonb(c.stage)), updated_at = now()
+     UPDATE contacts SET attributes = CASE WHEN c.stage IS NULL THEN attributes - 'lifecycleStage'
+         ELSE jsonb_set(attributes, '{lifecycleStage}', to_jsonb(c.stage)) END,
+       updated_at = now()
      FROM c WHERE contacts.id = c.id`,
     [changes.map((c) => c.contactId), changes.map((c) => c.to), model.versionId, sqlTime(nowMs)],
   );
@@ -125,6 +128,9 @@ export function factsOf(contact: ContactRecord): Facts {
     contact: contactView(contact),
     tags: Array.isArray(attributes.tags)
       ? attributes.tags.filter((t) => typeof t === 'string')
+      : [],
+    lists: Array.isArray(attributes.lists)
+      ? attributes.lists.filter((l) => typeof l === 'string')
       : [],
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,

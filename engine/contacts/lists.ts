@@ -2,6 +2,7 @@ import type { Prisma } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import { isRecord } from '../contact-view.js';
 import { toJson } from '../json.js';
+import { storeChangeEvent } from './change-event.js';
 import { lockContact, recordChange } from './changes.js';
 
 type Tx = Prisma.TransactionClient;
@@ -17,10 +18,19 @@ export interface ListChange {
   readonly remove: readonly string[];
 }
 
+/** The contact's lists before and after; `event`: the `contact_changed` event to route, if any. */
+export interface ListsChanged {
+  readonly before: string[];
+  readonly after: string[];
+  readonly event: string | null;
+}
+
 /**
  * Adds the contact to lists and removes it from others, under a lock on the contact, and
  * records the change. With `createMissing` (journey steps name lists freely), a list named
- * for the first time is created; otherwise only existing lists are joined.
+ * for the first time is created; otherwise only existing lists are joined. A change stores a
+ * `contact_changed` event (engine/contacts/change-event.ts), which the caller routes once the
+ * transaction has committed.
  */
 export async function changeListsInTx(
   tx: Tx,
@@ -28,8 +38,8 @@ export async function changeListsInTx(
   contactId: string,
   change: ListChange,
   source: string,
-  options: { readonly createMissing: boolean },
-): Promise<{ readonly before: string[]; readonly after: string[] }> {
+  options: { readonly createMissing: boolean; readonly enrollmentId?: string },
+): Promise<ListsChanged> {
   await lockContact(tx, contactId);
   if (options.createMissing)
     for (const key of change.add)
@@ -56,19 +66,40 @@ export async function changeListsInTx(
       contactId,
       [...change.remove],
     );
-  return mirrorLists(tx, workspaceId, contactId, source);
+  return changedLists(tx, workspaceId, contactId, source, options.enrollmentId);
+}
+
+/** `mirrorLists`, plus the event that tells journeys when the lists moved. */
+async function changedLists(
+  tx: Tx,
+  workspaceId: string,
+  contactId: string,
+  source: string,
+  enrollmentId?: string,
+): Promise<ListsChanged> {
+  const { before, after, changed } = await mirrorLists(tx, workspaceId, contactId, source);
+  const event = changed
+    ? await storeChangeEvent(tx, {
+        workspaceId,
+        contactId,
+        attributes: ['lists'],
+        source,
+        ...(enrollmentId ? { enrollmentId } : {}),
+      })
+    : null;
+  return { before, after, event };
 }
 
 /**
  * Writes the keys of the contact's lists into `attributes.lists` and records the change when
- * they moved. The contact must be locked by the caller's transaction.
+ * they moved (`changed`). The contact must be locked by the caller's transaction.
  */
 export async function mirrorLists(
   tx: Tx,
   workspaceId: string,
   contactId: string,
   source: string,
-): Promise<{ readonly before: string[]; readonly after: string[] }> {
+): Promise<{ readonly before: string[]; readonly after: string[]; readonly changed: boolean }> {
   const contact = await tx.contact.findUnique({
     where: { id: contactId },
     select: { attributes: true },
@@ -85,37 +116,39 @@ export async function mirrorLists(
   const after = rows.map((r) => r.list.key);
   // The same lists in another order is no change.
   const same = before.length === after.length && after.every((k) => before.includes(k));
-  if (
+  const changed =
     !same &&
-    (await recordChange(tx, { workspaceId, contactId, attribute: 'lists', before, after, source }))
-  )
+    (await recordChange(tx, { workspaceId, contactId, attribute: 'lists', before, after, source }));
+  if (changed)
     await tx.contact.update({
       where: { id: contactId },
       data: { attributes: toJson({ ...attributes, lists: after }) },
     });
-  return { before, after };
+  return { before, after, changed };
 }
 
 /**
  * Deletes a list: its members lose it from their copy, each with a recorded change, in the
- * same transaction as the delete.
+ * same transaction as the delete. Returns the members and the `contact_changed` events to route.
  */
 export async function deleteListInTx(
   tx: Tx,
   workspaceId: string,
   listId: string,
   source: string,
-): Promise<number> {
+): Promise<{ readonly members: number; readonly events: string[] }> {
   const members = await tx.listMembership.findMany({
     where: { listId },
     select: { contactId: true },
     orderBy: { contactId: 'asc' },
   });
   await tx.listMembership.deleteMany({ where: { listId } });
+  const events: string[] = [];
   for (const { contactId } of members) {
     await lockContact(tx, contactId);
-    await mirrorLists(tx, workspaceId, contactId, source);
+    const { event } = await changedLists(tx, workspaceId, contactId, source);
+    if (event) events.push(event);
   }
   await tx.contactList.delete({ where: { id: listId } });
-  return members.length;
+  return { members: members.length, events };
 }

@@ -261,7 +261,7 @@ async function markSubscribed(
   source: string,
 ) {
   await changeTags(
-    deps.prisma,
+    deps,
     contact.workspaceId,
     contact.id,
     { add: [], remove: ['unsubscribed'] },

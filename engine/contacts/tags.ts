@@ -1,6 +1,8 @@
-import type { PrismaClient } from '@prisma/client';
+import type { EngineDeps } from '../deps.js';
 import { isRecord } from '../contact-view.js';
 import { toJson } from '../json.js';
+import { routeChanges } from '../route-stored.js';
+import { storeChangeEvent } from './change-event.js';
 import { lockContact, recordChange } from './changes.js';
 
 export type TagsOutcome =
@@ -11,17 +13,18 @@ export type TagsOutcome =
  * Adds and removes tags under a lock on the contact, so concurrent changes all land, and
  * records the change for the timeline. Tags stay in `attributes.tags`, where conditions
  * (`tags`), scoring and templates read them. `alongside` sets attributes in the same write
- * (undefined removes one): a reader never sees the tag without them.
+ * (undefined removes one): a reader never sees the tag without them. A change is routed after
+ * it commits (`contact_changed`), so journeys see it at once.
  */
 export async function changeTags(
-  prisma: PrismaClient,
+  deps: EngineDeps,
   workspaceId: string,
   contactId: string,
   change: { readonly add: readonly string[]; readonly remove: readonly string[] },
   source: string,
   alongside: Readonly<Record<string, unknown>> = {},
 ): Promise<TagsOutcome> {
-  return prisma.$transaction(async (tx) => {
+  const outcome = await deps.prisma.$transaction(async (tx) => {
     await lockContact(tx, contactId);
     const contact = await tx.contact.findFirst({ where: { id: contactId, workspaceId } });
     if (!contact) return { kind: 'contact-not-found' } as const;
@@ -42,14 +45,24 @@ export async function changeTags(
     for (const [key, value] of Object.entries(alongside))
       if (value === undefined) delete next[key];
       else next[key] = value;
-    const alsoChanged = Object.entries(alongside).some(([key, value]) => attributes[key] !== value);
-    if (changed || alsoChanged)
-      await tx.contact.update({
-        where: { id: contactId },
-        data: { attributes: toJson(next) },
-      });
-    return { kind: 'changed', tags: after, changed } as const;
+    const alsoChanged = Object.keys(alongside).filter((key) => attributes[key] !== alongside[key]);
+    if (!changed && alsoChanged.length === 0)
+      return { kind: 'changed', tags: after, changed, event: null } as const;
+    await tx.contact.update({
+      where: { id: contactId },
+      data: { attributes: toJson(next) },
+    });
+    const event = await storeChangeEvent(tx, {
+      workspaceId,
+      contactId,
+      attributes: [...(changed ? ['tags'] : []), ...alsoChanged],
+      source,
+    });
+    return { kind: 'changed', tags: after, changed, event } as const;
   });
+  if (outcome.kind !== 'changed') return outcome;
+  if (outcome.event) await routeChanges(deps, [outcome.event]);
+  return { kind: 'changed', tags: outcome.tags, changed: outcome.changed };
 }
 
 export function tagsOf(value: unknown): string[] {

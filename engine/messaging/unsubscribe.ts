@@ -101,14 +101,9 @@ async function markUnsubscribed(
   contactId: string,
   source: string,
 ): Promise<void> {
-  await changeTags(
-    deps.prisma,
-    workspaceId,
-    contactId,
-    { add: ['unsubscribed'], remove: [] },
-    source,
-    { unsubscribed: true },
-  );
+  await changeTags(deps, workspaceId, contactId, { add: ['unsubscribed'], remove: [] }, source, {
+    unsubscribed: true,
+  });
 }
 
 /** Sends the exit signal to the contact's running enrollments whose suppression rule holds. */
