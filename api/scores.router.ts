@@ -114,6 +114,8 @@ export function scoresRouter(engine: EngineDeps): Router {
       // Points journeys gave by hand (adjustScore): conditions read `score.<name>` as the first
       // active model's value plus these, so the numbers a journey acts on can be added up here.
       adjustments: adjustmentsOf(contact.attributes),
+      // Each of them: which journey step gave how many points, when, and why.
+      adjustmentLog: await adjustmentLog(engine, contact.id),
     });
   });
 
@@ -129,6 +131,47 @@ function adjustmentsOf(attributes: unknown): Record<string, number> {
   return Object.fromEntries(
     Object.entries(scores).filter((e): e is [string, number] => typeof e[1] === 'number'),
   );
+}
+
+/** The newest adjustments shown with a contact's score. */
+const ADJUSTMENT_LOG_LIMIT = 100;
+
+/**
+ * The contact's `adjustScore` steps, newest first: score, points, the step's reason, the
+ * score's total after it, when, and the journey, step and enrollment that gave them. Steps from
+ * before the record kept these show their journey, step and time only.
+ */
+async function adjustmentLog(engine: EngineDeps, contactId: string) {
+  const rows = await engine.sql.query<{
+    result: unknown;
+    at: Date;
+    journey: string;
+    step_id: string;
+    enrollment_id: string;
+  }>(
+    `SELECT f.result, f.created_at AS at, j.key AS journey, f.step_id, f.enrollment_id
+     FROM side_effects f
+     JOIN enrollments n ON n.id = f.enrollment_id
+     JOIN journey_versions v ON v.id = n.journey_version_id
+     JOIN journeys j ON j.id = v.journey_id
+     WHERE n.contact_id = $1 AND f.kind = 'adjustScore' AND f.status = 'done'
+     ORDER BY f.created_at DESC, f.key DESC
+     LIMIT $2`,
+    [contactId, ADJUSTMENT_LOG_LIMIT],
+  );
+  return rows.map((r) => {
+    const result = isRecord(r.result) ? r.result : {};
+    return {
+      score: typeof result.score === 'string' ? result.score : null,
+      points: typeof result.points === 'number' ? result.points : null,
+      reason: typeof result.reason === 'string' ? result.reason : null,
+      total: typeof result.total === 'number' ? result.total : null,
+      at: new Date(r.at).toISOString(),
+      journey: r.journey,
+      step: r.step_id,
+      enrollmentId: r.enrollment_id,
+    };
+  });
 }
 
 /** How long after an apply its rescore may not show in Temporal's lists yet. */

@@ -153,7 +153,7 @@ export async function applyContactAction(
           stepId: request.stepId,
           kind: action.type,
           status: 'done',
-          result: {},
+          result: action.type === 'adjustScore' ? adjustmentRecord(action, attributes) : {},
         },
       });
       return contact.id;
@@ -166,6 +166,24 @@ export async function applyContactAction(
   }
   if (toRoute.length > 0) await routeStored(deps, toRoute);
   return { applied: true };
+}
+
+/**
+ * What an `adjustScore` step did, kept on its side-effect record: the score's adjustments list
+ * them with the step's reason (GET /v1/contacts/:id/score, `adjustmentLog`).
+ */
+function adjustmentRecord(
+  action: Extract<ContactAction, { type: 'adjustScore' }>,
+  attributes: Readonly<Record<string, unknown>>,
+): { score: string; points: number; reason: string | null; total: number } {
+  const scores = isRecord(attributes.scores) ? attributes.scores : {};
+  const total = scores[action.score];
+  return {
+    score: action.score,
+    points: action.points,
+    reason: action.reason,
+    total: typeof total === 'number' ? total : action.points,
+  };
 }
 
 /** The attributes whose values differ between two versions of a contact's attributes. */
