@@ -27,13 +27,7 @@ export function evaluate(condition: PlanCondition, facts: Facts, now: number): b
       return contains(readField(condition.field, facts), condition.value);
     case 'exists': {
       const value = readField(condition.field, facts);
-      // A contact without tags has `tags: []`: an empty list is no value, as empty text is.
-      return (
-        value !== undefined &&
-        value !== null &&
-        value !== '' &&
-        !(Array.isArray(value) && value.length === 0)
-      );
+      return value !== undefined && value !== null && value !== '';
     }
     case 'compare': {
       const raw = readField(condition.field, facts);

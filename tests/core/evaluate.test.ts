@@ -94,17 +94,6 @@ describe('the condition language', () => {
     expect(check(c)).toBe(true);
   });
 
-  it('takes an empty list (no tags, no lists) as no value for `exists`', () => {
-    expect(check({ type: 'exists', field: 'tags' })).toBe(true);
-    const bare: Facts = { ...facts, tags: [], lists: [], contact: { plan: 'pro', seats: [] } };
-    const exists = (field: string) =>
-      evaluate(compileCondition({ type: 'exists', field }), bare, T0);
-    expect(exists('tags')).toBe(false);
-    expect(exists('lists')).toBe(false);
-    expect(exists('contact.seats')).toBe(false);
-    expect(exists('contact.plan')).toBe(true);
-  });
-
   it('is false, not an error, for missing fields and prototype keys', () => {
     expect(check({ type: 'gt', field: 'contact.missing', value: 1 })).toBe(false);
     expect(check({ type: 'exists', field: 'contact.__proto__' })).toBe(false);
