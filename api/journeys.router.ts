@@ -539,14 +539,7 @@ export function journeysRouter(engine: EngineDeps): Router {
    */
   router.post('/v1/journeys/simulate', async (req, res) => {
     const body = readSimulation(req.body);
-    if (body.journey !== undefined && body.key !== undefined)
-      throw invalidInput('Preview one journey: a definition or the key of a stored one.', [
-        {
-          pointer: '/key',
-          code: 'journey-and-key',
-          message: 'Give `journey` or `key`, not both.',
-        },
-      ]);
+    oneJourney(body, 'Preview');
     // Without a `start`, the preview starts now, or at the earliest time it is given.
     const start = body.start
       ? Date.parse(body.start)
@@ -606,14 +599,7 @@ export function journeysRouter(engine: EngineDeps): Router {
    */
   router.post('/v1/journeys/backtest', async (req, res) => {
     const body = readBacktest(req.body);
-    if (body.journey !== undefined && body.key !== undefined)
-      throw invalidInput('Backtest one journey: a definition or the key of a stored one.', [
-        {
-          pointer: '/key',
-          code: 'journey-and-key',
-          message: 'Give `journey` or `key`, not both.',
-        },
-      ]);
+    oneJourney(body, 'Backtest');
     const plan = await planToSimulate(body, workspaceOf(req));
     const from = Date.parse(body.from);
     // What is still to come has not happened: the window ends now at the latest.
@@ -657,6 +643,21 @@ export function journeysRouter(engine: EngineDeps): Router {
       })),
     });
   });
+
+  /** A preview or a backtest runs one journey: a definition or a stored one's key, not both. */
+  function oneJourney(
+    body: { readonly journey?: unknown; readonly key?: string },
+    what: 'Preview' | 'Backtest',
+  ): void {
+    if (body.journey !== undefined && body.key !== undefined)
+      throw invalidInput(`${what} one journey: a definition or the key of a stored one.`, [
+        {
+          pointer: '/key',
+          code: 'journey-and-key',
+          message: 'Give `journey` or `key`, not both.',
+        },
+      ]);
+  }
 
   async function planToSimulate(
     body: { readonly journey?: unknown; readonly key?: string },

@@ -24,6 +24,7 @@ import { recordExistingMatch } from './condition-matches.js';
 import { enroll, enrollmentsMadeBy } from './enroll.js';
 import { loadContactFacts } from './facts.js';
 import { planOf } from './journeys.js';
+import { journeyWithLatest } from './stored-plan.js';
 
 /**
  * Passes over a journey's audience, a page of contacts at a time: contacts who already match
@@ -79,13 +80,9 @@ export async function enrollAudiencePage(
   now = Date.now(),
 ): Promise<AudiencePage> {
   const { prisma } = deps;
-  const journey = await prisma.journey.findUnique({
-    where: { id: request.journeyId },
-    include: {
-      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
-    },
-  });
-  const latest = journey?.versions[0];
+  const found = await journeyWithLatest(prisma, { id: request.journeyId });
+  const journey = found?.journey;
+  const latest = found?.latest;
   if (journey && latest && request.reason === 'publish') {
     // A newer version was published meanwhile: its own pass covers the audience.
     if (request.runId !== publishRunId(journey.id, latest.id))

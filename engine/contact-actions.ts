@@ -6,7 +6,7 @@ import type { EngineDeps } from './deps.js';
 import { enroll, enrollmentsMadeBy, type EnrollOutcome } from './enroll.js';
 import { routeStored } from './route-stored.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
-import { readVersionPlan } from './stored-plan.js';
+import { journeyWithLatest, readVersionPlan } from './stored-plan.js';
 import { toJson } from './json.js';
 import { lockContact, recordChange } from './contacts/changes.js';
 import { storeChangeEvent } from './contacts/change-event.js';
@@ -260,14 +260,11 @@ async function journeyAction(
   request: ContactActionRequest,
   action: Extract<ContactAction, { type: 'enroll' | 'unenroll' }>,
 ): Promise<ContactActionResult> {
-  const journey = await deps.prisma.journey.findUnique({
-    where: { workspaceId_key: { workspaceId: request.workspaceId, key: action.journey } },
-    include: {
-      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
-    },
+  const found = await journeyWithLatest(deps.prisma, {
+    workspaceId_key: { workspaceId: request.workspaceId, key: action.journey },
   });
-  const latest = journey?.versions[0];
-  if (!journey || !latest) return { applied: false, error: 'journey-not-found' };
+  if (!found?.latest) return { applied: false, error: 'journey-not-found' };
+  const { journey, latest } = found;
   if (action.type === 'enroll') {
     const read = readVersionPlan(latest);
     if (!read.ok) return { applied: false, error: 'journey-unreadable' };

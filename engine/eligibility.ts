@@ -12,7 +12,7 @@ import { matchedAlready } from './condition-matches.js';
 import { entryVerdict } from './entry-decision.js';
 import { loadContactFacts } from './facts.js';
 import { startsOn } from './journeys.js';
-import { readVersionPlan, type UnreadableVersion } from './stored-plan.js';
+import { journeyWithLatest, readVersionPlan, type UnreadableVersion } from './stored-plan.js';
 
 /** Why the journey's triggers would not take the contact in, before its entry rules are asked. */
 type TriggerReason =
@@ -124,14 +124,11 @@ export async function explainEligibility(
 ): Promise<Eligibility> {
   const { prisma } = deps;
   await settleScores(deps); // score conditions see the events already accepted
-  const journey = await prisma.journey.findUnique({
-    where: { workspaceId_key: { workspaceId, key: journeyKey } },
-    include: {
-      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
-    },
+  const found = await journeyWithLatest(prisma, {
+    workspaceId_key: { workspaceId, key: journeyKey },
   });
-  const latest = journey?.versions[0];
-  if (!journey || !latest) return { found: false, what: 'journey' };
+  if (!found?.latest) return { found: false, what: 'journey' };
+  const { journey, latest } = found;
   const read = readVersionPlan(latest);
   if (!read.ok) return { found: false, what: 'plan', unreadable: read.unreadable };
   const contact = await prisma.contact.findFirst({

@@ -1,7 +1,7 @@
 import { newId } from '../store/index.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, type EnrollOutcome } from './enroll.js';
-import { readVersionPlan, type UnreadableVersion } from './stored-plan.js';
+import { journeyWithLatest, readVersionPlan, type UnreadableVersion } from './stored-plan.js';
 
 export type HandEnrollment =
   | { readonly kind: 'enrolled'; readonly enrollmentId: string }
@@ -32,14 +32,11 @@ export async function enrollByHand(
   contact: string,
   properties: Readonly<Record<string, unknown>>,
 ): Promise<HandEnrollment> {
-  const journey = await deps.prisma.journey.findUnique({
-    where: { workspaceId_key: { workspaceId, key: journeyKey } },
-    include: {
-      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
-    },
+  const named = await journeyWithLatest(deps.prisma, {
+    workspaceId_key: { workspaceId, key: journeyKey },
   });
-  const latest = journey?.versions[0];
-  if (!journey) return { kind: 'journey-not-found' };
+  if (!named) return { kind: 'journey-not-found' };
+  const { journey, latest } = named;
   if (!latest || journey.status !== 'active')
     return { kind: 'journey-not-active', status: latest ? journey.status : 'draft' };
   const found = await deps.prisma.contact.findFirst({

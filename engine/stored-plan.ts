@@ -1,3 +1,4 @@
+import type { Prisma, PrismaClient } from '@prisma/client';
 import { PLAN_FORMAT, type Plan } from '../core/index.js';
 import { isRecord } from './contact-view.js';
 
@@ -127,4 +128,21 @@ function isField(field: unknown): boolean {
 
 function isOptionalString(value: unknown): boolean {
   return value === null || typeof value === 'string';
+}
+
+/**
+ * A journey, by id or by workspace and key, with its latest published version (`latest`
+ * undefined while it has none): what enrolling, audience runs and eligibility act on.
+ */
+export async function journeyWithLatest(
+  prisma: PrismaClient,
+  where: Prisma.JourneyWhereUniqueInput,
+) {
+  const journey = await prisma.journey.findUnique({
+    where,
+    include: {
+      versions: { where: { publishedAt: { not: null } }, orderBy: { version: 'desc' }, take: 1 },
+    },
+  });
+  return journey ? { journey, latest: journey.versions[0] } : null;
 }
