@@ -1,6 +1,11 @@
 import type { ContactList, PrismaClient } from '@prisma/client';
 import { Router } from 'express';
-import { routeChanges, routeInBackground, type EngineDeps } from '../engine/index.js';
+import {
+  journeyInterest,
+  routeChanges,
+  routeInBackground,
+  type EngineDeps,
+} from '../engine/index.js';
 import { changeListsInTx, deleteListInTx } from '../engine/contacts/lists.js';
 import { isUniqueViolation, newId, retryOnDeadlock } from '../store/index.js';
 import { pageOf, pageResult } from './paging.js';
@@ -10,6 +15,8 @@ import { bodyValidator } from './validate-body.js';
 import { workspaceOf } from './workspace.js';
 
 const readList = bodyValidator(CreateListSchema);
+/** Change events of a deleted list's members routed together (as a `batch` request's are). */
+const ROUTE_CHUNK = 500;
 const readMembers = bodyValidator(ListMembersSchema);
 
 /**
@@ -63,13 +70,16 @@ export function listsRouter(engine: EngineDeps): Router {
   router.delete('/v1/lists/:list', async (req, res) => {
     const workspaceId = workspaceOf(req);
     const list = await findList(prisma, workspaceId, req.params.list);
+    const interest = await journeyInterest(engine, workspaceId);
     const { members, events } = await prisma.$transaction(
-      (tx) => deleteListInTx(tx, workspaceId, list.id, 'api'),
+      (tx) => deleteListInTx(tx, workspaceId, list.id, 'api', interest),
       { maxWait: 30_000, timeout: 120_000 },
     );
     res.json({ deleted: true, id: list.id, key: list.key, members });
-    // The members' journeys hear of it after the answer (a list may have thousands).
-    void routeInBackground(engine, events);
+    // The members' journeys hear of it after the answer (a list may have thousands), a batch's
+    // worth at a time.
+    for (let i = 0; i < events.length; i += ROUTE_CHUNK)
+      void routeInBackground(engine, events.slice(i, i + ROUTE_CHUNK));
   });
 
   router.get('/v1/lists/:list/members', async (req, res) => {
@@ -115,29 +125,32 @@ export function listsRouter(engine: EngineDeps): Router {
     // id order, as deleting a list locks its members; a deadlock with another writer that
     // locks contacts in another order is tried again.
     const ids = [...new Set(resolved.filter((id): id is string => id !== null))].sort();
-    const events = await retryOnDeadlock(() =>
+    const interest = await journeyInterest(engine, workspaceId);
+    const { added, events } = await retryOnDeadlock(() =>
       prisma.$transaction(
         async (tx) => {
           const stored: string[] = [];
+          let count = 0;
           for (const contactId of ids) {
-            const { event } = await changeListsInTx(
+            const { before, after, event } = await changeListsInTx(
               tx,
               workspaceId,
               contactId,
               { add: [list.key], remove: [] },
               'api',
-              { createMissing: false },
+              { createMissing: false, interest },
             );
+            if (after.includes(list.key) && !before.includes(list.key)) count += 1;
             if (event) stored.push(event);
           }
-          return stored;
+          return { added: count, events: stored };
         },
         { maxWait: 30_000, timeout: 120_000 },
       ),
     );
-    // Up to 500 contacts: routed as one batch, before the answer, as a batch of events is.
+    // Up to 500 contacts, routed as one batch before the answer (so the journeys they start
+    // are there when it comes); a routing failure is logged and left to the routing sweep.
     await routeChanges(engine, events);
-    const added = events.length;
     res.json({ listId: list.id, key: list.key, added, alreadyMembers: ids.length - added });
   });
 
@@ -146,9 +159,11 @@ export function listsRouter(engine: EngineDeps): Router {
     const list = await findList(prisma, workspaceId, req.params.list);
     const [contactId] = await resolveContacts(prisma, workspaceId, [req.params.contact]);
     if (!contactId) throw notFound(`Contact \`${req.params.contact}\``);
+    const interest = await journeyInterest(engine, workspaceId);
     const { before, after, event } = await prisma.$transaction((tx) =>
       changeListsInTx(tx, workspaceId, contactId, { add: [], remove: [list.key] }, 'api', {
         createMissing: false,
+        interest,
       }),
     );
     if (event) await routeChanges(engine, [event]);

@@ -32,8 +32,8 @@ export interface SimEvent {
   readonly properties?: Readonly<Record<string, unknown>>;
   readonly update?: ContactUpdate;
   /**
-   * False for a change no event tells (tags or lists changed through the API): as live, it
-   * starts no journey and wakes no enrollment; the contact's next event sees it.
+   * False for a change no event tells: it starts no journey and wakes no enrollment; the
+   * contact's next event sees it. (Live, tag and list changes are told, as `$contact_changed`.)
    */
   readonly routed?: boolean;
 }

@@ -14,6 +14,7 @@ import { notErased } from './contact-record.js';
 import type { EngineDeps } from './deps.js';
 import { loadContactFacts } from './facts.js';
 import { STAGE_CHANGED_EVENT } from './stage-update.js';
+import { CONTACT_CHANGED_EVENT } from './contacts/change-event.js';
 
 /**
  * A backtest: a journey (published or not) run by the simulator over what the workspace's
@@ -272,8 +273,9 @@ async function membershipChanges(
         at: row.at_ms,
         contactId: row.contact_id,
         update: { [row.attribute]: strings(row.after) },
-        // Changed through the API or a step, with no event: live routing never heard of it.
-        routed: false,
+        // Live, the change is routed as it commits (its `$contact_changed` event, left out of the
+        // replay below so the change is not told twice, or before it is made).
+        routed: true,
       });
   }
   return { atStart, updates };
@@ -369,6 +371,8 @@ function timelineEvent(e: StoredEvent): SimEvent[] {
   if (e.type === 'identify')
     return [{ at: e.at_ms, contactId: e.contact_id, update: { attributes: properties } }];
   if (e.type !== 'track' || !e.name) return [];
+  // A tag or list change's announcement: the change itself is replayed from its log, routed.
+  if (e.name === CONTACT_CHANGED_EVENT) return [];
   if (e.name in EMAIL_ACTIVITY_EVENTS) {
     // It answered an email of another journey: its step would count for this one's.
     const { step: _step, ...rest } = properties;

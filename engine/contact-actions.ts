@@ -4,7 +4,8 @@ import { isUniqueViolation, newId } from '../store/index.js';
 import { contactView, isRecord } from './contact-view.js';
 import type { EngineDeps } from './deps.js';
 import { enroll, enrollmentsMadeBy, type EnrollOutcome } from './enroll.js';
-import { routeStored } from './route-stored.js';
+import { routeChanges } from './route-stored.js';
+import { journeyInterest } from './journeys.js';
 import { RUNNING_STATUSES, signalEnrollment } from './signal.js';
 import { journeyWithLatest, readVersionPlan } from './stored-plan.js';
 import { toJson } from './json.js';
@@ -67,6 +68,7 @@ export async function applyContactAction(
   if (done?.status === 'done') return { applied: false, detail: { alreadyApplied: true } };
   // Events to route once the change has committed: a stage move, and the change itself.
   const toRoute: string[] = [];
+  const interest = await journeyInterest(deps, request.workspaceId);
   try {
     const outcome = await deps.prisma.$transaction(async (tx) => {
       // Locked: tags and lists changed through the API at the same time queue up behind this.
@@ -105,22 +107,28 @@ export async function applyContactAction(
           {
             createMissing: true,
             enrollmentId: request.enrollmentId,
+            interest,
           },
         );
         if (event) toRoute.push(event);
       }
       // Other journeys of the contact hear of the change (a stage move has its own event).
       const changed = action.type === 'setLifecycleStage' ? [] : changedKeys(original, attributes);
-      if (changed.length > 0)
-        toRoute.push(
-          await storeChangeEvent(tx, {
-            workspaceId: request.workspaceId,
-            contactId: contact.id,
-            attributes: changed,
-            source,
-            enrollmentId: request.enrollmentId,
-          }),
-        );
+      const announced =
+        changed.length === 0
+          ? null
+          : await storeChangeEvent(
+              tx,
+              {
+                workspaceId: request.workspaceId,
+                contactId: contact.id,
+                attributes: changed,
+                source,
+                enrollmentId: request.enrollmentId,
+              },
+              interest,
+            );
+      if (announced) toRoute.push(announced);
       if (action.type === 'setLifecycleStage' && before !== action.stage) {
         const event = await tx.event.create({
           data: {
@@ -164,7 +172,9 @@ export async function applyContactAction(
     if (isUniqueViolation(error)) return { applied: false, detail: { alreadyApplied: true } };
     throw error;
   }
-  if (toRoute.length > 0) await routeStored(deps, toRoute);
+  // The change is made: a routing failure is logged and left to the routing sweep, rather than
+  // failing the step, whose retry would find it applied and route nothing.
+  if (toRoute.length > 0) await routeChanges(deps, toRoute);
   return { applied: true };
 }
 

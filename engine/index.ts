@@ -5,6 +5,7 @@ export { ingest, type IncomingMessage, type IngestResult } from './ingest.js';
 export {
   publishDraft,
   publishJourney,
+  journeyInterest,
   journeysTriggeredBy,
   keyOf,
   planOf,

@@ -13,7 +13,7 @@ export async function routeStored(
 }
 
 /**
- * Routes the `contact_changed` events of changes that have committed (engine/contacts/
+ * Routes the `$contact_changed` events of changes that have committed (engine/contacts/
  * change-event.ts). The change is made whatever happens here: a routing failure is logged, not
  * thrown, and the routing sweep routes the events later.
  */

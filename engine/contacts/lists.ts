@@ -2,6 +2,7 @@ import type { Prisma } from '@prisma/client';
 import { newId } from '../../store/index.js';
 import { isRecord } from '../contact-view.js';
 import { toJson } from '../json.js';
+import type { JourneyInterest } from '../journeys.js';
 import { storeChangeEvent } from './change-event.js';
 import { lockContact, recordChange } from './changes.js';
 
@@ -18,18 +19,27 @@ export interface ListChange {
   readonly remove: readonly string[];
 }
 
-/** The contact's lists before and after; `event`: the `contact_changed` event to route, if any. */
+/** The contact's lists before and after; `event`: the `$contact_changed` event to route, if any. */
 export interface ListsChanged {
   readonly before: string[];
   readonly after: string[];
   readonly event: string | null;
 }
 
+export interface ListChangeOptions {
+  /** Journey steps name lists freely: a list named for the first time is created. */
+  readonly createMissing: boolean;
+  /** The enrollment whose step makes the change (it is not told of it). */
+  readonly enrollmentId?: string;
+  /** The workspace's journeys' interest, which decides whether the change is routed. */
+  readonly interest: JourneyInterest | null;
+}
+
 /**
  * Adds the contact to lists and removes it from others, under a lock on the contact, and
  * records the change. With `createMissing` (journey steps name lists freely), a list named
  * for the first time is created; otherwise only existing lists are joined. A change stores a
- * `contact_changed` event (engine/contacts/change-event.ts), which the caller routes once the
+ * `$contact_changed` event (engine/contacts/change-event.ts), which the caller routes once the
  * transaction has committed.
  */
 export async function changeListsInTx(
@@ -38,7 +48,7 @@ export async function changeListsInTx(
   contactId: string,
   change: ListChange,
   source: string,
-  options: { readonly createMissing: boolean; readonly enrollmentId?: string },
+  options: ListChangeOptions,
 ): Promise<ListsChanged> {
   await lockContact(tx, contactId);
   if (options.createMissing)
@@ -66,7 +76,7 @@ export async function changeListsInTx(
       contactId,
       [...change.remove],
     );
-  return changedLists(tx, workspaceId, contactId, source, options.enrollmentId);
+  return changedLists(tx, workspaceId, contactId, source, options);
 }
 
 /** `mirrorLists`, plus the event that tells journeys when the lists moved. */
@@ -75,17 +85,21 @@ async function changedLists(
   workspaceId: string,
   contactId: string,
   source: string,
-  enrollmentId?: string,
+  { enrollmentId, interest }: Pick<ListChangeOptions, 'enrollmentId' | 'interest'>,
 ): Promise<ListsChanged> {
   const { before, after, changed } = await mirrorLists(tx, workspaceId, contactId, source);
   const event = changed
-    ? await storeChangeEvent(tx, {
-        workspaceId,
-        contactId,
-        attributes: ['lists'],
-        source,
-        ...(enrollmentId ? { enrollmentId } : {}),
-      })
+    ? await storeChangeEvent(
+        tx,
+        {
+          workspaceId,
+          contactId,
+          attributes: ['lists'],
+          source,
+          ...(enrollmentId ? { enrollmentId } : {}),
+        },
+        interest,
+      )
     : null;
   return { before, after, event };
 }
@@ -129,13 +143,14 @@ export async function mirrorLists(
 
 /**
  * Deletes a list: its members lose it from their copy, each with a recorded change, in the
- * same transaction as the delete. Returns the members and the `contact_changed` events to route.
+ * same transaction as the delete. Returns the members and the `$contact_changed` events to route.
  */
 export async function deleteListInTx(
   tx: Tx,
   workspaceId: string,
   listId: string,
   source: string,
+  interest: JourneyInterest | null,
 ): Promise<{ readonly members: number; readonly events: string[] }> {
   const members = await tx.listMembership.findMany({
     where: { listId },
@@ -146,7 +161,7 @@ export async function deleteListInTx(
   const events: string[] = [];
   for (const { contactId } of members) {
     await lockContact(tx, contactId);
-    const { event } = await changedLists(tx, workspaceId, contactId, source);
+    const { event } = await changedLists(tx, workspaceId, contactId, source, { interest });
     if (event) events.push(event);
   }
   await tx.contactList.delete({ where: { id: listId } });

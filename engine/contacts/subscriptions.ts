@@ -267,5 +267,7 @@ async function markSubscribed(
     { add: [], remove: ['unsubscribed'] },
     source,
     { unsubscribed: undefined },
+    // The caller records `email.subscribed` next, which journeys hear.
+    { announce: false },
   );
 }

@@ -1,5 +1,6 @@
 import type { EngineDeps } from '../deps.js';
 import { isRecord } from '../contact-view.js';
+import { journeyInterest } from '../journeys.js';
 import { toJson } from '../json.js';
 import { routeChanges } from '../route-stored.js';
 import { storeChangeEvent } from './change-event.js';
@@ -13,8 +14,9 @@ export type TagsOutcome =
  * Adds and removes tags under a lock on the contact, so concurrent changes all land, and
  * records the change for the timeline. Tags stay in `attributes.tags`, where conditions
  * (`tags`), scoring and templates read them. `alongside` sets attributes in the same write
- * (undefined removes one): a reader never sees the tag without them. A change is routed after
- * it commits (`contact_changed`), so journeys see it at once.
+ * (undefined removes one): a reader never sees the tag without them. A change is announced to
+ * journeys (`$contact_changed`, routed once it commits) unless `announce` is false: a caller that
+ * records an event of its own for it (an unsubscribe), which journeys hear instead.
  */
 export async function changeTags(
   deps: EngineDeps,
@@ -23,7 +25,9 @@ export async function changeTags(
   change: { readonly add: readonly string[]; readonly remove: readonly string[] },
   source: string,
   alongside: Readonly<Record<string, unknown>> = {},
+  { announce = true }: { readonly announce?: boolean } = {},
 ): Promise<TagsOutcome> {
+  const interest = announce ? await journeyInterest(deps, workspaceId) : null;
   const outcome = await deps.prisma.$transaction(async (tx) => {
     await lockContact(tx, contactId);
     const contact = await tx.contact.findFirst({ where: { id: contactId, workspaceId } });
@@ -52,12 +56,18 @@ export async function changeTags(
       where: { id: contactId },
       data: { attributes: toJson(next) },
     });
-    const event = await storeChangeEvent(tx, {
-      workspaceId,
-      contactId,
-      attributes: [...(changed ? ['tags'] : []), ...alsoChanged],
-      source,
-    });
+    const event = announce
+      ? await storeChangeEvent(
+          tx,
+          {
+            workspaceId,
+            contactId,
+            attributes: [...(changed ? ['tags'] : []), ...alsoChanged],
+            source,
+          },
+          interest,
+        )
+      : null;
     return { kind: 'changed', tags: after, changed, event } as const;
   });
   if (outcome.kind !== 'changed') return outcome;

@@ -1,6 +1,7 @@
 import { storableTime } from '../../definitions/index.js';
 import type { PrismaClient } from '@prisma/client';
 import { isRecord } from '../contact-view.js';
+import { CONTACT_CHANGED_EVENT } from './change-event.js';
 
 export type TimelineKind = 'event' | 'score' | 'journeyStep' | 'email' | 'task' | 'attributeChange';
 
@@ -57,7 +58,7 @@ export async function contactTimeline(
               jsonb_build_object('type', e.type, 'name', e.name, 'messageId', e.message_id,
                                  'properties', e.properties,
                                  'receivedAt', to_char(e.received_at, $$YYYY-MM-DD"T"HH24:MI:SS.MS"Z"$$)) AS detail
-         FROM events e WHERE e.contact_id = $1
+         FROM events e WHERE e.contact_id = $1 AND e.name IS DISTINCT FROM $5
        UNION ALL
        SELECT 'score:' || s.version_id || ':' || s.event_id || ':' || s.rule_id, 'score', s.at,
               jsonb_build_object('model', m.model_id, 'version', m.version, 'rule', s.rule_id,
@@ -95,6 +96,9 @@ export async function contactTimeline(
     cursor ? cursor.at.toISOString().replace('Z', '') : null,
     cursor?.id ?? '',
     limit + 1,
+    // A change's announcement to journeys: the change is on the timeline already, as an
+    // attribute change or the journey step that made it.
+    CONTACT_CHANGED_EVENT,
   );
   const items = rows.slice(0, limit).map(toItem);
   const last = items[items.length - 1];

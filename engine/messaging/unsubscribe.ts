@@ -101,9 +101,17 @@ async function markUnsubscribed(
   contactId: string,
   source: string,
 ): Promise<void> {
-  await changeTags(deps, workspaceId, contactId, { add: ['unsubscribed'], remove: [] }, source, {
-    unsubscribed: true,
-  });
+  await changeTags(
+    deps,
+    workspaceId,
+    contactId,
+    { add: ['unsubscribed'], remove: [] },
+    source,
+    { unsubscribed: true },
+    // The caller records `email.unsubscribed` next, which journeys hear, and then ends those
+    // whose suppression holds: announced here too, they would judge it before either.
+    { announce: false },
+  );
 }
 
 /** Sends the exit signal to the contact's running enrollments whose suppression rule holds. */

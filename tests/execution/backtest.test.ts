@@ -290,7 +290,7 @@ describe.each(databaseVariants())('backtesting a journey (%s)', (variant) => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     // Judged by today's tags he would have matched at his visit two days ago. As he was then, he
-    // did not; the tag, given through the API, is a change of its own (`contact_changed`), as
+    // did not; the tag, given through the API, is a change of its own (`$contact_changed`), as
     // live, and he starts to match and enters when it was given.
     const entered = (res.body as BacktestAnswer).enrollments;
     expect(entered.map((e) => e.userId)).toEqual([userId]);

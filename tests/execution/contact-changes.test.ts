@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspace } from '../api/workspaces.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 
@@ -72,6 +73,30 @@ describe('changes outside an identify reach journeys at once', () => {
       20_000,
       'the tagged contact to enter',
     );
+  });
+
+  it('stores the change as routed where no journey can care, and keeps it off the timeline', async () => {
+    const s = uniqueSuffix();
+    // A workspace of its own, with no journeys.
+    const quiet = (await createWorkspace(api, `quiet ${s}`)).api;
+    const userId = `quiet-${s}`;
+    await quiet.post('/v1/identify', { userId, traits: { email: `${userId}@example.com` } });
+    expect((await quiet.post(`/v1/contacts/${userId}/tags`, { tags: ['vip'] })).status).toBe(200);
+    const rows = await engine.deps.sql.query<{ properties: unknown; routed: boolean }>(
+      `SELECT e.properties, e.routed_at IS NOT NULL AS routed FROM events e
+       JOIN contacts c ON c.id = e.contact_id WHERE c.user_id = $1 AND e.name = '$contact_changed'`,
+      [userId],
+    );
+    expect(rows).toEqual([{ properties: { attributes: ['tags'], source: 'api' }, routed: true }]);
+    const timeline = (
+      (await quiet.get(`/v1/contacts/${userId}/timeline`)).body as {
+        data: { kind: string; detail: { name?: string; attribute?: string } }[];
+      }
+    ).data;
+    expect(
+      timeline.filter((i) => i.kind === 'attributeChange').map((i) => i.detail.attribute),
+    ).toEqual(['tags']);
+    expect(timeline.some((i) => i.detail.name === '$contact_changed')).toBe(false);
   });
 
   it('joining a list through the API meets a running enrollment’s condition goal', async () => {
