@@ -58,10 +58,12 @@ export function readField(field: Field, facts: Facts): unknown {
       return walk(facts.scores, field.path);
     case 'lifecycleStage':
       return facts.lifecycleStage ?? undefined;
+    // Absent when the contact has none (see `listFacts`); an empty list, as facts recorded by
+    // older runs hold, stays a value there.
     case 'tags':
-      return facts.tags ?? [];
+      return facts.tags;
     case 'lists':
-      return facts.lists ?? [];
+      return facts.lists;
     default:
       return assertNever(field.source, 'field source');
   }

@@ -37,6 +37,7 @@ export interface Facts {
   readonly contact: Readonly<Record<string, unknown>>;
   readonly scores?: Readonly<Record<string, number>>;
   readonly lifecycleStage?: string | null;
+  /** Absent when there are none ({@link listFacts}). */
   readonly tags?: readonly string[];
   readonly lists?: readonly string[];
   /** Properties of the event that enrolled the contact (`trigger.*` fields). */
@@ -45,4 +46,20 @@ export interface Facts {
   readonly event?: Readonly<Record<string, unknown>>;
   /** Per email step of this enrollment, what happened to its message. */
   readonly emails?: Readonly<Record<string, readonly EmailActivity[]>>;
+}
+
+/**
+ * A contact's tags and lists as facts hold them: each left out when empty, so `exists` on
+ * `tags` holds only for a contact that has a tag. Evaluation keeps reading an empty list as a
+ * value (it did so when facts always held one): facts recorded in the histories of running
+ * journeys hold empty lists, and replayed, they must decide as they did then.
+ */
+export function listFacts(
+  tags: readonly string[],
+  lists: readonly string[],
+): Pick<Facts, 'tags' | 'lists'> {
+  return {
+    ...(tags.length > 0 ? { tags } : {}),
+    ...(lists.length > 0 ? { lists } : {}),
+  };
 }

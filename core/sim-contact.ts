@@ -1,5 +1,5 @@
 import { assertNever } from './assert-never.js';
-import type { Facts } from './facts.js';
+import { listFacts, type Facts } from './facts.js';
 import type { Action } from './plan.js';
 
 /** A contact in a simulation: what conditions read, changed by events and by actions. */
@@ -29,8 +29,7 @@ export function factsOf(contact: SimContact): Facts {
     contact: { ...contact.attributes, id: contact.id, timezone: contact.timezone ?? null },
     scores: contact.scores ?? {},
     lifecycleStage: contact.lifecycleStage ?? null,
-    tags: contact.tags ?? [],
-    lists: contact.lists ?? [],
+    ...listFacts(contact.tags ?? [], contact.lists ?? []),
   };
 }
 

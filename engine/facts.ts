@@ -1,4 +1,4 @@
-import { EMAIL_ACTIVITY_EVENTS, type EmailActivity, type Facts } from '../core/index.js';
+import { EMAIL_ACTIVITY_EVENTS, listFacts, type EmailActivity, type Facts } from '../core/index.js';
 import type { DecayedSum } from '../scoring/index.js';
 import type { Sql } from '../store/index.js';
 import { contactRecords, type ContactRecord } from './contact-record.js';
@@ -34,8 +34,7 @@ export async function loadContactFacts(
   const modelScores = stored ? scoreValues(stored.model, contact, stored.sum, Date.now()) : {};
   return {
     contact: contactView(contact),
-    tags: strings(attributes.tags),
-    lists: strings(attributes.lists),
+    ...listFacts(strings(attributes.tags), strings(attributes.lists)),
     scores: withAdjustments(modelScores, numbers(attributes.scores)),
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,

@@ -1,4 +1,4 @@
-import type { Facts } from '../core/index.js';
+import { listFacts, type Facts } from '../core/index.js';
 import {
   fitScore,
   nextStage,
@@ -126,12 +126,10 @@ export function factsOf(contact: ContactRecord): Facts {
   const attributes = isRecord(contact.attributes) ? contact.attributes : {};
   return {
     contact: contactView(contact),
-    tags: Array.isArray(attributes.tags)
-      ? attributes.tags.filter((t) => typeof t === 'string')
-      : [],
-    lists: Array.isArray(attributes.lists)
-      ? attributes.lists.filter((l) => typeof l === 'string')
-      : [],
+    ...listFacts(
+      Array.isArray(attributes.tags) ? attributes.tags.filter((t) => typeof t === 'string') : [],
+      Array.isArray(attributes.lists) ? attributes.lists.filter((l) => typeof l === 'string') : [],
+    ),
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, type Facts, type PlanCondition } from '../../core/index.js';
+import { evaluate, listFacts, type Facts, type PlanCondition } from '../../core/index.js';
 import { compileCondition, type ConditionDefinition } from '../../definitions/index.js';
 import { DAY, T0 } from './examples.js';
 
@@ -92,6 +92,22 @@ describe('the condition language', () => {
       ],
     };
     expect(check(c)).toBe(true);
+  });
+
+  it('takes a contact without tags or lists as having none for `exists`, and keeps older facts deciding as they did', () => {
+    const exists = (field: string, on: Facts) =>
+      evaluate(compileCondition({ type: 'exists', field }), on, T0);
+    const has = (field: string, value: string, on: Facts) =>
+      evaluate(compileCondition({ type: 'contains', field, value }), on, T0);
+    // Facts as they are loaded now: no tags, no lists, no entry.
+    const bare: Facts = { contact: { plan: 'pro' }, ...listFacts([], []) };
+    expect(bare).not.toHaveProperty('tags');
+    expect(exists('tags', bare)).toBe(false);
+    expect(exists('lists', bare)).toBe(false);
+    expect(has('tags', 'vip', bare)).toBe(false);
+    expect(exists('tags', { contact: {}, ...listFacts(['vip'], []) })).toBe(true);
+    // Facts recorded by older runs held an empty list: replayed, they decide as then.
+    expect(exists('tags', { contact: {}, tags: [], lists: [] })).toBe(true);
   });
 
   it('is false, not an error, for missing fields and prototype keys', () => {

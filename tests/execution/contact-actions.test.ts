@@ -78,6 +78,58 @@ describe('contact actions', () => {
     expect(mail.map((m) => m.subject)).toEqual(['You are an MQL']);
   });
 
+  it('branches on whether the contact has any tag (`exists` on tags), live and in a preview', async () => {
+    const s = uniqueSuffix();
+    const definition = {
+      id: `any-tag-${s}`,
+      name: 'Any tag',
+      triggers: [{ type: 'event', event: `look_${s}` }],
+      steps: [
+        {
+          id: 'which',
+          type: 'branch',
+          cases: [{ name: 'tagged', condition: { type: 'exists', field: 'tags' }, next: 'seen' }],
+          else: 'bare',
+        },
+        { id: 'seen', type: 'updateTags', add: [`had-tags-${s}`], next: 'end' },
+        { id: 'bare', type: 'updateTags', add: [`had-none-${s}`], next: 'end' },
+        { id: 'end', type: 'exit' },
+      ],
+    };
+    expect((await api.post('/v1/journeys', definition)).status).toBe(201);
+    const tagsAfter = async (userId: string, tags?: string[]) => {
+      await api.post('/v1/identify', {
+        userId,
+        traits: { email: `${userId}@example.com`, ...(tags ? { tags } : {}) },
+      });
+      await api.post('/v1/track', { userId, event: `look_${s}` });
+      return eventually(
+        async () => {
+          const body = (await api.get(`/v1/contacts/${userId}`)).body as ContactBody;
+          return body.enrollments[0]?.status === 'exited' ? body.tags : undefined;
+        },
+        20_000,
+        'the branch',
+      );
+    };
+    expect(await tagsAfter(`bare-${s}`)).toEqual([`had-none-${s}`]);
+    expect(await tagsAfter(`tagged-${s}`, ['early'])).toEqual(['early', `had-tags-${s}`]);
+    // The preview decides the same way.
+    const preview = await api.post('/v1/journeys/simulate', {
+      journey: definition,
+      contacts: [{ id: 'bare' }, { id: 'tagged', tags: ['early'] }],
+      timeline: [
+        { at: '2026-01-01T09:00:00Z', contactId: 'bare', name: `look_${s}` },
+        { at: '2026-01-01T09:00:00Z', contactId: 'tagged', name: `look_${s}` },
+      ],
+    });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    const paths = (
+      preview.body as { enrollments: { contactId: string; path: { stepId: string }[] }[] }
+    ).enrollments.map((e) => [e.contactId, e.path.map((p) => p.stepId)[1]]);
+    expect(Object.fromEntries(paths)).toEqual({ bare: 'bare', tagged: 'seen' });
+  });
+
   it('enrolls the contact in another journey and removes it from one', async () => {
     const s = uniqueSuffix();
     await api.post('/v1/journeys', {
