@@ -8,6 +8,11 @@ export interface LoadFactsInput {
   readonly workspaceId: string;
   readonly contactId: string;
   readonly enrollmentId: string;
+  /**
+   * Given by `journeyWorkflowV6` runs: tags and lists the contact has none of are left out.
+   * Earlier types' runs (and their recorded inputs) do not give it, and get empty lists.
+   */
+  readonly emptyLists?: 'leave-out';
 }
 
 /** A fresh snapshot of the contact for the interpreter's conditions. Read-only: retries are harmless. */
@@ -17,6 +22,8 @@ export async function loadFacts(deps: ActivityDeps, input: LoadFactsInput): Prom
     input.workspaceId,
     input.contactId,
     input.enrollmentId,
+    undefined,
+    input.emptyLists ?? 'keep',
   );
   if (!facts) {
     const merged = await mergedContactOf(deps.sql, input.enrollmentId, input.contactId);

@@ -3,7 +3,7 @@ import { baseKeyOf, type EntryDecision, type Facts, type Plan } from '../core/in
 import {
   enrollmentWorkflowId,
   exitSignal,
-  journeyWorkflowV5,
+  journeyWorkflowV6,
   pauseSignal,
   resumeSignal,
   type JourneyWorkflowInput,
@@ -195,7 +195,7 @@ async function start(
   // The workflow correlates its waits on the key's own value (`k1`), not the repeat's name.
   const entryKey = baseKey ?? baseKeyOf(stored, request.plan.enrollment.key !== null);
   try {
-    await deps.temporal.workflow.start(journeyWorkflowV5, {
+    await deps.temporal.workflow.start(journeyWorkflowV6, {
       workflowId: enrollmentId,
       taskQueue: deps.taskQueue,
       args: [

@@ -19,6 +19,11 @@ export async function loadContactFacts(
   contactId: string,
   enrollmentId: string | null,
   known?: ContactRecord | null,
+  /**
+   * `keep`: empty tags and lists stay in the facts as empty lists, which conditions read as
+   * values: for journeys of the types before `journeyWorkflowV6`, which must decide as they did.
+   */
+  emptyLists: 'leave-out' | 'keep' = 'leave-out',
 ): Promise<Facts | null> {
   const [[contact], emails, stored] = await Promise.all([
     known === undefined
@@ -34,7 +39,9 @@ export async function loadContactFacts(
   const modelScores = stored ? scoreValues(stored.model, contact, stored.sum, Date.now()) : {};
   return {
     contact: contactView(contact),
-    ...listFacts(strings(attributes.tags), strings(attributes.lists)),
+    ...(emptyLists === 'keep'
+      ? { tags: strings(attributes.tags), lists: strings(attributes.lists) }
+      : listFacts(strings(attributes.tags), strings(attributes.lists))),
     scores: withAdjustments(modelScores, numbers(attributes.scores)),
     lifecycleStage:
       typeof attributes.lifecycleStage === 'string' ? attributes.lifecycleStage : null,

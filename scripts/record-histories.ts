@@ -16,7 +16,7 @@ import { loadConfig } from '../config/index.js';
 import { startEngine } from '../runtime/engine.js';
 import { findTemporalCli, freePort, startTemporalDevServer } from '../runtime/index.js';
 import { planOf } from '../engine/index.js';
-import { contactEventSignal, enrollmentWorkflowId, journeyWorkflowV5 } from '../workflows/index.js';
+import { contactEventSignal, enrollmentWorkflowId, journeyWorkflowV6 } from '../workflows/index.js';
 
 const OUT = new URL('../tests/fixtures/histories/', import.meta.url).pathname;
 const STAMP = new Date().toISOString().slice(0, 10);
@@ -220,7 +220,7 @@ try {
         status: 'pending',
       },
     });
-    await temporal.workflow.signalWithStart(journeyWorkflowV5, {
+    await temporal.workflow.signalWithStart(journeyWorkflowV6, {
       workflowId,
       taskQueue,
       args: [

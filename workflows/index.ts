@@ -6,6 +6,7 @@ export {
   journeyWorkflowV3,
   journeyWorkflowV4,
   journeyWorkflowV5,
+  journeyWorkflowV6,
   type JourneyWorkflowInput,
   type JourneyWorkflowResult,
 } from './journey.workflow.js';

@@ -177,13 +177,31 @@ const HOLDS_HEAR_EVENTS = 'holds-hear-events';
 const LATE_EVENTS_AFTER_DEADLINE = 'late-events-after-deadline';
 
 /**
- * The type the API starts since {@link LATE_EVENTS_AFTER_DEADLINE}: {@link journeyWorkflowV4}
- * with that change too, without asking. A new type for the reason given at V2.
+ * The contact's facts leave out tags and lists it has none of (the `loadFacts` activity is asked
+ * to), so `exists` on `tags` holds only for a contact with a tag. Facts of runs without it keep
+ * the empty lists, which conditions read as values, as they did: an older worker replaying a run
+ * decides as the run did. Runs of {@link journeyWorkflowV5} and earlier types never have it.
+ */
+const FACTS_LEAVE_OUT_EMPTY_LISTS = 'facts-leave-out-empty-lists';
+
+/**
+ * The type the API starts since {@link FACTS_LEAVE_OUT_EMPTY_LISTS}: every change, without
+ * asking. A new type for the reason given at V2 (an older worker does not run it).
+ */
+export async function journeyWorkflowV6(
+  input: JourneyWorkflowInput,
+): Promise<JourneyWorkflowResult> {
+  return runJourney(input, () => true);
+}
+
+/**
+ * The type the API started from {@link LATE_EVENTS_AFTER_DEADLINE} to
+ * {@link FACTS_LEAVE_OUT_EMPTY_LISTS}: {@link journeyWorkflowV4} with the first change.
  */
 export async function journeyWorkflowV5(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, () => true);
+  return runJourney(input, (patchId) => patchId !== FACTS_LEAVE_OUT_EMPTY_LISTS);
 }
 
 /**
@@ -193,7 +211,10 @@ export async function journeyWorkflowV5(
 export async function journeyWorkflowV4(
   input: JourneyWorkflowInput,
 ): Promise<JourneyWorkflowResult> {
-  return runJourney(input, (patchId) => patchId !== LATE_EVENTS_AFTER_DEADLINE);
+  return runJourney(
+    input,
+    (patchId) => patchId !== LATE_EVENTS_AFTER_DEADLINE && patchId !== FACTS_LEAVE_OUT_EMPTY_LISTS,
+  );
 }
 
 /**
@@ -205,7 +226,10 @@ export async function journeyWorkflowV3(
 ): Promise<JourneyWorkflowResult> {
   return runJourney(
     input,
-    (patchId) => patchId !== HOLDS_HEAR_EVENTS && patchId !== LATE_EVENTS_AFTER_DEADLINE,
+    (patchId) =>
+      patchId !== HOLDS_HEAR_EVENTS &&
+      patchId !== LATE_EVENTS_AFTER_DEADLINE &&
+      patchId !== FACTS_LEAVE_OUT_EMPTY_LISTS,
   );
 }
 
@@ -226,7 +250,8 @@ export async function journeyWorkflowV2(
     (patchId) =>
       patchId !== CLOSE_WITH_LAST_ACTION &&
       patchId !== HOLDS_HEAR_EVENTS &&
-      patchId !== LATE_EVENTS_AFTER_DEADLINE,
+      patchId !== LATE_EVENTS_AFTER_DEADLINE &&
+      patchId !== FACTS_LEAVE_OUT_EMPTY_LISTS,
   );
 }
 
@@ -235,7 +260,11 @@ export async function journeyWorkflowV2(
  * decide each change through `patched()`, as they did when they ran.
  */
 export async function journeyWorkflow(input: JourneyWorkflowInput): Promise<JourneyWorkflowResult> {
-  return runJourney(input, patched);
+  // Changes after the types that have them without asking are theirs alone.
+  return runJourney(
+    input,
+    (patchId) => patchId !== FACTS_LEAVE_OUT_EMPTY_LISTS && patched(patchId),
+  );
 }
 
 /**
@@ -368,7 +397,12 @@ async function runJourney(
       if (c.type === 'loadFacts') {
         next = {
           type: 'facts',
-          facts: await bookkeeping(hasChange).loadFacts({ workspaceId, contactId, enrollmentId }),
+          facts: await bookkeeping(hasChange).loadFacts({
+            workspaceId,
+            contactId,
+            enrollmentId,
+            ...(hasChange(FACTS_LEAVE_OUT_EMPTY_LISTS) ? { emptyLists: 'leave-out' as const } : {}),
+          }),
         };
         continue;
       }

@@ -3,6 +3,8 @@ import { applyContactAction } from '../../engine/contact-actions.js';
 import { eventually, startTestEngine, uniqueSuffix } from '../support/engine.js';
 import { apiClient, type ApiClient } from '../support/http.js';
 import { mailboxOf } from '../support/mailbox.js';
+import { pendingEnrollment } from '../support/enrollment.js';
+import { journeyWorkflowV5 } from '../../workflows/index.js';
 
 interface ContactBody {
   plan_name?: string;
@@ -128,6 +130,21 @@ describe('contact actions', () => {
       preview.body as { enrollments: { contactId: string; path: { stepId: string }[] }[] }
     ).enrollments.map((e) => [e.contactId, e.path.map((p) => p.stepId)[1]]);
     expect(Object.fromEntries(paths)).toEqual({ bare: 'bare', tagged: 'seen' });
+
+    // A run of the type started before (journeyWorkflowV5) decides as it did then: its facts
+    // keep the empty list, which counts as a value, so its replays stay as they were.
+    const older = await pendingEnrollment(engine, api, {
+      userId: `older-${s}`,
+      journeyKey: `any-tag-${s}`,
+    });
+    const handle = await engine.deps.temporal.workflow.start(journeyWorkflowV5, {
+      workflowId: older.enrollmentId,
+      taskQueue: engine.deps.taskQueue,
+      args: [older.input],
+    });
+    await handle.result();
+    const olderTags = ((await api.get(`/v1/contacts/older-${s}`)).body as ContactBody).tags;
+    expect(olderTags).toEqual([`had-tags-${s}`]);
   });
 
   it('enrolls the contact in another journey and removes it from one', async () => {
