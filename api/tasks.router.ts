@@ -8,6 +8,7 @@ import { ownerRefOf } from '../engine/contacts/owner.js';
 import {
   completeTask,
   createTask,
+  holdActiveUsers,
   userByRef,
   missingAssignee,
   type MissingAssignee,
@@ -165,18 +166,24 @@ export function tasksRouter(engine: EngineDeps): Router {
       body.assignee === undefined
         ? undefined
         : await knownUser(engine, workspaceId, body.assignee, '/assignee', 'The assignee');
-    const updated = await engine.prisma.task.update({
-      where: { id: task.id },
-      data: {
-        ...(body.title === undefined ? {} : { title: body.title }),
-        ...(body.description === undefined ? {} : { description: body.description }),
-        ...(assigneeId === undefined ? {} : { assigneeId }),
-        ...(body.dueAt === undefined
-          ? {}
-          : { dueAt: body.dueAt === null ? null : new Date(body.dueAt) }),
-        ...(body.priority === undefined ? {} : { priority: body.priority }),
-        ...(body.status === undefined ? {} : { status: body.status }),
-      },
+    const updated = await engine.prisma.$transaction(async (tx) => {
+      // The assignee is held until the task is written: a removal of them waits, then hands
+      // the task over with their others; one that came first is a 422 here.
+      if (assigneeId && (await holdActiveUsers(tx, workspaceId, [assigneeId])).length > 0)
+        throw removedUser('The assignee', '/assignee', body.assignee ?? assigneeId);
+      return tx.task.update({
+        where: { id: task.id },
+        data: {
+          ...(body.title === undefined ? {} : { title: body.title }),
+          ...(body.description === undefined ? {} : { description: body.description }),
+          ...(assigneeId === undefined ? {} : { assigneeId }),
+          ...(body.dueAt === undefined
+            ? {}
+            : { dueAt: body.dueAt === null ? null : new Date(body.dueAt) }),
+          ...(body.priority === undefined ? {} : { priority: body.priority }),
+          ...(body.status === undefined ? {} : { status: body.status }),
+        },
+      });
     });
     res.json(updated);
   });
@@ -214,14 +221,7 @@ async function knownUser(
 ): Promise<string | null> {
   if (ref === null) return null;
   const user = await userByRef(engine.prisma, workspaceId, ref);
-  if (user?.removedAt)
-    throw invalidInput(`${who} was removed from this workspace.`, [
-      {
-        pointer,
-        code: 'removed-user',
-        message: `The user "${ref}" was removed from this workspace; name an active user.`,
-      },
-    ]);
+  if (user?.removedAt) throw removedUser(who, pointer, ref);
   const id = user?.id ?? null;
   if (id === null)
     throw invalidInput(`${who} does not exist.`, [
@@ -292,5 +292,15 @@ function unknownAssignee(missing: MissingAssignee): HttpProblem {
       : `The task is assigned to the team \`${missing.ref}\`, which does not exist in this workspace.`;
   return invalidInput('The assignee does not exist.', [
     { pointer: `/assignee/${missing.field}`, code: `unknown-${missing.kind}`, message: detail },
+  ]);
+}
+
+function removedUser(who: string, pointer: string, ref: string) {
+  return invalidInput(`${who} was removed from this workspace.`, [
+    {
+      pointer,
+      code: 'removed-user',
+      message: `The user "${ref}" was removed from this workspace; name an active user.`,
+    },
   ]);
 }

@@ -1,7 +1,8 @@
+import type { Prisma } from '@prisma/client';
 import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { EngineDeps } from '../engine/index.js';
-import { findUser } from '../engine/tasks/index.js';
+import { findUser, holdActiveUsers } from '../engine/tasks/index.js';
 import { isUniqueViolation, newId } from '../store/index.js';
 import { HttpProblem, invalidInput, notFound, PROBLEM_BASE } from './problem.js';
 import { bodyValidator } from './validate-body.js';
@@ -40,16 +41,19 @@ export function teamsRouter(engine: EngineDeps): Router {
       ? (await resolveUsers(engine, workspaceId, [body.lead], '/lead'))[0]
       : undefined;
     try {
-      const team = await engine.prisma.team.create({
-        data: {
-          id: newId(),
-          workspaceId,
-          key: body.key,
-          name: body.name,
-          leadUserId: lead ?? null,
-          members: { create: members.map((userId, position) => ({ userId, position })) },
-        },
-        include: { members: { orderBy: { position: 'asc' } } },
+      const team = await engine.prisma.$transaction(async (tx) => {
+        await holdUsers(tx, workspaceId, [...members, ...(lead ? [lead] : [])]);
+        return tx.team.create({
+          data: {
+            id: newId(),
+            workspaceId,
+            key: body.key,
+            name: body.name,
+            leadUserId: lead ?? null,
+            members: { create: members.map((userId, position) => ({ userId, position })) },
+          },
+          include: { members: { orderBy: { position: 'asc' } } },
+        });
       });
       res.status(201).json(team);
     } catch (error) {
@@ -82,12 +86,13 @@ export function teamsRouter(engine: EngineDeps): Router {
     });
     if (!team) throw notFound(`Team ${req.params.key}`);
     const members = await resolveUsers(engine, workspaceId, body.members);
-    await engine.prisma.$transaction([
-      engine.prisma.teamMember.deleteMany({ where: { teamId: team.id } }),
-      engine.prisma.teamMember.createMany({
+    await engine.prisma.$transaction(async (tx) => {
+      await holdUsers(tx, workspaceId, members);
+      await tx.teamMember.deleteMany({ where: { teamId: team.id } });
+      await tx.teamMember.createMany({
         data: members.map((userId, position) => ({ teamId: team.id, userId, position })),
-      }),
-    ]);
+      });
+    });
     res.json(
       await engine.prisma.team.findUnique({
         where: { id: team.id },
@@ -97,6 +102,27 @@ export function teamsRouter(engine: EngineDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * Holds the team's users until it is written, as task assignment does: a removal of one waits,
+ * then takes them off the team; one that came first is a 422.
+ */
+async function holdUsers(
+  tx: Prisma.TransactionClient,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<void> {
+  const gone = await holdActiveUsers(tx, workspaceId, ids);
+  if (gone.length > 0)
+    throw invalidInput(
+      'Some users were removed from this workspace.',
+      gone.map((id) => ({
+        pointer: '/members',
+        code: 'removed-user',
+        message: `The user "${id}" was removed from this workspace; name active users.`,
+      })),
+    );
 }
 
 async function resolveUsers(

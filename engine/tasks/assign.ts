@@ -109,6 +109,25 @@ export async function assignableUser(
 }
 
 /**
+ * Holds the users (ids) as `stillActive` does, in id order as a removal takes each; returns
+ * those that are no active user of the workspace (removed meanwhile, or never of it).
+ */
+export async function holdActiveUsers(
+  tx: Tx,
+  workspaceId: string,
+  userIds: readonly string[],
+): Promise<string[]> {
+  const ids = [...new Set(userIds)].sort();
+  if (ids.length === 0) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM users
+    WHERE id = ANY(${ids}::text[]) AND workspace_id = ${workspaceId} AND removed_at IS NULL
+    ORDER BY id FOR SHARE`;
+  const active = new Set(rows.map((r) => r.id));
+  return ids.filter((id) => !active.has(id));
+}
+
+/**
  * The user's id if they are an active user of the workspace, held so until the caller's
  * transaction ends: a removal (which hands over what the user has) waits for it, so nothing
  * reaches them after it.

@@ -4,6 +4,7 @@ export {
   chooseAssignee,
   assignableUser,
   findUser,
+  holdActiveUsers,
   missingAssignee,
   userByRef,
   type MissingAssignee,
