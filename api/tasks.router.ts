@@ -8,7 +8,7 @@ import { ownerRefOf } from '../engine/contacts/owner.js';
 import {
   completeTask,
   createTask,
-  holdActiveUsers,
+  stillActive,
   userByRef,
   missingAssignee,
   type MissingAssignee,
@@ -169,7 +169,7 @@ export function tasksRouter(engine: EngineDeps): Router {
     const updated = await engine.prisma.$transaction(async (tx) => {
       // The assignee is held until the task is written: a removal of them waits, then hands
       // the task over with their others; one that came first is a 422 here.
-      if (assigneeId && (await holdActiveUsers(tx, workspaceId, [assigneeId])).length > 0)
+      if (assigneeId && !(await stillActive(tx, workspaceId, assigneeId)))
         throw removedUser('The assignee', '/assignee', body.assignee ?? assigneeId);
       return tx.task.update({
         where: { id: task.id },

@@ -18,7 +18,7 @@ import {
   type Plan,
   type PlanTrigger,
 } from '../core/index.js';
-import { oneOffRunId, publishRunId } from '../workflows/index.js';
+import { isOneOffRunId, oneOffRunId, publishRunId } from '../workflows/index.js';
 import type { EngineDeps } from './deps.js';
 import { recordExistingMatch } from './condition-matches.js';
 import { enroll, enrollmentsMadeBy } from './enroll.js';
@@ -100,7 +100,7 @@ export async function enrollAudiencePage(
     if (
       request.cursor === null &&
       request.runId !== own &&
-      isOneOffRun(request.runId, journey.id, index)
+      isOneOffRunId(request.runId, journey.id, index)
     )
       return { nextCursor: null, scanned: 0, enrolled: 0 };
   }
@@ -383,11 +383,6 @@ export function dateDue(
 
 /** The stored cursor of a run whose last page was counted (no contact id is empty). */
 const PAGES_DONE = '';
-
-/** A run started for a one-off schedule trigger, of whichever version. */
-function isOneOffRun(runId: string, journeyId: string, triggerIndex: number): boolean {
-  return runId.startsWith(`audience/${journeyId}/`) && runId.endsWith(`/at-${triggerIndex}`);
-}
 
 /** What an audience run's enrollments name as their trigger event: the run. */
 function runEvent(runId: string): string {

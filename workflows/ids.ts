@@ -20,3 +20,8 @@ export function publishRunId(journeyId: string, versionId: string): string {
 export function oneOffRunId(journeyId: string, versionId: string, triggerIndex: number): string {
   return `audience/${journeyId}/${versionId}/at-${triggerIndex}`;
 }
+
+/** Whether `runId` is {@link oneOffRunId} of this journey's trigger, of whichever version. */
+export function isOneOffRunId(runId: string, journeyId: string, triggerIndex: number): boolean {
+  return runId.startsWith(`audience/${journeyId}/`) && runId.endsWith(`/at-${triggerIndex}`);
+}

@@ -22,4 +22,4 @@ export {
   type ContactEvent,
   type LiveEnrollment,
 } from './messages.js';
-export { enrollmentWorkflowId, oneOffRunId, publishRunId } from './ids.js';
+export { enrollmentWorkflowId, isOneOffRunId, oneOffRunId, publishRunId } from './ids.js';

@@ -137,10 +137,7 @@ export async function stillActive(
   workspaceId: string,
   userId: string,
 ): Promise<string | null> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM users
-    WHERE id = ${userId} AND workspace_id = ${workspaceId} AND removed_at IS NULL FOR SHARE`;
-  return rows[0]?.id ?? null;
+  return (await holdActiveUsers(tx, workspaceId, [userId])).length === 0 ? userId : null;
 }
 
 /**

@@ -6,6 +6,7 @@ export {
   findUser,
   holdActiveUsers,
   missingAssignee,
+  stillActive,
   userByRef,
   type MissingAssignee,
 } from './assign.js';
