@@ -31,11 +31,6 @@ export interface SimEvent {
   readonly name?: string;
   readonly properties?: Readonly<Record<string, unknown>>;
   readonly update?: ContactUpdate;
-  /**
-   * False for a change no event tells: it starts no journey and wakes no enrollment; the
-   * contact's next event sees it. (Live, tag and list changes are told, as `$contact_changed`.)
-   */
-  readonly routed?: boolean;
 }
 
 export interface SimulationInput {
@@ -181,7 +176,6 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (!contact) return;
     const stageBefore = contact.lifecycleStage ?? null;
     if (event.update) contacts.set(contact.id, applyUpdate(contact, event.update));
-    if (event.routed === false) return;
     const mine = live.get(contact.id) ?? [];
     const facts: EventFacts | null =
       event.name === undefined ? null : { name: event.name, properties: event.properties ?? {} };

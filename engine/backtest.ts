@@ -272,10 +272,9 @@ async function membershipChanges(
       updates.push({
         at: row.at_ms,
         contactId: row.contact_id,
+        // Told to journeys as any update is, as live routes it when it commits (its
+        // `$contact_changed` event is left out of the replay below, so it is not told twice).
         update: { [row.attribute]: strings(row.after) },
-        // Live, the change is routed as it commits (its `$contact_changed` event, left out of the
-        // replay below so the change is not told twice, or before it is made).
-        routed: true,
       });
   }
   return { atStart, updates };
